@@ -1,0 +1,41 @@
+// npm run build: the device bundle dist/pigeon.js (ES5, minified, global
+// Pigeon). esbuild bundles the TypeScript as one flat module, TypeScript 5.9
+// lowers it to ES5 (esbuild cannot lower let/const/classes that far), and
+// esbuild minifies. The entry's exports become the global object's members.
+import { build, transform } from "esbuild";
+import { mkdirSync, writeFileSync } from "node:fs";
+import ts from "typescript";
+
+const root = new URL("..", import.meta.url).pathname;
+
+/** Bundles an entry of src/ or targets/ to one ES5 script defining the global `name`. */
+export async function bundleES5(entry, name) {
+  const bundled = await build({
+    entryPoints: [root + entry],
+    bundle: true,
+    write: false,
+    format: "esm",
+    target: "es2015",
+    platform: "neutral",
+    legalComments: "none",
+  });
+  let code = bundled.outputFiles[0].text;
+  const m = /\nexport \{([^}]*)\};\s*$/.exec(code);
+  if (!m) throw new Error(`${entry}: expected one export list at the end of the bundle`);
+  const members = m[1].split(",").map((s) => s.trim()).filter(Boolean).map((s) => {
+    const [local, as] = s.split(/\s+as\s+/);
+    return `${as || local}: ${local}`;
+  });
+  code = `var ${name} = (function () {\n${code.slice(0, m.index)}\nreturn { ${members.join(", ")} };\n})();\n`;
+  if (/__require/.test(code)) throw new Error(`${entry}: require() must not be bundled`);
+  const es5 = ts.transpileModule(code, {
+    compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.None, removeComments: true },
+  }).outputText;
+  const min = await transform(es5, { minify: true, target: "es5", legalComments: "none" });
+  return min.code.trim() + `\nif(typeof module!="undefined")module.exports=${name};\n`;
+}
+
+mkdirSync(root + "dist", { recursive: true });
+const core = await bundleES5("src/index.ts", "Pigeon");
+writeFileSync(root + "dist/pigeon.js", core);
+console.log(`dist/pigeon.js ${core.length} bytes`);

@@ -1,0 +1,10 @@
+// npm test: installs the Debian tools the tests use, type-checks the core,
+// builds dist/, then runs vitest.
+import { execSync } from "node:child_process";
+import { ensure } from "./debian.mjs";
+
+ensure();
+const run = (cmd) => execSync(cmd, { stdio: "inherit" });
+run("npx tsc -p tsconfig.json");
+run("node scripts/build.mjs");
+run(`npx vitest run ${process.argv.slice(2).join(" ")}`);

@@ -1,0 +1,352 @@
+// Ed25519 (RFC 8032) on twisted Edwards extended coordinates (X:Y:Z:T).
+// Signing multiplies the base point by a secret scalar with a Lim-Lee comb
+// (4 combs of 4 teeth, 16 columns: 15 doublings and 64 mixed additions) whose
+// table entries are picked by a dot product with a one-hot mask built by
+// arithmetic, so no branch or memory index depends on secret bits.
+// Verification is public: [S]B - [k]A in one Horner loop that shares its 252
+// doublings between 4-bit windows of A and the same comb.
+import { convolve } from "./engine";
+import { add, gf, Gf, mul, pack, pow, sqr, sub, unpack } from "./field";
+import { sha512 } from "./sha512";
+
+type Pt = Gf[];
+function pt(): Pt {
+  return [gf(), gf(), gf(), gf()];
+}
+
+// d = -121665/121666 and sqrt(-1), in limbs
+var D = gf([0x78a3, 0x1359, 0x4dca, 0x75eb, 0xd8ab, 0x4141, 0x0a4d, 0x0070, 0xe898, 0x7779, 0x4079, 0x8cc7, 0xfe73, 0x2b6f, 0x6cee, 0x5203]);
+var SQRTM1 = gf([0xa0b0, 0x4a0e, 0x1b27, 0xc4ee, 0xe478, 0xad2f, 0x1806, 0x2f43, 0xd7a7, 0x3dfb, 0x0099, 0x2b4d, 0xdf0b, 0x4fc1, 0x2480, 0x2b83]);
+var D2 = gf();
+add(D2, D, D);
+var ONE = gf([1]), ZERO = gf();
+// the group order L, little-endian bytes
+var L = [0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
+
+var a = gf(), b = gf(), c = gf(), d = gf(), e = gf(), f = gf(), g = gf(), h = gf();
+
+// E = B - A, F = D - C, G = D + C, H = B + A; X = EF, Y = GH, Z = FG, T = EH
+function finish(p: Pt) {
+  sub(e, b, a);
+  sub(f, d, c);
+  add(g, d, c);
+  add(h, b, a);
+  mul(p[0], e, f);
+  mul(p[1], g, h);
+  mul(p[2], g, f);
+  mul(p[3], e, h);
+}
+/** p += q, q in niels form (y+x, y-x, 2dxy) when its Z is 1, else cached form (Y+X, Y-X, 2dT, 2Z). */
+function addTo(p: Pt, q: Pt) {
+  sub(a, p[1], p[0]);
+  mul(a, a, q[1]);
+  add(b, p[1], p[0]);
+  mul(b, b, q[0]);
+  mul(c, p[3], q[2]);
+  if (q[3]) mul(d, p[2], q[3]);
+  else add(d, p[2], p[2]);
+  finish(p);
+}
+/** p = 2p (a = -1: dbl-2008-hwcd with all signs flipped, which cancel). */
+function dbl(p: Pt) {
+  sqr(a, p[0]);
+  sqr(b, p[1]);
+  sqr(c, p[2]);
+  add(d, c, c);
+  add(h, a, b);
+  add(e, p[0], p[1]);
+  sqr(e, e);
+  sub(e, h, e);
+  sub(g, a, b);
+  add(f, d, g);
+  mul(p[0], e, f);
+  mul(p[1], g, h);
+  mul(p[2], g, f);
+  mul(p[3], e, h);
+}
+/** Cached form of p into q: (Y+X, Y-X, 2dT, 2Z). */
+function cache(q: Pt, p: Pt) {
+  add(q[0], p[1], p[0]);
+  sub(q[1], p[1], p[0]);
+  mul(q[2], p[3], D2);
+  add(q[3], p[2], p[2]);
+}
+function setNeutral(p: Pt) {
+  p[0].set(ZERO);
+  p[1].set(ONE);
+  p[2].set(ONE);
+  p[3].set(ZERO);
+}
+
+var zi = gf(), xb = new Uint8Array(32);
+/** The 32-byte encoding of p. */
+function encode(o: Uint8Array, p: number, q: Pt) {
+  pow(zi, q[2], true);
+  mul(a, q[0], zi);
+  mul(b, q[1], zi);
+  pack(o, p, b);
+  pack(xb, 0, a);
+  o[p + 31] ^= (xb[0] & 1) << 7;
+}
+
+var ya = new Uint8Array(32);
+/** Decodes 32 bytes at s[p..] into p as (X, Y, 1, XY); false if they are not a canonical point. */
+function decode(q: Pt, s: Uint8Array, p: number): boolean {
+  var x = q[0], y = q[1], i;
+  unpack(y, s, p);
+  pack(ya, 0, y);
+  for (i = 0; i < 31; i++) if (ya[i] != s[p + i]) return false; // y >= p
+  if (ya[31] != (s[p + 31] & 127)) return false;
+  q[2].set(ONE);
+  sqr(a, y); // u = y^2 - 1, v = d y^2 + 1
+  mul(b, a, D);
+  sub(a, a, ONE);
+  add(b, b, ONE);
+  sqr(c, b);
+  mul(c, c, b); // v^3
+  sqr(x, c);
+  mul(x, x, b);
+  mul(x, x, a); // u v^7
+  pow(x, x, false);
+  mul(x, x, c);
+  mul(x, x, a); // u v^3 (u v^7)^((p-5)/8)
+  sqr(d, x);
+  mul(d, d, b); // v x^2
+  if (!eq(d, a)) {
+    mul(x, x, SQRTM1);
+    sqr(d, x);
+    mul(d, d, b);
+    if (!eq(d, a)) return false;
+  }
+  pack(xb, 0, x);
+  i = s[p + 31] >> 7;
+  if (i && isZero(xb)) return false; // -0 is not canonical
+  if ((xb[0] & 1) != i) sub(x, ZERO, x);
+  mul(q[3], x, y);
+  return true;
+}
+var eb = new Uint8Array(32);
+function eq(u: Gf, v: Gf) {
+  sub(e, u, v);
+  pack(eb, 0, e);
+  return isZero(eb);
+}
+function isZero(s: Uint8Array) {
+  for (var i = 0, r = 0; i < 32; i++) r |= s[i];
+  return !r;
+}
+
+// ---- the base point comb ----
+// Table entry (comb s, pattern m) = sum over set bits j of m of 2^(16(4s+j)) B,
+// in niels form, limbs normalised to 16 bits and stored limb-major so that
+// one dot product picks limb l of the entry a one-hot mask points at.
+var N = 64;
+var comb: Uint16Array | undefined;
+var mask = new Float64Array(16);
+var sel = [gf(), gf(), gf()];
+
+function buildComb() {
+  var B = pt(), q = pt(), rows: Pt[] = [], i, j, s, m;
+  for (i = 0; i < 32; i++) ya[i] = i ? 0x66 : 0x58; // y = 4/5, x even
+  decode(B, ya, 0);
+  var tab = new Uint16Array(48 * N);
+  // rows[r] = 2^(16 r) B
+  for (i = 0; i < 16; i++) {
+    rows.push(pt());
+    for (j = 0; j < 4; j++) rows[i][j].set(B[j]);
+    for (j = 0; j < 16; j++) dbl(B);
+  }
+  var ent: Pt[] = [];
+  for (s = 0; s < 4; s++)
+    for (m = 0; m < 16; m++) {
+      var p = pt();
+      setNeutral(p);
+      for (j = 0; j < 4; j++)
+        if (m & (1 << j)) {
+          cache(q, rows[4 * s + j]);
+          addTo(p, q);
+        }
+      ent.push(p);
+    }
+  // to affine niels: y+x, y-x, 2dxy
+  for (i = 0; i < N; i++) {
+    p = ent[i];
+    pow(zi, p[2], true);
+    mul(a, p[0], zi);
+    mul(b, p[1], zi);
+    add(c, b, a);
+    sub(d, b, a);
+    mul(e, a, b);
+    mul(e, e, D2);
+    var cs = [c, d, e];
+    for (j = 0; j < 3; j++) {
+      pack(xb, 0, cs[j]);
+      for (var l = 0; l < 16; l++) tab[(16 * j + l) * N + i] = xb[2 * l] | (xb[2 * l + 1] << 8);
+    }
+  }
+  comb = tab;
+}
+
+/** sel = the niels entry m of comb s; m is secret in signing, so pick by a mask, not an index. */
+function pick(s: number, m: number) {
+  var i, l, v, t = comb!;
+  for (i = 0; i < 16; i++) mask[i] = ((i ^ m) - 1) >>> 31;
+  for (l = 0; l < 48; l++) {
+    if (convolve) v = convolve(mask, t, l * N + 16 * s);
+    else for (v = 0, i = 0; i < 16; i++) v += mask[i] * t[l * N + 16 * s + i];
+    sel[l >> 4][l & 15] = v;
+  }
+}
+/** Bits i, i+16, i+32, i+48 of comb s of the scalar k (little-endian bytes). */
+function column(k: Uint8Array, s: number, i: number) {
+  var r = 0, j, bit;
+  for (j = 0; j < 4; j++) {
+    bit = i + 16 * (4 * s + j);
+    r |= ((k[bit >> 3] >> (bit & 7)) & 1) << j;
+  }
+  return r;
+}
+/** p += comb column i of scalar k (4 mixed additions). */
+function addColumn(p: Pt, k: Uint8Array, i: number) {
+  for (var s = 0; s < 4; s++) {
+    pick(s, column(k, s, i));
+    addTo(p, sel);
+  }
+}
+
+var R = pt();
+/** o[p..p+32) = encoding of [k]B, k < 2^256 as 32 little-endian bytes; constant time. */
+function baseMul(o: Uint8Array, p: number, k: Uint8Array) {
+  if (!comb) buildComb();
+  setNeutral(R);
+  for (var i = 15; i >= 0; i--) {
+    dbl(R);
+    addColumn(R, k, i);
+  }
+  encode(o, p, R);
+}
+
+// ---- scalars modulo L ----
+var X = new Float64Array(64);
+/** r[p..p+32) = X mod L, X holding 64 limbs of about 8 bits (TweetNaCl's modL). */
+function modL(r: Uint8Array, p: number) {
+  var carry, i, j, k;
+  for (i = 63; i >= 32; --i) {
+    carry = 0;
+    for (j = i - 32, k = i - 12; j < k; ++j) {
+      X[j] += carry - 16 * X[i] * L[j - (i - 32)];
+      carry = Math.floor((X[j] + 128) / 256);
+      X[j] -= carry * 256;
+    }
+    X[j] += carry;
+    X[i] = 0;
+  }
+  carry = 0;
+  for (j = 0; j < 32; j++) {
+    X[j] += carry - (X[31] >> 4) * L[j];
+    carry = X[j] >> 8;
+    X[j] &= 255;
+  }
+  for (j = 0; j < 32; j++) X[j] -= carry * L[j];
+  for (i = 0; i < 32; i++) {
+    X[i + 1] += X[i] >> 8;
+    r[p + i] = X[i];
+  }
+}
+function reduce(s: Uint8Array, p: number, r: Uint8Array, q: number) {
+  for (var i = 0; i < 64; i++) X[i] = s[p + i];
+  modL(r, q);
+}
+
+// ---- keys, signing, verification ----
+var buf = new Uint8Array(576);
+function room(n: number) {
+  if (buf.length < n + 64) buf = new Uint8Array(n + 576);
+  return buf;
+}
+
+/** Expanded key from a 32-byte seed: a (clamped scalar) | prefix | public key A, 96 bytes. */
+export function keypair(seed: Uint8Array, out?: Uint8Array): Uint8Array {
+  var k = out || new Uint8Array(96);
+  sha512(seed, 0, 32, k, 0);
+  k[0] &= 248;
+  k[31] = (k[31] & 127) | 64;
+  baseMul(k, 64, k);
+  return k;
+}
+
+var hk = new Uint8Array(64), rk = new Uint8Array(32);
+/** sig[0..64) = signature of m[p..p+n) under the expanded key k. */
+export function sign(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
+  var i, j, B = room(n);
+  B.set(m.subarray(p, p + n), 64);
+  B.set(k.subarray(32, 64), 32);
+  sha512(B, 32, n + 32, hk, 0);
+  reduce(hk, 0, rk, 0); // r
+  baseMul(sig, 0, rk); // R
+  B.set(sig.subarray(0, 32), 0);
+  B.set(k.subarray(64, 96), 32);
+  sha512(B, 0, n + 64, hk, 0);
+  reduce(hk, 0, hk, 0); // k = H(R || A || M) mod L
+  for (i = 0; i < 64; i++) X[i] = i < 32 ? rk[i] : 0;
+  for (i = 0; i < 32; i++) for (j = 0; j < 32; j++) X[i + j] += hk[i] * k[j];
+  modL(sig, 32); // S = r + k a
+}
+
+// One decoded public key is kept: a feed is verified message after message by one author.
+var lastA = new Uint8Array(32), haveA = false;
+var win: Pt[] = [], Q = pt();
+function loadKey(A: Uint8Array, p: number): boolean {
+  var i, j;
+  for (i = 0; i < 32 && A[p + i] == lastA[i]; i++);
+  if (i == 32 && haveA) return true;
+  haveA = false;
+  if (!decode(Q, A, p)) return false;
+  // refuse keys of small order (8A = 0), as libsodium and noble's strict mode do
+  for (i = 0; i < 4; i++) R[i].set(Q[i]);
+  dbl(R);
+  dbl(R);
+  dbl(R);
+  pack(xb, 0, R[0]);
+  if (isZero(xb)) return false;
+  // win[w] = cached w(-A), w = 1..15
+  sub(Q[0], ZERO, Q[0]);
+  sub(Q[3], ZERO, Q[3]);
+  for (i = 0; i < 4; i++) R[i].set(Q[i]);
+  for (j = 1; j < 16; j++) {
+    if (!win[j]) win[j] = pt();
+    cache(win[j], R);
+    addTo(R, win[1]);
+  }
+  lastA.set(A.subarray(p, p + 32));
+  return (haveA = true);
+}
+
+var hv = new Uint8Array(64), rv = new Uint8Array(32);
+/** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n). */
+export function verify(A: Uint8Array, r: number, m: Uint8Array, p: number, n: number, sig: Uint8Array, q: number): boolean {
+  var i, w, B, S = sig.subarray(q + 32, q + 64);
+  // S < L, compared from the top byte
+  for (i = 31; i >= 0 && sig[q + 32 + i] == L[i]; i--);
+  if (i < 0 || sig[q + 32 + i] > L[i]) return false;
+  if (!loadKey(A, r)) return false;
+  if (!comb) buildComb();
+  B = room(n);
+  B.set(sig.subarray(q, q + 32), 0);
+  B.set(A.subarray(r, r + 32), 32);
+  B.set(m.subarray(p, p + n), 64);
+  sha512(B, 0, n + 64, hv, 0);
+  reduce(hv, 0, hv, 0);
+  setNeutral(R);
+  for (i = 252; i >= 0; i--) {
+    dbl(R);
+    if (!(i & 3)) {
+      w = (hv[i >> 3] >> (i & 7)) & 15;
+      if (w) addTo(R, win[w]);
+    }
+    if (i < 16) addColumn(R, S, i);
+  }
+  encode(rv, 0, R);
+  for (i = 0; i < 32; i++) if (rv[i] != sig[q + i]) return false;
+  return true;
+}

@@ -1,0 +1,25 @@
+// What the engine underneath offers. Espruino boards carry native helpers
+// (E.convolve, require("crypto").SHA256/SHA512, E.toUint8Array); every other
+// engine gets the pure-JS paths, and both give identical bytes.
+declare var E: any;
+
+export var esp: any = typeof E != "undefined" ? E : null;
+var crypto: any = null;
+if (esp) {
+  try {
+    // Espruino's own module, reached by indirect eval so no bundler rewrites it
+    crypto = (0, eval)("require")("crypto");
+  } catch (e) {
+    // a board built without crypto: pure JS everywhere
+  }
+}
+/** Native SHA-256 / SHA-512 (bytes -> ArrayBuffer), or null. */
+export var nativeSha256: any = crypto && crypto.SHA256;
+export var nativeSha512: any = crypto && crypto.SHA512;
+/** E.convolve(a, b, offset): a dot product in C, or null. */
+export var convolve: any = esp && esp.convolve;
+
+/** A growable scratch buffer: allocates only when a larger size than ever before is asked for. */
+export function grow(buf: Uint8Array, n: number): Uint8Array {
+  return buf.length >= n ? buf : new Uint8Array(n + 512);
+}

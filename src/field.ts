@@ -1,0 +1,147 @@
+// Arithmetic modulo p = 2^255 - 19 on 16 limbs of 16 bits held in doubles
+// (TweetNaCl's layout), reduced modulo 2^256 - 38 = 2p until packed.
+// Limbs may be negative or grow to about 2^21 between multiplications: every
+// product sum stays below 2^53, so doubles hold it exactly. A product is one
+// E.convolve per output limb where the board has it, plain loops elsewhere;
+// carries are the same code either way, so are the results.
+import { convolve } from "./engine";
+
+export type Gf = Float64Array;
+export function gf(init?: number[]): Gf {
+  var r = new Float64Array(16);
+  if (init) r.set(init);
+  return r;
+}
+
+var P = new Float64Array(31); // product sums
+var T = new Float64Array(32); // second factor reversed, then its wrapped half times 38
+
+export function add(o: Gf, a: Gf, b: Gf) {
+  for (var i = 0; i < 16; i++) o[i] = a[i] + b[i];
+}
+export function sub(o: Gf, a: Gf, b: Gf) {
+  for (var i = 0; i < 16; i++) o[i] = a[i] - b[i];
+}
+
+// One carry pass over P[0..15] into o; the top carry wraps to limb 0 times 38.
+// Limbs come out in [0, 2^16) but limb 1, which may be off by 2^15.
+function carry(o: Gf) {
+  var c = 0, v, i;
+  for (i = 0; i < 16; i++) {
+    v = P[i] + c;
+    c = Math.floor(v / 65536);
+    o[i] = v - c * 65536;
+  }
+  v = o[0] + 38 * c;
+  c = Math.floor(v / 65536);
+  o[0] = v - c * 65536;
+  o[1] += c;
+}
+
+/** o = a * b (o may alias a or b). */
+export var mul = convolve
+  ? function (o: Gf, a: Gf, b: Gf) {
+      for (var i = 0; i < 16; i++) {
+        T[15 - i] = b[i];
+        T[31 - i] = 38 * b[i];
+      }
+      // output limb k = sum of a[i] * T[i + 15 - k]
+      for (i = 0; i < 16; i++) P[i] = convolve(a, T, 15 - i);
+      carry(o);
+    }
+  : function (o: Gf, a: Gf, b: Gf) {
+      var i, j, x;
+      for (i = 0; i < 31; i++) P[i] = 0;
+      for (i = 0; i < 16; i++) {
+        x = a[i];
+        for (j = 0; j < 16; j++) P[i + j] += x * b[j];
+      }
+      for (i = 0; i < 15; i++) P[i] += 38 * P[i + 16];
+      carry(o);
+    };
+
+export function sqr(o: Gf, a: Gf, n?: number) {
+  mul(o, a, a);
+  for (n = n || 1; --n > 0; ) mul(o, o, o);
+}
+
+/** Conditional swap without a branch: b is 0 or 1. */
+export function cswap(p: Gf, q: Gf, b: number) {
+  for (var i = 0, t; i < 16; i++) {
+    t = b * (p[i] - q[i]);
+    p[i] -= t;
+    q[i] += t;
+  }
+}
+
+var t0 = gf(), t1 = gf(), t2 = gf(), t3 = gf();
+
+/** o = z^(p-2) = 1/z when inverse, else z^((p-5)/8) (for square roots). 254 squarings, 11-12 products. */
+export function pow(o: Gf, z: Gf, inverse: boolean) {
+  var a = t0, b = t1, c = t2, t = t3;
+  sqr(a, z); // 2
+  sqr(t, a, 2); // 8
+  mul(b, t, z); // 9
+  mul(a, b, a); // 11
+  sqr(t, a);
+  mul(b, t, b); // 2^5 - 1
+  sqr(t, b, 5);
+  mul(b, t, b); // 2^10 - 1
+  sqr(t, b, 10);
+  mul(c, t, b); // 2^20 - 1
+  sqr(t, c, 20);
+  mul(t, t, c); // 2^40 - 1
+  sqr(t, t, 10);
+  mul(b, t, b); // 2^50 - 1
+  sqr(t, b, 50);
+  mul(c, t, b); // 2^100 - 1
+  sqr(t, c, 100);
+  mul(t, t, c); // 2^200 - 1
+  sqr(t, t, 50);
+  mul(t, t, b); // 2^250 - 1
+  if (inverse) {
+    sqr(t, t, 5);
+    mul(o, t, a); // 2^255 - 21
+  } else {
+    sqr(t, t, 2);
+    mul(o, t, z); // 2^252 - 3
+  }
+}
+
+var m = gf(), n = gf();
+/** The canonical 32-byte little-endian encoding of a. */
+export function pack(o: Uint8Array, p: number, a: Gf) {
+  var i, j, c, v, b;
+  for (i = 0; i < 16; i++) n[i] = a[i];
+  for (j = 0; j < 3; j++) {
+    c = 0;
+    for (i = 0; i < 16; i++) {
+      v = n[i] + c;
+      c = Math.floor(v / 65536);
+      n[i] = v - c * 65536;
+    }
+    n[0] += 38 * c;
+  }
+  // now 0 <= n < 2^256 = 2p + 38: subtract p while that does not borrow
+  for (j = 0; j < 2; j++) {
+    m[0] = n[0] - 0xffed;
+    for (i = 1; i < 15; i++) {
+      m[i] = n[i] - 0xffff - ((m[i - 1] >> 16) & 1);
+      m[i - 1] &= 0xffff;
+    }
+    m[15] = n[15] - 0x7fff - ((m[14] >> 16) & 1);
+    b = (m[15] >> 16) & 1;
+    m[14] &= 0xffff;
+    cswap(n, m, 1 - b);
+  }
+  for (i = 0; i < 16; i++) {
+    o[p + 2 * i] = n[i];
+    o[p + 2 * i + 1] = n[i] >> 8;
+  }
+}
+
+/** Limbs from 32 little-endian bytes, the top bit ignored. */
+export function unpack(o: Gf, s: Uint8Array, p: number) {
+  for (var i = 0; i < 16; i++) o[i] = s[p + 2 * i] + (s[p + 2 * i + 1] << 8);
+  o[15] &= 0x7fff;
+}

@@ -1,0 +1,20 @@
+/** The depth a message at depth n links back to with its lipmaa link, or null (PIGEON-FORMAT.md). Exact for n < 2^53. */
+export function lipmaa(n: number): number | null {
+  if (n < 1) return null;
+  var m = 1, po3 = 3, x = n, r;
+  while (m < n) {
+    po3 *= 3;
+    m = (po3 - 1) / 2;
+  }
+  po3 /= 3;
+  if (m != n) {
+    while (x != 0) {
+      m = (po3 - 1) / 2;
+      po3 = Math.floor(po3 / 3);
+      x = x % m;
+    }
+    if (m != po3) po3 = m;
+  }
+  r = n - po3;
+  return r == n - 1 ? null : r;
+}

@@ -1,0 +1,54 @@
+// SHA-256 (FIPS 180-4), or the board's native one. Round constants and
+// initial state are the upper halves of SHA-512's.
+import { nativeSha256 } from "./engine";
+import { K } from "./sha512";
+
+var W = new Int32Array(64);
+var H = new Int32Array(8);
+var tail = new Uint8Array(128);
+
+function blocks(m: Uint8Array, p: number, n: number) {
+  var t, a, b, c, d, e, f, g, h, x, y;
+  for (; n >= 64; n -= 64) {
+    for (t = 0; t < 16; t++, p += 4) W[t] = (m[p] << 24) | (m[p + 1] << 16) | (m[p + 2] << 8) | m[p + 3];
+    for (t = 16; t < 64; t++) {
+      x = W[t - 2];
+      y = W[t - 15];
+      W[t] =
+        (((x >>> 17) | (x << 15)) ^ ((x >>> 19) | (x << 13)) ^ (x >>> 10)) +
+        W[t - 7] +
+        (((y >>> 7) | (y << 25)) ^ ((y >>> 18) | (y << 14)) ^ (y >>> 3)) +
+        W[t - 16];
+    }
+    a = H[0]; b = H[1]; c = H[2]; d = H[3]; e = H[4]; f = H[5]; g = H[6]; h = H[7];
+    for (t = 0; t < 64; t++) {
+      x =
+        (h + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) +
+          ((e & f) ^ (~e & g)) + K[2 * t + 16] + W[t]) | 0;
+      y = ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      h = g; g = f; f = e; e = (d + x) | 0; d = c; c = b; b = a; a = (x + y) | 0;
+    }
+    H[0] += a; H[1] += b; H[2] += c; H[3] += d; H[4] += e; H[5] += f; H[6] += g; H[7] += h;
+  }
+}
+
+/** SHA-256 of m[p .. p+n) into out[o .. o+32). */
+export function sha256(m: Uint8Array, p: number, n: number, out: Uint8Array, o: number) {
+  var i, r = n & 63, k = r < 56 ? 64 : 128;
+  if (nativeSha256) {
+    out.set(new Uint8Array(nativeSha256(m.subarray(p, p + n))), o);
+    return;
+  }
+  for (i = 0; i < 8; i++) H[i] = K[2 * i];
+  blocks(m, p, n);
+  for (i = 0; i < 128; i++) tail[i] = 0;
+  for (i = 0; i < r; i++) tail[i] = m[p + n - r + i];
+  tail[r] = 128;
+  tail[k - 5] = n >>> 29;
+  tail[k - 4] = n >>> 21;
+  tail[k - 3] = n >>> 13;
+  tail[k - 2] = n >>> 5;
+  tail[k - 1] = n << 3;
+  blocks(tail, 0, k);
+  for (i = 0; i < 32; i++) out[o + i] = H[i >> 2] >> (24 - 8 * (i & 3));
+}
