@@ -4,18 +4,19 @@ var ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 var VAL = new Int8Array(128);
 for (var i = 0; i < 128; i++) VAL[i] = -1;
 for (i = 0; i < 32; i++) VAL[ALPHA.charCodeAt(i)] = i;
-var chars = new Uint8Array(103);
+// one array of character codes per output length (Espruino cannot shorten an array)
+var chars: { [n: number]: number[] } = {};
 
 /** base32 of b[p .. p+n) as a string. */
 export function b32encode(b: Uint8Array, p: number, n: number): string {
-  var acc = 0, bits = 0, k = 0, e = p + n;
+  var acc = 0, bits = 0, k = 0, e = p + n, o = chars[n] || (chars[n] = new Array(Math.ceil((n * 8) / 5)));
   while (p < e) {
     acc = ((acc & 255) << 8) | b[p++];
     bits += 8;
-    while (bits >= 5) chars[k++] = ALPHA.charCodeAt((acc >> (bits -= 5)) & 31);
+    while (bits >= 5) o[k++] = ALPHA.charCodeAt((acc >> (bits -= 5)) & 31);
   }
-  if (bits) chars[k++] = ALPHA.charCodeAt((acc << (5 - bits)) & 31);
-  return String.fromCharCode.apply(null, chars.subarray(0, k) as any);
+  if (bits) o[k++] = ALPHA.charCodeAt((acc << (5 - bits)) & 31);
+  return String.fromCharCode.apply(null, o);
 }
 
 /** Decodes n base32 characters at s[p..] into out[0..]; returns the byte count, or -1 if they are not canonical base32. */

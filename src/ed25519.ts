@@ -5,8 +5,8 @@
 // arithmetic, so no branch or memory index depends on secret bits.
 // Verification is public: [S]B - [k]A in one Horner loop that shares its 252
 // doublings between 4-bit windows of A and the same comb.
-import { convolve } from "./engine";
-import { add, gf, Gf, mul, pack, pow, sqr, sub, unpack } from "./field";
+import { convolve, copy } from "./engine";
+import { add, gf, Gf, mul, pack, pow, sqr, sub, unpack, unroll } from "./field";
 import { sha512 } from "./sha512";
 
 type Pt = Gf[];
@@ -37,7 +37,7 @@ function finish(p: Pt) {
   mul(p[3], e, h);
 }
 /** p += q, q in niels form (y+x, y-x, 2dxy) when its Z is 1, else cached form (Y+X, Y-X, 2dT, 2Z). */
-function addTo(p: Pt, q: Pt) {
+export function addTo(p: Pt, q: Pt) {
   sub(a, p[1], p[0]);
   mul(a, a, q[1]);
   add(b, p[1], p[0]);
@@ -48,7 +48,7 @@ function addTo(p: Pt, q: Pt) {
   finish(p);
 }
 /** p = 2p (a = -1: dbl-2008-hwcd with all signs flipped, which cancel). */
-function dbl(p: Pt) {
+export function dbl(p: Pt) {
   sqr(a, p[0]);
   sqr(b, p[1]);
   sqr(c, p[2]);
@@ -80,7 +80,7 @@ function setNeutral(p: Pt) {
 
 var zi = gf(), xb = new Uint8Array(32);
 /** The 32-byte encoding of p. */
-function encode(o: Uint8Array, p: number, q: Pt) {
+export function encode(o: Uint8Array, p: number, q: Pt) {
   pow(zi, q[2], true);
   mul(a, q[0], zi);
   mul(b, q[1], zi);
@@ -138,90 +138,102 @@ function isZero(s: Uint8Array) {
 
 // ---- the base point comb ----
 // Table entry (comb s, pattern m) = sum over set bits j of m of 2^(16(4s+j)) B,
-// in niels form, limbs normalised to 16 bits and stored limb-major so that
-// one dot product picks limb l of the entry a one-hot mask points at.
+// in niels form, limbs normalised to 16 bits. comb[l] holds limb l of all 64
+// entries, so one dot product with a one-hot mask picks limb l of an entry;
+// short rows keep E.convolve's offsets small (it steps to them one by one).
 var N = 64;
-var comb: Uint16Array | undefined;
+export var comb: Uint16Array[] | undefined;
 var mask = new Float64Array(16);
-var sel = [gf(), gf(), gf()];
+export var sel = [gf(), gf(), gf()];
 
-function buildComb() {
-  var B = pt(), q = pt(), rows: Pt[] = [], i, j, s, m;
+export function buildComb() {
+  var B = pt(), q = pt(), rows: Pt[] = [], ent: Pt[] = [], acc: Gf[] = [], i, j, s, m, p: Pt;
   for (i = 0; i < 32; i++) ya[i] = i ? 0x66 : 0x58; // y = 4/5, x even
   decode(B, ya, 0);
-  var tab = new Uint16Array(48 * N);
   // rows[r] = 2^(16 r) B
   for (i = 0; i < 16; i++) {
     rows.push(pt());
     for (j = 0; j < 4; j++) rows[i][j].set(B[j]);
     for (j = 0; j < 16; j++) dbl(B);
   }
-  var ent: Pt[] = [];
   for (s = 0; s < 4; s++)
     for (m = 0; m < 16; m++) {
-      var p = pt();
+      ent.push((p = pt()));
       setNeutral(p);
       for (j = 0; j < 4; j++)
         if (m & (1 << j)) {
           cache(q, rows[4 * s + j]);
           addTo(p, q);
         }
-      ent.push(p);
+      // running product of the Zs, for one inversion of them all
+      acc.push(gf());
+      if (i = ent.length - 1) mul(acc[i], acc[i - 1], p[2]);
+      else acc[0].set(p[2]);
     }
-  // to affine niels: y+x, y-x, 2dxy
-  for (i = 0; i < N; i++) {
+  pow(zi, acc[N - 1], true);
+  var tab = new Uint16Array(48 * N), cs = [c, d, e];
+  for (i = N - 1; i >= 0; i--) {
     p = ent[i];
-    pow(zi, p[2], true);
-    mul(a, p[0], zi);
-    mul(b, p[1], zi);
+    // 1/Z_i = (1 / (Z_0 .. Z_i)) (Z_0 .. Z_(i-1))
+    if (i) mul(f, zi, acc[i - 1]);
+    else f.set(zi);
+    mul(zi, zi, p[2]);
+    mul(a, p[0], f);
+    mul(b, p[1], f);
     add(c, b, a);
     sub(d, b, a);
     mul(e, a, b);
     mul(e, e, D2);
-    var cs = [c, d, e];
     for (j = 0; j < 3; j++) {
       pack(xb, 0, cs[j]);
       for (var l = 0; l < 16; l++) tab[(16 * j + l) * N + i] = xb[2 * l] | (xb[2 * l + 1] << 8);
     }
   }
-  comb = tab;
+  for (comb = [], l = 0; l < 48; l++) comb.push(tab.subarray(l * N, l * N + N));
 }
 
-/** sel = the niels entry m of comb s; m is secret in signing, so pick by a mask, not an index. */
-function pick(s: number, m: number) {
-  var i, l, v, t = comb!;
-  for (i = 0; i < 16; i++) mask[i] = ((i ^ m) - 1) >>> 31;
-  for (l = 0; l < 48; l++) {
-    if (convolve) v = convolve(mask, t, l * N + 16 * s);
-    else for (v = 0, i = 0; i < 16; i++) v += mask[i] * t[l * N + 16 * s + i];
-    sel[l >> 4][l & 15] = v;
-  }
+/** A dot product of 16 entries, where there is no E.convolve (no wrap needed here). */
+function dot(u: Float64Array, v: Uint16Array, o: number) {
+  for (var i = 0, r = 0; i < 16; i++) r += u[i] * v[o + i];
+  return r;
 }
+/** sel = the niels entry m of the comb whose entries start at o; m is secret when signing, so it picks by a mask, not an index. */
+export var pick: (t: Uint16Array[], m: number, o: number) => void = new Function(
+  "C", "M", "s",
+  "return function(t,m,o){" +
+    unroll(function (i) {
+      return "M[" + i + "]=((" + i + "^m)-1)>>>31;";
+    }, 16) +
+    unroll(function (l) {
+      return "s[" + (l >> 4) + "][" + (l & 15) + "]=C(M,t[" + l + "],o);";
+    }, 48) +
+    "}"
+)(convolve || dot, mask, sel);
 /** Bits i, i+16, i+32, i+48 of comb s of the scalar k (little-endian bytes). */
-function column(k: Uint8Array, s: number, i: number) {
+function column(k: Uint8Array, o: number, s: number, i: number) {
   var r = 0, j, bit;
   for (j = 0; j < 4; j++) {
     bit = i + 16 * (4 * s + j);
-    r |= ((k[bit >> 3] >> (bit & 7)) & 1) << j;
+    r |= ((k[o + (bit >> 3)] >> (bit & 7)) & 1) << j;
   }
   return r;
 }
-/** p += comb column i of scalar k (4 mixed additions). */
-function addColumn(p: Pt, k: Uint8Array, i: number) {
+/** p += comb column i of the scalar at k[o..o+32) (4 mixed additions). */
+function addColumn(p: Pt, k: Uint8Array, o: number, i: number) {
   for (var s = 0; s < 4; s++) {
-    pick(s, column(k, s, i));
+    pick(comb!, column(k, o, s, i), 16 * s);
     addTo(p, sel);
   }
 }
 
 var R = pt();
 /** o[p..p+32) = encoding of [k]B, k < 2^256 as 32 little-endian bytes; constant time. */
-function baseMul(o: Uint8Array, p: number, k: Uint8Array) {
+export function baseMul(o: Uint8Array, p: number, k: Uint8Array) {
   if (!comb) buildComb();
   setNeutral(R);
   for (var i = 15; i >= 0; i--) {
     dbl(R);
-    addColumn(R, k, i);
+    addColumn(R, k, 0, i);
   }
   encode(o, p, R);
 }
@@ -229,7 +241,7 @@ function baseMul(o: Uint8Array, p: number, k: Uint8Array) {
 // ---- scalars modulo L ----
 var X = new Float64Array(64);
 /** r[p..p+32) = X mod L, X holding 64 limbs of about 8 bits (TweetNaCl's modL). */
-function modL(r: Uint8Array, p: number) {
+export function modL(r: Uint8Array, p: number) {
   var carry, i, j, k;
   for (i = 63; i >= 32; --i) {
     carry = 0;
@@ -279,13 +291,13 @@ var hk = new Uint8Array(64), rk = new Uint8Array(32);
 /** sig[0..64) = signature of m[p..p+n) under the expanded key k. */
 export function sign(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
   var i, j, B = room(n);
-  B.set(m.subarray(p, p + n), 64);
-  B.set(k.subarray(32, 64), 32);
+  copy(B, 64, m, p, n);
+  copy(B, 32, k, 32, 32);
   sha512(B, 32, n + 32, hk, 0);
   reduce(hk, 0, rk, 0); // r
   baseMul(sig, 0, rk); // R
-  B.set(sig.subarray(0, 32), 0);
-  B.set(k.subarray(64, 96), 32);
+  copy(B, 0, sig, 0, 32);
+  copy(B, 32, k, 64, 32);
   sha512(B, 0, n + 64, hk, 0);
   reduce(hk, 0, hk, 0); // k = H(R || A || M) mod L
   for (i = 0; i < 64; i++) X[i] = i < 32 ? rk[i] : 0;
@@ -318,23 +330,23 @@ function loadKey(A: Uint8Array, p: number): boolean {
     cache(win[j], R);
     addTo(R, win[1]);
   }
-  lastA.set(A.subarray(p, p + 32));
+  copy(lastA, 0, A, p, 32);
   return (haveA = true);
 }
 
 var hv = new Uint8Array(64), rv = new Uint8Array(32);
 /** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n). */
 export function verify(A: Uint8Array, r: number, m: Uint8Array, p: number, n: number, sig: Uint8Array, q: number): boolean {
-  var i, w, B, S = sig.subarray(q + 32, q + 64);
+  var i, w, B;
   // S < L, compared from the top byte
   for (i = 31; i >= 0 && sig[q + 32 + i] == L[i]; i--);
   if (i < 0 || sig[q + 32 + i] > L[i]) return false;
   if (!loadKey(A, r)) return false;
   if (!comb) buildComb();
   B = room(n);
-  B.set(sig.subarray(q, q + 32), 0);
-  B.set(A.subarray(r, r + 32), 32);
-  B.set(m.subarray(p, p + n), 64);
+  copy(B, 0, sig, q, 32);
+  copy(B, 32, A, r, 32);
+  copy(B, 64, m, p, n);
   sha512(B, 0, n + 64, hv, 0);
   reduce(hv, 0, hv, 0);
   setNeutral(R);
@@ -344,7 +356,7 @@ export function verify(A: Uint8Array, r: number, m: Uint8Array, p: number, n: nu
       w = (hv[i >> 3] >> (i & 7)) & 15;
       if (w) addTo(R, win[w]);
     }
-    if (i < 16) addColumn(R, S, i);
+    if (i < 16) addColumn(R, sig, q + 32, i);
   }
   encode(rv, 0, R);
   for (i = 0; i < 32; i++) if (rv[i] != sig[q + i]) return false;

@@ -19,6 +19,11 @@ export var nativeSha512: any = crypto && crypto.SHA512;
 /** E.convolve(a, b, offset): a dot product in C, or null. */
 export var convolve: any = esp && esp.convolve;
 
+/** d[o .. o+n) = s[p .. p+n), without making a view (sign and verify allocate no typed arrays once warm). */
+export function copy(d: Uint8Array, o: number, s: Uint8Array, p: number, n: number) {
+  for (var i = 0; i < n; i++) d[o + i] = s[p + i];
+}
+
 /** A growable scratch buffer: allocates only when a larger size than ever before is asked for. */
 export function grow(buf: Uint8Array, n: number): Uint8Array {
   return buf.length >= n ? buf : new Uint8Array(n + 512);

@@ -15,50 +15,55 @@ export function gf(init?: number[]): Gf {
 
 var P = new Float64Array(31); // product sums
 var T = new Float64Array(32); // second factor reversed, then its wrapped half times 38
+var A = gf(); // a copy of the first factor when the output overwrites it
 
-export function add(o: Gf, a: Gf, b: Gf) {
-  for (var i = 0; i < 16; i++) o[i] = a[i] + b[i];
+// Interpreters without a JIT pay per token and per loop turn, so the hot
+// functions are generated straight-line at load: the bundle stays small.
+export function unroll(f: (i: number) => string, n: number) {
+  for (var s = "", i = 0; i < n; i++) s += f(i);
+  return s;
 }
-export function sub(o: Gf, a: Gf, b: Gf) {
-  for (var i = 0; i < 16; i++) o[i] = a[i] - b[i];
+function make(params: string, body: string, env?: any[]): any {
+  return new Function("C", "T", "A", "P", "return function(" + params + "){" + body + "}").apply(null, env || []);
 }
 
-// One carry pass over P[0..15] into o; the top carry wraps to limb 0 times 38.
-// Limbs come out in [0, 2^16) but limb 1, which may be off by 2^15.
-function carry(o: Gf) {
-  var c = 0, v, i;
-  for (i = 0; i < 16; i++) {
-    v = P[i] + c;
-    c = Math.floor(v / 65536);
-    o[i] = v - c * 65536;
-  }
-  v = o[0] + 38 * c;
-  c = Math.floor(v / 65536);
-  o[0] = v - c * 65536;
-  o[1] += c;
+/** o = a + b, o = a - b (o may alias a or b). */
+export var add: (o: Gf, a: Gf, b: Gf) => void = make("o,a,b", unroll(function (i) {
+  return "o[" + i + "]=a[" + i + "]+b[" + i + "];";
+}, 16));
+export var sub: (o: Gf, a: Gf, b: Gf) => void = make("o,a,b", unroll(function (i) {
+  return "o[" + i + "]=a[" + i + "]-b[" + i + "];";
+}, 16));
+
+// Carries limb by limb from 0 to 15 (v holds limb i's sum), wraps the top
+// carry to limb 0 times 38 and carries limb 0 once more. |0 truncates exactly
+// while |v| < 2^47; limbs come out below 2^16 in magnitude but limb 1 (2^17).
+function carry(sum: (i: number) => string) {
+  return "var c=0,v;" + unroll(function (i) {
+    return "v=" + sum(i) + "+c;c=v/65536|0;o[" + i + "]=v-c*65536;";
+  }, 16) + "v=o[0]+38*c;c=v/65536|0;o[0]=v-c*65536;o[1]+=c;";
 }
 
 /** o = a * b (o may alias a or b). */
-export var mul = convolve
-  ? function (o: Gf, a: Gf, b: Gf) {
-      for (var i = 0; i < 16; i++) {
-        T[15 - i] = b[i];
-        T[31 - i] = 38 * b[i];
-      }
-      // output limb k = sum of a[i] * T[i + 15 - k]
-      for (i = 0; i < 16; i++) P[i] = convolve(a, T, 15 - i);
-      carry(o);
-    }
-  : function (o: Gf, a: Gf, b: Gf) {
-      var i, j, x;
-      for (i = 0; i < 31; i++) P[i] = 0;
-      for (i = 0; i < 16; i++) {
-        x = a[i];
-        for (j = 0; j < 16; j++) P[i + j] += x * b[j];
-      }
-      for (i = 0; i < 15; i++) P[i] += 38 * P[i + 16];
-      carry(o);
-    };
+export var mul: (o: Gf, a: Gf, b: Gf) => void = convolve
+  ? make(
+      "o,a,b",
+      // T = b reversed, then 38 b reversed; output limb k = sum of a[i] T[i + 15 - k]
+      "var x;" + unroll(function (i) {
+        return "x=b[" + i + "];T[" + (15 - i) + "]=x;T[" + (31 - i) + "]=38*x;";
+      }, 16) + "if(o==a){A.set(a);a=A}" + carry(function (i) {
+        return "C(a,T," + (15 - i) + ")";
+      }),
+      [convolve, T, A]
+    )
+  : make(
+      "o,a,b",
+      "var i,j,x;for(i=0;i<31;i++)P[i]=0;for(i=0;i<16;i++){x=a[i];for(j=0;j<16;j++)P[i+j]+=x*b[j]}for(i=0;i<15;i++)P[i]+=38*P[i+16];" +
+        carry(function (i) {
+          return "P[" + i + "]";
+        }),
+      [0, 0, 0, P]
+    );
 
 export function sqr(o: Gf, a: Gf, n?: number) {
   mul(o, a, a);

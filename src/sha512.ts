@@ -87,7 +87,7 @@ export function sha512(m: Uint8Array, p: number, n: number, out: Uint8Array, o: 
     out.set(new Uint8Array(nativeSha512(m.subarray(p, p + n))), o);
     return;
   }
-  H.set(K.subarray(0, 16));
+  for (i = 0; i < 16; i++) H[i] = K[i];
   blocks(m, p, n);
   var r = n & 127, k;
   for (i = 0; i < 256; i++) tail[i] = 0;

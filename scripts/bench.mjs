@@ -1,0 +1,136 @@
+// npm run bench [-- --json]: every figure measured side by side in one run.
+// Node: the ES5 core vs TweetNaCl (nacl-fast) vs @noble/ed25519 vs node:crypto;
+// duk: the core vs nacl-fast; Espruino (when ESPRUINO names its Linux build):
+// the core vs nacl-fast, with process.memory() variables; bundle size.
+import { spawnSync } from "node:child_process";
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import vm from "node:vm";
+import * as ed from "@noble/ed25519";
+import { sha512 } from "@noble/hashes/sha2.js";
+import { DRAFT, naclDriver, parseDriverOutput, pigeonDriver, SEED } from "../bench/drivers.mjs";
+import { ensure } from "./debian.mjs";
+
+const require = createRequire(import.meta.url);
+const root = new URL("..", import.meta.url).pathname;
+const json = process.argv.includes("--json");
+const log = json ? () => {} : (...a) => console.log(...a);
+spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: json ? "ignore" : "inherit" });
+const BUNDLE = join(root, "dist/pigeon.js");
+const Pigeon = require(BUNDLE);
+const nacl = require("tweetnacl");
+ed.hashes.sha512 = sha512;
+
+const r = {};
+const seed = Uint8Array.from(SEED);
+const keys = Pigeon.keys(seed);
+const text = Pigeon.sign(keys, DRAFT);
+const unsigned = Buffer.from(text.slice(0, text.indexOf("signature ")), "utf8");
+
+/** Operations per second of f, run for about `ms` milliseconds. */
+function rate(f, ms = 700) {
+  for (let i = 0; i < 3; i++) f();
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    f();
+    n++;
+  }
+  return (n * 1000) / (performance.now() - t0);
+}
+
+// ---- Node ----
+const kp = nacl.sign.keyPair.fromSeed(seed);
+const naclSig = nacl.sign.detached(unsigned, kp.secretKey);
+const pk = ed.getPublicKey(seed);
+const nobleSig = ed.sign(unsigned, seed);
+const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]);
+const nodePriv = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+const nodePub = createPublicKey(nodePriv);
+const nodeSig = nodeSign(null, unsigned, nodePriv);
+r["node.pigeon.signPerSec"] = rate(() => Pigeon.sign(keys, DRAFT));
+r["node.pigeon.signWithSeedPerSec"] = rate(() => Pigeon.sign(Pigeon.keys(seed), DRAFT));
+r["node.pigeon.verifyPerSec"] = rate(() => Pigeon.verify(text));
+r["node.tweetnacl.signPerSec"] = rate(() => nacl.sign.detached(unsigned, kp.secretKey));
+r["node.tweetnacl.verifyPerSec"] = rate(() => nacl.sign.detached.verify(unsigned, naclSig, kp.publicKey));
+r["node.noble.signPerSec"] = rate(() => ed.sign(unsigned, seed));
+r["node.noble.verifyPerSec"] = rate(() => ed.verify(nobleSig, unsigned, pk));
+r["node.crypto.signPerSec"] = rate(() => nodeSign(null, unsigned, nodePriv));
+r["node.crypto.verifyPerSec"] = rate(() => nodeVerify(null, unsigned, nodePub, nodeSig));
+r["node.signVsTweetnacl"] = r["node.pigeon.signPerSec"] / r["node.tweetnacl.signPerSec"];
+r["node.verifyVsTweetnacl"] = r["node.pigeon.verifyPerSec"] / r["node.tweetnacl.verifyPerSec"];
+
+// Typed arrays made by a warmed-up sign: counted in a context whose typed
+// array constructors and subarray() count their calls.
+{
+  const ctx = vm.createContext({});
+  vm.runInContext(
+    `var made = 0;
+    ["Uint8Array","Int8Array","Uint16Array","Int32Array","Float64Array","Uint32Array","Int16Array","Float32Array"].forEach(function (n) {
+      var T = globalThis[n], sub = T.prototype.subarray;
+      var W = function () { made++; return Reflect.construct(T, arguments, new.target || W); };
+      W.prototype = T.prototype; W.BYTES_PER_ELEMENT = T.BYTES_PER_ELEMENT; globalThis[n] = W;
+      T.prototype.subarray = function () { made++; return sub.apply(this, arguments); };
+    });`,
+    ctx,
+  );
+  vm.runInContext(readFileSync(BUNDLE, "utf8"), ctx);
+  ctx.draft = DRAFT;
+  ctx.seedArr = SEED;
+  r["node.typedArraysPerSign"] = vm.runInContext(
+    `var k = Pigeon.keys(new Uint8Array(seedArr)); for (var i = 0; i < 3; i++) Pigeon.sign(k, draft);
+     made = 0; for (i = 0; i < 10; i++) Pigeon.sign(k, draft); made / 10`,
+    ctx,
+  );
+}
+
+// ---- other engines ----
+function runEngine(cmd, args, script) {
+  const dir = mkdtempSync(join(tmpdir(), "pigeon-bench-"));
+  const file = join(dir, "driver.js");
+  writeFileSync(file, script);
+  const p = spawnSync(cmd, [...args, file], { encoding: "utf8", maxBuffer: 1 << 26, timeout: 30 * 60 * 1000 });
+  if (p.status !== 0 && !p.stdout.includes("@@BENCH@@")) throw new Error(`${cmd}: ${p.stderr || p.stdout}`);
+  return parseDriverOutput(p.stdout);
+}
+function engine(name, cmd, args, n, naclN) {
+  const ours = runEngine(cmd, args, pigeonDriver(BUNDLE, n));
+  const theirs = runEngine(cmd, args, naclDriver(naclN, unsigned.toString("utf8")));
+  if (!ours.ok || !theirs.ok) throw new Error(`${name}: a signature did not verify`);
+  r[`${name}.pigeon.signMs`] = ours.signMs;
+  r[`${name}.pigeon.signWithKeyDerivationMs`] = ours.signMs + ours.keyMs;
+  r[`${name}.pigeon.verifyMs`] = ours.verifyMs;
+  r[`${name}.pigeon.firstKeyMs`] = ours.firstKeyMs;
+  r[`${name}.tweetnacl.signMs`] = theirs.signMs;
+  r[`${name}.tweetnacl.signWithKeyDerivationMs`] = theirs.signMs + theirs.keyMs;
+  r[`${name}.tweetnacl.verifyMs`] = theirs.verifyMs;
+  r[`${name}.signVsTweetnacl`] = theirs.signMs / ours.signMs;
+  r[`${name}.verifyVsTweetnacl`] = theirs.verifyMs / ours.verifyMs;
+  return { ours, theirs };
+}
+if (ensure(["duk"]).length === 0) engine("duk", "duk", [], 20, 5);
+else log("duk: not installed, skipped");
+if (process.env.ESPRUINO) {
+  const { ours, theirs } = engine("espruino", process.env.ESPRUINO, [], 2, 1);
+  r["espruino.pigeon.varsLoaded"] = ours.varsLoaded;
+  r["espruino.pigeon.varsAfterSign"] = ours.varsAfterSign;
+  r["espruino.pigeon.varsAfterVerify"] = ours.varsAfterVerify;
+  r["espruino.tweetnacl.varsLoaded"] = theirs.varsLoaded;
+  r["espruino.tweetnacl.varsAfterSign"] = theirs.varsAfterSign;
+  r["espruino.varsVsTweetnacl"] = ours.varsAfterSign / theirs.varsAfterSign;
+} else log("espruino: set ESPRUINO=/path/to/espruino (its Linux build) to measure on the interpreter; skipped");
+
+// ---- size ----
+const bundle = readFileSync(BUNDLE);
+r["bundle.bytes"] = bundle.length;
+r["bundle.gzipBytes"] = gzipSync(bundle, { level: 9 }).length;
+
+if (json) console.log(JSON.stringify(r));
+else {
+  const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3));
+  for (const [k, v] of Object.entries(r)) log(k.padEnd(44), fmt(v));
+}
