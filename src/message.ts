@@ -109,7 +109,7 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
   if (!lit("prev ") || (at.prev = link()) < -1 || !eol()) return fail("expected prev NONE or prev %<52 base32>.sha256");
   if (!lit("depth ")) return fail("expected depth");
   a = pos;
-  for (d = 0; pos < end && s[pos] >= 48 && s[pos] <= 57; pos++) d = d * 10 + s[pos] - 48;
+  for (d = 0; pos < end && s[pos] >= 48 && s[pos] <= 57; pos++) d = d * 10 + (s[pos] - 48);
   if (pos == a || pos - a > 16 || d > 9007199254740991) return fail("depth must be a number from 0 to 9007199254740991");
   if (s[a] == 48 && pos - a > 1) return fail("leading zero in depth");
   at.depth = d;

@@ -17,67 +17,66 @@ for (i = 0; i < 176; i++) K[i] = (raw[4 * i] << 24) | (raw[4 * i + 1] << 16) | (
 
 var W = new Int32Array(160);
 var H = new Int32Array(16);
+var X = new Int32Array(16); // the working variables a..h, rotating one slot a round
 var tail = new Uint8Array(256);
+var zh = 0, zl = 0;
+var TWO32 = 4294967296;
 
-function blocks(m: Uint8Array, p: number, n: number) {
-  var t, ah, al, bh, bl, ch, cl, dh, dl, eh, el, fh, fl, gh, gl, hh, hl, xh, xl, yh, yl, l;
-  for (; n >= 128; n -= 128, p += 128) {
-    for (t = 0; t < 32; t++, p += 4) W[t] = (m[p] << 24) | (m[p + 1] << 16) | (m[p + 2] << 8) | m[p + 3];
-    p -= 128;
-    for (t = 32; t < 160; t += 2) {
-      // W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], in halves
-      xh = W[t - 4];
-      xl = W[t - 3];
-      yh = W[t - 30];
-      yl = W[t - 29];
-      l =
-        ((((xl >>> 19) | (xh << 13)) ^ ((xh >>> 29) | (xl << 3)) ^ ((xl >>> 6) | (xh << 26))) >>> 0) +
-        ((((yl >>> 1) | (yh << 31)) ^ ((yl >>> 8) | (yh << 24)) ^ ((yl >>> 7) | (yh << 25))) >>> 0) +
-        (W[t - 13] >>> 0) + (W[t - 31] >>> 0);
-      W[t] =
-        (((xh >>> 19) | (xl << 13)) ^ ((xl >>> 29) | (xh << 3)) ^ (xh >>> 6)) +
-        (((yh >>> 1) | (yl << 31)) ^ ((yh >>> 8) | (yl << 24)) ^ (yh >>> 7)) +
-        W[t - 14] + W[t - 32] + ((l / 4294967296) | 0);
-      W[t + 1] = l;
-    }
-    ah = H[0]; al = H[1]; bh = H[2]; bl = H[3]; ch = H[4]; cl = H[5]; dh = H[6]; dl = H[7];
-    eh = H[8]; el = H[9]; fh = H[10]; fl = H[11]; gh = H[12]; gl = H[13]; hh = H[14]; hl = H[15];
-    for (t = 0; t < 160; t += 2) {
-      // T1 = h + S1(e) + Ch(e,f,g) + K + W
-      l =
-        (hl >>> 0) +
-        ((((el >>> 14) | (eh << 18)) ^ ((el >>> 18) | (eh << 14)) ^ ((eh >>> 9) | (el << 23))) >>> 0) +
-        (((el & fl) ^ (~el & gl)) >>> 0) + (K[t + 17] >>> 0) + (W[t + 1] >>> 0);
-      xh =
-        hh +
-        (((eh >>> 14) | (el << 18)) ^ ((eh >>> 18) | (el << 14)) ^ ((el >>> 9) | (eh << 23))) +
-        ((eh & fh) ^ (~eh & gh)) + K[t + 16] + W[t] + ((l / 4294967296) | 0);
-      xl = l;
-      // T2 = S0(a) + Maj(a,b,c)
-      l =
-        ((((al >>> 28) | (ah << 4)) ^ ((ah >>> 2) | (al << 30)) ^ ((ah >>> 7) | (al << 25))) >>> 0) +
-        (((al & bl) ^ (al & cl) ^ (bl & cl)) >>> 0);
-      yh =
-        (((ah >>> 28) | (al << 4)) ^ ((al >>> 2) | (ah << 30)) ^ ((al >>> 7) | (ah << 25))) +
-        ((ah & bh) ^ (ah & ch) ^ (bh & ch)) + ((l / 4294967296) | 0);
-      yl = l;
-      hh = gh; hl = gl; gh = fh; gl = fl; fh = eh; fl = el;
-      l = (dl >>> 0) + (xl >>> 0);
-      eh = (dh + xh + ((l / 4294967296) | 0)) | 0;
-      el = l | 0;
-      dh = ch; dl = cl; ch = bh; cl = bl; bh = ah; bl = al;
-      l = (xl >>> 0) + (yl >>> 0);
-      ah = (xh + yh + ((l / 4294967296) | 0)) | 0;
-      al = l | 0;
-    }
-    add(0, ah, al); add(2, bh, bl); add(4, ch, cl); add(6, dh, dl);
-    add(8, eh, el); add(10, fh, fl); add(12, gh, gl); add(14, hh, hl);
+/** (zh, zl) = rotr(x, a) ^ rotr(x, b) ^ rotr(x, c), or shr(x, c) when shr, for x = (h, l); 0 < a, b, c < 64, none 32. */
+function sig(h: number, l: number, a: number, b: number, c: number, shr: number) {
+  zh = zl = 0;
+  for (var k = 0, n, x, y; k < 3; k++) {
+    n = k ? (k > 1 ? c : b) : a;
+    x = n > 31 ? l : h;
+    y = n > 31 ? h : l;
+    n &= 31;
+    zh ^= (x >>> n) | (k > 1 && shr ? 0 : y << (32 - n));
+    zl ^= (y >>> n) | (x << (32 - n));
   }
 }
-function add(i: number, h: number, l: number) {
-  l = (H[i + 1] >>> 0) + (l >>> 0);
-  H[i] = H[i] + h + ((l / 4294967296) | 0);
-  H[i + 1] = l;
+/** x[i] (64 bits as x[i], x[i+1]) += (h, l) */
+function add64(x: Int32Array, i: number, h: number, l: number) {
+  var s = (x[i + 1] >>> 0) + (l >>> 0);
+  x[i] += h + ((s / TWO32) | 0);
+  x[i + 1] = s;
+}
+function slot(k: number, t: number) {
+  return 2 * ((k - t) & 7);
+}
+
+function blocks(m: Uint8Array, p: number, n: number) {
+  var t, lo, hi, a, b, c, d, e, f, g, h;
+  for (; n >= 128; n -= 128, p += 128) {
+    for (t = 0; t < 32; t++) W[t] = (m[p + 4 * t] << 24) | (m[p + 4 * t + 1] << 16) | (m[p + 4 * t + 2] << 8) | m[p + 4 * t + 3];
+    for (t = 32; t < 160; t += 2) {
+      // W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16]
+      sig(W[t - 4], W[t - 3], 19, 61, 6, 1);
+      hi = zh + W[t - 14] + W[t - 32];
+      lo = (zl >>> 0) + (W[t - 13] >>> 0) + (W[t - 31] >>> 0);
+      sig(W[t - 30], W[t - 29], 1, 8, 7, 1);
+      lo += zl >>> 0;
+      W[t] = hi + zh + ((lo / TWO32) | 0);
+      W[t + 1] = lo;
+    }
+    X.set(H);
+    for (t = 0; t < 80; t++) {
+      a = slot(0, t); b = slot(1, t); c = slot(2, t); d = slot(3, t);
+      e = slot(4, t); f = slot(5, t); g = slot(6, t); h = slot(7, t);
+      // T1 = h + S1(e) + Ch(e,f,g) + K[t] + W[t]; d += T1
+      sig(X[e], X[e + 1], 14, 18, 41, 0);
+      lo = (X[h + 1] >>> 0) + (zl >>> 0) + (((X[e + 1] & X[f + 1]) ^ (~X[e + 1] & X[g + 1])) >>> 0) + (K[2 * t + 17] >>> 0) + (W[2 * t + 1] >>> 0);
+      hi = (X[h] + zh + ((X[e] & X[f]) ^ (~X[e] & X[g])) + K[2 * t + 16] + W[2 * t] + ((lo / TWO32) | 0)) | 0;
+      lo |= 0;
+      add64(X, d, hi, lo);
+      // the new a = T1 + S0(a) + Maj(a,b,c), in the slot h leaves
+      sig(X[a], X[a + 1], 28, 34, 39, 0);
+      X[h] = hi + zh + ((X[a] & X[b]) ^ (X[a] & X[c]) ^ (X[b] & X[c]));
+      X[h + 1] = lo;
+      add64(X, h, 0, zl ^ 0);
+      add64(X, h, 0, (X[a + 1] & X[b + 1]) ^ (X[a + 1] & X[c + 1]) ^ (X[b + 1] & X[c + 1]));
+    }
+    for (t = 0; t < 16; t += 2) add64(H, t, X[t], X[t + 1]);
+  }
 }
 
 /** SHA-512 of m[p .. p+n) into out[o .. o+64). */

@@ -1,0 +1,429 @@
+// The core's own crypto (src/ed25519.ts, sha256.ts, sha512.ts, base32.ts)
+// against published vectors and independent implementations (@noble).
+// Random cases come from a seeded PRNG: set SEED=<n> to replay a run; the seed
+// is part of every failure message.
+import * as ed from "@noble/ed25519";
+import { sha256 as nobleSha256, sha512 as nobleSha512 } from "@noble/hashes/sha2.js";
+import { describe, expect, it } from "vitest";
+import { b32decode, b32encode } from "../src/base32";
+import { keypair, sign, verify } from "../src/ed25519";
+import { sha256 } from "../src/sha256";
+import { sha512 } from "../src/sha512";
+import { vectors } from "./vectors";
+
+ed.hashes.sha512 = nobleSha512;
+
+const SEED = process.env.SEED ? Number(process.env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+/** sfc32, seeded from one 32-bit number: reproducible random bytes. */
+function prng(seed: number) {
+  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
+  const next = () => {
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    const t = (a + b + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return t;
+  };
+  for (let i = 0; i < 16; i++) next();
+  return {
+    u32: next,
+    int: (n: number) => Math.floor((next() / 2 ** 32) * n),
+    bytes(n: number) {
+      const r = new Uint8Array(n);
+      for (let i = 0; i < n; i++) r[i] = next() & 255;
+      return r;
+    },
+  };
+}
+const why = (s: string) => `SEED=${SEED} ${s}`;
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const unhex = (s: string) => Uint8Array.from(Buffer.from(s, "hex"));
+
+// ---------------------------------------------------------------------------
+// RFC 8032 section 7.1, Ed25519: TEST 1, 2, 3 and TEST 1024 (a 1023-byte message).
+const RFC8032 = [
+  {
+    name: "TEST 1",
+    secret: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+    public: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    message: "",
+    signature:
+      "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+  },
+  {
+    name: "TEST 2",
+    secret: "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+    public: "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+    message: "72",
+    signature:
+      "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+  },
+  {
+    name: "TEST 3",
+    secret: "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+    public: "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+    message: "af82",
+    signature:
+      "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+  },
+  {
+    name: "TEST 1024",
+    secret: "f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5",
+    public: "278117fc144c72340f67d0f2316e8386ceffbf2b2428c9c51fef7c597f1d426e",
+    message:
+      "08b8b2b733424243760fe426a4b54908632110a66c2f6591eabd3345e3e4eb98fa6e264bf09efe12ee50f8f54e9f77b1e355f6c50544e23fb1433ddf73be84d8" +
+      "79de7c0046dc4996d9e773f4bc9efe5738829adb26c81b37c93a1b270b20329d658675fc6ea534e0810a4432826bf58c941efb65d57a338bbd2e26640f89ffbc" +
+      "1a858efcb8550ee3a5e1998bd177e93a7363c344fe6b199ee5d02e82d522c4feba15452f80288a821a579116ec6dad2b3b310da903401aa62100ab5d1a36553e" +
+      "06203b33890cc9b832f79ef80560ccb9a39ce767967ed628c6ad573cb116dbefefd75499da96bd68a8a97b928a8bbc103b6621fcde2beca1231d206be6cd9ec7" +
+      "aff6f6c94fcd7204ed3455c68c83f4a41da4af2b74ef5c53f1d8ac70bdcb7ed185ce81bd84359d44254d95629e9855a94a7c1958d1f8ada5d0532ed8a5aa3fb2" +
+      "d17ba70eb6248e594e1a2297acbbb39d502f1a8c6eb6f1ce22b3de1a1f40cc24554119a831a9aad6079cad88425de6bde1a9187ebb6092cf67bf2b13fd65f270" +
+      "88d78b7e883c8759d2c4f5c65adb7553878ad575f9fad878e80a0c9ba63bcbcc2732e69485bbc9c90bfbd62481d9089beccf80cfe2df16a2cf65bd92dd597b07" +
+      "07e0917af48bbb75fed413d238f5555a7a569d80c3414a8d0859dc65a46128bab27af87a71314f318c782b23ebfe808b82b0ce26401d2e22f04d83d1255dc51a" +
+      "ddd3b75a2b1ae0784504df543af8969be3ea7082ff7fc9888c144da2af58429ec96031dbcad3dad9af0dcbaaaf268cb8fcffead94f3c7ca495e056a9b47acdb7" +
+      "51fb73e666c6c655ade8297297d07ad1ba5e43f1bca32301651339e22904cc8c42f58c30c04aafdb038dda0847dd988dcda6f3bfd15c4b4c4525004aa06eeff8" +
+      "ca61783aacec57fb3d1f92b0fe2fd1a85f6724517b65e614ad6808d6f6ee34dff7310fdc82aebfd904b01e1dc54b2927094b2db68d6f903b68401adebf5a7e08" +
+      "d78ff4ef5d63653a65040cf9bfd4aca7984a74d37145986780fc0b16ac451649de6188a7dbdf191f64b5fc5e2ab47b57f7f7276cd419c17a3ca8e1b939ae49e4" +
+      "88acba6b965610b5480109c8b17b80e1b7b750dfc7598d5d5011fd2dcc5600a32ef5b52a1ecc820e308aa342721aac0943bf6686b64b2579376504ccc493d97e" +
+      "6aed3fb0f9cd71a43dd497f01f17c0e2cb3797aa2a2f256656168e6c496afc5fb93246f6b1116398a346f1a641f3b041e989f7914f90cc2c7fff357876e506b5" +
+      "0d334ba77c225bc307ba537152f3f1610e4eafe595f6d9d90d11faa933a15ef1369546868a7f3a45a96768d40fd9d03412c091c6315cf4fde7cb68606937380d" +
+      "b2eaaa707b4c4185c32eddcdd306705e4dc1ffc872eeee475a64dfac86aba41c0618983f8741c5ef68d3a101e8a3b8cac60c905c15fc910840b94c00a0b9d0",
+    signature:
+      "0aab4c900501b3e24d7cdf4663326a3a87df5e4843b2cbdb67cbf6e460fec350aa5371b1508f9f4528ecea23c436d94b5e8fcd4f681e30a6ac00a9704a188a03",
+  },
+];
+
+// the group order L, and p = 2^255 - 19
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const P = 2n ** 255n - 19n;
+const toLE = (x: bigint, n = 32) => {
+  const r = new Uint8Array(n);
+  for (let i = 0; i < n; i++, x >>= 8n) r[i] = Number(x & 255n);
+  return r;
+};
+const fromLE = (b: Uint8Array) => b.reduceRight((acc, v) => (acc << 8n) | BigInt(v), 0n);
+
+const nobleOk = (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => {
+  try {
+    return ed.verify(sig, msg, pub, { zip215: false });
+  } catch {
+    return false;
+  }
+};
+const oursOk = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => verify(pub, 0, msg, 0, msg.length, sig, 0);
+const ourSign = (k: Uint8Array, msg: Uint8Array) => {
+  const s = new Uint8Array(64);
+  sign(k, msg, 0, msg.length, s);
+  return s;
+};
+
+describe("Ed25519: RFC 8032 section 7.1", () => {
+  for (const v of RFC8032) {
+    it(v.name, () => {
+      const seed = unhex(v.secret), msg = unhex(v.message);
+      if (v.name == "TEST 1024") expect(msg.length).toBe(1023);
+      // the constants themselves, cross-checked with noble
+      expect(hex(ed.getPublicKey(seed))).toBe(v.public);
+      expect(hex(ed.sign(msg, seed))).toBe(v.signature);
+      // ours
+      const k = keypair(seed);
+      expect(k.length).toBe(96);
+      expect(hex(k.subarray(64))).toBe(v.public);
+      // the expanded key: clamped scalar and prefix are the halves of SHA-512(seed)
+      const h = nobleSha512(seed);
+      h[0] &= 248;
+      h[31] = (h[31] & 127) | 64;
+      expect(hex(k.subarray(0, 64))).toBe(hex(h));
+      // keypair into a given buffer
+      const out = new Uint8Array(96);
+      expect(keypair(seed, out)).toBe(out);
+      expect(hex(out)).toBe(hex(k));
+      expect(hex(ourSign(k, msg))).toBe(v.signature);
+      expect(oursOk(unhex(v.public), msg, unhex(v.signature))).toBe(true);
+      // one changed bit anywhere: refused
+      const sig = unhex(v.signature);
+      sig[5] ^= 4;
+      expect(oursOk(unhex(v.public), msg, sig)).toBe(false);
+      if (msg.length) {
+        const m2 = msg.slice();
+        m2[m2.length - 1] ^= 1;
+        expect(oursOk(unhex(v.public), m2, unhex(v.signature))).toBe(false);
+      }
+    });
+  }
+
+  it("signs and verifies at nonzero offsets", () => {
+    const v = RFC8032[3], msg = unhex(v.message), k = keypair(unhex(v.secret));
+    const m = new Uint8Array(msg.length + 40);
+    m.set(msg, 17);
+    const sig = new Uint8Array(64);
+    sign(k, m, 17, msg.length, sig);
+    expect(hex(sig)).toBe(v.signature);
+    const A = new Uint8Array(50), S = new Uint8Array(90);
+    A.set(unhex(v.public), 11);
+    S.set(sig, 23);
+    expect(verify(A, 11, m, 17, msg.length, S, 23)).toBe(true);
+    expect(verify(A, 11, m, 16, msg.length, S, 23)).toBe(false);
+    expect(verify(A, 10, m, 17, msg.length, S, 23)).toBe(false);
+    expect(verify(A, 11, m, 17, msg.length, S, 22)).toBe(false);
+  });
+});
+
+describe("Ed25519 against noble (strict RFC 8032)", () => {
+  const N = 2000;
+
+  it(`${N} random seeds and messages of 0..500 bytes: same keys, same signatures, each verifies the other's`, () => {
+    const r = prng(SEED);
+    for (let i = 0; i < N; i++) {
+      const seed = r.bytes(32), msg = r.bytes(r.int(501));
+      const at = why(`case ${i}: seed ${hex(seed)} message ${hex(msg)}`);
+      const k = keypair(seed);
+      const pub = ed.getPublicKey(seed);
+      expect(hex(k.subarray(64)), at).toBe(hex(pub));
+      const ours = ourSign(k, msg), theirs = ed.sign(msg, seed);
+      expect(hex(ours), at).toBe(hex(theirs));
+      expect(oursOk(pub, msg, theirs), at).toBe(true);
+      expect(nobleOk(ours, msg, k.subarray(64)), at).toBe(true);
+    }
+  });
+
+  it(`${N} random corruptions (a flipped bit of message, signature or key; S + L; y >= p in R or A): same verdict as noble`, () => {
+    const r = prng(SEED ^ 0x5a5a5a5a);
+    const tally = { accepted: 0, refused: 0 };
+    for (let i = 0; i < N; i++) {
+      const seed = r.bytes(32), msg = r.bytes(r.int(501));
+      const k = keypair(seed);
+      let pub = k.slice(64), sig = ourSign(k, msg), m = msg.slice();
+      const kind = r.int(6);
+      let what = "";
+      if (kind == 0 && m.length) {
+        const bit = r.int(m.length * 8);
+        m[bit >> 3] ^= 1 << (bit & 7);
+        what = `message bit ${bit}`;
+      } else if (kind <= 1) {
+        const bit = r.int(512);
+        sig[bit >> 3] ^= 1 << (bit & 7);
+        what = `signature bit ${bit}`;
+      } else if (kind == 2) {
+        const bit = r.int(256);
+        pub[bit >> 3] ^= 1 << (bit & 7);
+        what = `public key bit ${bit}`;
+      } else if (kind == 3) {
+        const S = fromLE(sig.subarray(32)) + L;
+        expect(S < 2n ** 256n).toBe(true);
+        sig.set(toLE(S), 32);
+        what = "S + L";
+      } else {
+        // y >= p: the only such 255-bit values are p + y0, y0 in 0..18, with either sign bit
+        const e = toLE(P + BigInt(r.int(19)));
+        if (r.int(2)) e[31] |= 128;
+        if (kind == 4) sig.set(e, 0);
+        else pub = e;
+        what = `non-canonical ${kind == 4 ? "R" : "A"} ${hex(e)}`;
+      }
+      const at = why(`case ${i}, ${what}: seed ${hex(seed)} message ${hex(msg)}`);
+      const theirs = nobleOk(sig, m, pub), ours = oursOk(pub, m, sig);
+      expect(ours, at).toBe(theirs);
+      if (kind >= 3) expect(ours, at).toBe(false);
+      // the untouched message still verifies afterwards (the core caches the last decoded key)
+      expect(oursOk(k.subarray(64), msg, ourSign(k, msg)), at).toBe(true);
+      tally[ours ? "accepted" : "refused"]++;
+    }
+    // a flipped bit of the public key can land on another valid key, but never verify
+    expect(tally.accepted, why("")).toBe(0);
+  });
+
+  it("small-order public keys are refused, as noble strict does", () => {
+    // the eight points of order dividing 8, and their encodings with the sign bit flipped
+    const small = [
+      "0100000000000000000000000000000000000000000000000000000000000000",
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "0000000000000000000000000000000000000000000000000000000000000000",
+      "0000000000000000000000000000000000000000000000000000000000000080",
+      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+      "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+      "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    ];
+    const r = prng(SEED ^ 0x1234);
+    let decodable = 0;
+    for (const s of small) {
+      const A = unhex(s);
+      let point;
+      try {
+        point = ed.Point.fromBytes(A, false);
+      } catch {
+        point = null;
+      }
+      if (point) {
+        decodable++;
+        expect(point.isSmallOrder(), s).toBe(true);
+      }
+      // R = identity, S = 0 satisfies [S]B = R + [k]A whenever [k]A = 0; must still be refused
+      const sig = new Uint8Array(64);
+      sig[0] = 1;
+      for (let i = 0; i < 16; i++) {
+        const msg = r.bytes(r.int(40));
+        expect(oursOk(A, msg, sig), why(s)).toBe(nobleOk(sig, msg, A));
+        expect(oursOk(A, msg, sig), why(s)).toBe(false);
+        const sig2 = sig.slice();
+        sig2.set(A, 0); // R = A
+        expect(oursOk(A, msg, sig2), why(s)).toBe(false);
+      }
+    }
+    expect(decodable).toBeGreaterThanOrEqual(6); // "-0" encodings of x = 0 are not canonical
+  });
+});
+
+describe("SHA-256 and SHA-512 against noble", () => {
+  const r = prng(SEED ^ 0x77);
+  const data = r.bytes(400);
+
+  it("every length 0..300, at offset 0 and at a nonzero offset, into a nonzero output offset", () => {
+    for (let n = 0; n <= 300; n++) {
+      for (const p of [0, 1, 13, 64]) {
+        const m = data.subarray(p, p + n);
+        const want256 = hex(nobleSha256(m)), want512 = hex(nobleSha512(m));
+        const o256 = new Uint8Array(32 + 7), o512 = new Uint8Array(64 + 5);
+        sha256(data, p, n, o256, 7);
+        sha512(data, p, n, o512, 5);
+        expect(hex(o256.subarray(7)), why(`sha256 n=${n} p=${p}`)).toBe(want256);
+        expect(hex(o512.subarray(5)), why(`sha512 n=${n} p=${p}`)).toBe(want512);
+        // nothing written outside the digest
+        expect(hex(o256.subarray(0, 7))).toBe("00000000000000");
+        expect(hex(o512.subarray(0, 5))).toBe("0000000000");
+      }
+    }
+  });
+
+  it("known answers: empty and abc", () => {
+    const o = new Uint8Array(64);
+    sha256(new Uint8Array(0), 0, 0, o, 0);
+    expect(hex(o.subarray(0, 32))).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    const abc = new TextEncoder().encode("abc");
+    sha256(abc, 0, 3, o, 0);
+    expect(hex(o.subarray(0, 32))).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    sha512(abc, 0, 3, o, 0);
+    expect(hex(o)).toBe(
+      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+    );
+  });
+
+  it("long random inputs (10 KB, 100 KB, 1 MB and odd lengths) equal noble's", () => {
+    for (const n of [10_000, 10_240, 100_000, 102_400 + 111, 1_000_000 + 3]) {
+      const m = r.bytes(n + 9);
+      const o256 = new Uint8Array(32), o512 = new Uint8Array(64);
+      sha256(m, 9, n, o256, 0);
+      sha512(m, 9, n, o512, 0);
+      expect(hex(o256), why(`sha256 n=${n}`)).toBe(hex(nobleSha256(m.subarray(9))));
+      expect(hex(o512), why(`sha512 n=${n}`)).toBe(hex(nobleSha512(m.subarray(9))));
+    }
+  });
+
+  it("the state is reset between calls (same input twice, interleaved with others)", () => {
+    const a = r.bytes(150), b = r.bytes(77);
+    const x = new Uint8Array(64), y = new Uint8Array(64);
+    sha512(a, 0, 150, x, 0);
+    sha512(b, 0, 77, y, 0);
+    sha512(a, 0, 150, y, 0);
+    expect(hex(y)).toBe(hex(x));
+    sha256(a, 0, 150, x, 0);
+    sha256(b, 0, 77, y, 0);
+    sha256(a, 0, 150, y, 0);
+    expect(hex(y.subarray(0, 32))).toBe(hex(x.subarray(0, 32)));
+  });
+});
+
+describe("base32", () => {
+  const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  const ascii = (s: string) => Uint8Array.from(Buffer.from(s, "latin1"));
+  const decode = (s: string, out = new Uint8Array(80)) => {
+    const n = b32decode(ascii(s), 0, s.length, out);
+    return n < 0 ? n : hex(out.subarray(0, n));
+  };
+  /** An independent encoder: the bits as a string of 0 and 1, cut into fives. */
+  const refEncode = (b: Uint8Array) => {
+    let bits = "";
+    for (const v of b) bits += v.toString(2).padStart(8, "0");
+    while (bits.length % 5) bits += "0";
+    let s = "";
+    for (let i = 0; i < bits.length; i += 5) s += ALPHA[parseInt(bits.slice(i, i + 5), 2)];
+    return s;
+  };
+
+  it("the vectors of vectors.json, both ways", () => {
+    expect(vectors.base32.length).toBeGreaterThan(0);
+    for (const v of vectors.base32) {
+      const b = unhex(v.bytes_hex);
+      expect(b32encode(b, 0, b.length)).toBe(v.text);
+      expect(refEncode(b)).toBe(v.text);
+      expect(decode(v.text)).toBe(v.bytes_hex);
+      // at offsets
+      const big = new Uint8Array(b.length + 9);
+      big.set(b, 4);
+      expect(b32encode(big, 4, b.length)).toBe(v.text);
+      const s = ascii("xx" + v.text + "yy"), out = new Uint8Array(70);
+      expect(b32decode(s, 2, v.text.length, out)).toBe(b.length);
+      expect(hex(out.subarray(0, b.length))).toBe(v.bytes_hex);
+    }
+  });
+
+  it("32 and 64 bytes give 52 and 103 characters; random lengths 0..64 round-trip and match the reference", () => {
+    const r = prng(SEED ^ 0x32);
+    expect(b32encode(new Uint8Array(32), 0, 32).length).toBe(52);
+    expect(b32encode(new Uint8Array(64), 0, 64).length).toBe(103);
+    for (let i = 0; i < 3000; i++) {
+      const b = r.bytes(i < 65 ? i : r.int(65));
+      const t = b32encode(b, 0, b.length);
+      expect(t, why(hex(b))).toBe(refEncode(b));
+      expect(decode(t), why(t)).toBe(hex(b));
+    }
+  });
+
+  it("refuses lower case, O I L U and other non-alphabet characters", () => {
+    const v = vectors.base32.find((x) => x.text.length == 52)!;
+    const t = v.text;
+    expect(decode(t)).toBe(v.bytes_hex);
+    expect(decode(t.toLowerCase())).toBe(-1);
+    for (let i = 0; i < t.length; i++) {
+      if (/[A-Z]/.test(t[i])) expect(decode(t.slice(0, i) + t[i].toLowerCase() + t.slice(i + 1)), `${i}`).toBe(-1);
+      for (const c of ["O", "I", "L", "U", "o", "i", "l", "u", "=", " ", "-", "\0", "\n", "\x7f", "\x80", "\xff", "@", "[", "`", "/", ":"])
+        expect(decode(t.slice(0, i) + c + t.slice(i + 1)), `${i} ${JSON.stringify(c)}`).toBe(-1);
+    }
+    // every byte value: exactly the 32 alphabet characters decode
+    for (let c = 0; c < 256; c++) {
+      const s = String.fromCharCode(c) + "0";
+      expect(decode(s) != -1, `${c}`).toBe(ALPHA.includes(String.fromCharCode(c)));
+    }
+  });
+
+  it("refuses non-zero pad bits: one byte string, one spelling", () => {
+    const r = prng(SEED ^ 0x33);
+    for (let n = 1; n <= 64; n++) {
+      const pad = (5 - ((n * 8) % 5)) % 5; // zero bits that fill the last character
+      const b = r.bytes(n), t = b32encode(b, 0, n);
+      const last = ALPHA.indexOf(t[t.length - 1]);
+      for (let v = 0; v < 32; v++) {
+        const s = t.slice(0, -1) + ALPHA[v];
+        const canonical = (v & ((1 << pad) - 1)) == 0;
+        if (canonical) expect(decode(s), `n=${n} v=${v}`).not.toBe(-1);
+        else expect(decode(s), `n=${n} v=${v}`).toBe(-1);
+        if (v == last) expect(decode(s)).toBe(hex(b));
+      }
+    }
+    // the protocol's sizes: a key's last character is 0 or G, a signature's 0, 8, G or R
+    expect([...ALPHA].filter((c) => decode("0".repeat(51) + c) != -1).join("")).toBe("0G");
+    expect([...ALPHA].filter((c) => decode("0".repeat(102) + c) != -1).join("")).toBe("08GR");
+  });
+
+  it("refuses non-canonical lengths (a last character carrying five or more pad bits)", () => {
+    for (let n = 0; n <= 110; n++) {
+      const got = decode("0".repeat(n), new Uint8Array(80));
+      const canonical = (n * 5) % 8 < 5;
+      expect(got, `${n} characters`).toBe(canonical ? "00".repeat(Math.floor((n * 5) / 8)) : -1);
+    }
+  });
+});
