@@ -121,7 +121,7 @@ function refParse(b: Uint8Array): string {
 // The checks run on every generated input.
 
 const BUDGET_MS = 1000; // one verify of one input; a signature check takes about 1 ms
-const stats = { inputs: 0, accepted: 0, slowest: 0 };
+const stats = { inputs: 0, accepted: 0, slowest: 0, reasons: {} as Record<string, number> };
 const lossy = new TextDecoder();
 const asText = (b: Uint8Array) => {
   try {
@@ -151,6 +151,7 @@ function timedVerify(text: unknown): string {
 function check(b: Uint8Array): { parsed: boolean; valid: boolean; text: string | null } {
   stats.inputs++;
   const ours = parse(b, 0, b.length), ref = refParse(b);
+  stats.reasons[ref || "accepted"] = (stats.reasons[ref || "accepted"] || 0) + 1;
   if ((ours === "") !== (ref === ""))
     throw new Error(`parse says ${JSON.stringify(ours || "accepted")}, reference says ${JSON.stringify(ref || "accepted")} for ${show(b)}`);
   expect(ours === "" || /^line \d+: ./.test(ours), ours).toBe(true);
@@ -342,7 +343,7 @@ function apply(t: string, o: Op): string {
     case "entry": {
       // body lines: from the first empty line to the next one
       const a = lines.indexOf("") + 1, e = a > 0 ? lines.indexOf("", a) : -1;
-      if (a <= 0 || e < 0) break;
+      if (a <= 0 || e < 0 || (e == a && o.how != "insert")) break;
       const j = a + (o.i % (e - a + (o.how == "insert" ? 1 : 0)));
       const line = latin1(o.k + ":" + o.v), c = lines[j].indexOf(":");
       if (o.how == "insert") lines.splice(j, 0, line);
@@ -498,5 +499,11 @@ describe("fuzzing the parser", () => {
   it("saw enough inputs", () => {
     expect(stats.inputs).toBeGreaterThan(15000);
     expect(stats.slowest).toBeLessThan(BUDGET_MS);
+    // every rule of the format was exercised, on both sides of the line
+    if (process.env.FUZZ_STATS) console.log(stats);
+    for (const r of ["author", "kind", "prev value", "depth", "depth too large", "prev NONE exactly at depth 0", "lipmaa value",
+      "lipmaa NONE exactly when lipmaa(depth) is null", "key", "duplicate key", "unterminated string", "string not UTF-8",
+      "string length", "control character", "value", "signature", "too many lines", "accepted"])
+      expect(stats.reasons[r] ?? 0, r).toBeGreaterThan(5);
   });
 });
