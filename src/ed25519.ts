@@ -143,7 +143,7 @@ function isZero(s: Uint8Array) {
 // short rows keep E.convolve's offsets small (it steps to them one by one).
 var N = 64;
 export var comb: Uint16Array[] | undefined;
-var mask = new Float64Array(16);
+var mask = new Int32Array(16);
 export var sel = [gf(), gf(), gf()];
 
 export function buildComb() {
@@ -193,7 +193,7 @@ export function buildComb() {
 }
 
 /** A dot product of 16 entries, where there is no E.convolve (no wrap needed here). */
-function dot(u: Float64Array, v: Uint16Array, o: number) {
+function dot(u: Int32Array, v: Uint16Array, o: number) {
   for (var i = 0, r = 0; i < 16; i++) r += u[i] * v[o + i];
   return r;
 }
@@ -238,36 +238,64 @@ export function baseMul(o: Uint8Array, p: number, k: Uint8Array) {
   encode(o, p, R);
 }
 
-// ---- scalars modulo L ----
-var X = new Float64Array(64);
-/** r[p..p+32) = X mod L, X holding 64 limbs of about 8 bits (TweetNaCl's modL). */
+// ---- scalars modulo L, on 16-bit limbs ----
+// L = 2^252 + delta; delta's limbs, then two zero limbs that give carries room, then 2^252's
+var LL = [0xd3ed, 0x5cf5, 0x631a, 0x5812, 0x9cd6, 0xa2f7, 0xf9de, 0x14de, 0, 0, 0, 0, 0, 0, 0, 0x1000];
+var X = new Float64Array(32);
+/** r[p..p+32) = X mod L, X holding 32 limbs of about 16 bits (TweetNaCl's modL on 16-bit limbs). */
 export function modL(r: Uint8Array, p: number) {
-  var carry, i, j, k;
-  for (i = 63; i >= 32; --i) {
-    carry = 0;
-    for (j = i - 32, k = i - 12; j < k; ++j) {
-      X[j] += carry - 16 * X[i] * L[j - (i - 32)];
-      carry = Math.floor((X[j] + 128) / 256);
-      X[j] -= carry * 256;
+  var c, i, j;
+  // 2^256 = 16 * 2^252 = -16 delta (mod L): fold each top limb into the ones 256 bits below
+  for (i = 31; i >= 16; i--) {
+    c = 0;
+    for (j = i - 16; j < i - 6; j++) {
+      X[j] += c - 16 * X[i] * LL[j - i + 16];
+      c = Math.floor((X[j] + 32768) / 65536);
+      X[j] -= c * 65536;
     }
-    X[j] += carry;
+    X[j] += c;
     X[i] = 0;
   }
-  carry = 0;
-  for (j = 0; j < 32; j++) {
-    X[j] += carry - (X[31] >> 4) * L[j];
-    carry = X[j] >> 8;
-    X[j] &= 255;
+  // then the bits from 252 up, and one conditional L back in for a negative rest
+  c = 0;
+  for (j = 0; j < 16; j++) {
+    X[j] += c - (X[15] >> 12) * LL[j];
+    c = X[j] >> 16;
+    X[j] &= 65535;
   }
-  for (j = 0; j < 32; j++) X[j] -= carry * L[j];
-  for (i = 0; i < 32; i++) {
-    X[i + 1] += X[i] >> 8;
-    r[p + i] = X[i];
+  for (j = 0; j < 16; j++) X[j] -= c * LL[j];
+  for (i = 0; i < 16; i++) {
+    X[i + 1] += X[i] >> 16;
+    r[p + 2 * i] = X[i];
+    r[p + 2 * i + 1] = X[i] >> 8;
   }
 }
-function reduce(s: Uint8Array, p: number, r: Uint8Array, q: number) {
-  for (var i = 0; i < 64; i++) X[i] = s[p + i];
+/** 16-bit limb i of the little-endian bytes at s[p..]. */
+function limb(s: Uint8Array, p: number, i: number) {
+  return s[p + 2 * i] | (s[p + 2 * i + 1] << 8);
+}
+export function reduce(s: Uint8Array, p: number, r: Uint8Array, q: number) {
+  for (var i = 0; i < 32; i++) X[i] = limb(s, p, i);
   modL(r, q);
+}
+var SA = new Int32Array(16), SK = new Int32Array(46);
+/** r[0..32) = (r + k a) mod L for the 32-byte scalars r, k, a (a at k96[0..32)). */
+function mulAdd(r: Uint8Array, k: Uint8Array, a: Uint8Array) {
+  var i, j;
+  for (i = 0; i < 32; i++) X[i] = i < 16 ? limb(r, 0, i) : 0;
+  for (i = 0; i < 16; i++) {
+    SA[i] = limb(a, 0, i);
+    SK[30 - i] = limb(k, 0, i); // k reversed between zeros: one dot product per output limb
+  }
+  if (convolve) for (i = 0; i < 31; i++) X[i] += convolve(SA, SK, 30 - i);
+  else for (i = 0; i < 16; i++) for (j = 0; j < 16; j++) X[i + j] += SA[i] * SK[30 - j];
+  // back to 16-bit limbs, so that modL's products stay exact
+  for (i = 0; i < 31; i++) {
+    j = Math.floor(X[i] / 65536);
+    X[i] -= j * 65536;
+    X[i + 1] += j;
+  }
+  modL(r, 0);
 }
 
 // ---- keys, signing, verification ----
@@ -290,7 +318,7 @@ export function keypair(seed: Uint8Array, out?: Uint8Array): Uint8Array {
 var hk = new Uint8Array(64), rk = new Uint8Array(32);
 /** sig[0..64) = signature of m[p..p+n) under the expanded key k. */
 export function sign(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
-  var i, j, B = room(n);
+  var B = room(n);
   copy(B, 64, m, p, n);
   copy(B, 32, k, 32, 32);
   sha512(B, 32, n + 32, hk, 0);
@@ -300,9 +328,8 @@ export function sign(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Ui
   copy(B, 32, k, 64, 32);
   sha512(B, 0, n + 64, hk, 0);
   reduce(hk, 0, hk, 0); // k = H(R || A || M) mod L
-  for (i = 0; i < 64; i++) X[i] = i < 32 ? rk[i] : 0;
-  for (i = 0; i < 32; i++) for (j = 0; j < 32; j++) X[i + j] += hk[i] * k[j];
-  modL(sig, 32); // S = r + k a
+  mulAdd(rk, hk, k); // S = r + k a
+  copy(sig, 32, rk, 0, 32);
 }
 
 // One decoded public key is kept: a feed is verified message after message by one author.

@@ -6,15 +6,15 @@
 // carries are the same code either way, so are the results.
 import { convolve } from "./engine";
 
-export type Gf = Float64Array;
+export type Gf = Int32Array;
 export function gf(init?: number[]): Gf {
-  var r = new Float64Array(16);
+  var r = new Int32Array(16);
   if (init) r.set(init);
   return r;
 }
 
 var P = new Float64Array(31); // product sums
-var T = new Float64Array(32); // second factor reversed, then its wrapped half times 38
+var T = new Int32Array(32); // second factor reversed, then its wrapped half times 38
 var A = gf(); // a copy of the first factor when the output overwrites it
 
 // Interpreters without a JIT pay per token and per loop turn, so the hot

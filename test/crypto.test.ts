@@ -190,6 +190,19 @@ describe("Ed25519 against noble (strict RFC 8032)", () => {
     }
   });
 
+  it("longer messages (513 bytes to 20 KB): the core's scratch buffer grows", () => {
+    const r = prng(SEED ^ 0xbeef);
+    for (const n of [511, 512, 513, 575, 576, 577, 1000, 4096, 20000]) {
+      const seed = r.bytes(32), msg = r.bytes(n), k = keypair(seed);
+      const at = why(`n=${n}`);
+      const ours = ourSign(k, msg);
+      expect(hex(ours), at).toBe(hex(ed.sign(msg, seed)));
+      expect(oursOk(k.subarray(64), msg, ours), at).toBe(true);
+      msg[n - 1] ^= 1;
+      expect(oursOk(k.subarray(64), msg, ours), at).toBe(false);
+    }
+  });
+
   it(`${N} random corruptions (a flipped bit of message, signature or key; S + L; y >= p in R or A): same verdict as noble`, () => {
     const r = prng(SEED ^ 0x5a5a5a5a);
     const tally = { accepted: 0, refused: 0 };

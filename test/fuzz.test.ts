@@ -478,6 +478,90 @@ describe("fuzzing the parser", () => {
     );
   });
 
+  it("boundaries of every rule, accepted or refused by both readers as the format says", () => {
+    const base = vectors.feeds[0].messages[4].text; // depth 4: prev and lipmaa are ids
+    const [head, body] = base.split("\n\n");
+    const sig = base.slice(base.lastIndexOf("\n") + 1);
+    const withBody = (lines: string[], h = head, sg = sig) => h + "\n\n" + lines.join("\n") + "\n\n" + sg;
+    const headWith = (field: string, v: string) => head.replace(new RegExp(`^${field} .*$`, "m"), `${field} ${v}`);
+    const id0 = "%" + "0".repeat(52) + ".sha256";
+    const lipmaaMax = refLipmaa(MAX_DEPTH) === null ? "NONE" : id0;
+    const cases: [string, string, boolean][] = [
+      ["the vector itself", base, true],
+      ["kind of 90", withBody([body], headWith("kind", "k".repeat(90))), true],
+      ["kind of 91", withBody([body], headWith("kind", "k".repeat(91))), false],
+      ["empty kind", withBody([body], headWith("kind", "")), false],
+      ["key of 90", withBody(["k".repeat(90) + ":NONE"]), true],
+      ["key of 91", withBody(["k".repeat(91) + ":NONE"]), false],
+      ["empty key", withBody([":NONE"]), false],
+      ["key that is an id", withBody([id0 + ":NONE"]), true],
+      ["key with every allowed sign", withBody(["aZ09-_.=@&%:NONE"]), true],
+      ["64 entries", withBody(Array.from({ length: 64 }, (_, i) => `k${i}:NONE`)), true],
+      ["65 entries", withBody(Array.from({ length: 65 }, (_, i) => `k${i}:NONE`)), false],
+      ["keys differing in case", withBody(["k:NONE", "K:NONE"]), true],
+      ["duplicate key", withBody(["k:NONE", "k:NONE"]), false],
+      ["string of 128 four-byte characters", withBody(['k:"' + "😀".repeat(128) + '"']), true],
+      ["string of 129 one-byte characters", withBody(['k:"' + "x".repeat(129) + '"']), false],
+      ["string of 1", withBody(['k:"x"']), true],
+      ["empty string", withBody(['k:""']), false],
+      ["lone quote", withBody(['k:"']), false],
+      ["string holding quotes and colons", withBody(['k:"a":"b""']), true],
+      ["string of one quote", withBody(['k:"""']), true],
+      ["string with a tab", withBody(['k:"a\tb"']), false],
+      ["string with CR", withBody(['k:"a\rb"']), false],
+      ["string with DEL", withBody(['k:"a\x7fb"']), false],
+      ["string with U+0085 and U+2028", withBody(['k:"a\u0085\u2028b"']), true],
+      ["string with a BOM", withBody(['k:"\ufeff"']), true],
+      ["value with a space before", withBody(["k: NONE"]), false],
+      ["value none", withBody(["k:none"]), false],
+      ["value NONE with a trailing space", withBody(["k:NONE "]), false],
+      ["value @ with .sha256", withBody(["k:@" + "0".repeat(52) + ".sha256"]), false],
+      ["value & with .ed25519", withBody(["k:&" + "0".repeat(52) + ".ed25519"]), false],
+      ["value id with pad bits set", withBody(["k:%" + "0".repeat(51) + "1.sha256"]), false],
+      ["value id with last character G", withBody(["k:%" + "0".repeat(51) + "G.sha256"]), true],
+      ["depth 0 with prev NONE and lipmaa NONE", withBody([body], headWith("depth", "0").replace(/^prev .*$/m, "prev NONE").replace(/^lipmaa .*$/m, "lipmaa NONE")), true],
+      ["depth 0 with a prev id", withBody([body], headWith("depth", "0").replace(/^lipmaa .*$/m, "lipmaa NONE")), false],
+      ["depth 4 with prev NONE", withBody([body], headWith("prev", "NONE")), false],
+      ["depth 4 with lipmaa NONE", withBody([body], headWith("lipmaa", "NONE")), false],
+      ["depth 5 with a lipmaa id", withBody([body], headWith("depth", "5")), false],
+      ["depth 13 (lipmaa 4)", withBody([body], headWith("depth", "13")), true],
+      ["depth 04", withBody([body], headWith("depth", "04")), false],
+      ["depth +4", withBody([body], headWith("depth", "+4")), false],
+      ["depth 2^53 - 1", withBody([body], headWith("depth", "9007199254740991").replace(/^lipmaa .*$/m, "lipmaa " + lipmaaMax)), true],
+      ["depth 2^53", withBody([body], headWith("depth", "9007199254740992")), false],
+      ["depth 2^53 + 1", withBody([body], headWith("depth", "9007199254740993")), false],
+      ["depth of 17 digits", withBody([body], headWith("depth", "10000000000000004")), false],
+      ["prev with lower case", withBody([body], headWith("prev", "%" + "a".repeat(52) + ".sha256")), false],
+      ["prev with O", withBody([body], headWith("prev", "%" + "O".repeat(51) + "0.sha256")), false],
+      ["signature ending in 8", withBody([body], head, "signature " + "0".repeat(102) + "8.sig.ed25519"), true],
+      ["signature ending in R", withBody([body], head, "signature " + "0".repeat(102) + "R.sig.ed25519"), true],
+      ["signature ending in 1", withBody([body], head, "signature " + "0".repeat(102) + "1.sig.ed25519"), false],
+      ["signature of 102 characters", withBody([body], head, "signature " + "0".repeat(102) + ".sig.ed25519"), false],
+      ["trailing newline", base + "\n", false],
+      ["leading BOM", "\ufeff" + base, false],
+      ["CRLF", base.replace(/\n/g, "\r\n"), false],
+      ["two spaces after author", base.replace("author ", "author  "), false],
+      ["trailing space on kind", base.replace(/^(kind .*)$/m, "$1 "), false],
+    ];
+    for (const [why, text, want] of cases) {
+      const b = Uint8Array.from(Buffer.from(text, "utf8"));
+      expect(refParse(b) === "", `reference: ${why}: ${refParse(b)}`).toBe(want);
+      expect(parse(b, 0, b.length) === "", `parse: ${why}: ${parse(b, 0, b.length)}`).toBe(want);
+      check(b);
+    }
+    // bytes that no JS string has: invalid UTF-8 inside a string value
+    const bads = [[0xc0, 0x80], [0xc1, 0xbf], [0xe0, 0x80, 0x80], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf0, 0x8f, 0xbf, 0xbf],
+      [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xff], [0x80], [0xc3], [0xe2, 0x9a], [0xf0, 0x9f, 0x98]];
+    for (const bad of bads) {
+      const b = Buffer.from(withBody(['k:"x\u0000y"']), "utf8");
+      const i = b.indexOf(0);
+      const m = Uint8Array.from(Buffer.concat([b.subarray(0, i), Buffer.from(bad), b.subarray(i + 1)]));
+      expect(refParse(m), bad.join(" ")).toBe("string not UTF-8");
+      expect(parse(m, 0, m.length), bad.join(" ")).toMatch(/invalid UTF-8/);
+      check(m);
+    }
+  });
+
   it("large inputs are refused quickly", () => {
     const t = originals[2];
     const cut = t.indexOf("\n\n") + 2;
