@@ -13,7 +13,6 @@ export function gf(init?: number[]): Gf {
   return r;
 }
 
-var P = new Float64Array(31); // product sums
 var T = new Int32Array(32); // second factor reversed, then its wrapped half times 38
 var A = gf(); // a copy of the first factor when the output overwrites it
 
@@ -24,7 +23,7 @@ export function unroll(f: (i: number) => string, n: number) {
   return s;
 }
 function make(params: string, body: string, env?: any[]): any {
-  return new Function("C", "T", "A", "P", "return function(" + params + "){" + body + "}").apply(null, env || []);
+  return new Function("C", "T", "A", "return function(" + params + "){" + body + "}").apply(null, env || []);
 }
 
 /** o = a + b, o = a - b (o may alias a or b). */
@@ -58,11 +57,20 @@ export var mul: (o: Gf, a: Gf, b: Gf) => void = convolve
     )
   : make(
       "o,a,b",
-      "var i,j,x;for(i=0;i<31;i++)P[i]=0;for(i=0;i<16;i++){x=a[i];for(j=0;j<16;j++)P[i+j]+=x*b[j]}for(i=0;i<15;i++)P[i]+=38*P[i+16];" +
-        carry(function (i) {
-          return "P[" + i + "]";
-        }),
-      [0, 0, 0, P]
+      // straight-line schoolbook product in locals, which JIT compilers keep in registers
+      "var " + unroll(function (i) {
+        return "a" + i + "=a[" + i + "],b" + i + "=b[" + i + "],";
+      }, 16) + unroll(function (i) {
+        return "p" + i + "=0" + (i < 30 ? "," : ";");
+      }, 31) + unroll(function (i) {
+        return unroll(function (j) {
+          return "p" + (i + j) + "+=a" + i + "*b" + j + ";";
+        }, 16);
+      }, 16) + unroll(function (i) {
+        return "p" + i + "+=38*p" + (i + 16) + ";";
+      }, 15) + carry(function (i) {
+        return "p" + i;
+      })
     );
 
 export function sqr(o: Gf, a: Gf, n?: number) {
