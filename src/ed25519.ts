@@ -14,14 +14,9 @@ function pt(): Pt {
   return [gf(), gf(), gf(), gf()];
 }
 
-// d = -121665/121666 and sqrt(-1), in limbs
-var D = gf([0x78a3, 0x1359, 0x4dca, 0x75eb, 0xd8ab, 0x4141, 0x0a4d, 0x0070, 0xe898, 0x7779, 0x4079, 0x8cc7, 0xfe73, 0x2b6f, 0x6cee, 0x5203]);
-var SQRTM1 = gf([0xa0b0, 0x4a0e, 0x1b27, 0xc4ee, 0xe478, 0xad2f, 0x1806, 0x2f43, 0xd7a7, 0x3dfb, 0x0099, 0x2b4d, 0xdf0b, 0x4fc1, 0x2480, 0x2b83]);
-var D2 = gf();
-add(D2, D, D);
+// d = -121665/121666, 2d and sqrt(-1) = 2^((p-1)/4), computed with the comb on first use
+var D = gf(), D2 = gf(), SQRTM1 = gf();
 var ONE = gf([1]), ZERO = gf();
-// the group order L, little-endian bytes
-var L = [0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
 
 var a = gf(), b = gf(), c = gf(), d = gf(), e = gf(), f = gf(), g = gf(), h = gf();
 
@@ -148,6 +143,13 @@ export var sel = [gf(), gf(), gf()];
 
 export function buildComb() {
   var B = pt(), q = pt(), rows: Pt[] = [], ent: Pt[] = [], acc: Gf[] = [], i, j, s, m, p: Pt;
+  pow(D, gf([0xdb42, 1]), true);
+  mul(D, D, gf([0xdb41, 1]));
+  sub(D, ZERO, D);
+  add(D2, D, D);
+  pow(SQRTM1, gf([2]), false);
+  sqr(SQRTM1, SQRTM1);
+  add(SQRTM1, SQRTM1, SQRTM1);
   for (i = 0; i < 32; i++) ya[i] = i ? 0x66 : 0x58; // y = 4/5, x even
   decode(B, ya, 0);
   // rows[r] = 2^(16 r) B
@@ -365,11 +367,11 @@ var hv = new Uint8Array(64), rv = new Uint8Array(32);
 /** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n). */
 export function verify(A: Uint8Array, r: number, m: Uint8Array, p: number, n: number, sig: Uint8Array, q: number): boolean {
   var i, w, B;
-  // S < L, compared from the top byte
-  for (i = 31; i >= 0 && sig[q + 32 + i] == L[i]; i--);
-  if (i < 0 || sig[q + 32 + i] > L[i]) return false;
-  if (!loadKey(A, r)) return false;
+  // S < L, compared from the top limb
+  for (i = 15; i >= 0 && limb(sig, q + 32, i) == LL[i]; i--);
+  if (i < 0 || limb(sig, q + 32, i) > LL[i]) return false;
   if (!comb) buildComb();
+  if (!loadKey(A, r)) return false;
   B = room(n);
   copy(B, 0, sig, q, 32);
   copy(B, 32, A, r, 32);

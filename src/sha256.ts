@@ -1,11 +1,10 @@
 // SHA-256 (FIPS 180-4), or the board's native one. Round constants and
 // initial state are the upper halves of SHA-512's.
 import { nativeSha256 } from "./engine";
-import { K } from "./sha512";
+import { K, md } from "./sha512";
 
 var W = new Int32Array(64);
 var H = new Int32Array(8);
-var tail = new Uint8Array(128);
 
 function blocks(m: Uint8Array, p: number, n: number) {
   var t, a, b, c, d, e, f, g, h, x, y;
@@ -34,21 +33,9 @@ function blocks(m: Uint8Array, p: number, n: number) {
 
 /** SHA-256 of m[p .. p+n) into out[o .. o+32). */
 export function sha256(m: Uint8Array, p: number, n: number, out: Uint8Array, o: number) {
-  var i, r = n & 63, k = r < 56 ? 64 : 128;
-  if (nativeSha256) {
-    out.set(new Uint8Array(nativeSha256(m.subarray(p, p + n))), o);
-    return;
+  if (nativeSha256) out.set(new Uint8Array(nativeSha256(m.subarray(p, p + n))), o);
+  else {
+    for (var i = 0; i < 8; i++) H[i] = K[2 * i];
+    md(m, p, n, 64, blocks, H, out, o, 32);
   }
-  for (i = 0; i < 8; i++) H[i] = K[2 * i];
-  blocks(m, p, n);
-  for (i = 0; i < 128; i++) tail[i] = 0;
-  for (i = 0; i < r; i++) tail[i] = m[p + n - r + i];
-  tail[r] = 128;
-  tail[k - 5] = n >>> 29;
-  tail[k - 4] = n >>> 21;
-  tail[k - 3] = n >>> 13;
-  tail[k - 2] = n >>> 5;
-  tail[k - 1] = n << 3;
-  blocks(tail, 0, k);
-  for (i = 0; i < 32; i++) out[o + i] = H[i >> 2] >> (24 - 8 * (i & 3));
 }

@@ -79,26 +79,31 @@ function blocks(m: Uint8Array, p: number, n: number) {
   }
 }
 
-/** SHA-512 of m[p .. p+n) into out[o .. o+64). */
-export function sha512(m: Uint8Array, p: number, n: number, out: Uint8Array, o: number) {
-  var i;
-  if (nativeSha512) {
-    out.set(new Uint8Array(nativeSha512(m.subarray(p, p + n))), o);
-    return;
-  }
-  for (i = 0; i < 16; i++) H[i] = K[i];
+/**
+ * Merkle-Damgard finish shared with SHA-256: hashes m[p .. p+n) with the block
+ * function, then the padding (0x80, zeros, bit length), and writes len bytes of
+ * the big-endian state h to out[o..].
+ */
+export function md(m: Uint8Array, p: number, n: number, size: number, blocks: (m: Uint8Array, p: number, n: number) => void, h: Int32Array, out: Uint8Array, o: number, len: number) {
+  var i, r = n % size, k = r < (size * 7) / 8 ? size : 2 * size;
   blocks(m, p, n);
-  var r = n & 127, k;
-  for (i = 0; i < 256; i++) tail[i] = 0;
-  for (i = 0; i < r; i++) tail[i] = m[p + n - r + i];
+  for (i = 0; i < k; i++) tail[i] = i < r ? m[p + n - r + i] : 0;
   tail[r] = 128;
-  k = r < 112 ? 128 : 256;
-  // message length in bits, big-endian (fits in 32 bits here: n < 512 MiB)
+  // the length in bits, big-endian (n < 512 MiB, so 5 bytes hold it)
   tail[k - 5] = n >>> 29;
   tail[k - 4] = n >>> 21;
   tail[k - 3] = n >>> 13;
   tail[k - 2] = n >>> 5;
   tail[k - 1] = n << 3;
   blocks(tail, 0, k);
-  for (i = 0; i < 64; i++) out[o + i] = H[i >> 2] >> (24 - 8 * (i & 3));
+  for (i = 0; i < len; i++) out[o + i] = h[i >> 2] >> (24 - 8 * (i & 3));
+}
+
+/** SHA-512 of m[p .. p+n) into out[o .. o+64). */
+export function sha512(m: Uint8Array, p: number, n: number, out: Uint8Array, o: number) {
+  if (nativeSha512) out.set(new Uint8Array(nativeSha512(m.subarray(p, p + n))), o);
+  else {
+    for (var i = 0; i < 16; i++) H[i] = K[i];
+    md(m, p, n, 128, blocks, H, out, o, 64);
+  }
 }
