@@ -20,16 +20,20 @@ var ONE = gf([1]), ZERO = gf();
 
 var a = gf(), b = gf(), c = gf(), d = gf(), e = gf(), f = gf(), g = gf(), h = gf();
 
-// E = B - A, F = D - C, G = D + C, H = B + A; X = EF, Y = GH, Z = FG, T = EH
+// X = EF, Y = GH, Z = FG, T = EH
+function out(p: Pt) {
+  mul(p[0], e, f);
+  mul(p[1], g, h);
+  mul(p[2], g, f);
+  mul(p[3], e, h);
+}
+// E = B - A, F = D - C, G = D + C, H = B + A
 function finish(p: Pt) {
   sub(e, b, a);
   sub(f, d, c);
   add(g, d, c);
   add(h, b, a);
-  mul(p[0], e, f);
-  mul(p[1], g, h);
-  mul(p[2], g, f);
-  mul(p[3], e, h);
+  out(p);
 }
 /** p += q, q in niels form (y+x, y-x, 2dxy) when its Z is 1, else cached form (Y+X, Y-X, 2dT, 2Z). */
 export function addTo(p: Pt, q: Pt) {
@@ -54,10 +58,7 @@ export function dbl(p: Pt) {
   sub(e, h, e);
   sub(g, a, b);
   add(f, d, g);
-  mul(p[0], e, f);
-  mul(p[1], g, h);
-  mul(p[2], g, f);
-  mul(p[3], e, h);
+  out(p);
 }
 /** Cached form of p into q: (Y+X, Y-X, 2dT, 2Z). */
 function cache(q: Pt, p: Pt) {

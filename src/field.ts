@@ -88,37 +88,25 @@ export function cswap(p: Gf, q: Gf, b: number) {
 }
 
 var t0 = gf(), t1 = gf(), t2 = gf(), t3 = gf();
+// after 2^5-1: 2^10-1, 2^20-1, 2^40-1, 2^50-1, 2^100-1, 2^200-1, 2^250-1 as [squarings, from, times, into]
+var steps = [[5, t1, t1, t1], [10, t1, t1, t2], [20, t2, t2, t3], [10, t3, t1, t1], [50, t1, t1, t2], [100, t2, t2, t3], [50, t3, t1, t3]];
 
 /** o = z^(p-2) = 1/z when inverse, else z^((p-5)/8) (for square roots). 254 squarings, 11-12 products. */
 export function pow(o: Gf, z: Gf, inverse: boolean) {
-  var a = t0, b = t1, c = t2, t = t3;
+  var a = t0, b = t1, c = t2, t = t3, i, st;
   sqr(a, z); // 2
   sqr(t, a, 2); // 8
   mul(b, t, z); // 9
   mul(a, b, a); // 11
   sqr(t, a);
   mul(b, t, b); // 2^5 - 1
-  sqr(t, b, 5);
-  mul(b, t, b); // 2^10 - 1
-  sqr(t, b, 10);
-  mul(c, t, b); // 2^20 - 1
-  sqr(t, c, 20);
-  mul(t, t, c); // 2^40 - 1
-  sqr(t, t, 10);
-  mul(b, t, b); // 2^50 - 1
-  sqr(t, b, 50);
-  mul(c, t, b); // 2^100 - 1
-  sqr(t, c, 100);
-  mul(t, t, c); // 2^200 - 1
-  sqr(t, t, 50);
-  mul(t, t, b); // 2^250 - 1
-  if (inverse) {
-    sqr(t, t, 5);
-    mul(o, t, a); // 2^255 - 21
-  } else {
-    sqr(t, t, 2);
-    mul(o, t, z); // 2^252 - 3
+  for (i = 0; i < 7; i++) {
+    st = steps[i];
+    sqr(t, st[1] as Gf, st[0] as number);
+    mul(st[3] as Gf, t, st[2] as Gf);
   }
+  sqr(t, t, inverse ? 5 : 2);
+  mul(o, t, inverse ? a : z); // 2^255 - 21 or 2^252 - 3
 }
 
 var m = gf(), n = gf();
