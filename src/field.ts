@@ -93,7 +93,7 @@ var steps = [[5, t1, t1, t1], [10, t1, t1, t2], [20, t2, t2, t3], [10, t3, t1, t
 
 /** o = z^(p-2) = 1/z when inverse, else z^((p-5)/8) (for square roots). 254 squarings, 11-12 products. */
 export function pow(o: Gf, z: Gf, inverse: boolean) {
-  var a = t0, b = t1, c = t2, t = t3, i, st;
+  var a = t0, b = t1, t = t3, i, st;
   sqr(a, z); // 2
   sqr(t, a, 2); // 8
   mul(b, t, z); // 9
