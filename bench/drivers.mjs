@@ -21,6 +21,8 @@ const PRELUDE = `
 var now = typeof getTime == "function" ? function () { return getTime() * 1000; } : function () { return Date.now(); };
 var mem = typeof process != "undefined" && process.memory ? function () { return process.memory().usage; } : function () { return 0; };
 function out(o) { print("${MARK}" + JSON.stringify(o) + "${MARK}"); }
+// variables that a code text takes as a string: what keeping code in flash saves on a board
+function textVars(t) { return typeof E != "undefined" && E.getSizeOf ? E.getSizeOf(t) : 0; }
 function timeit(n, f) { var t = now(); for (var i = 0; i < n; i++) f(); return (now() - t) / n; }
 var seed = new Uint8Array(${JSON.stringify(SEED)});
 var draft = ${JSON.stringify(DRAFT)};
@@ -29,6 +31,7 @@ var draft = ${JSON.stringify(DRAFT)};
 /** Driver timing the device bundle: n signs with the kept key, n verifies. */
 export function pigeonDriver(bundlePath, n) {
   return `${PRELUDE}
+var codeVars = textVars(${JSON.stringify(readFileSync(bundlePath, "utf8"))});
 var m0 = mem();
 ${readFileSync(bundlePath, "utf8")}
 var m1 = mem();
@@ -40,13 +43,14 @@ var keyMs = timeit(${n}, function () { Pigeon.keys(seed); });
 var signMs = timeit(${n}, function () { text = Pigeon.sign(k, draft); });
 var ok = true;
 var verifyMs = timeit(${n}, function () { ok = ok && Pigeon.verify(text); });
-out({ ok: ok, firstKeyMs: firstKeyMs, keyMs: keyMs, signMs: signMs, verifyMs: verifyMs, varsLoaded: m1 - m0, varsAfterKeys: m2 - m0, varsAfterSign: m3 - m0, varsAfterVerify: mem() - m0 });
+out({ ok: ok, firstKeyMs: firstKeyMs, keyMs: keyMs, signMs: signMs, verifyMs: verifyMs, varsLoaded: m1 - m0, varsAfterKeys: m2 - m0, varsAfterSign: m3 - m0, varsAfterVerify: mem() - m0, codeVars: codeVars });
 `;
 }
 
 /** Driver timing TweetNaCl's nacl-fast on the same unsigned text. */
 export function naclDriver(n, unsignedText) {
   return `${PRELUDE}
+var codeVars = textVars(${JSON.stringify(readFileSync(NACL_FAST, "utf8"))});
 var module = { exports: {} };
 // nacl-fast looks for a random source at load; this one is never called by sign or verify
 var self = { crypto: { getRandomValues: function () { throw new Error("no randomness needed"); } } };
@@ -62,7 +66,7 @@ var keyMs = timeit(${n}, function () { nacl.sign.keyPair.fromSeed(seed); });
 var signMs = timeit(${n}, function () { sig = nacl.sign.detached(msg, kp.secretKey); });
 var ok = true;
 var verifyMs = timeit(${n}, function () { ok = ok && nacl.sign.detached.verify(msg, sig, kp.publicKey); });
-out({ ok: ok, keyMs: keyMs, signMs: signMs, verifyMs: verifyMs, varsLoaded: m1 - m0, varsAfterSign: m2 - m0 });
+out({ ok: ok, keyMs: keyMs, signMs: signMs, verifyMs: verifyMs, varsLoaded: m1 - m0, varsAfterSign: m2 - m0, codeVars: codeVars });
 `;
 }
 

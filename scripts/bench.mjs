@@ -122,6 +122,10 @@ if (process.env.ESPRUINO) {
   r["espruino.tweetnacl.varsLoaded"] = theirs.varsLoaded;
   r["espruino.tweetnacl.varsAfterSign"] = theirs.varsAfterSign;
   r["espruino.varsVsTweetnacl"] = ours.varsAfterSign / theirs.varsAfterSign;
+  // the same with each code text taken out, as when a board keeps the code in flash
+  r["espruino.pigeon.codeTextVars"] = ours.codeVars;
+  r["espruino.tweetnacl.codeTextVars"] = theirs.codeVars;
+  r["espruino.dataVarsVsTweetnacl"] = (ours.varsAfterSign - ours.codeVars) / (theirs.varsAfterSign - theirs.codeVars);
 } else log("espruino: set ESPRUINO=/path/to/espruino (its Linux build) to measure on the interpreter; skipped");
 
 // ---- size ----
