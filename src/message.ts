@@ -155,7 +155,7 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
 }
 
 /** Decimal digits of a depth: exact where Espruino's number printing is not. */
-function decimal(n: number): string {
+export function decimal(n: number): string {
   var t = "";
   do {
     t = (n % 10) + t;

@@ -1,0 +1,292 @@
+// The feed store on the card: one preallocated log file per feed, filled in
+// place, so that no power cut loses a message once append() has returned.
+// spec/card.md states the layout and the guarantees; in short:
+//
+// - A log is written full size once (a seek past its end, which allocates
+//   clusters without writing data), so appends never touch the FAT.
+// - Messages are kept as compact records (ids and signature as bytes, the
+//   author once per file) in 1 KiB pages. A page is two sectors, slots A and
+//   B, and the page being filled is written alternately to them: the slot not
+//   being written always holds every record already acknowledged, so a torn
+//   write loses only the record in flight. A slot carries its page number, the
+//   log's random epoch and a SHA-256 check, so stale or torn sectors are
+//   recognised and never served.
+// - An index sector (first depth and record count of 60 pages) is written
+//   once, whole, when its 60th page is sealed; it is a cache, rebuilt from
+//   the pages whenever it is missing or torn.
+// - Mount reads the header, finds the last index sector by bisection, and
+//   bisects the pages after it for the tail: a year of readings mounts by
+//   reading well under 1% of the log.
+//
+// I/O goes through Espruino's file API (E.openFile and its File objects),
+// which the board has and the simulator and the host tool reproduce.
+import { b32decode, b32encode } from "./base32";
+import { at, decimal, parse } from "./message";
+import { sha256 } from "./sha256";
+import { decode } from "./utf8";
+
+/** Espruino's File object, as E.openFile returns it. */
+export interface File {
+  read(n: number): string | undefined;
+  write(data: Uint8Array | string): number;
+  seek(n: number): void;
+  close(): void;
+}
+/** What the store needs of the card: Espruino's E.openFile(path, mode). */
+export interface Disk {
+  openFile(path: string, mode: string): File | undefined;
+}
+
+var SECTOR = 512;
+export var INDEX_ENTRIES = 60; // pages per index sector
+export var PAGE_ROOM = 488; // record bytes in a slot: 512 less a 16-byte head and an 8-byte check
+var HEAD = "PIGEON-LOG 1\n";
+
+var slot = new Uint8Array(SECTOR), sec = new Uint8Array(SECTOR), digest = new Uint8Array(32);
+
+function put(b: Uint8Array, p: number, v: number, n: number) {
+  for (var i = 0; i < n; i++, v = Math.floor(v / 256)) b[p + i] = v;
+}
+function get(b: Uint8Array, p: number, n: number) {
+  for (var v = 0, i = n - 1; i >= 0; i--) v = v * 256 + b[p + i];
+  return v;
+}
+/** Seals a sector: bytes 504..511 are the first 8 bytes of SHA-256 of bytes 0..503. */
+function check(b: Uint8Array, write: boolean): boolean {
+  sha256(b, 0, 504, digest, 0);
+  for (var i = 0, ok = true; i < 8; i++) {
+    if (write) b[504 + i] = digest[i];
+    else if (b[504 + i] != digest[i]) ok = false;
+  }
+  return ok;
+}
+function readSector(f: File, n: number, into: Uint8Array): boolean {
+  f.seek(n * SECTOR);
+  var s = f.read(SECTOR), i;
+  if (!s || s.length < SECTOR) return false;
+  for (i = 0; i < SECTOR; i++) into[i] = s.charCodeAt(i);
+  return true;
+}
+
+// ---- records: a message without what the log already knows ----
+// length (2) | depth (7) | flags (1: bit 0 prev, bit 1 lipmaa) | prev (32)? |
+// lipmaa (32)? | signature (64) | kind length (1) | kind | body lines
+export var rec = new Uint8Array(PAGE_ROOM);
+
+/** The record of the message in b[p..] that parse() has just read; returns its length, 0 if it needs more than a page. */
+export function record(b: Uint8Array, p: number): number {
+  var kindLen = at.kindEnd - at.kind, bodyLen = at.unsigned - 1 - (at.body - p), len, o = 10;
+  len = 10 + (at.prev > 0 ? 32 : 0) + (at.lipmaa > 0 ? 32 : 0) + 64 + 1 + kindLen + bodyLen;
+  if (len > PAGE_ROOM) return 0;
+  put(rec, 0, len, 2);
+  put(rec, 2, at.depth, 7);
+  rec[9] = (at.prev > 0 ? 1 : 0) | (at.lipmaa > 0 ? 2 : 0);
+  if (at.prev > 0) o += b32decode(b, at.prev, 52, rec.subarray(o));
+  if (at.lipmaa > 0) o += b32decode(b, at.lipmaa, 52, rec.subarray(o));
+  o += b32decode(b, at.sig, 103, rec.subarray(o));
+  rec[o++] = kindLen;
+  for (var i = 0; i < kindLen; i++) rec[o++] = b[at.kind + i];
+  for (i = 0; i < bodyLen; i++) rec[o++] = b[at.body + i];
+  return len;
+}
+/** The message text (bytes as a byte string) of the record at b[p..] in the log of author. */
+export function text(b: Uint8Array, p: number, author: string): string {
+  var len = get(b, p, 2), f = b[p + 9], o = p + 10, t, k, prev = "NONE", lip = "NONE";
+  if (f & 1) {
+    prev = "%" + b32encode(b, o, 32) + ".sha256";
+    o += 32;
+  }
+  if (f & 2) {
+    lip = "%" + b32encode(b, o, 32) + ".sha256";
+    o += 32;
+  }
+  var sig = b32encode(b, o, 64);
+  o += 64;
+  k = b[o++];
+  t = "author " + author + "\nkind " + decode(b, o, o + k) + "\nprev " + prev + "\ndepth " + decimal(get(b, p + 2, 7)) + "\nlipmaa " + lip + "\n\n";
+  o += k;
+  return t + decode(b, o, p + len) + "\nsignature " + sig + ".sig.ed25519";
+}
+
+// ---- a log file ----
+export interface Log {
+  path: string;
+  author: string;
+  epoch: number;
+  pages: number; // capacity
+  indexSectors: number;
+  page: number; // the page being filled
+  used: number; // its record bytes
+  count: number; // its records
+  seq: number; // writes to it so far
+  next: number; // depth of the next record
+  firstDepth: number; // of the page being filled
+  index: number[]; // first depth and count of sealed pages not yet in an index sector
+  a: File; // writes slot A of every page: each handle only ever moves forward
+  b: File; // writes slot B
+}
+
+function pageSector(log: Log, page: number, s: number) {
+  return 1 + log.indexSectors + 2 * page + s;
+}
+/** The newer valid slot of a page into slot[], or -1 when neither is valid (the page was never written). */
+function readPage(log: Log, f: File, page: number): number {
+  var best = -1, bestSeq = -1, s, q;
+  for (s = 0; s < 2; s++) {
+    if (!readSector(f, pageSector(log, page, s), sec) || !check(sec, false)) continue;
+    if (get(sec, 0, 4) != log.epoch || get(sec, 4, 4) != page) continue;
+    q = get(sec, 8, 4);
+    if (q > bestSeq) {
+      bestSeq = q;
+      best = s;
+      slot.set(sec);
+    }
+  }
+  return best;
+}
+
+/** Creates the log of author at path with room for pages pages: a header and a seek to full size. */
+export function createLog(disk: Disk, path: string, author: string, pages: number, epoch: number) {
+  var ix = Math.ceil(pages / INDEX_ENTRIES), f = disk.openFile(path, "w")!, h = HEAD + "author " + author + "\npages " + pages + "\nepoch " + epoch + "\n", i;
+  for (i = 0; i < SECTOR; i++) sec[i] = i < h.length ? h.charCodeAt(i) : i < SECTOR - 1 ? 32 : 10;
+  f.write(sec);
+  // a seek past the end allocates the clusters without writing them: the FAT
+  // is written here, once, and never by an append
+  f.seek((1 + ix + 2 * pages) * SECTOR);
+  f.close();
+}
+
+/** Opens the log at path and finds where it ends: header, index sectors by bisection, then pages by bisection. */
+export function openLog(disk: Disk, path: string): Log {
+  var a = disk.openFile(path, "r+");
+  if (!a) throw new Error(path + ": cannot open");
+  if (!readSector(a, 0, sec)) throw new Error(path + ": no header");
+  var h = decode(sec, 0, SECTOR).split("\n");
+  if (h[0] + "\n" != HEAD) throw new Error(path + ": not a Pigeon log");
+  var log: Log = {
+    path: path,
+    author: h[1].slice(7),
+    pages: +h[2].slice(6),
+    epoch: +h[3].slice(6),
+    indexSectors: 0,
+    page: 0,
+    used: 0,
+    count: 0,
+    seq: 0,
+    next: 0,
+    firstDepth: 0,
+    index: [],
+    a: a,
+    b: disk.openFile(path, "r+")!
+  };
+  log.indexSectors = Math.ceil(log.pages / INDEX_ENTRIES);
+  // index sectors written so far: 0..lo-1 (bisection over valid ones)
+  var lo = 0, hi = log.indexSectors, mid;
+  while (lo < hi) {
+    mid = (lo + hi) >> 1;
+    if (readIndex(log, mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  // pages after the indexed ones: written ones first, then never written
+  var first = lo * INDEX_ENTRIES;
+  lo = first;
+  hi = log.pages;
+  while (lo < hi) {
+    mid = (lo + hi) >> 1;
+    if (readPage(log, a, mid) >= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  // lo is the first never-written page; the one before it is the tail
+  for (mid = first; mid < lo - 1; mid++) {
+    // sealed pages since the last index sector, for the next one (a page the card garbled counts empty)
+    if (readPage(log, a, mid) < 0) log.index.push(0, 0);
+    else log.index.push(get(slot, 16 + 2, 7), slot[14]);
+  }
+  if (lo > 0 && readPage(log, a, lo - 1) >= 0) {
+    log.page = lo - 1;
+    log.used = get(slot, 12, 2);
+    log.count = slot[14];
+    log.seq = get(slot, 8, 4);
+    log.firstDepth = get(slot, 16 + 2, 7);
+    log.next = lastDepth(slot) + 1;
+    tail.set(slot);
+  } else clear();
+  return log;
+}
+var tail = new Uint8Array(SECTOR);
+function clear() {
+  for (var i = 0; i < SECTOR; i++) tail[i] = 0;
+}
+function lastDepth(s: Uint8Array): number {
+  for (var p = 16, d = -1, i = 0; i < s[14]; i++, p += get(s, p, 2)) d = get(s, p + 2, 7);
+  return d;
+}
+function readIndex(log: Log, n: number): boolean {
+  return readSector(log.a, 1 + n, sec) && check(sec, false) && get(sec, 480, 4) == log.epoch && get(sec, 484, 4) == n;
+}
+
+/**
+ * Appends one record (from record()) to the log; returns once it is on the
+ * card. Throws "log full" when the log has no page left.
+ */
+export function append(log: Log, len: number) {
+  if (log.used + len > PAGE_ROOM) {
+    // seal the page: it already is on the card, in its newest slot
+    log.index.push(log.firstDepth, log.count);
+    if (log.index.length == 2 * INDEX_ENTRIES) writeIndex(log);
+    log.page++;
+    log.used = log.count = log.seq = 0;
+    clear();
+  }
+  if (log.page >= log.pages) throw new Error(log.path + ": log full");
+  if (!log.count) log.firstDepth = get(rec, 2, 7);
+  for (var i = 0; i < len; i++) tail[16 + log.used + i] = rec[i];
+  log.used += len;
+  log.count++;
+  log.seq++;
+  put(tail, 0, log.epoch, 4);
+  put(tail, 4, log.page, 4);
+  put(tail, 8, log.seq, 4);
+  put(tail, 12, log.used, 2);
+  tail[14] = log.count;
+  check(tail, true);
+  // odd writes to slot A, even ones to B: the other slot keeps the last acknowledged state
+  var s = log.seq & 1 ? 0 : 1, f = s ? log.b : log.a;
+  f.seek(pageSector(log, log.page, s) * SECTOR);
+  f.write(tail);
+  log.next = get(rec, 2, 7) + 1;
+}
+
+function writeIndex(log: Log) {
+  var n = log.page / INDEX_ENTRIES | 0, i;
+  for (i = 0; i < SECTOR; i++) sec[i] = 0;
+  for (i = 0; i < INDEX_ENTRIES; i++) {
+    put(sec, 8 * i, log.index[2 * i], 7);
+    sec[8 * i + 7] = log.index[2 * i + 1];
+  }
+  put(sec, 480, log.epoch, 4);
+  put(sec, 484, n, 4);
+  check(sec, true);
+  log.a.seek((1 + n) * SECTOR);
+  log.a.write(sec);
+  log.index = [];
+}
+
+/** Calls each(text, depth) for every record of the log in order (records of a torn tail never appear). */
+export function each(log: Log, f: File, fn: (text: string, depth: number) => void) {
+  for (var page = 0; page <= log.page; page++) {
+    if (readPage(log, f, page) < 0) continue;
+    for (var p = 16, i = 0; i < slot[14]; i++, p += get(slot, p, 2)) fn(text(slot, p, log.author), get(slot, p + 2, 7));
+  }
+}
+
+/** Parses message text bytes b[0..n) and appends it to the log; returns "" or why it was refused. */
+export function appendMessage(log: Log, b: Uint8Array, n: number): string {
+  var r = parse(b, 0, n), len;
+  if (r) return r;
+  if (at.depth != log.next) return "depth " + at.depth + " is not the next one (" + log.next + ")";
+  len = record(b, 0);
+  if (!len) return "message too large for one log page";
+  append(log, len);
+  return "";
+}
