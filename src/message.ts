@@ -157,6 +157,7 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
 /** Decimal digits of a depth: exact where Espruino's number printing is not. */
 export function decimal(n: number): string {
   var t = "";
+  if (!(n >= 0 && n <= 9007199254740991)) return "" + n; // not a depth: the parser says why
   do {
     t = (n % 10) + t;
     n = Math.floor(n / 10);

@@ -14,6 +14,7 @@ import { vectors } from "./vectors";
 ed.hashes.sha512 = nobleSha512;
 
 const SEED = process.env.SEED ? Number(process.env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+console.log(`crypto.test.ts: SEED=${SEED}`);
 /** sfc32, seeded from one 32-bit number: reproducible random bytes. */
 function prng(seed: number) {
   let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
@@ -384,15 +385,15 @@ describe("base32", () => {
     }
   });
 
-  it("32 and 64 bytes give 52 and 103 characters; random lengths 0..64 round-trip and match the reference", () => {
+  it("32 and 64 bytes give 52 and 103 characters; random lengths 0..200 round-trip and match the reference", () => {
     const r = prng(SEED ^ 0x32);
     expect(b32encode(new Uint8Array(32), 0, 32).length).toBe(52);
     expect(b32encode(new Uint8Array(64), 0, 64).length).toBe(103);
     for (let i = 0; i < 3000; i++) {
-      const b = r.bytes(i < 65 ? i : r.int(65));
+      const b = r.bytes(i <= 200 ? i : r.int(201));
       const t = b32encode(b, 0, b.length);
       expect(t, why(hex(b))).toBe(refEncode(b));
-      expect(decode(t), why(t)).toBe(hex(b));
+      expect(decode(t, new Uint8Array(200)), why(t)).toBe(hex(b));
     }
   });
 

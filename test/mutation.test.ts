@@ -11,6 +11,7 @@ import { Pigeon } from "./pigeon";
 import { vectors } from "./vectors";
 
 const SEED = process.env.SEED ? Number(process.env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+console.log(`mutation.test.ts: SEED=${SEED}`);
 function mulberry32(a: number) {
   return () => {
     a = (a + 0x6d2b79f5) | 0;
