@@ -290,3 +290,17 @@ export function appendMessage(log: Log, b: Uint8Array, n: number): string {
   append(log, len);
   return "";
 }
+
+/** The message text at depth d of a log whose depths follow one another, or undefined; bisects the pages. */
+export function find(log: Log, f: File, d: number): string | undefined {
+  var lo = 0, hi = log.page, mid, p, i;
+  while (lo < hi) {
+    // the last page whose first depth is at most d
+    mid = (lo + hi + 1) >> 1;
+    if (readPage(log, f, mid) < 0 || get(slot, 18, 7) > d) hi = mid - 1;
+    else lo = mid;
+  }
+  if (readPage(log, f, lo) < 0) return undefined;
+  for (p = 16, i = 0; i < slot[14]; i++, p += get(slot, p, 2)) if (get(slot, p + 2, 7) == d) return text(slot, p, log.author);
+  return undefined;
+}

@@ -121,3 +121,34 @@ describe("card log with non-ASCII text", () => {
     expect(Pigeon.verify(back[0])).toBe(true);
   });
 });
+
+describe("the logger's feed on a card log", () => {
+  it("signs readings with prev and lipmaa ids read back from the card, across a remount", async () => {
+    const { openFeed, append, readingBody } = await import("../src/logger");
+    const disk = new MemDisk();
+    createLog(disk, "F.LOG", AUTHOR, 400, 77);
+    const texts: string[] = [];
+    let feed = openFeed(openLog(disk, "F.LOG"), disk.openFile("F.LOG", "r")!, KEYS);
+    for (let d = 0; d < 150; d++) {
+      if (d === 70) feed = openFeed(openLog(disk, "F.LOG"), disk.openFile("F.LOG", "r")!, KEYS); // a reboot
+      texts.push(append(feed, "reading", readingBody(1764000000 + 600 * d, d < 70 ? 1 : 2, 600, ["temp"], [[20 + d / 10]])));
+    }
+    const back = all(disk, openLog(disk, "F.LOG"));
+    expect(back).toEqual(texts);
+    const ids = back.map((t) => Pigeon.id(t));
+    back.forEach((t, d) => {
+      expect(Pigeon.verify(t)).toBe(true);
+      const l = Pigeon.lipmaa(d);
+      expect(t).toContain(`\nprev ${d ? ids[d - 1] : "NONE"}\n`);
+      expect(t).toContain(`\nlipmaa ${l === null ? "NONE" : ids[l]}\n`);
+    });
+    expect(back[3]).toContain('\nt:"1764001800"\nboot:"1"\ntemp:"20.3"\n');
+  });
+  it("puts several readings in one message as name.i with dt", async () => {
+    const { readingBody } = await import("../src/logger");
+    expect(readingBody(1764000000.7, 3, 60, ["temp", "vbat"], [[21.5, 3.7123], [21.25, 3.7]])).toEqual([
+      ["t", '"1764000000"'], ["boot", '"3"'], ["dt", '"60"'],
+      ["temp.0", '"21.5"'], ["vbat.0", '"3.712"'], ["temp.1", '"21.25"'], ["vbat.1", '"3.7"'],
+    ]);
+  });
+});

@@ -1,0 +1,57 @@
+// The logger's step: sensor values become one signed message of kind
+// "reading" (spec/card.md, "Reading messages"), appended to the own feed's log.
+import { appendMessage, File, find, Log } from "./card";
+import { lipmaa } from "./lipmaa";
+import { Draft } from "./message";
+import { id, sign } from "./index";
+import { enc, encode } from "./utf8";
+
+/** A value in wire form: numbers to at most 3 decimals, strings as they are. */
+function wire(v: number | string) {
+  return '"' + (typeof v == "number" ? "" + Math.round(v * 1000) / 1000 : v) + '"';
+}
+
+/**
+ * The body of a reading message: t, boot, then each sensor's value; with
+ * several readings (rows), also dt, and keys name.i for reading i.
+ */
+export function readingBody(t: number, boot: number, dt: number, names: string[], rows: (number | string)[][]): string[][] {
+  var body = [["t", wire(Math.floor(t))], ["boot", wire(boot)]], i, j;
+  if (rows.length > 1) body.push(["dt", wire(dt)]);
+  for (i = 0; i < rows.length; i++)
+    for (j = 0; j < names.length; j++) body.push([rows.length > 1 ? names[j] + "." + i : names[j], wire(rows[i][j])]);
+  return body;
+}
+
+/** The own feed: its log, a reader on it, the key, and the id of the last message. */
+export interface Feed {
+  log: Log;
+  reader: File;
+  keys: Uint8Array;
+  last: string; // id of the newest message, "" before the first
+}
+
+/** The id of the message at depth d of the own feed ("" when it is not there). */
+function idAt(feed: Feed, d: number): string {
+  var t = find(feed.log, feed.reader, d);
+  return t == undefined ? "" : id(t);
+}
+
+/** Opens the own feed over its log: finds the newest message's id. */
+export function openFeed(log: Log, reader: File, keys: Uint8Array): Feed {
+  var feed = { log: log, reader: reader, keys: keys, last: "" };
+  if (log.next) feed.last = idAt(feed, log.next - 1);
+  return feed;
+}
+
+/** Signs and appends the next message with this body; returns its text, once it is on the card. */
+export function append(feed: Feed, kind: string, body: string[][]): string {
+  var d = feed.log.next, l = lipmaa(d), n, why;
+  var draft: Draft = { kind: kind, prev: d ? feed.last : "NONE", depth: d, lipmaa: l == null ? "NONE" : idAt(feed, l), body: body };
+  var t = sign(feed.keys, draft);
+  n = encode(t);
+  why = appendMessage(feed.log, enc.b, n);
+  if (why) throw new Error("log: " + why);
+  feed.last = id(t);
+  return t;
+}
