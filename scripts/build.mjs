@@ -39,3 +39,7 @@ mkdirSync(root + "dist", { recursive: true });
 const core = await bundleES5("src/index.ts", "Pigeon");
 writeFileSync(root + "dist/pigeon.js", core);
 console.log(`dist/pigeon.js ${core.length} bytes`);
+// the logger: core + card store + the sampling loop, as a board (or the simulator) runs it
+const logger = await bundleES5("targets/espruino/logger.ts", "PigeonLogger");
+writeFileSync(root + "dist/logger.js", logger);
+console.log(`dist/logger.js ${logger.length} bytes`);

@@ -4,11 +4,15 @@
 declare var E: any;
 
 export var esp: any = typeof E != "undefined" ? E : null;
+
+/** Espruino's own modules ("crypto", "Storage", "fs"), by indirect eval so that no bundler rewrites require. */
+export function board(name: string): any {
+  return (0, eval)("require")(name);
+}
 var crypto: any = null;
 if (esp) {
   try {
-    // Espruino's own module, reached by indirect eval so no bundler rewrites it
-    crypto = (0, eval)("require")("crypto");
+    crypto = board("crypto");
   } catch (e) {
     // a board built without crypto: pure JS everywhere
   }

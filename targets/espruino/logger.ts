@@ -1,0 +1,90 @@
+// The logger firmware's core loop, for Espruino boards and the simulator:
+// boot, keep the seed in internal flash, mount the card's log, then every
+// `interval` seconds take the sensors' values and append one signed reading.
+// (LED codes, the no-card queue, deep sleep and the watchdog: issue 4.)
+import { createLog, Disk, openLog } from "../../src/card";
+import { parseConfig } from "../../src/config";
+import { append, Feed, openFeed, readingBody } from "../../src/logger";
+import { board } from "../../src/engine";
+import { identity, keys } from "../../src/index";
+
+declare var E: any, getTime: any, setInterval: any, analogRead: any, print: any;
+declare var PIGEON_SENSORS: any;
+
+var SEED = "pigeon.seed", BOOTS = "pigeon.boots", BOOT_ROOM = 2048;
+
+/** The 32-byte seed from internal flash, made from hardware noise on first boot. Never on the card. */
+function seed(S: any): Uint8Array {
+  var s = S.read(SEED), b = new Uint8Array(32), i;
+  if (s && s.length == 32) {
+    for (i = 0; i < 32; i++) b[i] = s.charCodeAt(i);
+    return b;
+  }
+  // E.hwRand is hardware noise on STM32 and nRF52 (plain rand() on ESP32: see the README)
+  for (i = 0; i < 32; i++) b[i] = E.hwRand() ^ (E.hwRand() >> 8) ^ (getTime() * 1000);
+  S.write(SEED, E.toString(b));
+  return b;
+}
+/** Counts this boot in internal flash: one more byte of a file whose unwritten bytes are 0xFF. */
+function countBoot(S: any): number {
+  var s = S.read(BOOTS), n = 0;
+  if (!s) {
+    S.write(BOOTS, "\x00", 0, BOOT_ROOM);
+    return 1;
+  }
+  while (n < s.length && s.charCodeAt(n) != 255) n++;
+  if (n >= BOOT_ROOM) {
+    S.write(BOOTS, "\x00", 0, BOOT_ROOM); // full: start again (the count wraps)
+    return 1;
+  }
+  S.write(BOOTS, "\x00", n);
+  return n + 1;
+}
+
+/** The value of one sensor: user-defined ones first (a global PIGEON_SENSORS of functions), then the board's. */
+function sample(name: string): number | string {
+  if (typeof PIGEON_SENSORS != "undefined" && PIGEON_SENSORS[name]) return PIGEON_SENSORS[name]();
+  if (name == "temp") return E.getTemperature();
+  if (name == "vbat") return E.getAnalogVRef();
+  if (/^[a-h][0-9]+$/.test(name)) return analogRead(name.toUpperCase());
+  throw new Error("unknown sensor " + name);
+}
+
+export var state: { feed?: Feed; boot: number; config: any; ident: string; rows: (number | string)[][]; t0: number } = {
+  boot: 0,
+  config: {},
+  ident: "",
+  rows: [],
+  t0: 0
+};
+
+/** Boots the logger: card, seed, log; then samples every interval. */
+export function start() {
+  var S = board("Storage"), fs = board("fs"), cfg = "", disk: Disk = { openFile: E.openFile }, k, path, log;
+  state.boot = countBoot(S);
+  try {
+    cfg = fs.readFileSync("PIGEON.CFG") || "";
+  } catch (e) {
+    // no PIGEON.CFG: the defaults
+  }
+  state.config = parseConfig(cfg);
+  k = keys(seed(S));
+  state.ident = identity(k);
+  path = state.ident.slice(1, 9) + ".LOG";
+  if (fs.readFileSync("IDENT.TXT") != state.ident + "\n") fs.writeFileSync("IDENT.TXT", state.ident + "\n");
+  if (!fs.statSync(path)) createLog(disk, path, state.ident, Math.floor((state.config.log_mb * 1048576) / 1024) - 64, E.hwRand() >>> 0);
+  log = openLog(disk, path);
+  state.feed = openFeed(log, E.openFile(path, "r"), k);
+  setInterval(step, state.config.interval * 1000);
+}
+
+/** One sampling: a row of values; every per_message rows, one message. */
+export function step() {
+  var c = state.config, names = c.sensors.split(","), row = [], i;
+  if (!state.rows.length) state.t0 = getTime();
+  for (i = 0; i < names.length; i++) row.push(sample(names[i]));
+  state.rows.push(row);
+  if (state.rows.length < c.per_message) return;
+  append(state.feed!, "reading", readingBody(state.t0, state.boot, c.interval, names, state.rows));
+  state.rows = [];
+}
