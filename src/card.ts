@@ -145,8 +145,15 @@ function readPage(log: Log, f: File, page: number): number {
   return best;
 }
 
+/** Whether every part of a path is an 8.3 name in upper case (FAT without long names). */
+export function is83(path: string): boolean {
+  for (var parts = path.split("/"), i = 0; i < parts.length; i++) if (!/^[A-Z0-9_~-]+(\.[A-Z0-9_~-]+)?$/.test(parts[i]) || parts[i].split(".")[0].length > 8 || (parts[i].split(".")[1] || "").length > 3) return false;
+  return path.length <= 63;
+}
+
 /** Creates the log of author at path with room for pages pages: a header and a seek to full size. */
 export function createLog(disk: Disk, path: string, author: string, pages: number, epoch: number) {
+  if (!is83(path)) throw new Error(path + ": not an 8.3 name");
   var ix = Math.ceil(pages / INDEX_ENTRIES), f = disk.openFile(path, "w")!, h = HEAD + "author " + author + "\npages " + pages + "\nepoch " + epoch + "\n", i;
   for (i = 0; i < SECTOR; i++) sec[i] = i < h.length ? h.charCodeAt(i) : i < SECTOR - 1 ? 32 : 10;
   f.write(sec);
@@ -272,10 +279,17 @@ function writeIndex(log: Log) {
   log.index = [];
 }
 
-/** Calls each(text, depth) for every record of the log in order (records of a torn tail never appear). */
-export function each(log: Log, f: File, fn: (text: string, depth: number) => void) {
+/**
+ * Calls fn(text, depth) for every record of the log in order; records of a
+ * torn tail never appear. A page the card garbled since it was written is
+ * reported to bad(page) and skipped: the pages around it stay readable.
+ */
+export function each(log: Log, f: File, fn: (text: string, depth: number) => void, bad?: (page: number) => void) {
   for (var page = 0; page <= log.page; page++) {
-    if (readPage(log, f, page) < 0) continue;
+    if (readPage(log, f, page) < 0) {
+      if (bad && (page < log.page || log.count)) bad(page);
+      continue;
+    }
     for (var p = 16, i = 0; i < slot[14]; i++, p += get(slot, p, 2)) fn(text(slot, p, log.author), get(slot, p + 2, 7));
   }
 }

@@ -152,3 +152,41 @@ describe("the logger's feed on a card log", () => {
     ]);
   });
 });
+
+describe("card log faults", () => {
+  it("reports a byte the card garbled in the middle of the log and reads all the rest", () => {
+    const disk = new MemDisk();
+    createLog(disk, "K.LOG", AUTHOR, 500, 3);
+    const log = openLog(disk, "K.LOG");
+    for (const t of FEED) appendText(log, t);
+    // garble one byte of page 40 in both slots' record area
+    const f = disk.files.get("K.LOG")!;
+    const page40 = (1 + log.indexSectors + 80) * 512;
+    f[page40 + 100] ^= 0x55;
+    f[page40 + 512 + 100] ^= 0x55;
+    const bad: number[] = [], out: string[] = [];
+    const again = openLog(disk, "K.LOG");
+    each(again, disk.openFile("K.LOG", "r")!, (t) => out.push(t), (p) => bad.push(p));
+    expect(bad).toEqual([40]);
+    expect(out.length).toBeGreaterThan(FEED.length - 4);
+    for (const t of out) expect(FEED).toContain(t);
+    expect(out).toEqual(FEED.filter((t) => out.includes(t)));
+  });
+  it("says the log is full and keeps what it holds", () => {
+    const disk = new MemDisk();
+    createLog(disk, "K.LOG", AUTHOR, 20, 3);
+    const log = openLog(disk, "K.LOG");
+    let n = 0;
+    expect(() => {
+      for (const t of FEED) {
+        appendText(log, t);
+        n++;
+      }
+    }).toThrow(/K\.LOG: log full/);
+    expect(all(disk, openLog(disk, "K.LOG"))).toEqual(FEED.slice(0, n));
+  });
+  it("refuses a name that is not 8.3", () => {
+    expect(() => createLog(new MemDisk(), "LONGFILENAME.LOG", AUTHOR, 10, 1)).toThrow(/not an 8\.3 name/);
+    expect(() => createLog(new MemDisk(), "k.log", AUTHOR, 10, 1)).toThrow(/not an 8\.3 name/);
+  });
+});
