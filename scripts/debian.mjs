@@ -4,6 +4,10 @@ import { execSync, spawnSync } from "node:child_process";
 
 export const TOOLS = {
   duk: "duktape",
+  "fsck.fat": "dosfstools",
+  mdir: "mtools",
+  mcopy: "mtools",
+  file: "file",
 };
 
 function has(cmd) {
