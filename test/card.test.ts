@@ -3,7 +3,7 @@ import { appendMessage, createLog, each, openLog, rec, record, text, type Log } 
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
 import { Pigeon } from "./pigeon";
-import { MemDisk, PowerCut } from "./support/memdisk";
+import { MemDisk, PowerCut } from "../targets/node/memdisk";
 import { vectors } from "./vectors";
 
 const SEED = new Uint8Array(32).fill(7);

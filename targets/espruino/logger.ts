@@ -41,6 +41,15 @@ function countBoot(S: any): number {
   return n + 1;
 }
 
+/** A file's text, or undefined when it is missing (readFileSync throws then) or empty. */
+function readText(fs: any, path: string): string | undefined {
+  try {
+    return fs.readFileSync(path);
+  } catch (e) {
+    return undefined;
+  }
+}
+
 /** The value of one sensor: user-defined ones first (a global PIGEON_SENSORS of functions), then the board's. */
 function sample(name: string): number | string {
   if (typeof PIGEON_SENSORS != "undefined" && PIGEON_SENSORS[name]) return PIGEON_SENSORS[name]();
@@ -58,20 +67,36 @@ export var state: { feed?: Feed; boot: number; config: any; ident: string; rows:
   t0: 0
 };
 
-/** Boots the logger: card, seed, log; then samples every interval. */
+// SD card SPI pins sck,mosi,miso,cs when PIGEON.CFG does not say: the README's wiring
+var SD_PINS: { [board: string]: string } = { ESP32: "D18,D23,D19,D5" };
+var SD_DEFAULT = "B3,B5,B4,B6";
+
+/** Sets up SPI1 for the card: pins from the configuration, or the board's defaults. */
+function connectCard(sd: string | undefined) {
+  var env = typeof process != "undefined" && process.env ? process.env.BOARD : "";
+  var p = (sd || SD_PINS[env] || SD_DEFAULT).split(","), pin = function (n: string) {
+    return (0, eval)(n);
+  }, spi = (0, eval)("SPI1");
+  spi.setup({ sck: pin(p[0]), mosi: pin(p[1]), miso: pin(p[2]) });
+  E.connectSDCard(spi, pin(p[3]));
+}
+declare var process: any;
+
+/**
+ * Boots the logger: card, seed, log; then samples every interval. The
+ * configuration comes from PIGEON.CFG in Storage (saved when flashing), else
+ * from the card (read with the default SD pins).
+ */
 export function start() {
-  var S = board("Storage"), fs = board("fs"), cfg = "", disk: Disk = { openFile: E.openFile }, k, path, log;
+  var S = board("Storage"), fs = board("fs"), cfg = S.read("PIGEON.CFG"), disk: Disk = { openFile: E.openFile }, k, path, log;
   state.boot = countBoot(S);
-  try {
-    cfg = fs.readFileSync("PIGEON.CFG") || "";
-  } catch (e) {
-    // no PIGEON.CFG: the defaults
-  }
-  state.config = parseConfig(cfg);
+  connectCard(cfg ? parseConfig(cfg).sd : undefined);
+  cfg = cfg || readText(fs, "PIGEON.CFG"); // no PIGEON.CFG anywhere: the defaults
+  state.config = parseConfig(cfg || "");
   k = keys(seed(S));
   state.ident = identity(k);
   path = state.ident.slice(1, 9) + ".LOG";
-  if (fs.readFileSync("IDENT.TXT") != state.ident + "\n") fs.writeFileSync("IDENT.TXT", state.ident + "\n");
+  if (readText(fs, "IDENT.TXT") != state.ident + "\n") fs.writeFileSync("IDENT.TXT", state.ident + "\n");
   if (!fs.statSync(path)) createLog(disk, path, state.ident, Math.floor((state.config.log_mb * 1048576) / 1024) - 64, E.hwRand() >>> 0);
   log = openLog(disk, path);
   state.feed = openFeed(log, E.openFile(path, "r"), k);

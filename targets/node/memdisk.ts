@@ -3,7 +3,8 @@
 // write is flushed), counting sector reads and writes, and able to lose power
 // at a chosen sector write: "atomic" drops it and all after it, "torn" lands
 // a random prefix of it over the old bytes, the rest garbage. For the store's
-// logic; the FAT-level simulation lives in sim/.
+// logic, and for the host to read a log file it has in memory. The FAT-level
+// simulation lives in targets/node/fat.ts and sim/.
 import type { Disk, File } from "../../src/card";
 
 export class PowerCut extends Error {}
