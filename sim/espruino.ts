@@ -748,7 +748,26 @@ export class Board {
       if (a.length === 1 && typeof a[0] === "string") return cropBytes(a[0]);
       return Buffer.from(flatten(a)).toString("latin1");
     });
-    if (P.convolve) E.convolve = host(convolve(this));
+    if (P.convolve) {
+      // Typed arrays take a path compiled inside the board's own context, so the
+      // device's field arithmetic calls it without crossing realms (several times
+      // faster); anything else goes to the host function with every check.
+      const slow = host(convolve(this));
+      E.convolve = vm.runInContext(
+        `(function (slow) {
+          return function convolve(a, b, offset) {
+            if (a && b && typeof a.subarray === "function" && typeof b.subarray === "function" && typeof offset === "number" && b.length) {
+              var la = a.length, lb = b.length, j = (offset | 0) % lb, s = 0, i;
+              if (j < 0) j += lb;
+              for (i = 0; i < la; i++) { s += a[i] * b[j]; if (++j === lb) j = 0; }
+              return s;
+            }
+            return slow(a, b, offset);
+          };
+        })`,
+        ctx,
+      )(slow);
+    }
     E.connectSDCard = host((spi: unknown, cs: unknown) => {
       this.alive();
       if (!spi || typeof spi !== "object") throw this.error(`First argument is a ${typeof spi}, not an SPI object`);
@@ -1293,8 +1312,8 @@ function rawBytes(v: unknown): Uint8Array {
 /** E.convolve(a, b, offset): sum of a[i] * b[(i + offset) mod b.length]; a's length drives the loop. */
 function convolve(board: Board) {
   const num = (x: any, i: number) => (typeof x === "string" ? x.charCodeAt(i) & 255 : +x[i]);
+  const iterable = (x: unknown) => typeof x === "string" || Array.isArray(x) || isBinary(x);
   return (a: any, b: any, offset: unknown) => {
-    const iterable = (x: unknown) => typeof x === "string" || Array.isArray(x) || isBinary(x);
     if (!iterable(a) || !iterable(b))
       throw new (board.global.Error)(`Expecting first 2 arguments to be iterable, not ${typeof a} and ${typeof b}`);
     if (Object.prototype.toString.call(a) === "[object ArrayBuffer]") a = new Uint8Array(a as ArrayBuffer);

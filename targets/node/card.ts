@@ -11,6 +11,8 @@ export interface CardFeed {
   messages: string[];
   /** Pages the card garbled (their records are missing). */
   bad: number[];
+  /** Pages in use (two sectors each). */
+  pages: number;
 }
 
 /** Every log on the card (root *.LOG), with its messages. */
@@ -21,7 +23,7 @@ export function readCard(img: FatImage): CardFeed[] {
     const disk = new MemDisk();
     disk.files.set(e.name, img.readFile(e.name)!);
     const log = openLog(disk, e.name);
-    const feed: CardFeed = { path: e.name, author: log.author, messages: [], bad: [] };
+    const feed: CardFeed = { path: e.name, author: log.author, messages: [], bad: [], pages: log.page + 1 };
     each(log, disk.openFile(e.name, "r")!, (t) => feed.messages.push(t), (p) => feed.bad.push(p));
     out.push(feed);
   }
