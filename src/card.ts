@@ -151,16 +151,35 @@ export function is83(path: string): boolean {
   return path.length <= 63;
 }
 
-/** Creates the log of author at path with room for pages pages: a header and a seek to full size. */
-export function createLog(disk: Disk, path: string, author: string, pages: number, epoch: number) {
+/**
+ * Makes the log of author at path with room for up to pages pages: a seek
+ * past the end allocates the clusters without writing them (the FAT is
+ * written here, once, never by an append), then the header. When the card
+ * has less room it tries 45% of the size each time, which leaves others room.
+ * Returns the pages it got.
+ */
+export function createLog(disk: Disk, path: string, author: string, pages: number, epoch: number): number {
   if (!is83(path)) throw new Error(path + ": not an 8.3 name");
-  var ix = Math.ceil(pages / INDEX_ENTRIES), f = disk.openFile(path, "w")!, h = HEAD + "author " + author + "\npages " + pages + "\nepoch " + epoch + "\n", i;
+  var f: File, i, h, size, s;
+  for (;;) {
+    size = (1 + Math.ceil(pages / INDEX_ENTRIES) + 2 * pages) * SECTOR;
+    f = disk.openFile(path, "w")!; // "w" truncates: a try that did not fit gives its clusters back
+    f.seek(size);
+    f.close();
+    f = disk.openFile(path, "r")!;
+    f.seek(size - SECTOR);
+    s = f.read(SECTOR);
+    f.close();
+    if (s && s.length == SECTOR) break;
+    if (pages < 2) throw new Error(path + ": no room on the card for a log");
+    pages = Math.floor(pages * 0.45);
+  }
+  h = HEAD + "author " + author + "\npages " + pages + "\nepoch " + epoch + "\n";
   for (i = 0; i < SECTOR; i++) sec[i] = i < h.length ? h.charCodeAt(i) : i < SECTOR - 1 ? 32 : 10;
+  f = disk.openFile(path, "r+")!;
   f.write(sec);
-  // a seek past the end allocates the clusters without writing them: the FAT
-  // is written here, once, and never by an append
-  f.seek((1 + ix + 2 * pages) * SECTOR);
   f.close();
+  return pages;
 }
 
 /** Opens the log at path and finds where it ends: header, index sectors by bisection, then pages by bisection. */

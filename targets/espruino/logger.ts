@@ -59,13 +59,27 @@ function sample(name: string): number | string {
   throw new Error("unknown sensor " + name);
 }
 
-export var state: { feed?: Feed; boot: number; config: any; ident: string; rows: (number | string)[][]; t0: number } = {
-  boot: 0,
-  config: {},
-  ident: "",
-  rows: [],
-  t0: 0
-};
+export var state: {
+  feed?: Feed;
+  keys?: Uint8Array;
+  boot: number;
+  config: any;
+  ident: string;
+  rows: (number | string)[][];
+  t0: number;
+  status: string; // "logging", "no card", "card full", "error"
+  timer?: any;
+} = { boot: 0, config: {}, ident: "", rows: [], t0: 0, status: "" };
+
+declare var PIGEON_ON_APPEND: any, PIGEON_ON_STATUS: any, clearInterval: any;
+
+/** Says what the logger is doing, once per change: on the console, and to PIGEON_ON_STATUS(status, why) when defined. */
+function report(status: string, why: string) {
+  if (status == state.status) return;
+  state.status = status;
+  print("pigeon: " + status + (why ? ": " + why : ""));
+  if (typeof PIGEON_ON_STATUS == "function") PIGEON_ON_STATUS(status, why);
+}
 
 // SD card SPI pins sck,mosi,miso,cs when PIGEON.CFG does not say: the README's wiring
 var SD_PINS: { [board: string]: string } = { ESP32: "D18,D23,D19,D5" };
@@ -82,34 +96,66 @@ function connectCard(sd: string | undefined) {
 }
 declare var process: any;
 
-/**
- * Boots the logger: card, seed, log; then samples every interval. The
- * configuration comes from PIGEON.CFG in Storage (saved when flashing), else
- * from the card (read with the default SD pins).
- */
-export function start() {
-  var S = board("Storage"), fs = board("fs"), cfg = S.read("PIGEON.CFG"), disk: Disk = { openFile: E.openFile }, k, path, log;
-  state.boot = countBoot(S);
-  connectCard(cfg ? parseConfig(cfg).sd : undefined);
-  cfg = cfg || readText(fs, "PIGEON.CFG"); // no PIGEON.CFG anywhere: the defaults
-  state.config = parseConfig(cfg || "");
-  k = keys(seed(S));
-  state.ident = identity(k);
-  path = state.ident.slice(1, 9) + ".LOG";
-  if (readText(fs, "IDENT.TXT") != state.ident + "\n") fs.writeFileSync("IDENT.TXT", state.ident + "\n");
-  if (!fs.statSync(path)) createLog(disk, path, state.ident, Math.floor((state.config.log_mb * 1048576) / 1024) - 64, E.hwRand() >>> 0);
-  log = openLog(disk, path);
-  state.feed = openFeed(log, E.openFile(path, "r"), k);
-  setInterval(step, state.config.interval * 1000);
+/** Opens (or makes) the own feed's log on the card; false when there is no usable card. */
+function mount(): boolean {
+  var fs = board("fs"), disk: Disk = { openFile: E.openFile }, path = state.ident.slice(1, 9) + ".LOG";
+  try {
+    if (readText(fs, "IDENT.TXT") != state.ident + "\n") fs.writeFileSync("IDENT.TXT", state.ident + "\n");
+    if (!fs.statSync(path)) createLog(disk, path, state.ident, Math.floor((state.config.log_mb * 1048576) / 1024) - 64, E.hwRand() >>> 0);
+    state.feed = openFeed(openLog(disk, path), E.openFile(path, "r"), state.keys!);
+    report("logging", path);
+    return true;
+  } catch (e) {
+    state.feed = undefined;
+    report("no card", (e as Error).message);
+    return false;
+  }
 }
 
-/** One sampling: a row of values; every per_message rows, one message. */
+/**
+ * Boots the logger: configuration, seed, card; then samples every interval.
+ * The configuration comes from PIGEON.CFG in Storage (saved when flashing),
+ * else from the card (read with the default SD pins). A bad configuration
+ * stops here, with the reason; a missing card is looked for again at each
+ * message.
+ */
+export function start() {
+  var S = board("Storage"), fs = board("fs"), cfg = S.read("PIGEON.CFG");
+  state.boot = countBoot(S);
+  try {
+    connectCard(cfg ? parseConfig(cfg).sd : undefined);
+    cfg = cfg || readText(fs, "PIGEON.CFG"); // no PIGEON.CFG anywhere: the defaults
+    state.config = parseConfig(cfg || "");
+  } catch (e) {
+    report("error", (e as Error).message);
+    return;
+  }
+  state.keys = keys(seed(S));
+  state.ident = identity(state.keys);
+  mount();
+  state.timer = setInterval(step, state.config.interval * 1000);
+}
+
+/** One sampling: a row of values; every per_message rows, one message onto the card. */
 export function step() {
-  var c = state.config, names = c.sensors.split(","), row = [], i;
+  var c = state.config, names = c.sensors.split(","), row = [], i, t;
   if (!state.rows.length) state.t0 = getTime();
   for (i = 0; i < names.length; i++) row.push(sample(names[i]));
   state.rows.push(row);
   if (state.rows.length < c.per_message) return;
-  append(state.feed!, "reading", readingBody(state.t0, state.boot, c.interval, names, state.rows));
+  if (state.feed || mount())
+    try {
+      t = append(state.feed!, "reading", readingBody(state.t0, state.boot, c.interval, names, state.rows));
+      if (typeof PIGEON_ON_APPEND == "function") PIGEON_ON_APPEND(t);
+    } catch (e) {
+      if (/log full/.test((e as Error).message)) {
+        report("card full", (e as Error).message + "; logging stopped, the card keeps what it has");
+        clearInterval(state.timer);
+      } else {
+        // the card went away mid-run: look for it again next time
+        state.feed = undefined;
+        report("no card", (e as Error).message);
+      }
+    }
   state.rows = [];
 }
