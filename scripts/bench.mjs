@@ -128,10 +128,23 @@ if (process.env.ESPRUINO) {
   r["espruino.dataVarsVsTweetnacl"] = (ours.varsAfterSign - ours.codeVars) / (theirs.varsAfterSign - theirs.codeVars);
 } else log("espruino: set ESPRUINO=/path/to/espruino (its Linux build) to measure on the interpreter; skipped");
 
+// ---- the card (issue 9): a simulated year on the bare profile, and appends under duk ----
+{
+  const p = spawnSync("node", [join(root, "dist/sim-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (p.status !== 0) throw new Error("card bench: " + p.stderr);
+  Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
+  if (ensure(["duk"]).length === 0) {
+    const d = runEngine("duk", [], readFileSync(join(root, "dist/card-duk.js"), "utf8") + '\nprint("@@BENCH@@" + JSON.stringify(CardBench.run(50)) + "@@BENCH@@");');
+    r["duk.card.signAndAppendMs"] = d.signAndAppendMs;
+    r["duk.card.appendMs"] = d.appendMs;
+  }
+}
+
 // ---- size ----
 const bundle = readFileSync(BUNDLE);
 r["bundle.bytes"] = bundle.length;
 r["bundle.gzipBytes"] = gzipSync(bundle, { level: 9 }).length;
+r["logger.bytes"] = readFileSync(join(root, "dist/logger.js")).length;
 
 if (json) console.log(JSON.stringify(r));
 else {

@@ -43,19 +43,22 @@ console.log(`dist/pigeon.js ${core.length} bytes`);
 const logger = await bundleES5("targets/espruino/logger.ts", "PigeonLogger");
 writeFileSync(root + "dist/logger.js", logger);
 console.log(`dist/logger.js ${logger.length} bytes`);
+// the store timed under duk by the benchmark (not shipped)
+writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the
 // banner gives the ES module what the sources use: require and __dirname
-await build({
-  entryPoints: [root + "sim/main.ts"],
-  outfile: root + "dist/sim.mjs",
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  packages: "external",
-  logLevel: "warning",
-  banner: {
-    js: 'import{createRequire as __cr}from"node:module";import{fileURLToPath as __fu}from"node:url";import{dirname as __dn}from"node:path";' +
-      "const require=__cr(import.meta.url);const __filename=__fu(import.meta.url);const __dirname=__dn(__filename);",
-  },
-});
+for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["sim/bench.ts", "dist/sim-bench.mjs"]])
+  await build({
+    entryPoints: [root + entry],
+    outfile: root + out,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    logLevel: "warning",
+    banner: {
+      js: 'import{createRequire as __cr}from"node:module";import{fileURLToPath as __fu}from"node:url";import{dirname as __dn}from"node:path";' +
+        "const require=__cr(import.meta.url);const __filename=__fu(import.meta.url);const __dirname=__dn(__filename);",
+    },
+  });

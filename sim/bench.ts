@@ -1,0 +1,51 @@
+// Card figures for npm run bench, printed as one JSON object: sector writes
+// per append by region, card bytes per message byte, appends per second in the
+// simulator, and mounting after a simulated year (sectors read over the log's).
+import { join } from "node:path";
+import { readCard } from "../targets/node/card";
+import { createImage } from "../targets/node/fat";
+import { loggerBoard } from "./logger";
+
+const SEED = Array.from({ length: 32 }, (_, i) => i);
+const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
+
+async function main() {
+  const days = Number(process.env.BENCH_DAYS || 365);
+  const img = await createImage(join(process.env.TMPDIR || "/tmp", "pigeon-bench-card.img"), 128 << 20);
+  const board = loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=wave\n", before: WAVE });
+  // steady state: from the first append on (the log exists)
+  board.runFor(600);
+  img.device.resetCounters();
+  const t0 = performance.now();
+  board.runFor(days * 86400 - 600);
+  const wallS = (performance.now() - t0) / 1000;
+  const w = { ...img.device.writes };
+  const [feed] = readCard(img);
+  const appends = feed.messages.length - 1;
+  const text = feed.messages.reduce((n, t) => n + Buffer.byteLength(t), 0);
+  // mount: a reset, counting what the boot reads
+  img.device.resetCounters();
+  const m0 = performance.now();
+  board.reboot();
+  const mountMs = performance.now() - m0;
+  const reads = img.device.totals().reads;
+  const logSectors = 2 * feed.pages + Math.ceil(feed.pages / 60) + 1;
+  console.log(JSON.stringify({
+    "card.days": days,
+    "card.messages": feed.messages.length,
+    "card.appendsPerSec": appends / wallS,
+    "card.sectorWritesPerAppend": (w.data + w.root + w.dir + w.fat + w.boot) / appends,
+    "card.dataWritesPerAppend": w.data / appends,
+    "card.dirWritesPerAppend": (w.root + w.dir) / appends,
+    "card.fatWritesPerAppend": w.fat / appends,
+    "card.bytesPerReading": (feed.pages * 1024) / text,
+    "card.bytesPerMessage": (feed.pages * 1024) / feed.messages.length,
+    "card.mountSectorsRead": reads,
+    "card.mountReadFraction": reads / logSectors,
+    "card.mountMs": mountMs,
+  }));
+}
+main().catch((e) => {
+  console.error(e);
+  process.exit(2);
+});
