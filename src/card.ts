@@ -337,3 +337,47 @@ export function find(log: Log, f: File, d: number): string | undefined {
   for (p = 16, i = 0; i < slot[14]; i++, p += get(slot, p, 2)) if (get(slot, p + 2, 7) == d) return text(slot, p, log.author);
   return undefined;
 }
+
+// ---- blobs: B/ then the bundle path of the blob's id ----
+/** Espruino's require("fs") as far as blobs need it. */
+export interface Fs {
+  mkdirSync(path: string): void;
+  writeFileSync(path: string, data: any): boolean;
+  readFileSync(path: string): string | undefined;
+}
+
+var blobDigest = new Uint8Array(32);
+/** The card path of the blob whose 52 base32 characters are b: B/ + six directories of 7 + a 7.3 file (61 characters). */
+export function blobPath(b: string): string {
+  for (var p = "B", i = 0; i < 42; i += 7) p += "/" + b.slice(i, i + 7);
+  return p + "/" + b.slice(42, 49) + "." + b.slice(49, 52);
+}
+/** Stores a blob (at most 360,000 bytes) under its id; returns the id "&<52>.sha256". Store it before the message that names it. */
+export function putBlob(fs: Fs, bytes: Uint8Array): string {
+  if (bytes.length > 360000) throw new Error("a blob is at most 360,000 bytes");
+  sha256(bytes, 0, bytes.length, blobDigest, 0);
+  var b = b32encode(blobDigest, 0, 32), path = blobPath(b), parts = path.split("/"), dir = "", i;
+  for (i = 0; i < parts.length - 1; i++) {
+    dir += (i ? "/" : "") + parts[i];
+    try {
+      fs.mkdirSync(dir);
+    } catch (e) {
+      // already there
+    }
+  }
+  fs.writeFileSync(path, bytes);
+  return "&" + b + ".sha256";
+}
+/** The blob's bytes (as a byte string), or undefined when it is missing or its bytes do not match its id (a torn write). */
+export function getBlob(fs: Fs, id: string): string | undefined {
+  var b = id.slice(1, 53), s, bytes, i;
+  try {
+    s = fs.readFileSync(blobPath(b)) || "";
+  } catch (e) {
+    return undefined;
+  }
+  bytes = new Uint8Array(s.length);
+  for (i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  sha256(bytes, 0, bytes.length, blobDigest, 0);
+  return b32encode(blobDigest, 0, 32) == b ? s : undefined;
+}

@@ -172,3 +172,38 @@ describe("card store on simulated boards", () => {
     expect(() => b.load(`E.openFile("READINGS2025.LOG", "w")`)).toThrow();
   });
 });
+
+describe("blobs on the card", () => {
+  it("are stored at B/ + their bundle path in 8.3 names, read back by id, and a torn one is not served", async () => {
+    const { putBlob, getBlob, blobPath } = await import("../src/card");
+    const { vectors } = await import("./vectors");
+    const img = await card("blobs.img");
+    const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED });
+    const fs = b.load(`require("fs")`) as any;
+    for (const v of vectors.blobs) {
+      const bytes = new (b.global.Uint8Array)(Buffer.from(v.content_hex, "hex"));
+      expect(putBlob(fs, bytes)).toBe(v.id);
+      expect(blobPath(v.id.slice(1, 53))).toBe("B/" + v.path);
+      expect(Buffer.from(getBlob(fs, v.id)!, "latin1").toString("hex")).toBe(v.content_hex);
+      expect(img.readFile("B/" + v.path)!.toString("hex")).toBe(v.content_hex);
+    }
+    // a blob whose bytes no longer match its name
+    fs.writeFileSync("B/" + vectors.blobs[0].path, "torn");
+    expect(getBlob(fs, vectors.blobs[0].id)).toBeUndefined();
+    expect(getBlob(fs, "&" + "0".repeat(52) + ".sha256")).toBeUndefined();
+  });
+});
+
+describe("several readings per message", () => {
+  it("per_message=3 gives one message per three readings, keys name.i and dt", async () => {
+    const img = await card("multi.img");
+    const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED, config: "per_message=3\nsensors=wave,temp\ninterval=600\n", before: WAVE });
+    b.runFor(9 * 600);
+    const [feed] = readCard(img);
+    expect(feed.messages.length).toBe(3);
+    checkFeed(feed.messages);
+    const body = feed.messages[1].split("\n\n")[1].split("\n").map((l) => l.slice(0, l.indexOf(":")));
+    expect(body).toEqual(["t", "boot", "dt", "wave.0", "temp.0", "wave.1", "temp.1", "wave.2", "temp.2"]);
+    expect(feed.messages[1]).toContain('\ndt:"600"\n');
+  });
+});

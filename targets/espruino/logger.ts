@@ -126,6 +126,8 @@ export function start() {
     connectCard(cfg ? parseConfig(cfg).sd : undefined);
     cfg = cfg || readText(fs, "PIGEON.CFG"); // no PIGEON.CFG anywhere: the defaults
     state.config = parseConfig(cfg || "");
+    if (state.config.per_message * state.config.sensors.split(",").length > 61)
+      throw new Error("PIGEON.CFG: per_message times the number of sensors must be at most 61 (a message holds 64 entries)");
   } catch (e) {
     report("error", (e as Error).message);
     return;
