@@ -122,6 +122,7 @@ export interface Log {
   next: number; // depth of the next record
   firstDepth: number; // of the page being filled
   index: number[]; // first depth and count of sealed pages not yet in an index sector
+  indexed: number; // pages covered by index sectors on the card
   a: File; // writes slot A of every page: each handle only ever moves forward
   b: File; // writes slot B
 }
@@ -158,7 +159,7 @@ export function is83(path: string): boolean {
  * has less room it tries 45% of the size each time, which leaves others room.
  * Returns the pages it got.
  */
-export function createLog(disk: Disk, path: string, author: string, pages: number, epoch: number): number {
+export function createLog(disk: Disk, path: string, author: string, pages: number, epoch: number, first?: number): number {
   if (!is83(path)) throw new Error(path + ": not an 8.3 name");
   var f: File, i, h, size, s;
   for (;;) {
@@ -174,7 +175,8 @@ export function createLog(disk: Disk, path: string, author: string, pages: numbe
     if (pages < 2) throw new Error(path + ": no room on the card for a log");
     pages = Math.floor(pages * 0.45);
   }
-  h = HEAD + "author " + author + "\npages " + pages + "\nepoch " + epoch + "\n";
+  // first: the depth a followed feed's log starts at, when its holder starts above 0
+  h = HEAD + "author " + author + "\npages " + pages + "\nepoch " + epoch + "\nfirst " + decimal(first || 0) + "\n";
   for (i = 0; i < SECTOR; i++) sec[i] = i < h.length ? h.charCodeAt(i) : i < SECTOR - 1 ? 32 : 10;
   f = disk.openFile(path, "r+")!;
   f.write(sec);
@@ -202,6 +204,7 @@ export function openLog(disk: Disk, path: string): Log {
     next: 0,
     firstDepth: 0,
     index: [],
+    indexed: 0,
     a: a,
     b: disk.openFile(path, "r+")!
   };
@@ -214,7 +217,7 @@ export function openLog(disk: Disk, path: string): Log {
     else hi = mid;
   }
   // pages after the indexed ones: written ones first, then never written
-  var first = lo * INDEX_ENTRIES;
+  var first = (log.indexed = lo * INDEX_ENTRIES);
   lo = first;
   hi = log.pages;
   while (lo < hi) {
@@ -236,7 +239,10 @@ export function openLog(disk: Disk, path: string): Log {
     log.firstDepth = get(slot, 16 + 2, 7);
     log.next = lastDepth(slot) + 1;
     tail.set(slot);
-  } else clear();
+  } else {
+    clear();
+    log.next = +(h[4] || "first 0").slice(6);
+  }
   return log;
 }
 var tail = new Uint8Array(SECTOR);
@@ -259,7 +265,8 @@ export function append(log: Log, len: number) {
   if (log.used + len > PAGE_ROOM) {
     // seal the page: it already is on the card, in its newest slot
     log.index.push(log.firstDepth, log.count);
-    if (log.index.length == 2 * INDEX_ENTRIES) writeIndex(log);
+    // whole index sectors, oldest first: after a torn one, mount leaves more than one pending
+    while (log.index.length >= 2 * INDEX_ENTRIES) writeIndex(log);
     log.page++;
     log.used = log.count = log.seq = 0;
     clear();
@@ -283,8 +290,9 @@ export function append(log: Log, len: number) {
   log.next = get(rec, 2, 7) + 1;
 }
 
+/** Writes the index sector for the next 60 sealed pages, once and whole. */
 function writeIndex(log: Log) {
-  var n = log.page / INDEX_ENTRIES | 0, i;
+  var n = log.indexed / INDEX_ENTRIES, i;
   for (i = 0; i < SECTOR; i++) sec[i] = 0;
   for (i = 0; i < INDEX_ENTRIES; i++) {
     put(sec, 8 * i, log.index[2 * i], 7);
@@ -295,7 +303,8 @@ function writeIndex(log: Log) {
   check(sec, true);
   log.a.seek((1 + n) * SECTOR);
   log.a.write(sec);
-  log.index = [];
+  log.index.splice(0, 2 * INDEX_ENTRIES);
+  log.indexed += INDEX_ENTRIES;
 }
 
 /**

@@ -190,3 +190,34 @@ describe("card log faults", () => {
     expect(() => createLog(new MemDisk(), "k.log", AUTHOR, 10, 1)).toThrow(/not an 8\.3 name/);
   });
 });
+
+describe("card log index", () => {
+  it("is rebuilt when an index sector was lost, and written again in order", () => {
+    const disk = new MemDisk();
+    createLog(disk, "K.LOG", AUTHOR, 500, 9);
+    let log = openLog(disk, "K.LOG");
+    for (const t of FEED.slice(0, 250)) appendText(log, t);
+    expect(log.indexed).toBe(60);
+    // lose index sector 0 (as if its write was torn), then go on
+    disk.files.get("K.LOG")![512 + 5] ^= 1;
+    log = openLog(disk, "K.LOG");
+    expect(log.indexed).toBe(0);
+    for (const t of FEED.slice(250, 400)) appendText(log, t);
+    expect(log.indexed).toBe(120);
+    const again = openLog(disk, "K.LOG");
+    expect(again.indexed).toBe(120);
+    expect(all(disk, again)).toEqual(FEED);
+  });
+});
+
+describe("a followed feed's log", () => {
+  it("can start above depth 0 and takes that author's messages from there", () => {
+    const disk = new MemDisk();
+    createLog(disk, "F.LOG", AUTHOR, 100, 4, 200);
+    const log = openLog(disk, "F.LOG");
+    expect(log.next).toBe(200);
+    for (const t of FEED.slice(200, 260)) appendText(log, t);
+    expect(all(disk, openLog(disk, "F.LOG"))).toEqual(FEED.slice(200, 260));
+    expect(() => appendText(openLog(disk, "F.LOG"), FEED[100])).toThrow(/depth 100 is not the next one \(260\)/);
+  });
+});
