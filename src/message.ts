@@ -129,7 +129,7 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
           need(j < pos - a, "duplicate key");
         }
       need(lit(":"), "expected ':' after the key");
-      c = s[pos];
+      c = pos < end ? s[pos] : -1; // never a byte past the message: the buffer may hold an older one
       if (c == 34) {
         for (e = pos; e < end && s[e] != 10; e++);
         need(e - pos > 1 && s[e - 1] == 34, "a string value must end with a quote");
