@@ -91,7 +91,7 @@ describe("card store on simulated boards", () => {
       if (model === "atomic") expect(fsckRuns).toBe(10);
     });
 
-  it("no card at boot: says so, logs nothing, and starts logging when a card is put in", async () => {
+  it("no card at boot: says so, keeps the readings in flash, and writes them in order when a card is put in", async () => {
     const b = loggerBoard({ profile: "pico", image: null, clock: 1764000000, seedBytes: SEED });
     b.runFor(1800);
     expect(b.output.join("\n")).toMatch(/pigeon: no card: /);
@@ -100,11 +100,13 @@ describe("card store on simulated boards", () => {
     b.runFor(1800);
     expect(b.output.join("\n")).toMatch(/pigeon: logging: [0-9A-Z]{8}\.LOG/);
     const [feed] = readCard(img);
-    expect(feed.messages.length).toBe(3);
+    expect(feed.messages.length).toBe(6);
     checkFeed(feed.messages);
+    const times = feed.messages.map((t) => Number(/\nt:"(\d+)"/.exec(t)![1]));
+    expect(times).toEqual([600, 1200, 1800, 2400, 3000, 3600].map((d) => 1764000000 + d));
   });
 
-  it("a card pulled mid-run: the readings meanwhile are not logged, the feed goes on unbroken when it is back", async () => {
+  it("a card pulled mid-run: the readings meanwhile wait in flash, and the feed goes on unbroken and in order", async () => {
     const img = await card("pulled.img");
     const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED });
     b.runFor(6 * 600);
@@ -115,8 +117,11 @@ describe("card store on simulated boards", () => {
     b.insertCard(img);
     b.runFor(4 * 600);
     const [feed] = readCard(img);
-    expect(feed.messages.length).toBe(10);
+    expect(feed.messages.length).toBe(13);
     checkFeed(feed.messages);
+    const times = feed.messages.map((t) => Number(/\nt:"(\d+)"/.exec(t)![1]));
+    expect(times).toEqual([...times].sort((x, y) => x - y));
+    expect(new Set(times).size).toBe(13);
   });
 
   it("a full card is reported and logging stops, keeping what is there", async () => {
@@ -127,7 +132,8 @@ describe("card store on simulated boards", () => {
     const [feed] = readCard(img);
     expect(feed.messages.length).toBeGreaterThan(2000);
     checkFeed(feed.messages);
-    expect(b.pendingTimers()).toEqual([]);
+    b.runFor(100);
+    expect(readCard(img)[0].messages).toEqual(feed.messages);
   });
 
   it("a bad PIGEON.CFG on the card is reported with its line and nothing is written", async () => {

@@ -5,6 +5,7 @@
 import { createLog, Disk, openLog } from "../../src/card";
 import { parseConfig } from "../../src/config";
 import { append, Feed, openFeed, readingBody } from "../../src/logger";
+import { find } from "../../src/card";
 import { board } from "../../src/engine";
 import { identity, keys } from "../../src/index";
 
@@ -120,8 +121,9 @@ function mount(): boolean {
  * message.
  */
 export function start() {
-  var S = board("Storage"), fs = board("fs"), cfg = S.read("PIGEON.CFG");
+  var S = board("Storage"), fs = board("fs"), cfg = S.read("PIGEON.CFG"), w;
   state.boot = countBoot(S);
+  if (typeof setDeepSleep == "function") setDeepSleep(1); // STM32: sleep between timers
   try {
     connectCard(cfg ? parseConfig(cfg).sd : undefined);
     cfg = cfg || readText(fs, "PIGEON.CFG"); // no PIGEON.CFG anywhere: the defaults
@@ -130,34 +132,106 @@ export function start() {
       throw new Error("PIGEON.CFG: per_message times the number of sensors must be at most 61 (a message holds 64 entries)");
   } catch (e) {
     report("error", (e as Error).message);
+    state.config = parseConfig(""); // only to keep blinking the error at the default interval
+    state.timer = setInterval(step, state.config.interval * 1000);
     return;
+  }
+  // a hang reboots the board: the watchdog is kicked by a timer of its own, so deep sleep keeps working
+  if ((w = state.config.watchdog)) {
+    E.enableWatchdog(w, false);
+    setInterval(function () {
+      E.kickWatchdog();
+    }, w * 500);
   }
   state.keys = keys(seed(S));
   state.ident = identity(state.keys);
-  mount();
+  if (mount()) flushQueue();
   state.timer = setInterval(step, state.config.interval * 1000);
 }
 
-/** One sampling: a row of values; every per_message rows, one message onto the card. */
+// ---- LED codes (LED1): logging 1 short blink per message; no card 2; card full 3; error one long ----
+declare var LED1: any, digitalWrite: any, setTimeout: any, setDeepSleep: any;
+function blink(n: number, ms: number) {
+  if (typeof LED1 == "undefined") return;
+  for (var i = 0; i < n; i++) {
+    setTimeout(function () {
+      digitalWrite(LED1, 1);
+    }, 2 * i * ms + 1);
+    setTimeout(function () {
+      digitalWrite(LED1, 0);
+    }, 2 * i * ms + ms + 1);
+  }
+}
+var CODES: { [status: string]: number } = { logging: 1, "no card": 2, "card full": 3 };
+
+// ---- readings kept in internal flash while there is no card ----
+// pigeon.q: lines "boot,t,v1,v2...\n" appended into a file reserved full of 0xFF
+// (flash bits only go from 1 to 0: appending never rewrites a byte). When a
+// card is back they become messages, in order, then the file is erased. After a
+// power cut between those two steps, readings already on the card are skipped
+// by their (boot, t), which only grow.
+var QUEUE = "pigeon.q", QUEUE_ROOM = 4096;
+function queued(S: any): string {
+  var q = S.read(QUEUE) || "", n = q.indexOf("\xff");
+  return n < 0 ? q : q.slice(0, n);
+}
+/** Keeps one reading in flash; false when the queue is full (the reading is dropped). */
+function enqueue(t: number, row: (number | string)[]): boolean {
+  var S = board("Storage"), q = queued(S), line = state.boot + "," + Math.floor(t) + "," + row.join(",") + "\n";
+  if (q.length + line.length > QUEUE_ROOM) return false;
+  if (!q.length) S.write(QUEUE, line, 0, QUEUE_ROOM);
+  else S.write(QUEUE, line, q.length);
+  return true;
+}
+/** Writes the queued readings onto the card, oldest first, skipping any already there. */
+function flushQueue() {
+  var S = board("Storage"), q = queued(S), lines = q.split("\n"), names = state.config.sensors.split(","), i, f, last = lastStamp();
+  for (i = 0; i < lines.length; i++) {
+    if (!lines[i]) continue;
+    f = lines[i].split(",");
+    if (+f[0] < last[0] || (+f[0] == last[0] && +f[1] <= last[1])) continue;
+    appendReading(+f[1], +f[0], names, [f.slice(2)]);
+  }
+  if (q.length) S.erase(QUEUE);
+}
+/** (boot, t) of the newest message on the card. */
+function lastStamp(): number[] {
+  var feed = state.feed!, t = feed.log.next ? find(feed.log, feed.reader, feed.log.next - 1) : "", m = /\nt:"(\d+)"\nboot:"(\d+)"/.exec(t || "");
+  return m ? [+m[2], +m[1]] : [-1, -1];
+}
+function appendReading(t0: number, boot: number, names: string[], rows: (number | string)[][]) {
+  var t = append(state.feed!, "reading", readingBody(t0, boot, state.config.interval, names, rows));
+  if (typeof PIGEON_ON_APPEND == "function") PIGEON_ON_APPEND(t);
+}
+
+/** One sampling: a row of values; every per_message rows, one message onto the card (or into the queue). */
 export function step() {
-  var c = state.config, names = c.sensors.split(","), row = [], i, t;
+  var c = state.config, names = c.sensors.split(","), row = [], i, rows;
+  blink(state.status == "error" ? 1 : CODES[state.status] || 0, state.status == "error" ? 1000 : 60);
+  if (state.status == "error" || state.status == "card full") return;
   if (!state.rows.length) state.t0 = getTime();
   for (i = 0; i < names.length; i++) row.push(sample(names[i]));
   state.rows.push(row);
   if (state.rows.length < c.per_message) return;
-  if (state.feed || mount())
-    try {
-      t = append(state.feed!, "reading", readingBody(state.t0, state.boot, c.interval, names, state.rows));
-      if (typeof PIGEON_ON_APPEND == "function") PIGEON_ON_APPEND(t);
-    } catch (e) {
-      if (/log full/.test((e as Error).message)) {
-        report("card full", (e as Error).message + "; logging stopped, the card keeps what it has");
-        clearInterval(state.timer);
-      } else {
-        // the card went away mid-run: look for it again next time
-        state.feed = undefined;
-        report("no card", (e as Error).message);
-      }
-    }
+  rows = state.rows;
   state.rows = [];
+  if (!state.feed) {
+    if (!mount()) {
+      for (i = 0; i < rows.length; i++) enqueue(state.t0 + i * c.interval, rows[i]);
+      return;
+    }
+    flushQueue();
+  }
+  try {
+    appendReading(state.t0, state.boot, names, rows);
+  } catch (e) {
+    if (/log full/.test((e as Error).message)) {
+      report("card full", (e as Error).message + "; logging stopped, the card keeps what it has");
+    } else {
+      // the card went away mid-run: keep the readings in flash and look for the card again next time
+      state.feed = undefined;
+      report("no card", (e as Error).message);
+      for (i = 0; i < rows.length; i++) enqueue(state.t0 + i * c.interval, rows[i]);
+    }
+  }
 }
