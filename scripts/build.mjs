@@ -43,6 +43,10 @@ console.log(`dist/pigeon.js ${core.length} bytes`);
 const logger = await bundleES5("targets/espruino/logger.ts", "PigeonLogger");
 writeFileSync(root + "dist/logger.js", logger);
 console.log(`dist/logger.js ${logger.length} bytes`);
+// the flashable firmware: saved as .bootcde, so every boot starts the logger
+const firmware = logger + "PigeonLogger.start();\n";
+writeFileSync(root + "dist/firmware.js", firmware);
+console.log(`dist/firmware.js ${firmware.length} bytes`);
 // the store timed under duk by the benchmark (not shipped)
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the

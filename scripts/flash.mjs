@@ -1,7 +1,10 @@
-// npm run flash -- --port <serial port> --board <BOARD or board.json> [--out file.js]
-// Uploads the device bundle into the board's Storage (flash, not RAM) with the
-// espruino CLI (espruino-tools), where code loaded with
-// eval(require("Storage").read("pigeon.js")) keeps its function bodies in flash.
+// npm run flash -- --port <serial port> --board <BOARD or board.json>
+//                  [--config PIGEON.CFG] [--sensors my-sensors.js] [--out file.js]
+// Uploads the logger firmware (dist/firmware.js) with the espruino CLI
+// (espruino-tools) and saves it to flash as the boot code (SAVE_ON_SEND=1:
+// .bootcde, run at every boot; functions parsed from flash keep their code
+// there). It sets the board's clock (-t), and can save a PIGEON.CFG and your
+// own sensor functions (.boot0, run before the firmware) into Storage.
 // With --out it connects to nothing and writes what it would send.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,19 +18,29 @@ const opt = (name) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const port = opt("--port"), board = opt("--board"), out = opt("--out");
+const port = opt("--port"), board = opt("--board"), out = opt("--out"), config = opt("--config"), sensors = opt("--sensors");
 if (!board || (!port && !out)) {
-  console.error("usage: npm run flash -- --port <serial port> --board <BOARD name or board.json> [--out file.js]\n" +
-    "  --out writes what would be sent instead of connecting (no board needed)");
+  console.error(
+    "usage: npm run flash -- --port <serial port> --board <BOARD name or board.json> [--config PIGEON.CFG] [--sensors file.js] [--out file.js]\n" +
+      "  --out writes what would be sent instead of connecting (no board needed)",
+  );
   process.exit(2);
 }
-const bundle = join(root, "dist/pigeon.js");
-if (!existsSync(bundle)) spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
+for (const f of [config, sensors]) if (f && !existsSync(f)) (console.error(`flash: ${f}: no such file`), process.exit(2));
+const firmware = join(root, "dist/firmware.js");
+if (!existsSync(firmware)) spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
 const cli = join(require.resolve("espruino/package.json"), "../bin/espruino-cli.js");
 const p = spawnSync(
   "node",
-  [cli, ...(out ? ["-n", "-o", out] : ["-p", port]), "--board", board, "--storage", `pigeon.js:${bundle}`,
-    "-e", 'print("pigeon.js in Storage: " + require("Storage").read("pigeon.js").length + " bytes")'],
+  [
+    cli,
+    ...(out ? ["-n", "-o", out] : ["-p", port, "-t"]),
+    "--board", board,
+    "--config", "SAVE_ON_SEND=1",
+    ...(config ? ["--storage", `PIGEON.CFG:${config}`] : []),
+    ...(sensors ? ["--storage", `.boot0:${sensors}`] : []),
+    firmware,
+  ],
   { stdio: "inherit" },
 );
 process.exit(p.status ?? 1);

@@ -1,23 +1,25 @@
-// Runs the logger firmware (dist/logger.js, the ES5 bundle a board runs) on a
+// Runs the logger firmware (dist/firmware.js, the ES5 file a board runs) on a
 // simulated board for some virtual time.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Board, type BoardOptions } from "./espruino";
 
 const root = join(__dirname, "..");
-export const LOGGER = join(root, "dist/logger.js");
+export const FIRMWARE = join(root, "dist/firmware.js");
 
-/** The firmware as saved to a board: the bundle, then its start. `before` runs first (user sensors, say). */
-export function firmware(before = ""): string {
-  return before + "\n" + readFileSync(LOGGER, "utf8") + "\nPigeonLogger.start();\n";
-}
-
-/** A board with the logger saved as its boot code, booted. */
-export function loggerBoard(opts: BoardOptions & { seedBytes?: number[]; config?: string; before?: string }): Board {
+/**
+ * A board with the firmware file saved as its boot code (as `npm run flash`
+ * does), booted. `before` goes into Storage as .boot0, which runs first: where
+ * users put their own sensors. `config` is saved as PIGEON.CFG in Storage;
+ * `seedBytes` pre-provisions the seed (else the board makes one on first boot).
+ */
+export function loggerBoard(opts: BoardOptions & { seedBytes?: number[]; config?: string; before?: string; code?: string }): Board {
   const b = new Board(opts);
-  if (opts.seedBytes) b.load(`require("Storage").write("pigeon.seed", E.toString(new Uint8Array(${JSON.stringify(opts.seedBytes)})))`);
-  if (opts.config) b.load(`require("Storage").write("PIGEON.CFG", ${JSON.stringify(opts.config)})`);
-  b.setBootCode(firmware(opts.before));
+  const storage = (name: string, data: string) => b.load(`require("Storage").write(${JSON.stringify(name)}, ${data})`);
+  if (opts.seedBytes) storage("pigeon.seed", `E.toString(new Uint8Array(${JSON.stringify(opts.seedBytes)}))`);
+  if (opts.config) storage("PIGEON.CFG", JSON.stringify(opts.config));
+  if (opts.before) storage(".boot0", JSON.stringify(opts.before));
+  b.setBootCode(opts.code ?? readFileSync(FIRMWARE, "utf8"));
   b.reboot("power-on");
   return b;
 }

@@ -1,45 +1,43 @@
-// npm run flash, offline: the espruino CLI writes what it would send, and that
-// code rebuilds the exact bundle in Storage, where it still works.
+// npm run flash, offline: the espruino CLI processes the firmware with a local
+// board file (-n, -o), and the code it would send still runs in the simulator.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import vm from "node:vm";
 import { describe, expect, it } from "vitest";
-import { DIST } from "./pigeon";
+import { Board } from "../sim/espruino";
+import { readCard } from "../targets/node/card";
+import { createImage } from "../targets/node/fat";
+import { Pigeon } from "./pigeon";
 
 const root = resolve(__dirname, "..");
 
 describe("npm run flash", () => {
-  it("uploads dist/pigeon.js into Storage; the sent code rebuilds it byte for byte and it signs", () => {
-    const out = join(mkdtempSync(join(tmpdir(), "pigeon-flash-")), "sent.js");
-    const p = spawnSync("node", [join(root, "scripts/flash.mjs"), "--board", join(__dirname, "fixtures/board-pico.json"), "--out", out], { encoding: "utf8" });
+  it("sends the firmware, PIGEON.CFG and the user's sensors; what it sends logs on a simulated Pico", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "pigeon-flash-"));
+    const out = join(tmp, "sent.js");
+    writeFileSync(join(tmp, "PIGEON.CFG"), "interval=300\nsensors=depth_m,temp\n");
+    writeFileSync(join(tmp, "sensors.js"), "var PIGEON_SENSORS = { depth_m: function () { return 12.5; } };\n");
+    const p = spawnSync("node", [join(root, "scripts/flash.mjs"), "--board", join(__dirname, "fixtures/board-pico.json"),
+      "--config", join(tmp, "PIGEON.CFG"), "--sensors", join(tmp, "sensors.js"), "--out", out], { encoding: "utf8" });
     expect(p.status, p.stderr + p.stdout).toBe(0);
     const sent = readFileSync(out, "utf8");
-    // run what would be sent against a Storage that behaves like the board's (fill only 0xFF bytes)
-    const files: Record<string, Buffer> = {};
-    const Storage = {
-      write(name: string, data: string, offset?: number, size?: number) {
-        const bytes = Buffer.from(data, "latin1");
-        if (!offset) files[name] = Buffer.alloc(size ?? bytes.length, 0xff);
-        const f = files[name];
-        for (let i = 0; i < bytes.length; i++) {
-          if (f[(offset ?? 0) + i] !== 0xff) throw new Error("Storage: writing over written flash");
-          f[(offset ?? 0) + i] = bytes[i];
-        }
-        return true;
-      },
-      read: (name: string) => files[name].toString("latin1"),
-    };
-    const printed: string[] = [];
-    const ctx = vm.createContext({ require: (m: string) => (m === "Storage" ? Storage : undefined), atob: (s: string) => Buffer.from(s, "base64").toString("latin1"), print: (s: string) => printed.push(s) });
-    vm.runInContext(sent, ctx);
-    expect(files["pigeon.js"].equals(readFileSync(DIST))).toBe(true);
-    expect(printed.join("\n")).toMatch(/pigeon\.js in Storage: \d+ bytes/);
-    const board = vm.createContext({});
-    vm.runInContext(Storage.read("pigeon.js"), board);
-    const text = vm.runInContext(`Pigeon.sign(new Uint8Array(32), {kind: "t", prev: "NONE", depth: 0, lipmaa: "NONE", body: [["a", '"b"']]})`, board);
-    expect(vm.runInContext(`Pigeon.verify(${JSON.stringify(text)})`, board)).toBe(true);
+    expect(sent).toContain(readFileSync(join(root, "dist/firmware.js"), "utf8").trim().slice(0, 200));
+    const img = await createImage(join(tmp, "card.img"), 32 << 20);
+    const b = new Board({ profile: "pico", image: img, clock: 1764000000 });
+    b.load(sent);
+    // what SAVE_ON_SEND does on the board: the code becomes the boot code; after a reset .boot0 (the sensors) runs first
+    b.setBootCode(readFileSync(join(root, "dist/firmware.js"), "utf8"));
+    b.reboot();
+    b.runFor(3600);
+    b.reboot();
+    b.runFor(3600);
+    expect(b.errors).toEqual([]);
+    const [feed] = readCard(img);
+    expect(feed.messages.length).toBe(24);
+    for (const t of feed.messages) expect(Pigeon.verify(t)).toBe(true);
+    expect(feed.messages[0]).toContain('\ndepth_m:"12.5"\ntemp:"');
+    expect(feed.messages[23]).toContain('\nboot:"3"\n');
   });
   it("refuses to run without a board and a port or --out", () => {
     const p = spawnSync("node", [join(root, "scripts/flash.mjs")], { encoding: "utf8" });

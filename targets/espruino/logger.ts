@@ -210,7 +210,12 @@ export function step() {
   blink(state.status == "error" ? 1 : CODES[state.status] || 0, state.status == "error" ? 1000 : 60);
   if (state.status == "error" || state.status == "card full") return;
   if (!state.rows.length) state.t0 = getTime();
-  for (i = 0; i < names.length; i++) row.push(sample(names[i]));
+  try {
+    for (i = 0; i < names.length; i++) row.push(sample(names[i]));
+  } catch (e) {
+    report("error", (e as Error).message); // a sensor named in PIGEON.CFG that the board does not have
+    return;
+  }
   state.rows.push(row);
   if (state.rows.length < c.per_message) return;
   rows = state.rows;
