@@ -1,0 +1,97 @@
+// The firmware's field behaviour on simulated Pico and ESP32 boards: LED codes,
+// the watchdog, the queue in flash while there is no card, and a week of logging.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Board } from "../sim/espruino";
+import { loggerBoard } from "../sim/logger";
+import { readCard } from "../targets/node/card";
+import { createImage, FatImage } from "../targets/node/fat";
+import { Pigeon } from "./pigeon";
+
+const tmp = mkdtempSync(join(tmpdir(), "pigeon-fw-"));
+let blank: Buffer;
+beforeAll(async () => {
+  blank = Buffer.from((await createImage(join(tmp, "blank.img"), 32 << 20)).buffer);
+});
+const card = (name: string) => FatImage.fromBuffer(join(tmp, name), Buffer.from(blank));
+const SEED = Array.from({ length: 32 }, (_, i) => 200 - i);
+
+/** LED1 blinks from time a to b: [count, longest on-time in ms]. */
+function blinks(b: Board, from: number, to: number): [number, number] {
+  const ev = b.leds.filter((e) => e.led === "LED1" && e.t >= from && e.t < to);
+  let n = 0, longest = 0, on = -1;
+  for (const e of ev) {
+    if (e.value && on < 0) (on = e.t), n++;
+    else if (!e.value && on >= 0) (longest = Math.max(longest, Math.round((e.t - on) * 1000))), (on = -1);
+  }
+  return [n, longest];
+}
+
+describe("firmware field behaviour", () => {
+  it("LED codes: one blink per message logged, two with no card, three with a full card, one long on an error", async () => {
+    const t0 = 1764000000;
+    const ok = loggerBoard({ profile: "pico", image: await card("led.img"), clock: t0, seedBytes: SEED });
+    ok.runFor(3 * 600 + 5);
+    expect(blinks(ok, t0 + 1200, t0 + 1205)).toEqual([1, 60]);
+    const none = loggerBoard({ profile: "pico", image: null, clock: t0, seedBytes: SEED });
+    none.runFor(3 * 600 + 5);
+    expect(blinks(none, t0 + 1200, t0 + 1205)).toEqual([2, 60]);
+    const full = loggerBoard({ profile: "bare", image: await card("ledfull.img"), clock: t0, seedBytes: SEED, config: "log_mb=1\ninterval=1\n" });
+    full.runFor(3600);
+    expect(full.output.join("\n")).toMatch(/card full/);
+    expect(blinks(full, t0 + 3590, t0 + 3591)).toEqual([3, 60]);
+    const err = loggerBoard({ profile: "pico", image: await card("lederr.img"), clock: t0, seedBytes: SEED, config: "sensors=nothere\n" });
+    err.runFor(3 * 600 + 5);
+    expect(err.output.join("\n")).toMatch(/pigeon: error: unknown sensor nothere/);
+    expect(blinks(err, t0 + 1200, t0 + 1205)).toEqual([1, 1000]);
+  });
+
+  it("the watchdog reboots a board whose sensor hangs, and logging goes on after the reboot", async () => {
+    const img = await card("wd.img");
+    const hang = "var PIGEON_SENSORS = { flaky: function () { if (getTime() > 1764003000 && getTime() < 1764003700) for (;;); return 1; } };";
+    const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=flaky\nwatchdog=30\n", before: hang, cpuLimitMs: 200 });
+    b.runFor(2 * 3600);
+    expect(b.resets.map((r) => r.reason)).toContain("watchdog");
+    const [feed] = readCard(img);
+    expect(feed.messages.length).toBeGreaterThan(8);
+    for (const t of feed.messages) expect(Pigeon.verify(t)).toBe(true);
+    expect(feed.messages.at(-1)).toContain('\nboot:"2"\n'); // the first boot, then the watchdog's
+  });
+
+  it("the queue in flash is bounded: readings beyond it are dropped, the ones kept are written in order", async () => {
+    const b = loggerBoard({ profile: "pico", image: null, clock: 1764000000, seedBytes: SEED, config: "interval=60\n" });
+    b.runFor(400 * 60);
+    const kept = (b.load(`require("Storage").read("pigeon.q").indexOf("\\xff")`) as number);
+    expect(kept).toBeGreaterThan(4000);
+    expect(kept).toBeLessThanOrEqual(4096);
+    const img = await card("queue.img");
+    b.insertCard(img);
+    b.runFor(60);
+    const [feed] = readCard(img);
+    const times = feed.messages.map((t) => Number(/\nt:"(\d+)"/.exec(t)![1]));
+    expect(feed.messages.length).toBeGreaterThan(100);
+    expect(feed.messages.length).toBeLessThan(400);
+    expect(times[0]).toBe(1764000060);
+    expect(times).toEqual([...times].sort((x, y) => x - y));
+    expect(b.load(`require("Storage").read("pigeon.q")`)).toBeUndefined();
+  });
+
+  for (const profile of ["pico", "esp32"] as const)
+    it(`logs a simulated week on the ${profile} profile: the card verifies and readings are in order`, async () => {
+      const img = await card(`${profile}-week.img`);
+      const b = loggerBoard({ profile, image: img, clock: 1764000000 });
+      b.runFor(7 * 86400 + 1);
+      expect(b.errors).toEqual([]);
+      const [feed] = readCard(img);
+      expect(feed.messages.length).toBe(7 * 144);
+      const times = feed.messages.map((t) => Number(/\nt:"(\d+)"/.exec(t)![1]));
+      expect(times).toEqual(times.map((_, i) => 1764000600 + 600 * i));
+      feed.messages.forEach((t, d) => {
+        expect(Pigeon.refusal(t)).toBe("");
+        expect(t).toContain(`\ndepth ${d}\n`);
+      });
+      expect(blinks(b, 1764000000, 1764000000 + 7 * 86400 + 1)[0]).toBe(7 * 144);
+    });
+});
