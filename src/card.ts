@@ -146,9 +146,24 @@ function readPage(log: Log, f: File, page: number): number {
   return best;
 }
 
-/** Whether every part of a path is an 8.3 name in upper case (FAT without long names). */
+/** Whether every part of a path is an 8.3 name in upper case (FAT without long names). A scanner: Espruino's regexes lack optional groups. */
 export function is83(path: string): boolean {
-  for (var parts = path.split("/"), i = 0; i < parts.length; i++) if (!/^[A-Z0-9_~-]+(\.[A-Z0-9_~-]+)?$/.test(parts[i]) || parts[i].split(".")[0].length > 8 || (parts[i].split(".")[1] || "").length > 3) return false;
+  var parts = path.split("/"), i, j, c, name, ext;
+  for (i = 0; i < parts.length; i++) {
+    name = ext = 0;
+    for (j = 0; j < parts[i].length; j++) {
+      c = parts[i].charAt(j);
+      if (c == ".") {
+        if (ext || !name) return false;
+        ext = 1;
+        continue;
+      }
+      if (!((c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-" || c == "~")) return false;
+      if (ext) ext++;
+      else name++;
+    }
+    if (!name || name > 8 || ext == 1 || ext > 4) return false;
+  }
   return path.length <= 63;
 }
 
@@ -165,7 +180,11 @@ export function createLog(disk: Disk, path: string, author: string, pages: numbe
   for (;;) {
     size = (1 + Math.ceil(pages / INDEX_ENTRIES) + 2 * pages) * SECTOR;
     f = disk.openFile(path, "w")!; // "w" truncates: a try that did not fit gives its clusters back
-    f.seek(size);
+    // FatFs allocates the clusters on the seek; writing the last sector also
+    // extends the file where a seek alone does not (Espruino's Linux build)
+    f.seek(size - SECTOR);
+    for (i = 0; i < SECTOR; i++) sec[i] = 0;
+    f.write(sec);
     f.close();
     f = disk.openFile(path, "r")!;
     f.seek(size - SECTOR);

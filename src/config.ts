@@ -14,11 +14,16 @@ var pins = function (v: string) {
   for (var p = v.split(","), i = 0; i < p.length; i++) if (!/^[A-Z]+[0-9]+$/.test(p[i])) return false;
   return p.length > 0;
 };
+// Espruino's regexes have no quantified groups: lists are split, then each item tested.
+var names = function (v: string) {
+  for (var p = v.split(","), i = 0; i < p.length; i++) if (!/^[a-z0-9_]+$/.test(p[i])) return false;
+  return true;
+};
 /** The keys, at most 10 forever: adding one is a change to the product. */
 export var KEYS: { [k: string]: Key } = {
   interval: { min: 1, max: 86400, what: "seconds between readings, 1 to 86400" },
   per_message: { min: 1, max: 63, what: "readings per message, 1 to 63" },
-  sensors: { test: function (v) { return /^[a-z0-9_]+(,[a-z0-9_]+)*$/.test(v); }, what: "a comma-separated list of sensor names (temp, vbat, a0 ...)" },
+  sensors: { test: function (v) { return names(v); }, what: "a comma-separated list of sensor names (temp, vbat, a0 ...)" },
   sd: { test: function (v) { return pins(v) && v.split(",").length == 4; }, what: "the SD card's SPI pins sck,mosi,miso,cs (e.g. B3,B5,B4,B6)" },
   log_mb: { min: 1, max: 2047, what: "log size in MiB, 1 to 2047" },
   watchdog: { min: 0, max: 3600, what: "watchdog seconds, 0 (off) to 3600" }

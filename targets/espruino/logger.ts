@@ -89,6 +89,7 @@ var SD_DEFAULT = "B3,B5,B4,B6";
 /** Sets up SPI1 for the card: pins from the configuration, or the board's defaults. */
 function connectCard(sd: string | undefined) {
   var env = typeof process != "undefined" && process.env ? process.env.BOARD : "";
+  if (env == "LINUX") return; // Espruino's Linux build: files are the host's, there is no SD card
   var p = (sd || SD_PINS[env] || SD_DEFAULT).split(","), pin = function (n: string) {
     return (0, eval)(n);
   }, spi = (0, eval)("SPI1");
