@@ -184,7 +184,11 @@ export function createLog(disk: Disk, path: string, author: string, pages: numbe
     // extends the file where a seek alone does not (Espruino's Linux build)
     f.seek(size - SECTOR);
     for (i = 0; i < SECTOR; i++) sec[i] = 0;
-    f.write(sec);
+    try {
+      f.write(sec);
+    } catch (e) {
+      // the card is full: the read below says it did not fit
+    }
     f.close();
     f = disk.openFile(path, "r")!;
     f.seek(size - SECTOR);
