@@ -13,6 +13,13 @@ import vm from "node:vm";
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { DRAFT, naclDriver, parseDriverOutput, pigeonDriver, SEED } from "../bench/drivers.mjs";
+
+/** Variables the interpreter takes for a text held as a string (what keeping code in flash saves). */
+function textVarsOf(text) {
+  const dir = mkdtempSync(join(tmpdir(), "pigeon-vars-"));
+  writeFileSync(join(dir, "t.js"), `var s = ${JSON.stringify(text)}; print("@@BENCH@@" + JSON.stringify({ v: E.getSizeOf(s) }) + "@@BENCH@@");`);
+  return parseDriverOutput(spawnSync(process.env.ESPRUINO, ["t.js"], { cwd: dir, encoding: "utf8" }).stdout).v;
+}
 import { ensure } from "./debian.mjs";
 
 const require = createRequire(import.meta.url);
@@ -127,6 +134,29 @@ if (process.env.ESPRUINO) {
   r["espruino.tweetnacl.codeTextVars"] = theirs.codeVars;
   r["espruino.dataVarsVsTweetnacl"] = (ours.varsAfterSign - ours.codeVars) / (theirs.varsAfterSign - theirs.codeVars);
 } else log("espruino: set ESPRUINO=/path/to/espruino (its Linux build) to measure on the interpreter; skipped");
+
+// ---- the firmware on Espruino's interpreter: first boot, then readings logged to a directory standing in for the card ----
+if (process.env.ESPRUINO) {
+  const dir = mkdtempSync(join(tmpdir(), "pigeon-fw-"));
+  writeFileSync(join(dir, "PIGEON.CFG"), "log_mb=1\n");
+  writeFileSync(join(dir, "run.js"), `var m0 = process.memory().usage, t0 = getTime();
+${readFileSync(join(root, "dist/logger.js"), "utf8")}
+var m1 = process.memory().usage;
+PigeonLogger.start();
+var t1 = getTime(), m2 = process.memory().usage, n = 0;
+function go() { PigeonLogger.step(); if (++n < 5) setTimeout(go, 1); else {
+  print("@@BENCH@@" + JSON.stringify({ bootMs: (t1 - t0) * 1000, readingMs: (getTime() - t1) * 1000 / 5, varsLoaded: m1 - m0, varsAfterBoot: m2 - m0, varsAfterReadings: process.memory().usage - m0, status: PigeonLogger.state.status }) + "@@BENCH@@");
+  quit(); } }
+setTimeout(go, 1);`);
+  const p = spawnSync(process.env.ESPRUINO, ["run.js"], { cwd: dir, encoding: "utf8", timeout: 10 * 60 * 1000 });
+  const f = parseDriverOutput(p.stdout);
+  if (f.status !== "logging") throw new Error("firmware on Espruino: " + f.status);
+  r["espruino.firmware.firstBootMs"] = f.bootMs;
+  r["espruino.firmware.msPerReading"] = f.readingMs;
+  r["espruino.firmware.varsLoaded"] = f.varsLoaded;
+  r["espruino.firmware.varsAfterReadings"] = f.varsAfterReadings;
+  r["espruino.firmware.codeTextVars"] = textVarsOf(readFileSync(join(root, "dist/logger.js"), "utf8"));
+}
 
 // ---- the card (issue 9): a simulated year on the bare profile, and appends under duk ----
 {
