@@ -5,9 +5,13 @@
 // .bootcde, run at every boot; functions parsed from flash keep their code
 // there). It sets the board's clock (-t), and can save a PIGEON.CFG and your
 // own sensor functions (.boot0, run before the firmware) into Storage.
+// --new-seed saves a seed made by this computer's CSPRNG (node:crypto) as the
+// board's key: an ESP32's E.hwRand is plain rand(), too weak to make one.
 // With --out it connects to nothing and writes what it would send.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
@@ -21,12 +25,18 @@ const opt = (name) => {
 const port = opt("--port"), board = opt("--board"), out = opt("--out"), config = opt("--config"), sensors = opt("--sensors");
 if (!board || (!port && !out)) {
   console.error(
-    "usage: npm run flash -- --port <serial port> --board <BOARD name or board.json> [--config PIGEON.CFG] [--sensors file.js] [--out file.js]\n" +
+    "usage: npm run flash -- --port <serial port> --board <BOARD name or board.json> [--config PIGEON.CFG] [--sensors file.js] [--new-seed] [--out file.js]\n" +
       "  --out writes what would be sent instead of connecting (no board needed)",
   );
   process.exit(2);
 }
 for (const f of [config, sensors]) if (f && !existsSync(f)) (console.error(`flash: ${f}: no such file`), process.exit(2));
+let seedFile;
+if (args.includes("--new-seed")) {
+  // written for the CLI to upload, then never kept: the seed lives only in the board's flash
+  seedFile = join(mkdtempSync(join(tmpdir(), "pigeon-seed-")), "seed.bin");
+  writeFileSync(seedFile, randomBytes(32), { mode: 0o600 });
+}
 const firmware = join(root, "dist/firmware.js");
 if (!existsSync(firmware)) spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
 const cli = join(require.resolve("espruino/package.json"), "../bin/espruino-cli.js");
@@ -39,8 +49,10 @@ const p = spawnSync(
     "--config", "SAVE_ON_SEND=1",
     ...(config ? ["--storage", `PIGEON.CFG:${config}`] : []),
     ...(sensors ? ["--storage", `.boot0:${sensors}`] : []),
+    ...(seedFile ? ["--storage", `pigeon.seed:${seedFile}`] : []),
     firmware,
   ],
   { stdio: "inherit" },
 );
+if (seedFile) writeFileSync(seedFile, Buffer.alloc(32)); // overwrite the copy on this computer
 process.exit(p.status ?? 1);

@@ -39,6 +39,20 @@ describe("npm run flash", () => {
     expect(feed.messages[0]).toContain('\ndepth_m:"12.5"\ntemp:"');
     expect(feed.messages[23]).toContain('\nboot:"3"\n');
   });
+  it("--new-seed saves 32 random bytes as the board's seed, and the board signs with them", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "pigeon-flash-"));
+    const out = join(tmp, "sent.js");
+    const p = spawnSync("node", [join(root, "scripts/flash.mjs"), "--board", join(__dirname, "fixtures/board-pico.json"), "--new-seed", "--out", out], { encoding: "utf8" });
+    expect(p.status, p.stderr + p.stdout).toBe(0);
+    const img = await createImage(join(tmp, "card.img"), 32 << 20);
+    const b = new Board({ profile: "esp32", image: img, clock: 1764000000 });
+    b.load(readFileSync(out, "utf8"));
+    const seed = b.load(`require("Storage").read("pigeon.seed")`) as string;
+    expect(seed.length).toBe(32);
+    b.runFor(600);
+    const [feed] = readCard(img);
+    expect(feed.author).toBe(Pigeon.identity(Uint8Array.from(Buffer.from(seed, "latin1"))));
+  });
   it("refuses to run without a board and a port or --out", () => {
     const p = spawnSync("node", [join(root, "scripts/flash.mjs")], { encoding: "utf8" });
     expect(p.status).toBe(2);
