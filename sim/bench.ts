@@ -30,7 +30,16 @@ async function main() {
   const mountMs = performance.now() - m0;
   const reads = img.device.totals().reads;
   const logSectors = 2 * feed.pages + Math.ceil(feed.pages / 60) + 1;
+  // a day on each profile: wall time per reading in the simulator (boot and table building included)
+  const perProfile: Record<string, number> = {};
+  for (const profile of ["pico", "wifi", "esp32", "bare"] as const) {
+    const day = await createImage(join(process.env.TMPDIR || "/tmp", `pigeon-bench-${profile}.img`), 32 << 20);
+    const p0 = performance.now();
+    loggerBoard({ profile, image: day, clock: 1764000000, seedBytes: SEED }).runFor(86400 + 1);
+    perProfile[`sim.${profile}.msPerReading`] = (performance.now() - p0) / 144;
+  }
   console.log(JSON.stringify({
+    ...perProfile,
     "card.days": days,
     "card.messages": feed.messages.length,
     "card.appendsPerSec": appends / wallS,
