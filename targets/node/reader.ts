@@ -1,0 +1,98 @@
+// Reading what a collector brings home: a bundle directory, a messages.pgn,
+// a card directory or a FAT16 card image. Everything becomes messages with
+// where they came from (file and line) and blob files with their paths.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { MemDisk } from "./memdisk";
+import { each, openLog } from "../../src/card";
+import { FatImage } from "./fat";
+
+export interface Source {
+  text: string;
+  file: string;
+  line: number; // first line of the message in its file
+}
+export interface BlobFile {
+  /** Path inside the bundle, "/"-separated, e.g. 9YK6W64/9RHEJBC/V2RMG52/BAH2WKG/SEBNRS2/DDYV37B/J4469T9.4ZG */
+  path: string;
+  bytes: Buffer;
+}
+export interface Input {
+  messages: Source[];
+  blobs: BlobFile[];
+  /** Lines of the pgn text that are neither a message nor a separator. */
+  stray: { file: string; line: number; why: string }[];
+}
+
+/** Splits messages.pgn text: a message ends at its signature line; one empty line between messages. */
+export function splitPgn(text: string, file: string, into: Input) {
+  const lines = text.split("\n");
+  let start = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (start < 0) {
+      if (l === "") continue;
+      start = i;
+    }
+    if (l.startsWith("signature ")) {
+      into.messages.push({ text: lines.slice(start, i + 1).join("\n"), file, line: start + 1 });
+      start = -1;
+    }
+  }
+  if (start >= 0) into.messages.push({ text: lines.slice(start).join("\n").replace(/\n+$/, ""), file, line: start + 1 });
+}
+
+const BLOB_DIR = /^[0-9A-Z]{7}$/, BLOB_FILE = /^[0-9A-Z]{7}\.[0-9A-Z]{3}$/;
+
+/** Blob files below root in the bundle layout (six directories of 7, then a 7.3 file); a path that leaves root is never followed. */
+function blobsBelow(root: string, into: Input) {
+  const walk = (dir: string, depth: number) => {
+    for (const name of readdirSync(dir)) {
+      const full = join(dir, name), st = statSync(full);
+      if (relative(root, full).startsWith("..")) continue;
+      if (depth < 6 && st.isDirectory() && BLOB_DIR.test(name)) walk(full, depth + 1);
+      else if (depth === 6 && st.isFile() && BLOB_FILE.test(name)) into.blobs.push({ path: relative(root, full).split(sep).join("/"), bytes: readFileSync(full) });
+    }
+  };
+  walk(root, 0);
+}
+
+function logsOf(files: Map<string, Buffer>, into: Input, where: string) {
+  for (const [name, bytes] of files) {
+    const disk = new MemDisk();
+    disk.files.set(name, bytes);
+    const log = openLog(disk, name);
+    each(log, disk.openFile(name, "r")!, (text) => into.messages.push({ text, file: `${where}${name}`, line: 0 }));
+  }
+}
+
+/** Reads a bundle directory, a messages.pgn file, a card directory or a FAT16 image. Throws (with the path) when it cannot. */
+export async function readInput(path: string): Promise<Input> {
+  const into: Input = { messages: [], blobs: [], stray: [] };
+  if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
+  const st = statSync(path);
+  if (st.isDirectory()) {
+    for (const n of ["messages.pgn", "MESSAGES.PGN"]) if (existsSync(join(path, n))) splitPgn(readFileSync(join(path, n), "utf8"), join(path, n), into);
+    const logs = new Map<string, Buffer>();
+    for (const n of readdirSync(path)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(n)) logs.set(n, readFileSync(join(path, n)));
+    logsOf(logs, into, path + sep);
+    blobsBelow(existsSync(join(path, "B")) ? join(path, "B") : path, into);
+    return into;
+  }
+  const head = Buffer.alloc(512);
+  const fd = readFileSync(path);
+  fd.copy(head, 0, 0, 512);
+  if (st.size >= 1 << 20 && head[510] === 0x55 && head[511] === 0xaa) {
+    // a card image: FAT16 through FatFs, no mounting
+    const img = await FatImage.fromBuffer(path, fd);
+    const logs = new Map<string, Buffer>();
+    for (const e of img.readdir("") ?? []) {
+      if (!e.dir && /\.LOG$/.test(e.name)) logs.set(e.name, img.readFile(e.name)!);
+      if (!e.dir && /^MESSAGES\.PGN$/i.test(e.name)) splitPgn(img.readFile(e.name)!.toString("utf8"), `${path}:${e.name}`, into);
+    }
+    logsOf(logs, into, path + ":");
+    return into;
+  }
+  splitPgn(fd.toString("utf8"), path, into);
+  return into;
+}
