@@ -54,6 +54,9 @@ export function run(n: number) {
   t1 = Date.now();
   createLog(disk, "B.LOG", "@x", 2000, 2);
   var log = openLog(disk, "B.LOG"), t2 = Date.now();
-  for (i = 0; i < n; i++) appendMessage(log, enc.b, encode(texts[i]));
+  for (i = 0; i < n; i++) {
+    var len = encode(texts[i]); // before reading enc.b: encoding may replace the buffer
+    appendMessage(log, enc.b, len);
+  }
   return { signAndAppendMs: (t1 - t0) / n, appendMs: (Date.now() - t2) / n };
 }

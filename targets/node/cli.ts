@@ -1,6 +1,10 @@
-// The collector's tool: `pigeon <command>`. So far: verify.
+// The collector's tool: `pigeon <command>`.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { blobPath } from "../../src/card";
 import { readInput } from "./reader";
-import { verify } from "./verify";
+import { Store } from "./store";
+import { blobRefs, verify, type Report } from "./verify";
 
 const HELP = `pigeon: Pigeon cards, bundles and feeds, offline
 
@@ -10,8 +14,48 @@ commands:
   verify <path> [--json]   check every message and blob of a bundle directory, a messages.pgn,
                            a card directory or a FAT16 card image; exit 0 when all verified,
                            1 when anything was refused, 2 on usage or I/O errors
+  import <path>            verify and keep what is valid in the store; nothing held is lost,
+                           a fork is kept as evidence; importing twice changes nothing
+  feeds                    the feeds in the store: author, depths, last time, forks
+  log [@id]                the messages of one feed (or all), in depth order
+  csv [@id] [--key K]      readings as CSV: feed,depth,time,key,value
+  export <dir>             a bundle (messages.pgn and blobs, 8.3 layout) of every feed held
   help                     this text
+
+options: --store DIR (or PIGEON_STORE; default ./pigeon-store)
 `;
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+}
+function printReport(r: Report, json: boolean) {
+  if (json) process.stdout.write(JSON.stringify({ messages: r.messages, blobs: r.blobs, refusals: r.refusals.map(({ author, depth, reason }) => ({ author, depth, reason })) }) + "\n");
+  else {
+    for (const f of r.refusals) process.stdout.write(`${f.file}${f.line ? ":" + f.line : ""}: ${f.author ?? ""}${f.depth !== null ? " depth " + f.depth : ""}: ${f.reason}\n`);
+    process.stdout.write(`messages: ${r.messages.accepted} accepted, ${r.messages.refused} refused; blobs: ${r.blobs.accepted} accepted, ${r.blobs.refused} refused\n`);
+  }
+}
+const field = (t: string, k: string) => new RegExp(`^${k} (.*)$`, "m").exec(t)?.[1] ?? "";
+const body = (t: string) => t.split("\n\n")[1].split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]);
+const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1) : v);
+const csvCell = (v: string) => (/[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v);
+
+/** Readings of a message: [time, key, value] for each value, times from t (and dt for key.i). */
+function readings(text: string): [number, string, string][] {
+  const b = body(text), get = (k: string) => b.find(([x]) => x === k)?.[1];
+  const t = Number(unquote(get("t") ?? '""')), dt = Number(unquote(get("dt") ?? '"0"'));
+  const out: [number, string, string][] = [];
+  for (const [k, v] of b) {
+    if (k === "t" || k === "boot" || k === "dt") continue;
+    const m = /^(.*)\.(\d+)$/.exec(k);
+    out.push(m && get("dt") ? [t + dt * Number(m[2]), m[1], unquote(v)] : [t, k, unquote(v)]);
+  }
+  return out;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -19,20 +63,76 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return cmd ? 0 : 2;
   }
+  const args = [...rest];
+  const store = () => new Store(option(args, "--store") ?? process.env.PIGEON_STORE ?? "pigeon-store");
   if (cmd === "verify") {
-    const json = rest.includes("--json"), paths = rest.filter((a) => a !== "--json");
+    const json = args.includes("--json"), paths = args.filter((a) => a !== "--json");
     if (paths.length !== 1) {
       process.stderr.write("usage: pigeon verify <path> [--json]\n");
       return 2;
     }
-    const input = await readInput(paths[0]);
-    const r = verify(input);
-    if (json) process.stdout.write(JSON.stringify({ messages: r.messages, blobs: r.blobs, refusals: r.refusals.map(({ author, depth, reason }) => ({ author, depth, reason })) }) + "\n");
-    else {
-      for (const f of r.refusals) process.stdout.write(`${f.file}${f.line ? ":" + f.line : ""}: ${f.author ?? ""}${f.depth !== null ? " depth " + f.depth : ""}: ${f.reason}\n`);
-      process.stdout.write(`messages: ${r.messages.accepted} accepted, ${r.messages.refused} refused; blobs: ${r.blobs.accepted} accepted, ${r.blobs.refused} refused\n`);
-    }
+    const r = verify(await readInput(paths[0]));
+    printReport(r, json);
     return r.messages.refused || r.blobs.refused ? 1 : 0;
+  }
+  if (cmd === "import") {
+    const s = store(), json = args.includes("--json"), paths = args.filter((a) => a !== "--json");
+    if (paths.length !== 1) {
+      process.stderr.write("usage: pigeon import <path> [--store DIR]\n");
+      return 2;
+    }
+    const r = verify(await readInput(paths[0]), s, (id, bytes) => s.putBlob(id, bytes));
+    printReport(r, json);
+    return r.messages.refused || r.blobs.refused ? 1 : 0;
+  }
+  if (cmd === "feeds") {
+    const s = store(), forks = s.forks();
+    for (const log of s.feeds()) {
+      const m = s.messages(log.author), last = m[m.length - 1];
+      const tv = last && body(last.text).find(([k]) => k === "t")?.[1], t = tv ? Number(unquote(tv)) : NaN;
+      const nForks = forks.filter((f) => field(f, "author") === log.author).length;
+      process.stdout.write(`${log.author} depths ${m.length ? m[0].depth + ".." + last.depth : "none"} last ${isNaN(t) ? "-" : new Date(t * 1000).toISOString()} forks ${nForks}\n`);
+    }
+    return 0;
+  }
+  if (cmd === "log" || cmd === "csv") {
+    const s = store(), key = option(args, "--key"), who = args.find((a) => a.startsWith("@"));
+    const feeds = s.feeds().filter((l) => !who || l.author === who);
+    if (who && !feeds.length) {
+      process.stderr.write(`pigeon: no feed ${who} in the store\n`);
+      return 2;
+    }
+    if (cmd === "csv") process.stdout.write("feed,depth,time,key,value\n");
+    for (const log of feeds)
+      for (const { depth, text } of s.messages(log.author)) {
+        if (cmd === "log") process.stdout.write(text + "\n\n");
+        else if (field(text, "kind") === "reading")
+          for (const [t, k, v] of readings(text)) if (!key || k === key) process.stdout.write(`${log.author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`);
+      }
+    return 0;
+  }
+  if (cmd === "export") {
+    const s = store(), dir = args[0];
+    if (!dir) {
+      process.stderr.write("usage: pigeon export <dir> [--store DIR]\n");
+      return 2;
+    }
+    mkdirSync(dir, { recursive: true });
+    const texts: string[] = [], blobs = new Set<string>();
+    for (const log of s.feeds()) for (const { text } of s.messages(log.author)) {
+      texts.push(text);
+      for (const b of blobRefs(text)) blobs.add(b);
+    }
+    writeFileSync(join(dir, "messages.pgn"), texts.length ? texts.join("\n\n") + "\n" : "");
+    const { existsSync, readFileSync } = await import("node:fs");
+    for (const b of blobs) {
+      const from = join(s.dir, blobPath(b.slice(1, 53))), to = join(dir, blobPath(b.slice(1, 53)).slice(2));
+      if (!existsSync(from)) continue;
+      mkdirSync(join(to, ".."), { recursive: true });
+      writeFileSync(to, readFileSync(from));
+    }
+    process.stdout.write(`exported ${texts.length} messages and ${blobs.size} blobs to ${dir}\n`);
+    return 0;
   }
   process.stderr.write(`pigeon: unknown command ${cmd}\n${HELP}`);
   return 2;

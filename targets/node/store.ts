@@ -1,0 +1,98 @@
+// The collector's store: a directory in the card's own format (one log per
+// feed, blobs under B/), kept with the device's store code over the host's
+// files. Forks are kept as evidence in FORKS.PGN.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { appendMessage, blobPath, createLog, each, find, openLog, type Log } from "../../src/card";
+import { encode, enc } from "../../src/utf8";
+import { NodeDisk } from "./nodedisk";
+import type { Holder } from "./verify";
+import { Pigeon } from "./verify";
+
+const PAGES = 1 << 18; // a log file's room: about 780,000 messages (sparse on the host's disk)
+
+export class Store implements Holder {
+  readonly disk: NodeDisk;
+  private logs = new Map<string, Log>();
+  private ids = new Map<string, Map<number, string>>(); // ids looked up or added in this run
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.disk = new NodeDisk(dir);
+    for (const name of readdirSync(dir)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(name)) {
+      const log = openLog(this.disk, name);
+      this.logs.set(log.author, log);
+    }
+  }
+  /** Every feed held: author, the log, and where it starts. */
+  feeds(): Log[] {
+    return [...this.logs.values()];
+  }
+  log(author: string): Log | undefined {
+    return this.logs.get(author);
+  }
+  next(author: string) {
+    return this.logs.get(author)?.next;
+  }
+  start(author: string) {
+    const log = this.logs.get(author);
+    return log ? this.first(log) : 0;
+  }
+  private first(log: Log): number {
+    let d = -1;
+    each(log, this.disk.openFile(log.path, "r")!, (_, depth) => {
+      if (d < 0) d = depth;
+    });
+    return d < 0 ? log.next : d;
+  }
+  idAt(author: string, depth: number) {
+    const known = this.ids.get(author)?.get(depth);
+    if (known) return known;
+    const log = this.logs.get(author);
+    if (!log || depth >= log.next) return undefined;
+    const t = find(log, this.disk.openFile(log.path, "r")!, depth);
+    return t === undefined ? undefined : (Pigeon.id(t) as string);
+  }
+  accept(author: string, depth: number, id: string, text: string) {
+    let log = this.logs.get(author);
+    if (!log) {
+      const path = this.pathFor(author);
+      createLog(this.disk, path, author, PAGES, (Math.random() * 4294967296) >>> 0, depth);
+      this.logs.set(author, (log = openLog(this.disk, path)));
+    }
+    const n = encode(text); // before reading enc.b: encoding may replace the buffer
+    const why = appendMessage(log, enc.b, n);
+    if (why) throw new Error(`${log.path}: ${why}`);
+    if (!this.ids.has(author)) this.ids.set(author, new Map());
+    this.ids.get(author)!.set(depth, id);
+  }
+  fork(author: string, depth: number, text: string) {
+    appendFileSync(join(this.dir, "FORKS.PGN"), text + "\n\n");
+    void author;
+    void depth;
+  }
+  forks(): string[] {
+    const f = join(this.dir, "FORKS.PGN");
+    return existsSync(f) ? readFileSync(f, "utf8").split("\n\n").filter(Boolean) : [];
+  }
+  putBlob(id: string, bytes: Buffer) {
+    const path = join(this.dir, blobPath(id.slice(1, 53)));
+    if (existsSync(path)) return;
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, bytes);
+  }
+  /** The messages of a feed, in depth order (texts as JS strings). */
+  messages(author: string): { depth: number; text: string }[] {
+    const log = this.logs.get(author), out: { depth: number; text: string }[] = [];
+    if (log) each(log, this.disk.openFile(log.path, "r")!, (t, depth) => out.push({ depth, text: t }));
+    return out;
+  }
+  /** An 8.3 name for a new feed's log: the key's first 8 characters, or 7 and a digit if those are taken. */
+  private pathFor(author: string): string {
+    const taken = new Set([...this.logs.values()].map((l) => l.path));
+    const k = author.slice(1, 9);
+    if (!taken.has(k + ".LOG")) return k + ".LOG";
+    for (let i = 0; i < 10; i++) if (!taken.has(k.slice(0, 7) + i + ".LOG")) return k.slice(0, 7) + i + ".LOG";
+    throw new Error(`no free log name for ${author}`);
+  }
+}

@@ -1,0 +1,74 @@
+// pigeon import, feeds, log, csv, export: the store, and gossip between stores.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loggerBoard } from "../sim/logger";
+import { createImage } from "../targets/node/fat";
+import { Pigeon } from "./pigeon";
+import { invalid, VECTORS, vectors } from "./vectors";
+
+const root = resolve(__dirname, "..");
+const tmp = mkdtempSync(join(tmpdir(), "pigeon-store-"));
+function pigeon(...args: string[]) {
+  const p = spawnSync("node", [join(root, "bin/pigeon.mjs"), ...args], { encoding: "utf8" });
+  return { code: p.status, out: p.stdout, err: p.stderr };
+}
+const verifyJson = (path: string) => JSON.parse(pigeon("verify", path, "--json").out);
+
+describe("the store", () => {
+  it("imports the shared bundle with both blobs; importing it again changes nothing", () => {
+    const s = join(tmp, "a");
+    expect(pigeon("import", join(VECTORS, "bundle-ab"), "--store", s).out).toMatch(/messages: 16 accepted, 0 refused; blobs: 2 accepted/);
+    const files = readdirSync(s).sort();
+    const log1 = pigeon("log", "--store", s).out;
+    expect(pigeon("import", join(VECTORS, "bundle-ab"), "--store", s).code).toBe(0);
+    expect(readdirSync(s).sort()).toEqual(files);
+    expect(pigeon("log", "--store", s).out).toBe(log1);
+    expect(pigeon("feeds", "--store", s).out).toMatch(new RegExp(`${vectors.feeds[0].author.replace(/\./g, "\\.")} depths 0\\.\\.13 last 2025-11-24T18:10:00\\.000Z forks 0`));
+  });
+
+  it("keeps the valid prefix of a feed and refuses the rest, losing nothing it held", () => {
+    const s = join(tmp, "b"), f = join(tmp, "b.pgn");
+    const a = vectors.feeds[0].messages.map((m) => m.text);
+    writeFileSync(f, a.slice(0, 5).join("\n\n") + "\n");
+    pigeon("import", f, "--store", s);
+    writeFileSync(f, [...a.slice(5, 8), invalid[0].text, a[9]].join("\n\n") + "\n");
+    const r = pigeon("import", f, "--store", s);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/messages: 3 accepted, 2 refused/);
+    expect(pigeon("feeds", "--store", s).out).toMatch(/depths 0\.\.7 /);
+  });
+
+  it("gossip: A exports, B imports, B exports for C, C holds A's feed", async () => {
+    const img = await createImage(join(tmp, "card.img"), 32 << 20);
+    loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: Array.from({ length: 32 }, (_, i) => 9 * i) }).runFor(6 * 3600 + 1);
+    img.save();
+    const A = join(tmp, "A"), B = join(tmp, "B"), C = join(tmp, "C");
+    expect(pigeon("import", join(tmp, "card.img"), "--store", A).code).toBe(0);
+    pigeon("import", join(VECTORS, "bundle-ab"), "--store", B);
+    pigeon("export", join(tmp, "fromA"), "--store", A);
+    expect(pigeon("import", join(tmp, "fromA"), "--store", B).code).toBe(0);
+    pigeon("export", join(tmp, "fromB"), "--store", B);
+    expect(verifyJson(join(tmp, "fromB"))).toEqual({ messages: { accepted: 16 + 36, refused: 0 }, blobs: { accepted: 2, refused: 0 }, refusals: [] });
+    pigeon("import", join(tmp, "fromB"), "--store", C);
+    const feeds = pigeon("feeds", "--store", C).out;
+    const logger = Pigeon.identity(Uint8Array.from(Array.from({ length: 32 }, (_, i) => 9 * i)));
+    expect(feeds).toContain(`${logger} depths 0..35 `);
+    expect(feeds.trim().split("\n").length).toBe(3);
+  });
+
+  it("csv has one row per reading value of the card, and --key picks one", async () => {
+    const img = await createImage(join(tmp, "csv.img"), 32 << 20);
+    loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: Array.from({ length: 32 }, (_, i) => i), config: "sensors=temp,vbat\n" }).runFor(3600 + 1);
+    img.save();
+    const s = join(tmp, "csv");
+    pigeon("import", join(tmp, "csv.img"), "--store", s);
+    const rows = pigeon("csv", "--store", s).out.trim().split("\n");
+    expect(rows[0]).toBe("feed,depth,time,key,value");
+    expect(rows.length).toBe(1 + 6 * 2);
+    expect(rows[1]).toMatch(/^@[0-9A-Z]{52}\.ed25519,0,1764000600,temp,[-0-9.]+$/);
+    expect(pigeon("csv", "--key", "vbat", "--store", s).out.trim().split("\n").length).toBe(1 + 6);
+  });
+});
