@@ -72,3 +72,40 @@ describe("the store", () => {
     expect(pigeon("csv", "--key", "vbat", "--store", s).out.trim().split("\n").length).toBe(1 + 6);
   });
 });
+
+describe("identity, follows and plots", () => {
+  it("identity is made once and stays; follow, unfollow and block keep their lists", () => {
+    const s = join(tmp, "id");
+    const a = pigeon("identity", "--store", s).out.trim();
+    expect(a).toMatch(/^@[0-9A-Z]{52}\.ed25519$/);
+    expect(pigeon("identity", "--store", s).out.trim()).toBe(a);
+    const who = vectors.feeds[0].author, other = vectors.feeds[1].author;
+    pigeon("follow", who, "--store", s);
+    pigeon("follow", other, "--store", s);
+    pigeon("block", other, "--store", s);
+    const { readFileSync } = require("node:fs");
+    expect(readFileSync(join(s, "FOLLOWS.TXT"), "utf8")).toBe(who + "\n");
+    expect(readFileSync(join(s, "BLOCKS.TXT"), "utf8")).toBe(other + "\n");
+    pigeon("unfollow", who, "--store", s);
+    expect(readFileSync(join(s, "FOLLOWS.TXT"), "utf8")).toBe("");
+    expect(pigeon("follow", "@nope", "--store", s).code).toBe(2);
+  });
+  it("plot draws one point per reading of the key, with a gap where readings stop", () => {
+    const s = join(tmp, "plot"), f = join(tmp, "plot.pgn");
+    const seed = new Uint8Array(32).fill(3), ids: string[] = [], texts: string[] = [];
+    for (let d = 0; d < 20; d++) {
+      const l = Pigeon.lipmaa(d), t = 1764000000 + 600 * d + (d >= 10 ? 86400 : 0); // a day without readings after the 10th
+      texts.push(Pigeon.sign(seed, { kind: "reading", prev: d ? ids[d - 1] : "NONE", depth: d, lipmaa: l === null ? "NONE" : ids[l], body: [["t", `"${t}"`], ["temp", `"${20 + d / 10}"`]] }));
+      ids.push(Pigeon.id(texts[d]));
+    }
+    writeFileSync(f, texts.join("\n\n") + "\n");
+    pigeon("import", f, "--store", s);
+    const out = join(tmp, "temp.svg");
+    expect(pigeon("plot", "--key", "temp", "--out", out, "--store", s).out).toMatch(/20 points of temp/);
+    const svg = require("node:fs").readFileSync(out, "utf8");
+    const d = /<path d="(M[^"]+)" fill="none" stroke="#1f77b4"/.exec(svg)![1];
+    expect(d.match(/[ML]/g)!.length).toBe(20);
+    expect(d.match(/M/g)!.length).toBe(2); // the day without readings is a gap, not a line
+    expect(pigeon("plot", "--key", "nothing", "--out", out, "--store", s).code).toBe(1);
+  });
+});

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { blobPath } from "../../src/card";
 import { readInput } from "./reader";
 import { Store } from "./store";
-import { blobRefs, verify, type Report } from "./verify";
+import { svgPlot } from "./plot";
+import { blobRefs, Pigeon, verify, type Report } from "./verify";
 
 const HELP = `pigeon: Pigeon cards, bundles and feeds, offline
 
@@ -20,6 +21,9 @@ commands:
   log [@id]                the messages of one feed (or all), in depth order
   csv [@id] [--key K]      readings as CSV: feed,depth,time,key,value
   export <dir>             a bundle (messages.pgn and blobs, 8.3 layout) of every feed held
+  identity                 this store's identity (made on first use; its seed stays in the store)
+  follow|unfollow|block @id  which feeds this store follows, and refuses
+  plot [@id] --key K --out FILE.svg   a numeric reading over time, as SVG
   help                     this text
 
 options: --store DIR (or PIGEON_STORE; default ./pigeon-store)
@@ -109,6 +113,53 @@ async function main(argv: string[]): Promise<number> {
         else if (field(text, "kind") === "reading")
           for (const [t, k, v] of readings(text)) if (!key || k === key) process.stdout.write(`${log.author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`);
       }
+    return 0;
+  }
+  if (cmd === "identity") {
+    const s = store(), f = join(s.dir, "SECRET.KEY");
+    const { existsSync, readFileSync } = await import("node:fs");
+    if (!existsSync(f)) {
+      const { randomBytes } = await import("node:crypto");
+      writeFileSync(f, randomBytes(32), { mode: 0o600 });
+    }
+    process.stdout.write(Pigeon.identity(new Uint8Array(readFileSync(f))) + "\n");
+    return 0;
+  }
+  if (cmd === "follow" || cmd === "unfollow" || cmd === "block") {
+    const s = store(), who = args[0];
+    if (!who || !/^@[0-9A-Z]{52}\.ed25519$/.test(who)) {
+      process.stderr.write(`usage: pigeon ${cmd} @<52 base32>.ed25519\n`);
+      return 2;
+    }
+    const { existsSync, readFileSync } = await import("node:fs");
+    const read = (n: string) => new Set(existsSync(join(s.dir, n)) ? readFileSync(join(s.dir, n), "utf8").split("\n").filter(Boolean) : []);
+    const follows = read("FOLLOWS.TXT"), blocks = read("BLOCKS.TXT");
+    if (cmd === "follow") (follows.add(who), blocks.delete(who));
+    if (cmd === "unfollow") follows.delete(who);
+    if (cmd === "block") (blocks.add(who), follows.delete(who));
+    writeFileSync(join(s.dir, "FOLLOWS.TXT"), [...follows].map((x) => x + "\n").join(""));
+    writeFileSync(join(s.dir, "BLOCKS.TXT"), [...blocks].map((x) => x + "\n").join(""));
+    return 0;
+  }
+  if (cmd === "plot") {
+    const s = store(), key = option(args, "--key"), out = option(args, "--out"), who = args.find((a) => a.startsWith("@"));
+    if (!key || !out) {
+      process.stderr.write("usage: pigeon plot [@id] --key K --out FILE.svg\n");
+      return 2;
+    }
+    const series: { author: string; points: [number, number][] }[] = [];
+    for (const log of s.feeds().filter((l) => !who || l.author === who)) {
+      const points: [number, number][] = [];
+      for (const { text } of s.messages(log.author))
+        if (field(text, "kind") === "reading") for (const [t, k, v] of readings(text)) if (k === key && isFinite(Number(v)) && v !== "") points.push([t, Number(v)]);
+      if (points.length) series.push({ author: log.author, points });
+    }
+    if (!series.length) {
+      process.stderr.write(`pigeon: no numeric readings of ${key} in the store\n`);
+      return 1;
+    }
+    writeFileSync(out, svgPlot(key, series));
+    process.stdout.write(`${out}: ${series.reduce((n, x) => n + x.points.length, 0)} points of ${key}\n`);
     return 0;
   }
   if (cmd === "export") {
