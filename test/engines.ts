@@ -245,15 +245,9 @@ export function runFile(cmd: string, args: string[], timeoutMs: number) {
 
 // ---- Node vm contexts shaped like Espruino ---------------------------------
 
-/** What Espruino lacks (ESPRUINO.md), plus later globals; each is deleted from the context. */
-export const REMOVED = [
-  "Map", "Set", "WeakMap", "WeakSet", "Symbol", "Promise", "BigInt", "Proxy", "Reflect",
-  "Math.imul", "Math.clz32", "Math.trunc", "Math.log2", "Array.from", "Number.isInteger",
-  "ArrayBuffer.isView", "Object.freeze", "String.prototype.codePointAt", "Array.prototype.lastIndexOf",
-  "Object.getPrototypeOf(Uint8Array).from", "TextEncoder", "TextDecoder", "escape", "unescape",
-  "Intl", "WeakRef", "FinalizationRegistry", "queueMicrotask", "structuredClone", "SharedArrayBuffer",
-  "Atomics", "WebAssembly", "BigInt64Array", "BigUint64Array", "AggregateError",
-];
+/** What Espruino lacks (ESPRUINO.md), plus later globals; each is deleted from the context (the simulator's list). */
+export { REMOVED } from "../sim/espruino";
+import { REMOVED } from "../sim/espruino";
 
 /** A fresh context with REMOVED deleted from inside it; throws if any survived. */
 export function espruinoLikeContext(): vm.Context {

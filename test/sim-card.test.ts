@@ -11,6 +11,7 @@ import { readCard } from "../targets/node/card";
 import { createImage, FatImage } from "../targets/node/fat";
 import { loggerBoard } from "../sim/logger";
 import type { Board } from "../sim/espruino";
+import { checkFeed } from "./feed";
 import { Pigeon } from "./pigeon";
 
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-card-"));
@@ -25,18 +26,6 @@ const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.si
 const ACKS = "var PIGEON_ON_APPEND = function (t) { print('ACK ' + t.split('\\n')[3]); };";
 const acks = (b: Board) => b.output.filter((l) => l.startsWith("ACK depth ")).map((l) => Number(l.slice(10)));
 
-/** Every message verifies, depths run 0.., prev and lipmaa name the right ids. */
-function checkFeed(messages: string[]) {
-  const ids: string[] = [];
-  messages.forEach((t, d) => {
-    expect(Pigeon.refusal(t)).toBe("");
-    const l = Pigeon.lipmaa(d);
-    expect(t).toContain(`\ndepth ${d}\n`);
-    expect(t).toContain(`\nprev ${d ? ids[d - 1] : "NONE"}\n`);
-    expect(t).toContain(`\nlipmaa ${l === null ? "NONE" : ids[l]}\n`);
-    ids.push(Pigeon.id(t));
-  });
-}
 function fsck(img: FatImage) {
   const file = join(tmp, "fsck.img");
   writeFileSync(file, img.buffer);

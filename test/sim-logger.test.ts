@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createImage, FatImage } from "../targets/node/fat";
 import { readCard } from "../targets/node/card";
 import { loggerBoard } from "../sim/logger";
+import { checkFeed } from "./feed";
 import { Pigeon } from "./pigeon";
 
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-logger-"));
@@ -18,17 +19,6 @@ const SEED = Array.from({ length: 32 }, (_, i) => i + 100);
 // a sensor every profile reads the same way: a function of the virtual time
 const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
 
-function checkFeed(messages: string[]) {
-  const ids: string[] = [];
-  messages.forEach((t, d) => {
-    expect(Pigeon.refusal(t)).toBe("");
-    const l = Pigeon.lipmaa(d);
-    expect(t).toContain(`\ndepth ${d}\n`);
-    expect(t).toContain(`\nprev ${d ? ids[d - 1] : "NONE"}\n`);
-    expect(t).toContain(`\nlipmaa ${l === null ? "NONE" : ids[l]}\n`);
-    ids.push(Pigeon.id(t));
-  });
-}
 
 describe("the logger on a simulated board", () => {
   it("logs a day of 10-minute readings on a Pico; the host reads and verifies the card", async () => {
