@@ -143,7 +143,8 @@ var mask = new Int32Array(16);
 export var sel = [gf(), gf(), gf()];
 
 export function buildComb() {
-  var B = pt(), q = pt(), rows: Pt[] = [], ent: Pt[] = [], acc: Gf[] = [], i, j, s, m, p: Pt;
+  // one comb at a time, so that a Pico holds 16 points at once, not 64
+  var B = pt(), q = pt(), base = [pt(), pt(), pt(), pt()], ent: Pt[] = [], acc: Gf[] = [], i, j, s, m, l, p: Pt;
   pow(D, gf([0xdb42, 1]), true);
   mul(D, D, gf([0xdb41, 1]));
   sub(D, ZERO, D);
@@ -153,43 +154,45 @@ export function buildComb() {
   add(SQRTM1, SQRTM1, SQRTM1);
   for (i = 0; i < 32; i++) ya[i] = i ? 0x66 : 0x58; // y = 4/5, x even
   decode(B, ya, 0);
-  // rows[r] = 2^(16 r) B
-  for (i = 0; i < 16; i++) {
-    rows.push(pt());
-    for (j = 0; j < 4; j++) rows[i][j].set(B[j]);
-    for (j = 0; j < 16; j++) dbl(B);
+  for (m = 0; m < 16; m++) {
+    ent.push(pt());
+    acc.push(gf());
   }
-  for (s = 0; s < 4; s++)
+  var tab = new Uint16Array(48 * N), cs = [c, d, e];
+  for (s = 0; s < 4; s++) {
+    // this comb's base points: 2^(16(4s+j)) B, j = 0..3, B doubled on from the comb before
+    for (j = 0; j < 4; j++) {
+      for (i = 0; i < 4; i++) base[j][i].set(B[i]);
+      for (i = 0; i < 16; i++) dbl(B);
+    }
     for (m = 0; m < 16; m++) {
-      ent.push((p = pt()));
-      setNeutral(p);
+      setNeutral((p = ent[m]));
       for (j = 0; j < 4; j++)
         if (m & (1 << j)) {
-          cache(q, rows[4 * s + j]);
+          cache(q, base[j]);
           addTo(p, q);
         }
-      // running product of the Zs, for one inversion of them all
-      acc.push(gf());
-      if (i = ent.length - 1) mul(acc[i], acc[i - 1], p[2]);
+      // running product of the Zs, for one inversion of the comb's 16
+      if (m) mul(acc[m], acc[m - 1], p[2]);
       else acc[0].set(p[2]);
     }
-  pow(zi, acc[N - 1], true);
-  var tab = new Uint16Array(48 * N), cs = [c, d, e];
-  for (i = N - 1; i >= 0; i--) {
-    p = ent[i];
-    // 1/Z_i = (1 / (Z_0 .. Z_i)) (Z_0 .. Z_(i-1))
-    if (i) mul(f, zi, acc[i - 1]);
-    else f.set(zi);
-    mul(zi, zi, p[2]);
-    mul(a, p[0], f);
-    mul(b, p[1], f);
-    add(c, b, a);
-    sub(d, b, a);
-    mul(e, a, b);
-    mul(e, e, D2);
-    for (j = 0; j < 3; j++) {
-      pack(xb, 0, cs[j]);
-      for (var l = 0; l < 16; l++) tab[(16 * j + l) * N + i] = xb[2 * l] | (xb[2 * l + 1] << 8);
+    pow(zi, acc[15], true);
+    for (m = 15; m >= 0; m--) {
+      p = ent[m];
+      // 1/Z_m = (1 / (Z_0 .. Z_m)) (Z_0 .. Z_(m-1))
+      if (m) mul(f, zi, acc[m - 1]);
+      else f.set(zi);
+      mul(zi, zi, p[2]);
+      mul(a, p[0], f);
+      mul(b, p[1], f);
+      add(c, b, a); // y + x
+      sub(d, b, a); // y - x
+      mul(e, a, b);
+      mul(e, e, D2); // 2dxy
+      for (j = 0; j < 3; j++) {
+        pack(xb, 0, cs[j]);
+        for (l = 0; l < 16; l++) tab[(16 * j + l) * N + 16 * s + m] = xb[2 * l] | (xb[2 * l + 1] << 8);
+      }
     }
   }
   for (comb = [], l = 0; l < 48; l++) comb.push(tab.subarray(l * N, l * N + N));
