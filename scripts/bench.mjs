@@ -4,7 +4,7 @@
 // the core vs nacl-fast, with process.memory() variables; bundle size.
 import { spawn, spawnSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -183,6 +183,55 @@ setTimeout(go, 1);`);
     r["duk.card.signAndAppendMs"] = d.signAndAppendMs;
     r["duk.card.appendMs"] = d.appendMs;
   }
+}
+
+// ---- the collector's tool: importing a bundle of 100,000 messages from 100 feeds ----
+{
+  const FEEDS = 100, PER = Number(process.env.IMPORT_PER_FEED || 1000), dir = mkdtempSync(join(tmpdir(), "pigeon-import-"));
+  const { createHash, generateKeyPairSync } = await import("node:crypto");
+  const b32 = (b) => {
+    const A = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let out = "", acc = 0, bits = 0;
+    for (const x of b) {
+      acc = ((acc & 255) << 8) | x;
+      bits += 8;
+      while (bits >= 5) out += A[(acc >> (bits -= 5)) & 31];
+    }
+    return bits ? out + A[(acc << (5 - bits)) & 31] : out;
+  };
+  const feeds = Array.from({ length: FEEDS }, () => {
+    const k = generateKeyPairSync("ed25519");
+    return { k, author: "@" + b32(k.publicKey.export({ format: "der", type: "spki" }).subarray(12)) + ".ed25519", ids: [] };
+  });
+  const parts = [];
+  for (let d = 0; d < PER; d++)
+    for (const f of feeds) {
+      const l = Pigeon.lipmaa(d);
+      const u = `author ${f.author}\nkind reading\nprev ${d ? f.ids[d - 1] : "NONE"}\ndepth ${d}\nlipmaa ${l === null ? "NONE" : f.ids[l]}\n\nt:"${1764000000 + 600 * d}"\ntemp:"${(20 + (d % 50) / 10).toFixed(1)}"\n\n`;
+      const t = u + "signature " + b32(nodeSign(null, Buffer.from(u), f.k.privateKey)) + ".sig.ed25519";
+      f.ids.push("%" + b32(createHash("sha256").update(t).digest()) + ".sha256");
+      parts.push(t);
+    }
+  mkdirSync(join(dir, "bundle"));
+  writeFileSync(join(dir, "bundle", "messages.pgn"), parts.join("\n\n") + "\n");
+  const t0 = performance.now();
+  let peak = 0;
+  const code = await new Promise((done) => {
+    const p = spawn("node", [join(root, "dist/pigeon-cli.mjs"), "import", join(dir, "bundle"), "--store", join(dir, "store")], { stdio: "ignore" });
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
+        if (m) peak = Math.max(peak, Number(m[1]));
+      } catch {}
+    }, 20);
+    p.on("close", (c) => (clearInterval(poll), done(c)));
+  });
+  if (code !== 0) throw new Error("import bench: the import failed");
+  const secs = (performance.now() - t0) / 1000;
+  r["import.messages"] = parts.length;
+  r["import.messagesPerSec"] = parts.length / secs;
+  r["import.vsNodeCryptoVerify"] = r["import.messagesPerSec"] / r["node.crypto.verifyPerSec"];
+  r["import.peakRssMB"] = peak / 1024;
 }
 
 // ---- size ----

@@ -120,6 +120,7 @@ export interface Log {
   count: number; // its records
   seq: number; // writes to it so far
   next: number; // depth of the next record
+  first: number; // the depth this log starts at
   firstDepth: number; // of the page being filled
   index: number[]; // first depth and count of sealed pages not yet in an index sector
   indexed: number; // pages covered by index sectors on the card
@@ -225,6 +226,7 @@ export function openLog(disk: Disk, path: string): Log {
     count: 0,
     seq: 0,
     next: 0,
+    first: +(h[4] || "first 0").slice(6),
     firstDepth: 0,
     index: [],
     indexed: 0,
@@ -264,7 +266,7 @@ export function openLog(disk: Disk, path: string): Log {
     tail.set(slot);
   } else {
     clear();
-    log.next = +(h[4] || "first 0").slice(6);
+    log.next = log.first;
   }
   return log;
 }

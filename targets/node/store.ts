@@ -3,11 +3,11 @@
 // files. Forks are kept as evidence in FORKS.PGN.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { appendMessage, blobPath, createLog, each, find, openLog, type Log } from "../../src/card";
+import { appendMessage, blobPath, createLog, each, find, openLog, type File, type Log } from "../../src/card";
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
 import type { Holder } from "./verify";
-import { Pigeon } from "./verify";
+import { idOf } from "./fastverify";
 
 const PAGES = 1 << 18; // a log file's room: about 780,000 messages (sparse on the host's disk)
 
@@ -15,6 +15,7 @@ export class Store implements Holder {
   readonly disk: NodeDisk;
   private logs = new Map<string, Log>();
   private ids = new Map<string, Map<number, string>>(); // ids looked up or added in this run
+  private readers = new Map<string, File>(); // one reading handle per log, kept open
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -35,23 +36,15 @@ export class Store implements Holder {
     return this.logs.get(author)?.next;
   }
   start(author: string) {
-    const log = this.logs.get(author);
-    return log ? this.first(log) : 0;
-  }
-  private first(log: Log): number {
-    let d = -1;
-    each(log, this.disk.openFile(log.path, "r")!, (_, depth) => {
-      if (d < 0) d = depth;
-    });
-    return d < 0 ? log.next : d;
+    return this.logs.get(author)?.first ?? 0;
   }
   idAt(author: string, depth: number) {
     const known = this.ids.get(author)?.get(depth);
     if (known) return known;
     const log = this.logs.get(author);
     if (!log || depth >= log.next) return undefined;
-    const t = find(log, this.disk.openFile(log.path, "r")!, depth);
-    return t === undefined ? undefined : (Pigeon.id(t) as string);
+    const t = find(log, this.reader(log), depth);
+    return t === undefined ? undefined : idOf(Buffer.from(t, "utf8"));
   }
   accept(author: string, depth: number, id: string, text: string) {
     let log = this.logs.get(author);
@@ -84,8 +77,13 @@ export class Store implements Holder {
   /** The messages of a feed, in depth order (texts as JS strings). */
   messages(author: string): { depth: number; text: string }[] {
     const log = this.logs.get(author), out: { depth: number; text: string }[] = [];
-    if (log) each(log, this.disk.openFile(log.path, "r")!, (t, depth) => out.push({ depth, text: t }));
+    if (log) each(log, this.reader(log), (t, depth) => out.push({ depth, text: t }));
     return out;
+  }
+  private reader(log: Log): File {
+    let r = this.readers.get(log.path);
+    if (!r) this.readers.set(log.path, (r = this.disk.openFile(log.path, "r")!));
+    return r;
   }
   /** An 8.3 name for a new feed's log: the key's first 8 characters, or 7 and a digit if those are taken. */
   private pathFor(author: string): string {

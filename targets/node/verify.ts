@@ -3,6 +3,7 @@
 // name the messages held at those depths). A feed may start above depth 0 in
 // a standalone bundle. Blobs must hash to their names.
 import { join } from "node:path";
+import { idOf, refusalOf } from "./fastverify";
 import type { Input, Source } from "./reader";
 import { projectRoot } from "./root";
 
@@ -85,13 +86,14 @@ export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (
     });
   };
   for (const m of input.messages) {
-    const why: string = Pigeon.refusal(m.text);
+    const bytes = new Uint8Array(Buffer.from(m.text, "utf8"));
+    const why = refusalOf(bytes);
     if (why) {
       const at = /^line (\d+): /.exec(why);
       refuse(m, why, at ? Number(at[1]) : 1);
       continue;
     }
-    const author = field(m.text, "author")!, depth = Number(field(m.text, "depth")), id: string = Pigeon.id(m.text);
+    const author = field(m.text, "author")!, depth = Number(field(m.text, "depth")), id = idOf(bytes);
     const next = holder.next(author) ?? depth, start = holder.next(author) === undefined ? depth : holder.start(author);
     const held = holder.idAt(author, depth);
     if (held === id) {

@@ -1,0 +1,64 @@
+// The host's fast verifier gives exactly the core's verdicts and ids.
+import { describe, expect, it } from "vitest";
+import { idOf, refusalOf } from "../targets/node/fastverify";
+import { Pigeon } from "./pigeon";
+import { invalid, vectors } from "./vectors";
+
+const utf8 = (t: string) => new Uint8Array(Buffer.from(t, "utf8"));
+
+describe("host verification at node:crypto speed", () => {
+  it("agrees with the core on the vectors and every invalid entry", () => {
+    for (const f of vectors.feeds) for (const m of f.messages) {
+      expect(refusalOf(utf8(m.text))).toBe("");
+      expect(idOf(utf8(m.text))).toBe(m.id);
+    }
+    for (const e of invalid) expect(refusalOf(utf8(e.text))).toBe(Pigeon.refusal(e.text));
+  });
+  it("agrees with the core on 3,000 corrupted messages, small-order keys and S >= L", () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+    const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let valid = 0;
+    for (let n = 0; n < 3000; n++) {
+      const k = new Uint8Array(32).map(() => rnd() * 256);
+      let t: string = Pigeon.sign(k, { kind: "reading", prev: "NONE", depth: 0, lipmaa: "NONE", body: [["t", `"${n}"`], ["v", `"é${n}"`]] });
+      const kind = n % 4;
+      if (kind === 1) {
+        // one base32 character of the key or the signature changed
+        const i = rnd() < 0.5 ? 8 + Math.floor(rnd() * 52) : t.length - 12 - 1 - Math.floor(rnd() * 103);
+        t = t.slice(0, i) + ALPHA[Math.floor(rnd() * 32)] + t.slice(i + 1);
+      } else if (kind === 2) t = t.replace(`"${n}"`, `"${n + 1}"`);
+      else if (kind === 3) {
+        // a small-order key, or S pushed to L or above
+        const small = ["0100000000000000000000000000000000000000000000000000000000000000", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "0000000000000000000000000000000000000000000000000000000000000000", "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"];
+        if (rnd() < 0.5) t = t.replace(/^author @[0-9A-Z]{52}/, "author @" + b32(Buffer.from(small[n % 4], "hex")));
+        else t = t.replace(/signature ([0-9A-Z]{103})/, (_, s) => "signature " + b32(Buffer.concat([b32d(s).subarray(0, 32), Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex")])));
+      }
+      const core = Pigeon.refusal(t);
+      expect(refusalOf(utf8(t)), t).toBe(core);
+      if (!core) valid++;
+    }
+    expect(valid).toBeGreaterThan(700);
+  });
+});
+
+function b32(b: Uint8Array): string {
+  const A = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  let s = "", acc = 0, bits = 0;
+  for (const x of b) {
+    acc = ((acc & 255) << 8) | x;
+    bits += 8;
+    while (bits >= 5) s += A[(acc >> (bits -= 5)) & 31];
+  }
+  return bits ? s + A[(acc << (5 - bits)) & 31] : s;
+}
+function b32d(s: string): Buffer {
+  const A = "0123456789ABCDEFGHJKMNPQRSTVWXYZ", out: number[] = [];
+  let acc = 0, bits = 0;
+  for (const c of s) {
+    acc = ((acc & 255) << 5) | A.indexOf(c);
+    bits += 5;
+    if (bits >= 8) out.push((acc >> (bits -= 8)) & 255);
+  }
+  return Buffer.from(out);
+}
