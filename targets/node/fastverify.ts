@@ -22,6 +22,15 @@ function b32(b: Uint8Array, p: number, n: number, bytes: number): Buffer {
   }
   return out;
 }
+/** The 32 bytes of 52 base32 characters into out[o..]. */
+export function b32decodeInto(s: string, out: Buffer, o: number) {
+  let acc = 0, bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    acc = ((acc & 255) << 5) | VAL[s.charCodeAt(i)];
+    bits += 5;
+    if (bits >= 8) out[o++] = acc >> (bits -= 8);
+  }
+}
 export function b32encode(b: Uint8Array): string {
   let s = "", acc = 0, bits = 0;
   for (const x of b) {

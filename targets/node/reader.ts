@@ -1,7 +1,8 @@
 // Reading what a collector brings home: a bundle directory, a messages.pgn,
 // a card directory or a FAT16 card image. Everything becomes messages with
 // where they came from (file and line) and blob files with their paths.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { join, relative, sep } from "node:path";
 import { MemDisk } from "./memdisk";
 import { each, openLog } from "../../src/card";
@@ -18,28 +19,51 @@ export interface BlobFile {
   bytes: Buffer;
 }
 export interface Input {
-  messages: Source[];
+  /** Read as they are needed: a messages.pgn file is streamed, not held whole. */
+  messages: Iterable<Source>;
   blobs: BlobFile[];
   /** Lines of the pgn text that are neither a message nor a separator. */
   stray: { file: string; line: number; why: string }[];
 }
 
-/** Splits messages.pgn text: a message ends at its signature line; one empty line between messages. */
-export function splitPgn(text: string, file: string, into: Input) {
-  const lines = text.split("\n");
-  let start = -1;
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i];
+/** Messages of messages.pgn lines: a message ends at its signature line; one empty line between messages. */
+function* pgnMessages(lines: Iterable<string>, file: string): Generator<Source> {
+  let start = -1, n = 0, buf: string[] = [];
+  for (const l of lines) {
+    n++;
     if (start < 0) {
       if (l === "") continue;
-      start = i;
+      start = n;
+      buf = [];
     }
+    buf.push(l);
     if (l.startsWith("signature ")) {
-      into.messages.push({ text: lines.slice(start, i + 1).join("\n"), file, line: start + 1 });
+      yield { text: buf.join("\n"), file, line: start };
       start = -1;
     }
   }
-  if (start >= 0) into.messages.push({ text: lines.slice(start).join("\n").replace(/\n+$/, ""), file, line: start + 1 });
+  if (start >= 0) yield { text: buf.join("\n").replace(/\n+$/, ""), file, line: start };
+}
+/** The lines of a file, read a megabyte at a time. */
+function* fileLines(path: string): Generator<string> {
+  const fd = openSync(path, "r"), chunk = Buffer.alloc(1 << 20), dec = new StringDecoder("utf8");
+  let rest = "", got;
+  try {
+    while ((got = readSync(fd, chunk, 0, chunk.length, null)) > 0) {
+      const lines = (rest + dec.write(chunk.subarray(0, got))).split("\n");
+      rest = lines.pop()!;
+      yield* lines;
+    }
+    yield rest + dec.end();
+  } finally {
+    closeSync(fd);
+  }
+}
+export function splitPgn(text: string, file: string): Source[] {
+  return [...pgnMessages(text.split("\n"), file)];
+}
+function* chain(...parts: Iterable<Source>[]): Generator<Source> {
+  for (const p of parts) yield* p;
 }
 
 const BLOB_DIR = /^[0-9A-Z]{7}$/, BLOB_FILE = /^[0-9A-Z]{7}\.[0-9A-Z]{3}$/;
@@ -62,7 +86,9 @@ function logsOf(files: Map<string, Buffer>, into: Input, where: string) {
     const disk = new MemDisk();
     disk.files.set(name, bytes);
     const log = openLog(disk, name);
-    each(log, disk.openFile(name, "r")!, (text) => into.messages.push({ text, file: `${where}${name}`, line: 0 }));
+    const list: Source[] = [];
+    each(log, disk.openFile(name, "r")!, (text) => list.push({ text, file: `${where}${name}`, line: 0 }));
+    into.messages = chain(into.messages, list);
   }
 }
 
@@ -72,27 +98,27 @@ export async function readInput(path: string): Promise<Input> {
   if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
   const st = statSync(path);
   if (st.isDirectory()) {
-    for (const n of ["messages.pgn", "MESSAGES.PGN"]) if (existsSync(join(path, n))) splitPgn(readFileSync(join(path, n), "utf8"), join(path, n), into);
+    for (const n of ["messages.pgn", "MESSAGES.PGN"]) if (existsSync(join(path, n))) into.messages = chain(into.messages, pgnMessages(fileLines(join(path, n)), join(path, n)));
     const logs = new Map<string, Buffer>();
     for (const n of readdirSync(path)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(n)) logs.set(n, readFileSync(join(path, n)));
     logsOf(logs, into, path + sep);
     blobsBelow(existsSync(join(path, "B")) ? join(path, "B") : path, into);
     return into;
   }
-  const head = Buffer.alloc(512);
-  const fd = readFileSync(path);
-  fd.copy(head, 0, 0, 512);
+  const head = Buffer.alloc(512), hd = openSync(path, "r");
+  readSync(hd, head, 0, 512, 0);
+  closeSync(hd);
   if (st.size >= 1 << 20 && head[510] === 0x55 && head[511] === 0xaa) {
     // a card image: FAT16 through FatFs, no mounting
-    const img = await FatImage.fromBuffer(path, fd);
+    const img = await FatImage.fromBuffer(path, readFileSync(path));
     const logs = new Map<string, Buffer>();
     for (const e of img.readdir("") ?? []) {
       if (!e.dir && /\.LOG$/.test(e.name)) logs.set(e.name, img.readFile(e.name)!);
-      if (!e.dir && /^MESSAGES\.PGN$/i.test(e.name)) splitPgn(img.readFile(e.name)!.toString("utf8"), `${path}:${e.name}`, into);
+      if (!e.dir && /^MESSAGES\.PGN$/i.test(e.name)) into.messages = chain(into.messages, splitPgn(img.readFile(e.name)!.toString("utf8"), `${path}:${e.name}`));
     }
     logsOf(logs, into, path + ":");
     return into;
   }
-  splitPgn(fd.toString("utf8"), path, into);
+  into.messages = pgnMessages(fileLines(path), path);
   return into;
 }

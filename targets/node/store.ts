@@ -7,14 +7,16 @@ import { appendMessage, blobPath, createLog, each, find, openLog, type File, typ
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
 import type { Holder } from "./verify";
-import { idOf } from "./fastverify";
+import { b32decodeInto, b32encode, idOf } from "./fastverify";
 
 const PAGES = 1 << 18; // a log file's room: about 780,000 messages (sparse on the host's disk)
 
 export class Store implements Holder {
   readonly disk: NodeDisk;
   private logs = new Map<string, Log>();
-  private ids = new Map<string, Map<number, string>>(); // ids looked up or added in this run
+  // ids of the messages appended in this run, 32 bytes each: prev and lipmaa links are checked
+  // against them without reading the log back, in little memory (a million ids: 32 MB)
+  private ids = new Map<string, { start: number; n: number; buf: Buffer }>();
   private readers = new Map<string, File>(); // one reading handle per log, kept open
 
   constructor(readonly dir: string) {
@@ -39,8 +41,8 @@ export class Store implements Holder {
     return this.logs.get(author)?.first ?? 0;
   }
   idAt(author: string, depth: number) {
-    const known = this.ids.get(author)?.get(depth);
-    if (known) return known;
+    const run = this.ids.get(author);
+    if (run && depth >= run.start && depth < run.start + run.n) return "%" + b32encode(run.buf.subarray(32 * (depth - run.start), 32 * (depth - run.start + 1))) + ".sha256";
     const log = this.logs.get(author);
     if (!log || depth >= log.next) return undefined;
     const t = find(log, this.reader(log), depth);
@@ -56,8 +58,10 @@ export class Store implements Holder {
     const n = encode(text); // before reading enc.b: encoding may replace the buffer
     const why = appendMessage(log, enc.b, n);
     if (why) throw new Error(`${log.path}: ${why}`);
-    if (!this.ids.has(author)) this.ids.set(author, new Map());
-    this.ids.get(author)!.set(depth, id);
+    let run = this.ids.get(author);
+    if (!run || depth !== run.start + run.n) this.ids.set(author, (run = { start: depth, n: 0, buf: Buffer.alloc(32 * 64) }));
+    if (32 * (run.n + 1) > run.buf.length) run.buf = Buffer.concat([run.buf, Buffer.alloc(run.buf.length)]);
+    b32decodeInto(id.slice(1, 53), run.buf, 32 * run.n++);
   }
   fork(author: string, depth: number, text: string) {
     appendFileSync(join(this.dir, "FORKS.PGN"), text + "\n\n");
