@@ -7,12 +7,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createImage } from "../targets/node/fat";
 import { readCard } from "../targets/node/card";
+import { verify } from "../targets/node/verify";
 import { loggerBoard } from "./logger";
 
 const root = join(__dirname, "..");
 const DAYS = Number(process.env.DAYS || 30);
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const Pigeon = require(join(root, "dist/pigeon.js"));
 
 async function main() {
   mkdirSync(join(root, "out/bundle"), { recursive: true });
@@ -28,29 +27,13 @@ async function main() {
 
   // ---- the host ----
   const feeds = readCard(img);
-  let messages = 0, readings = 0, refused = 0, first = Infinity, last = -Infinity;
-  const pgn: string[] = [];
-  for (const f of feeds) {
-    const ids: string[] = [];
-    f.messages.forEach((t, d) => {
-      const l = Pigeon.lipmaa(d);
-      const why = Pigeon.refusal(t) ||
-        (t.includes(`\nprev ${d ? ids[d - 1] : "NONE"}\n`) ? "" : "prev does not name the message before") ||
-        (t.includes(`\nlipmaa ${l === null ? "NONE" : ids[l]}\n`) ? "" : `lipmaa does not name depth ${l}`);
-      if (why) {
-        refused++;
-        console.log(`${f.path} depth ${d}: refused: ${why}`);
-      }
-      ids.push(Pigeon.id(t));
-      const tm = Number(/\nt:"(\d+)"/.exec(t)?.[1]);
-      first = Math.min(first, tm);
-      last = Math.max(last, tm);
-      readings += t.split("\n\n")[1].split("\n").filter((l) => !/^(t|boot|dt):/.test(l)).length;
-      pgn.push(t);
-    });
-    messages += f.messages.length;
-    if (f.bad.length) console.log(`${f.path}: pages the card garbled: ${f.bad.join(", ")}`);
-  }
+  const pgn = feeds.flatMap((f) => f.messages);
+  const report = verify({ messages: feeds.flatMap((f) => f.messages.map((text) => ({ text, file: f.path, line: 0 }))), blobs: [], stray: [] });
+  for (const r of report.refusals) console.log(`${r.file} depth ${r.depth}: refused: ${r.reason}`);
+  for (const f of feeds) if (f.bad.length) console.log(`${f.path}: pages the card garbled: ${f.bad.join(", ")}`);
+  const messages = pgn.length, refused = report.messages.refused, times = pgn.map((t) => Number(/\nt:"(\d+)"/.exec(t)?.[1]));
+  const first = Math.min(...times), last = Math.max(...times);
+  const readings = pgn.reduce((n, t) => n + t.split("\n\n")[1].split("\n").filter((l) => !/^(t|boot|dt):/.test(l)).length, 0);
   writeFileSync(join(root, "out/bundle/messages.pgn"), pgn.join("\n\n") + "\n");
   const text = pgn.reduce((n, t) => n + Buffer.byteLength(t), 0);
   const pages = feeds.reduce((n, f) => n + f.pages, 0);

@@ -72,7 +72,7 @@ export var state: {
   timer?: any;
 } = { boot: 0, config: {}, ident: "", rows: [], t0: 0, status: "" };
 
-declare var PIGEON_ON_APPEND: any, PIGEON_ON_STATUS: any, clearInterval: any;
+declare var PIGEON_ON_APPEND: any, PIGEON_ON_STATUS: any, process: any;
 
 /** Says what the logger is doing, once per change: on the console, and to PIGEON_ON_STATUS(status, why) when defined. */
 function report(status: string, why: string) {
@@ -96,7 +96,6 @@ function connectCard(sd: string | undefined) {
   spi.setup({ sck: pin(p[0]), mosi: pin(p[1]), miso: pin(p[2]) });
   E.connectSDCard(spi, pin(p[3]));
 }
-declare var process: any;
 
 /** Opens (or makes) the own feed's log on the card; false when there is no usable card. */
 function mount(): boolean {

@@ -1,11 +1,12 @@
 // The collector's tool: `pigeon <command>`.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { blobPath } from "../../src/card";
 import { readInput } from "./reader";
 import { Store } from "./store";
 import { svgPlot } from "./plot";
-import { blobRefs, Pigeon, verify, type Report } from "./verify";
+import { Pigeon } from "./core";
+import { blobRefs, verify, type Report } from "./verify";
 
 const HELP = `pigeon: Pigeon cards, bundles and feeds, offline
 
@@ -117,7 +118,6 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === "identity") {
     const s = store(), f = join(s.dir, "SECRET.KEY");
-    const { existsSync, readFileSync } = await import("node:fs");
     if (!existsSync(f)) {
       const { randomBytes } = await import("node:crypto");
       writeFileSync(f, randomBytes(32), { mode: 0o600 });
@@ -131,7 +131,6 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`usage: pigeon ${cmd} @<52 base32>.ed25519\n`);
       return 2;
     }
-    const { existsSync, readFileSync } = await import("node:fs");
     const read = (n: string) => new Set(existsSync(join(s.dir, n)) ? readFileSync(join(s.dir, n), "utf8").split("\n").filter(Boolean) : []);
     const follows = read("FOLLOWS.TXT"), blocks = read("BLOCKS.TXT");
     if (cmd === "follow") (follows.add(who), blocks.delete(who));
@@ -175,7 +174,6 @@ async function main(argv: string[]): Promise<number> {
       for (const b of blobRefs(text)) blobs.add(b);
     }
     writeFileSync(join(dir, "messages.pgn"), texts.length ? texts.join("\n\n") + "\n" : "");
-    const { existsSync, readFileSync } = await import("node:fs");
     for (const b of blobs) {
       const from = join(s.dir, blobPath(b.slice(1, 53))), to = join(dir, blobPath(b.slice(1, 53)).slice(2));
       if (!existsSync(from)) continue;

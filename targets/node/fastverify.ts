@@ -5,7 +5,8 @@
 // compares encodings as the core does. test/fastverify.test.ts holds them equal.
 import { createHash, createPublicKey, verify as edVerify, type KeyObject } from "node:crypto";
 import * as ed from "@noble/ed25519";
-import { Pigeon } from "./verify";
+import { b32encode } from "../../src/base32";
+import { Pigeon } from "./core";
 
 const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const VAL = new Int8Array(128).fill(-1);
@@ -30,15 +31,6 @@ export function b32decodeInto(s: string, out: Buffer, o: number) {
     bits += 5;
     if (bits >= 8) out[o++] = acc >> (bits -= 8);
   }
-}
-export function b32encode(b: Uint8Array): string {
-  let s = "", acc = 0, bits = 0;
-  for (const x of b) {
-    acc = ((acc & 255) << 8) | x;
-    bits += 8;
-    while (bits >= 5) s += ALPHA[(acc >> (bits -= 5)) & 31];
-  }
-  return bits ? s + ALPHA[(acc << (5 - bits)) & 31] : s;
 }
 
 const L = Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex");
@@ -75,5 +67,6 @@ export function refusalOf(bytes: Uint8Array): string {
 }
 /** The message id of the UTF-8 bytes, hashed by node:crypto. */
 export function idOf(bytes: Uint8Array): string {
-  return "%" + b32encode(createHash("sha256").update(bytes).digest()) + ".sha256";
+  const d = createHash("sha256").update(bytes).digest();
+  return "%" + b32encode(d, 0, 32) + ".sha256";
 }

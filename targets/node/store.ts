@@ -7,7 +7,8 @@ import { appendMessage, blobPath, createLog, each, find, openLog, type File, typ
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
 import type { Holder } from "./verify";
-import { b32decodeInto, b32encode, idOf } from "./fastverify";
+import { b32encode } from "../../src/base32";
+import { b32decodeInto, idOf } from "./fastverify";
 
 const PAGES = 1 << 18; // a log file's room: about 780,000 messages (sparse on the host's disk)
 
@@ -42,7 +43,7 @@ export class Store implements Holder {
   }
   idAt(author: string, depth: number) {
     const run = this.ids.get(author);
-    if (run && depth >= run.start && depth < run.start + run.n) return "%" + b32encode(run.buf.subarray(32 * (depth - run.start), 32 * (depth - run.start + 1))) + ".sha256";
+    if (run && depth >= run.start && depth < run.start + run.n) return "%" + b32encode(run.buf, 32 * (depth - run.start), 32) + ".sha256";
     const log = this.logs.get(author);
     if (!log || depth >= log.next) return undefined;
     const t = find(log, this.reader(log), depth);
@@ -63,10 +64,8 @@ export class Store implements Holder {
     if (32 * (run.n + 1) > run.buf.length) run.buf = Buffer.concat([run.buf, Buffer.alloc(run.buf.length)]);
     b32decodeInto(id.slice(1, 53), run.buf, 32 * run.n++);
   }
-  fork(author: string, depth: number, text: string) {
+  fork(_author: string, _depth: number, text: string) {
     appendFileSync(join(this.dir, "FORKS.PGN"), text + "\n\n");
-    void author;
-    void depth;
   }
   forks(): string[] {
     const f = join(this.dir, "FORKS.PGN");

@@ -2,14 +2,9 @@
 // valid signature and extend its author's feed (next depth; prev and lipmaa
 // name the messages held at those depths). A feed may start above depth 0 in
 // a standalone bundle. Blobs must hash to their names.
-import { join } from "node:path";
+import { Pigeon } from "./core";
 import { idOf, refusalOf } from "./fastverify";
 import type { Input, Source } from "./reader";
-import { projectRoot } from "./root";
-
-// the core as every engine runs it: the device bundle
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-export const Pigeon = require(join(projectRoot(), "dist", "pigeon.js"));
 
 export interface Refusal {
   author: string | null;
