@@ -28,7 +28,7 @@ async function main() {
   // ---- the host ----
   const feeds = readCard(img);
   const pgn = feeds.flatMap((f) => f.messages);
-  const report = verify({ messages: feeds.flatMap((f) => f.messages.map((text) => ({ text, file: f.path, line: 0 }))), blobs: [], stray: [] });
+  const report = verify({ messages: feeds.flatMap((f) => f.messages.map((text) => ({ text, file: f.path, line: 0 }))), blobs: [] });
   for (const r of report.refusals) console.log(`${r.file} depth ${r.depth}: refused: ${r.reason}`);
   for (const f of feeds) if (f.bad.length) console.log(`${f.path}: pages the card garbled: ${f.bad.join(", ")}`);
   const messages = pgn.length, refused = report.messages.refused, times = pgn.map((t) => Number(/\nt:"(\d+)"/.exec(t)?.[1]));

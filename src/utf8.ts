@@ -4,7 +4,7 @@
 import { esp, grow } from "./engine";
 
 /** The last encode(): bytes in b[0..n), valid until the next call. */
-export var enc = { b: new Uint8Array(512), n: 0 };
+export var enc = { b: new Uint8Array(512) as Uint8Array, n: 0 };
 
 /** Encodes s as UTF-8 into enc and returns its length. */
 export function encode(s: string): number {

@@ -1,6 +1,6 @@
 // pigeon import, feeds, log, csv, export: the store, and gossip between stores.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -41,22 +41,83 @@ describe("the store", () => {
     expect(pigeon("feeds", "--store", s).out).toMatch(/depths 0\.\.7 /);
   });
 
-  it("gossip: A exports, B imports, B exports for C, C holds A's feed", async () => {
+  it("gossip: A exports, B imports, B exports for C, C holds A's feed; then only what C lacks", async () => {
     const img = await createImage(join(tmp, "card.img"), 32 << 20);
     loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: Array.from({ length: 32 }, (_, i) => 9 * i) }).runFor(6 * 3600 + 1);
     img.save();
-    const A = join(tmp, "A"), B = join(tmp, "B"), C = join(tmp, "C");
+    const logger = Pigeon.identity(Uint8Array.from(Array.from({ length: 32 }, (_, i) => 9 * i)));
+    const [A, B, C] = ["A", "B", "C"].map((n) => join(tmp, n)), c = pigeon("identity", "--store", C).out.trim();
     expect(pigeon("import", join(tmp, "card.img"), "--store", A).code).toBe(0);
     pigeon("import", join(VECTORS, "bundle-ab"), "--store", B);
-    pigeon("export", join(tmp, "fromA"), "--store", A);
+    // A follows the logger; B follows the logger and one feed of the shared bundle
+    pigeon("follow", logger, "--store", A);
+    expect(pigeon("export", join(tmp, "fromA"), "--store", A).out).toMatch(/exported 36 messages of 1 feeds and 0 blobs/);
     expect(pigeon("import", join(tmp, "fromA"), "--store", B).code).toBe(0);
-    pigeon("export", join(tmp, "fromB"), "--store", B);
-    expect(verifyJson(join(tmp, "fromB"))).toEqual({ messages: { accepted: 16 + 36, refused: 0 }, blobs: { accepted: 2, refused: 0 }, refusals: [] });
+    pigeon("follow", logger, "--store", B);
+    pigeon("follow", vectors.feeds[0].author, "--store", B);
+    const e = pigeon("export", join(tmp, "fromB"), "--for", c, "--store", B), n0 = vectors.feeds[0].messages.length;
+    expect(e.out).toMatch(new RegExp(`exported ${n0 + 36} messages of 2 feeds and 2 blobs .*; 1 feeds held but not followed stay`));
+    expect(verifyJson(join(tmp, "fromB"))).toEqual({ messages: { accepted: n0 + 36, refused: 0 }, blobs: { accepted: 2, refused: 0 }, refusals: [] });
     pigeon("import", join(tmp, "fromB"), "--store", C);
     const feeds = pigeon("feeds", "--store", C).out;
-    const logger = Pigeon.identity(Uint8Array.from(Array.from({ length: 32 }, (_, i) => 9 * i)));
     expect(feeds).toContain(`${logger} depths 0..35 `);
-    expect(feeds.trim().split("\n").length).toBe(3);
+    expect(feeds.trim().split("\n").length).toBe(2);
+    // C's next bundle tells B what C holds: B then sends C nothing it has
+    pigeon("follow", logger, "--store", C);
+    pigeon("export", join(tmp, "fromC"), "--store", C);
+    const have = readFileSync(join(tmp, "fromC", "HAVE.TXT"), "utf8");
+    expect(have.startsWith(`have ${c}\n`) && have.includes(`\n${logger} 0 35\n`) && have.includes(`\n${vectors.feeds[0].author} 0 ${n0 - 1}\n`)).toBe(true);
+    pigeon("import", join(tmp, "fromC"), "--store", B);
+    expect(pigeon("export", join(tmp, "again"), "--for", c, "--store", B).out).toMatch(/exported 0 messages of 0 feeds/);
+    // --since: a have-file the peer wrote; --all: unfollowed feeds too
+    pigeon("have", join(tmp, "c.have"), "--store", C);
+    expect(pigeon("export", join(tmp, "since"), "--since", join(tmp, "c.have"), "--all", "--store", B).out).toMatch(new RegExp(`exported ${vectors.feeds[1].messages.length} messages of 1 feeds`));
+    writeFileSync(join(tmp, "old.have"), `have ${c}\n${logger} 0 9\n`);
+    expect(pigeon("export", join(tmp, "since"), "--since", join(tmp, "old.have"), "--store", B).out).toMatch(new RegExp(`exported ${n0 + 26} messages of 2 feeds`));
+    expect(pigeon("import", join(tmp, "since"), "--store", C).out).toMatch(new RegExp(`messages: ${n0 + 26} accepted, 0 refused`));
+    expect(pigeon("feeds", "--store", C).out).toContain(`${logger} depths 0..35 `);
+  });
+
+  it("a have-file with a fault is refused with its file and line; nothing is written", () => {
+    const s = join(tmp, "have-bad"), f = join(tmp, "bad.have");
+    pigeon("import", join(VECTORS, "bundle-ab"), "--store", s);
+    writeFileSync(f, `have ${vectors.feeds[0].author}\n${vectors.feeds[1].author} 7 3\n`);
+    const r = pigeon("export", join(tmp, "none"), "--since", f, "--all", "--store", s);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${f}:2: expected "@<identity>.ed25519 <first depth> <last depth>"`);
+    expect(existsSync(join(tmp, "none"))).toBe(false);
+  });
+
+  it("a blocked feed is refused at import and never exported", () => {
+    const s = join(tmp, "blocked"), bad = vectors.feeds[1].author;
+    pigeon("block", bad, "--store", s);
+    const r = pigeon("import", join(VECTORS, "bundle-ab"), "--store", s, "--json");
+    const n = vectors.feeds[1].messages.length;
+    expect(JSON.parse(r.out).messages).toEqual({ accepted: 16 - n, refused: n });
+    expect(JSON.parse(r.out).refusals[0]).toEqual({ author: bad, depth: 0, reason: `${bad} is blocked by this store` });
+    expect(pigeon("export", join(tmp, "blocked-out"), "--all", "--store", s).out).toMatch(new RegExp(`exported ${16 - n} messages of 1 feeds`));
+  });
+
+  it("shows a progress bar on a terminal and stays quiet when piped", () => {
+    const f = join(tmp, "long.pgn"), seed = new Uint8Array(32).fill(5), ids: string[] = [], texts: string[] = [];
+    for (let d = 0; d < 3000; d++) {
+      const l = Pigeon.lipmaa(d);
+      texts.push(Pigeon.sign(seed, { kind: "reading", prev: d ? ids[d - 1] : "NONE", depth: d, lipmaa: l === null ? "NONE" : ids[l], body: [["t", `"${1764000000 + 600 * d}"`]] }));
+      ids.push(Pigeon.id(texts[d]));
+    }
+    writeFileSync(f, texts.join("\n\n") + "\n");
+    const piped = pigeon("import", f, "--store", join(tmp, "quiet"));
+    expect(piped.code).toBe(0);
+    expect(piped.err).toBe("");
+    // `script` runs the command on a pseudo-terminal
+    const cmd = `node ${join(root, "bin/pigeon.mjs")} import ${f} --store ${join(tmp, "tty")}`;
+    const tty = spawnSync("script", ["-qec", cmd, "/dev/null"], { encoding: "utf8" });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/importing \[#*\.*\] +\d+% [\d,]+ messages, [\d,]+\/s/);
+    expect(tty.stdout).toMatch(/messages: 3000 accepted/);
+    const ex = spawnSync("script", ["-qec", `node ${join(root, "bin/pigeon.mjs")} export ${join(tmp, "tty-out")} --all --store ${join(tmp, "tty")}`, "/dev/null"], { encoding: "utf8" });
+    expect(ex.stdout).toMatch(/exporting \[#{30}\] 100% 3,000 messages/);
+    expect(pigeon("export", join(tmp, "quiet-out"), "--all", "--store", join(tmp, "quiet")).err).toBe("");
   });
 
   it("csv has one row per reading value of the card, and --key picks one", async () => {

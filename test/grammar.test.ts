@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "../src/message";
 import { lipmaa } from "../src/lipmaa";
+import { formatHave, parseHave } from "../targets/node/gossip";
 
 const require = createRequire(__filename);
 const { apgApi, apgLib } = require("apg-js");
@@ -66,7 +67,7 @@ describe("spec/pigeon.md grammar", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(4);
     expect(/^[\x0a\x20-\x7e]*$/.test(grammarText)).toBe(true);
     const names = grammar.rules.map((r: { name: string }) => r.name);
-    for (const n of ["message", "unsigned-text", "signature-line", "pgn", "blob-path", "identity", "message-id", "blob-id"])
+    for (const n of ["message", "unsigned-text", "signature-line", "pgn", "blob-path", "identity", "message-id", "blob-id", "have-file"])
       expect(names).toContain(n);
   });
 
@@ -104,6 +105,20 @@ describe("spec/pigeon.md grammar", () => {
       expect(matches("blob-path", "622PRNJ/7C0S05X/R2AHDPK/WMG051B/1QW5SXM/N2RQHF2/AND6J8V.GPG")).toBe(true);
       expect(matches("blob-path", "622PRNJ7/C0S05X/R2AHDPK/WMG051B/1QW5SXM/N2RQHF2/AND6J8V.GPG")).toBe(false);
       expect(matches("blob-path", "622PRNJ/7C0S05X/R2AHDPK/WMG051B/1QW5SXM/N2RQHF2/AND6J8V.GP1")).toBe(false); // pad bits
+    });
+
+    it("a have-file from the tool matches have-file, and the tool refuses what the grammar refuses", () => {
+      const [a, b] = vectors.feeds.map((f) => f.author), held = new Map([[a, { first: 0, last: 13 }], [b, { first: 5, last: 5 }]]);
+      const text = formatHave(a, held);
+      expect(matches("have-file", text)).toBe(true);
+      expect(parseHave(text, "HAVE.TXT")).toEqual({ who: a, held });
+      for (const bad of [`have ${a}`, `have ${a}\n${b} 01 3\n`, `have ${a}\n${b}  3 4\n`, `have ${a}\n${b} 3\n`, `Have ${a}\n`, `have ${a}\r\n`]) {
+        expect(matches("have-file", bad)).toBe(false);
+        expect(() => parseHave(bad, "X")).toThrow(/^X:\d+: /);
+      }
+      // H1, which the grammar cannot state
+      expect(() => parseHave(`have ${a}\n${b} 4 3\n`, "X")).toThrow(/^X:2: /);
+      expect(() => parseHave(`have ${a}\n${b} 1 3\n${b} 1 3\n`, "X")).toThrow(/^X:3: .* listed twice/);
     });
 
     // Each entry of invalid.json is either syntactic (the grammar refuses it) or

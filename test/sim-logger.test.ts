@@ -16,9 +16,6 @@ beforeAll(async () => {
 });
 const card = (name: string) => FatImage.fromBuffer(join(tmp, name), Buffer.from(blank));
 const SEED = Array.from({ length: 32 }, (_, i) => i + 100);
-// a sensor every profile reads the same way: a function of the virtual time
-const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
-
 
 describe("the logger on a simulated board", () => {
   it("logs a day of 10-minute readings on a Pico; the host reads and verifies the card", async () => {

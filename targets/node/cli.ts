@@ -1,12 +1,11 @@
 // The collector's tool: `pigeon <command>`.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { blobPath } from "../../src/card";
+import { writeFileSync } from "node:fs";
+import { exportBundle, formatHave, mergeHave, readHave } from "./gossip";
+import { progress } from "./progress";
 import { readInput } from "./reader";
 import { Store } from "./store";
 import { svgPlot } from "./plot";
-import { Pigeon } from "./core";
-import { blobRefs, verify, type Report } from "./verify";
+import { verify, type Report } from "./verify";
 
 const HELP = `pigeon: Pigeon cards, bundles and feeds, offline
 
@@ -21,9 +20,13 @@ commands:
   feeds                    the feeds in the store: author, depths, last time, forks
   log [@id]                the messages of one feed (or all), in depth order
   csv [@id] [--key K]      readings as CSV: feed,depth,time,key,value
-  export <dir>             a bundle (messages.pgn and blobs, 8.3 layout) of every feed held
+  export <dir> [--for @peer] [--since HAVE-FILE] [--all]
+                           a bundle (messages.pgn, blobs, 8.3 layout) of the own feed and every
+                           followed feed (--all: every feed held), only what the peer lacks: what
+                           @peer's bundles said it holds, or its have-file; it carries HAVE.TXT
+  have [FILE]              what this store holds, as a have-file for a peer's --since
   identity                 this store's identity (made on first use; its seed stays in the store)
-  follow|unfollow|block @id  which feeds this store follows, and refuses
+  follow|unfollow|block @id  which feeds this store follows, and refuses (import and export)
   plot [@id] --key K --out FILE.svg   a numeric reading over time, as SVG
   help                     this text
 
@@ -83,10 +86,14 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "import") {
     const s = store(), json = args.includes("--json"), paths = args.filter((a) => a !== "--json");
     if (paths.length !== 1) {
-      process.stderr.write("usage: pigeon import <path> [--store DIR]\n");
+      process.stderr.write("usage: pigeon import <path> [--json] [--store DIR]\n");
       return 2;
     }
-    const r = verify(await readInput(paths[0]), s, (id, bytes) => s.putBlob(id, bytes));
+    const input = await readInput(paths[0]), bar = progress("importing", "messages"), read = input.read;
+    const r = verify(input, s, (id, bytes) => s.putBlob(id, bytes), (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined));
+    bar.end();
+    if (input.have instanceof Error) process.stderr.write(`pigeon: ${input.have.message} (what the peer holds is not remembered)\n`);
+    else if (input.have) s.rememberPeer(input.have.who, input.have.held);
     printReport(r, json);
     return r.messages.refused || r.blobs.refused ? 1 : 0;
   }
@@ -117,12 +124,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "identity") {
-    const s = store(), f = join(s.dir, "SECRET.KEY");
-    if (!existsSync(f)) {
-      const { randomBytes } = await import("node:crypto");
-      writeFileSync(f, randomBytes(32), { mode: 0o600 });
-    }
-    process.stdout.write(Pigeon.identity(new Uint8Array(readFileSync(f))) + "\n");
+    process.stdout.write(store().identity() + "\n");
+    return 0;
+  }
+  if (cmd === "have") {
+    const s = store(), text = formatHave(s.identity(), s.holdings());
+    if (args[0]) writeFileSync(args[0], text);
+    else process.stdout.write(text);
     return 0;
   }
   if (cmd === "follow" || cmd === "unfollow" || cmd === "block") {
@@ -131,13 +139,12 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`usage: pigeon ${cmd} @<52 base32>.ed25519\n`);
       return 2;
     }
-    const read = (n: string) => new Set(existsSync(join(s.dir, n)) ? readFileSync(join(s.dir, n), "utf8").split("\n").filter(Boolean) : []);
-    const follows = read("FOLLOWS.TXT"), blocks = read("BLOCKS.TXT");
+    const follows = s.list("FOLLOWS.TXT"), blocks = s.list("BLOCKS.TXT");
     if (cmd === "follow") (follows.add(who), blocks.delete(who));
     if (cmd === "unfollow") follows.delete(who);
     if (cmd === "block") (blocks.add(who), follows.delete(who));
-    writeFileSync(join(s.dir, "FOLLOWS.TXT"), [...follows].map((x) => x + "\n").join(""));
-    writeFileSync(join(s.dir, "BLOCKS.TXT"), [...blocks].map((x) => x + "\n").join(""));
+    s.setList("FOLLOWS.TXT", follows);
+    s.setList("BLOCKS.TXT", blocks);
     return 0;
   }
   if (cmd === "plot") {
@@ -162,25 +169,24 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "export") {
-    const s = store(), dir = args[0];
-    if (!dir) {
-      process.stderr.write("usage: pigeon export <dir> [--store DIR]\n");
+    const s = store(), peer = option(args, "--for"), since = option(args, "--since"), all = args.includes("--all"), dir = args.filter((a) => a !== "--all")[0];
+    if (!dir || (peer !== undefined && !/^@[0-9A-Z]{52}\.ed25519$/.test(peer))) {
+      process.stderr.write("usage: pigeon export <dir> [--for @peer] [--since HAVE-FILE] [--all] [--store DIR]\n");
       return 2;
     }
-    mkdirSync(dir, { recursive: true });
-    const texts: string[] = [], blobs = new Set<string>();
-    for (const log of s.feeds()) for (const { text } of s.messages(log.author)) {
-      texts.push(text);
-      for (const b of blobRefs(text)) blobs.add(b);
+    // what the peer holds: what it told this store in its bundles, and the have-file given
+    let held = peer ? s.peer(peer) : undefined;
+    if (since) {
+      const have = readHave(since);
+      held = held ? mergeHave(held, have.held) : have.held;
     }
-    writeFileSync(join(dir, "messages.pgn"), texts.length ? texts.join("\n\n") + "\n" : "");
-    for (const b of blobs) {
-      const from = join(s.dir, blobPath(b.slice(1, 53))), to = join(dir, blobPath(b.slice(1, 53)).slice(2));
-      if (!existsSync(from)) continue;
-      mkdirSync(join(to, ".."), { recursive: true });
-      writeFileSync(to, readFileSync(from));
-    }
-    process.stdout.write(`exported ${texts.length} messages and ${blobs.size} blobs to ${dir}\n`);
+    const me = s.identity(), blocks = s.list("BLOCKS.TXT"), follows = s.list("FOLLOWS.TXT");
+    const feeds = s.feeds().map((l) => l.author).filter((a) => !blocks.has(a) && (all || a === me || follows.has(a)));
+    const bar = progress("exporting", "messages");
+    const r = exportBundle(s, dir, feeds, held, (n, f) => bar.update(n, f));
+    bar.end();
+    const left = s.feeds().length - feeds.length;
+    process.stdout.write(`exported ${r.messages} messages of ${r.feeds} feeds and ${r.blobs} blobs to ${dir}${left && !all ? `; ${left} feeds held but not followed stay (pigeon follow @id, or --all)` : ""}\n`);
     return 0;
   }
   process.stderr.write(`pigeon: unknown command ${cmd}\n${HELP}`);

@@ -7,6 +7,7 @@ import { join, relative, sep } from "node:path";
 import { MemDisk } from "./memdisk";
 import { each, openLog } from "../../src/card";
 import { FatImage } from "./fat";
+import { readHave, type Holdings } from "./gossip";
 
 export interface Source {
   text: string;
@@ -22,8 +23,10 @@ export interface Input {
   /** Read as they are needed: a messages.pgn file is streamed, not held whole. */
   messages: Iterable<Source>;
   blobs: BlobFile[];
-  /** Lines of the pgn text that are neither a message nor a separator. */
-  stray: { file: string; line: number; why: string }[];
+  /** How far reading has gone: bytes of messages.pgn files read, of total (0 when unknown). */
+  read?: { bytes: number; total: number };
+  /** The bundle's HAVE.TXT, when it has one: what its writer held (gossip.ts). */
+  have?: { who: string; held: Holdings } | Error;
 }
 
 /** Messages of messages.pgn lines: a message ends at its signature line; one empty line between messages. */
@@ -44,15 +47,19 @@ function* pgnMessages(lines: Iterable<string>, file: string): Generator<Source> 
   }
   if (start >= 0) yield { text: buf.join("\n").replace(/\n+$/, ""), file, line: start };
 }
-/** The lines of a file, read a megabyte at a time. */
-function* fileLines(path: string): Generator<string> {
+/** The lines of a file, read a megabyte at a time; counts what was taken into read. */
+function* fileLines(path: string, read: NonNullable<Input["read"]>): Generator<string> {
   const fd = openSync(path, "r"), chunk = Buffer.alloc(1 << 20), dec = new StringDecoder("utf8");
   let rest = "", got;
+  read.total += statSync(path).size;
   try {
     while ((got = readSync(fd, chunk, 0, chunk.length, null)) > 0) {
       const lines = (rest + dec.write(chunk.subarray(0, got))).split("\n");
       rest = lines.pop()!;
-      yield* lines;
+      for (const l of lines) {
+        read.bytes += l.length + 1; // characters for bytes: exact for ASCII, near enough for a progress bar
+        yield l;
+      }
     }
     yield rest + dec.end();
   } finally {
@@ -94,15 +101,21 @@ function logsOf(files: Map<string, Buffer>, into: Input, where: string) {
 
 /** Reads a bundle directory, a messages.pgn file, a card directory or a FAT16 image. Throws (with the path) when it cannot. */
 export async function readInput(path: string): Promise<Input> {
-  const into: Input = { messages: [], blobs: [], stray: [] };
+  const read = { bytes: 0, total: 0 }, into: Input = { messages: [], blobs: [], read };
   if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
   const st = statSync(path);
   if (st.isDirectory()) {
-    for (const n of ["messages.pgn", "MESSAGES.PGN"]) if (existsSync(join(path, n))) into.messages = chain(into.messages, pgnMessages(fileLines(join(path, n)), join(path, n)));
+    for (const n of ["messages.pgn", "MESSAGES.PGN"]) if (existsSync(join(path, n))) into.messages = chain(into.messages, pgnMessages(fileLines(join(path, n), read), join(path, n)));
     const logs = new Map<string, Buffer>();
     for (const n of readdirSync(path)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(n)) logs.set(n, readFileSync(join(path, n)));
     logsOf(logs, into, path + sep);
     blobsBelow(existsSync(join(path, "B")) ? join(path, "B") : path, into);
+    if (existsSync(join(path, "HAVE.TXT")))
+      try {
+        into.have = readHave(join(path, "HAVE.TXT"));
+      } catch (e) {
+        into.have = e as Error;
+      }
     return into;
   }
   const head = Buffer.alloc(512), hd = openSync(path, "r");
@@ -119,6 +132,6 @@ export async function readInput(path: string): Promise<Input> {
     logsOf(logs, into, path + ":");
     return into;
   }
-  into.messages = pgnMessages(fileLines(path), path);
+  into.messages = pgnMessages(fileLines(path, read), path);
   return into;
 }

@@ -1,7 +1,11 @@
 // The collector's store: a directory in the card's own format (one log per
 // feed, blobs under B/), kept with the device's store code over the host's
-// files. Forks are kept as evidence in FORKS.PGN.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+// files. Forks are kept as evidence in FORKS.PGN; the store's own seed in
+// SECRET.KEY (a store is the collector's, not a card: the board's seed stays
+// in its flash); follows and blocks in FOLLOWS.TXT and BLOCKS.TXT; what peers
+// said they hold under P/.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { appendMessage, blobPath, createLog, each, find, openLog, type File, type Log } from "../../src/card";
 import { encode, enc } from "../../src/utf8";
@@ -9,6 +13,8 @@ import { NodeDisk } from "./nodedisk";
 import type { Holder } from "./verify";
 import { b32encode } from "../../src/base32";
 import { b32decodeInto, idOf } from "./fastverify";
+import { Pigeon } from "./core";
+import { formatHave, mergeHave, parseHave, type Holdings } from "./gossip";
 
 const PAGES = 1 << 18; // a log file's room: about 780,000 messages (sparse on the host's disk)
 
@@ -19,6 +25,7 @@ export class Store implements Holder {
   // against them without reading the log back, in little memory (a million ids: 32 MB)
   private ids = new Map<string, { start: number; n: number; buf: Buffer }>();
   private readers = new Map<string, File>(); // one reading handle per log, kept open
+  private blocked?: Set<string>;
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -27,6 +34,51 @@ export class Store implements Holder {
       const log = openLog(this.disk, name);
       this.logs.set(log.author, log);
     }
+  }
+  /** This store's identity, made (with its seed) on first use. */
+  identity(): string {
+    const f = join(this.dir, "SECRET.KEY");
+    if (existsSync(join(this.dir, "PIGEON.CFG"))) throw new Error(`${this.dir} is a logger's card (it has PIGEON.CFG): a secret key is never written to a card`);
+    if (!existsSync(f)) writeFileSync(f, randomBytes(32), { mode: 0o600, flag: "wx" });
+    return Pigeon.identity(new Uint8Array(readFileSync(f)));
+  }
+  /** The identities listed in FOLLOWS.TXT or BLOCKS.TXT. */
+  list(name: "FOLLOWS.TXT" | "BLOCKS.TXT"): Set<string> {
+    const f = join(this.dir, name);
+    return new Set(existsSync(f) ? readFileSync(f, "utf8").split("\n").filter(Boolean) : []);
+  }
+  setList(name: "FOLLOWS.TXT" | "BLOCKS.TXT", ids: Set<string>) {
+    this.replace(name, [...ids].map((x) => x + "\n").join(""));
+  }
+  /** Why messages of this author are not taken at all: blocked by this store. */
+  refuses(author: string): string | undefined {
+    if (!this.blocked) this.blocked = this.list("BLOCKS.TXT");
+    return this.blocked.has(author) ? `${author} is blocked by this store` : undefined;
+  }
+  /** What this store holds: per feed, its first and last depth. */
+  holdings(): Holdings {
+    const h: Holdings = new Map();
+    for (const log of this.logs.values()) if (log.next > log.first) h.set(log.author, { first: log.first, last: log.next - 1 });
+    return h;
+  }
+  /** What a peer is known to hold, from the have-files of its bundles this store imported. */
+  peer(who: string): Holdings | undefined {
+    const f = join(this.dir, this.peerPath(who));
+    if (!existsSync(f)) return undefined;
+    const have = parseHave(readFileSync(f, "utf8"), f);
+    return have.who === who ? have.held : undefined;
+  }
+  rememberPeer(who: string, held: Holdings) {
+    const before = this.peer(who);
+    this.replace(this.peerPath(who), formatHave(who, before ? mergeHave(before, held) : held));
+  }
+  private peerPath = (who: string) => "P/" + who.slice(1, 9) + ".HAV";
+  /** Writes a small file whole or not at all: a power cut leaves the old one. */
+  private replace(name: string, text: string) {
+    const f = join(this.dir, name);
+    mkdirSync(join(f, ".."), { recursive: true });
+    writeFileSync(f + ".NEW", text);
+    renameSync(f + ".NEW", f);
   }
   /** Every feed held: author, the log, and where it starts. */
   feeds(): Log[] {
@@ -79,9 +131,14 @@ export class Store implements Holder {
   }
   /** The messages of a feed, in depth order (texts as JS strings). */
   messages(author: string): { depth: number; text: string }[] {
-    const log = this.logs.get(author), out: { depth: number; text: string }[] = [];
-    if (log) each(log, this.reader(log), (t, depth) => out.push({ depth, text: t }));
+    const out: { depth: number; text: string }[] = [];
+    this.each(author, (text, depth) => out.push({ depth, text }));
     return out;
+  }
+  /** Each message of a feed in depth order, without holding them all. */
+  each(author: string, fn: (text: string, depth: number) => void) {
+    const log = this.logs.get(author);
+    if (log) each(log, this.reader(log), fn);
   }
   private reader(log: Log): File {
     let r = this.readers.get(log.path);

@@ -29,6 +29,8 @@ export interface Holder {
   idAt(author: string, depth: number): string | undefined;
   /** Takes an accepted message. */
   accept(author: string, depth: number, id: string, text: string): void;
+  /** Why nothing of this author is taken (blocked), if so. */
+  refuses?(author: string): string | undefined;
   /** Keeps a fork's message as evidence. */
   fork?(author: string, depth: number, text: string): void;
 }
@@ -66,7 +68,7 @@ export function blobRefs(text: string): string[] {
  * order, giving each accepted message to the holder; returns the report in
  * `pigeon verify --json` form. A feed the holder lacks may start at any depth.
  */
-export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (id: string, bytes: Buffer) => void): Report {
+export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (id: string, bytes: Buffer) => void, onProgress?: (messages: number) => void): Report {
   const report: Report = { messages: { accepted: 0, refused: 0 }, blobs: { accepted: 0, refused: 0 }, refusals: [] };
   const referenced = new Set<string>();
   const refuse = (m: Source, why: string, lineInMessage = 1) => {
@@ -80,7 +82,9 @@ export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (
       line: m.line ? m.line + lineInMessage - 1 : 0,
     });
   };
+  let seen = 0;
   for (const m of input.messages) {
+    if (onProgress && ++seen % 1000 === 0) onProgress(seen);
     const bytes = new Uint8Array(Buffer.from(m.text, "utf8"));
     const why = refusalOf(bytes);
     if (why) {
@@ -89,6 +93,11 @@ export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (
       continue;
     }
     const author = field(m.text, "author")!, depth = Number(field(m.text, "depth")), id = idOf(bytes);
+    const blocked = holder.refuses?.(author);
+    if (blocked) {
+      refuse(m, blocked);
+      continue;
+    }
     const next = holder.next(author) ?? depth, start = holder.next(author) === undefined ? depth : holder.start(author);
     const held = holder.idAt(author, depth);
     if (held === id) {
