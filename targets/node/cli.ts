@@ -1,5 +1,6 @@
 // The collector's tool: `pigeon <command>`.
 import { writeFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
 import { exportBundle, formatHave, mergeHave, readHave } from "./gossip";
 import { progress } from "./progress";
 import { readInput } from "./reader";
@@ -193,6 +194,9 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
+// A small young generation: an import makes much short-lived garbage and keeps little, and
+// V8's default (16 MB semi-spaces) would hold about 40 MB more for no gain in speed.
+setFlagsFromString("--max-semi-space-size=2");
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {

@@ -21,9 +21,9 @@ const PAGES = 1 << 18; // a log file's room: about 780,000 messages (sparse on t
 export class Store implements Holder {
   readonly disk: NodeDisk;
   private logs = new Map<string, Log>();
-  // ids of the messages appended in this run, 32 bytes each: prev and lipmaa links are checked
-  // against them without reading the log back, in little memory (a million ids: 32 MB)
-  private ids = new Map<string, { start: number; n: number; buf: Buffer }>();
+  // ids of the messages appended in this run, 32 bytes each in chunks of 1024: prev and lipmaa
+  // links are checked against them without reading the log back (a million ids: 32 MB)
+  private ids = new Map<string, { start: number; n: number; chunks: Buffer[] }>();
   private readers = new Map<string, File>(); // one reading handle per log, kept open
   private blocked?: Set<string>;
 
@@ -95,7 +95,10 @@ export class Store implements Holder {
   }
   idAt(author: string, depth: number) {
     const run = this.ids.get(author);
-    if (run && depth >= run.start && depth < run.start + run.n) return "%" + b32encode(run.buf, 32 * (depth - run.start), 32) + ".sha256";
+    if (run && depth >= run.start && depth < run.start + run.n) {
+      const i = depth - run.start;
+      return "%" + b32encode(run.chunks[i >> 10], 32 * (i & 1023), 32) + ".sha256";
+    }
     const log = this.logs.get(author);
     if (!log || depth >= log.next) return undefined;
     const t = find(log, this.reader(log), depth);
@@ -112,9 +115,9 @@ export class Store implements Holder {
     const why = appendMessage(log, enc.b, n);
     if (why) throw new Error(`${log.path}: ${why}`);
     let run = this.ids.get(author);
-    if (!run || depth !== run.start + run.n) this.ids.set(author, (run = { start: depth, n: 0, buf: Buffer.alloc(32 * 64) }));
-    if (32 * (run.n + 1) > run.buf.length) run.buf = Buffer.concat([run.buf, Buffer.alloc(run.buf.length)]);
-    b32decodeInto(id.slice(1, 53), run.buf, 32 * run.n++);
+    if (!run || depth !== run.start + run.n) this.ids.set(author, (run = { start: depth, n: 0, chunks: [] }));
+    if (!(run.n & 1023)) run.chunks.push(Buffer.allocUnsafeSlow(32 * 1024));
+    b32decodeInto(id.slice(1, 53), run.chunks[run.n >> 10], 32 * (run.n++ & 1023));
   }
   fork(_author: string, _depth: number, text: string) {
     appendFileSync(join(this.dir, "FORKS.PGN"), text + "\n\n");
