@@ -1,6 +1,6 @@
 // pigeon verify: bundles, messages.pgn files, card directories and card images.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -49,6 +49,25 @@ describe("pigeon verify", () => {
     expect(r.code).toBe(1);
     expect(r.json().blobs).toEqual({ accepted: 1, refused: 1 });
     expect(r.json().refusals[0].reason).toMatch(/its bytes hash to &[0-9A-Z]{52}\.sha256, not to its name/);
+  });
+
+  it("a path in a bundle that leads out of it (a link) is refused and never read", () => {
+    // the blob's first directory, and messages.pgn, are links to a copy outside the bundle
+    const outside = join(tmp, "outside"), dir = join(tmp, "leaving"), top = vectors.blobs[0].path.split("/")[0];
+    cpSync(join(VECTORS, "bundle-ab"), outside, { recursive: true });
+    cpSync(join(VECTORS, "bundle-ab"), dir, { recursive: true });
+    rmSync(join(dir, top), { recursive: true });
+    symlinkSync(join(outside, top), join(dir, top));
+    rmSync(join(dir, "messages.pgn"));
+    symlinkSync(join(outside, "messages.pgn"), join(dir, "messages.pgn"));
+    const r = pigeon("verify", dir, "--json");
+    expect(r.code).toBe(1);
+    expect(r.json().messages).toEqual({ accepted: 0, refused: 0 });
+    expect(r.json().blobs).toEqual({ accepted: 0, refused: 2 });
+    expect(r.json().refusals.map((x: any) => x.reason).sort()).toEqual([`${top} leads out of the bundle directory: not read`, "messages.pgn leads out of the bundle directory: not read"]);
+    const s = join(tmp, "leaving-store");
+    expect(pigeon("import", dir, "--store", s).code).toBe(1);
+    expect(existsSync(join(s, "B"))).toBe(false);
   });
 
   it("a feed that starts above depth 0 is taken from there; a gap, a fork and a wrong prev are refused", () => {

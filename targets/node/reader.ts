@@ -1,7 +1,7 @@
 // Reading what a collector brings home: a bundle directory, a messages.pgn,
 // a card directory or a FAT16 card image. Everything becomes messages with
 // where they came from (file and line) and blob files with their paths.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import { join, relative, sep } from "node:path";
 import { MemDisk } from "./memdisk";
@@ -25,6 +25,8 @@ export interface Input {
   blobs: BlobFile[];
   /** How far reading has gone: bytes of messages.pgn files read, of total (0 when unknown). */
   read?: { bytes: number; total: number };
+  /** Files of the bundle that lead out of it (links): refused, never read. */
+  outside?: string[];
   /** The bundle's HAVE.TXT, when it has one: what its writer held (gossip.ts). */
   have?: { who: string; held: Holdings } | Error;
 }
@@ -75,14 +77,29 @@ function* chain(...parts: Iterable<Source>[]): Generator<Source> {
 
 const BLOB_DIR = /^[0-9A-Z]{7}$/, BLOB_FILE = /^[0-9A-Z]{7}\.[0-9A-Z]{3}$/;
 
-/** Blob files below root in the bundle layout (six directories of 7, then a 7.3 file); a path that leaves root is never followed. */
-function blobsBelow(root: string, into: Input) {
+/** Whether a path, links followed, stays inside the directory dir. */
+function inside(dir: string, path: string) {
+  try {
+    const d = realpathSync(dir), p = realpathSync(path);
+    return p === d || p.startsWith(d + sep);
+  } catch {
+    return false; // a link to nowhere
+  }
+}
+
+/** Blob files below root in the bundle layout (six directories of 7, then a 7.3 file); a path that leaves the bundle is refused, never followed. */
+function blobsBelow(bundle: string, root: string, into: Input) {
   const walk = (dir: string, depth: number) => {
     for (const name of readdirSync(dir)) {
-      const full = join(dir, name), st = statSync(full);
-      if (relative(root, full).startsWith("..")) continue;
-      if (depth < 6 && st.isDirectory() && BLOB_DIR.test(name)) walk(full, depth + 1);
-      else if (depth === 6 && st.isFile() && BLOB_FILE.test(name)) into.blobs.push({ path: relative(root, full).split(sep).join("/"), bytes: readFileSync(full) });
+      const full = join(dir, name);
+      if (!(depth < 6 ? BLOB_DIR : BLOB_FILE).test(name)) continue;
+      if (!inside(bundle, full)) {
+        (into.outside ??= []).push(relative(bundle, full).split(sep).join("/"));
+        continue;
+      }
+      const st = statSync(full);
+      if (depth < 6 && st.isDirectory()) walk(full, depth + 1);
+      else if (depth === 6 && st.isFile()) into.blobs.push({ path: relative(root, full).split(sep).join("/"), bytes: readFileSync(full) });
     }
   };
   walk(root, 0);
@@ -105,12 +122,13 @@ export async function readInput(path: string): Promise<Input> {
   if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
   const st = statSync(path);
   if (st.isDirectory()) {
-    for (const n of ["messages.pgn", "MESSAGES.PGN"]) if (existsSync(join(path, n))) into.messages = chain(into.messages, pgnMessages(fileLines(join(path, n), read), join(path, n)));
+    const leaves = (n: string) => !inside(path, join(path, n)) && ((into.outside ??= []).push(n), true);
+    for (const n of ["messages.pgn", "MESSAGES.PGN"]) if (existsSync(join(path, n)) && !leaves(n)) into.messages = chain(into.messages, pgnMessages(fileLines(join(path, n), read), join(path, n)));
     const logs = new Map<string, Buffer>();
-    for (const n of readdirSync(path)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(n)) logs.set(n, readFileSync(join(path, n)));
+    for (const n of readdirSync(path)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(n) && !leaves(n)) logs.set(n, readFileSync(join(path, n)));
     logsOf(logs, into, path + sep);
-    blobsBelow(existsSync(join(path, "B")) ? join(path, "B") : path, into);
-    if (existsSync(join(path, "HAVE.TXT")))
+    blobsBelow(path, existsSync(join(path, "B")) ? join(path, "B") : path, into);
+    if (existsSync(join(path, "HAVE.TXT")) && !leaves("HAVE.TXT"))
       try {
         into.have = readHave(join(path, "HAVE.TXT"));
       } catch (e) {

@@ -127,6 +127,10 @@ export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (
     report.messages.accepted++;
     for (const r of blobRefs(m.text)) referenced.add(r);
   }
+  for (const path of input.outside ?? []) {
+    report.blobs.refused++;
+    report.refusals.push({ author: null, depth: null, reason: `${path} leads out of the bundle directory: not read`, file: path, line: 0 });
+  }
   for (const b of input.blobs) {
     const name = "&" + b.path.replace(/[/.]/g, "") + ".sha256", id: string = Pigeon.blobId(new Uint8Array(b.bytes));
     if (id !== name) {
