@@ -98,17 +98,19 @@ describe("the store", () => {
     expect(pigeon("export", join(tmp, "blocked-out"), "--all", "--store", s).out).toMatch(new RegExp(`exported ${16 - n} messages of 1 feeds`));
   });
 
-  it("shows a progress bar on a terminal and stays quiet when piped", () => {
+  it("shows a progress bar on a terminal and stays quiet when piped; a pipe gets all the output", () => {
     const f = join(tmp, "long.pgn"), seed = new Uint8Array(32).fill(5), ids: string[] = [], texts: string[] = [];
     for (let d = 0; d < 3000; d++) {
       const l = Pigeon.lipmaa(d);
-      texts.push(Pigeon.sign(seed, { kind: "reading", prev: d ? ids[d - 1] : "NONE", depth: d, lipmaa: l === null ? "NONE" : ids[l], body: [["t", `"${1764000000 + 600 * d}"`]] }));
+      texts.push(Pigeon.sign(seed, { kind: "reading", prev: d ? ids[d - 1] : "NONE", depth: d, lipmaa: l === null ? "NONE" : ids[l], body: [["t", `"${1764000000 + 600 * d}"`], ["temp", `"${d % 40}"`]] }));
       ids.push(Pigeon.id(texts[d]));
     }
     writeFileSync(f, texts.join("\n\n") + "\n");
     const piped = pigeon("import", f, "--store", join(tmp, "quiet"));
     expect(piped.code).toBe(0);
     expect(piped.err).toBe("");
+    // all of a long output reaches a pipe (more than a pipe's buffer), none lost at exit
+    expect(pigeon("csv", "--store", join(tmp, "quiet")).out.trim().split("\n").length).toBe(3001);
     // `script` runs the command on a pseudo-terminal
     const cmd = `node ${join(root, "bin/pigeon.mjs")} import ${f} --store ${join(tmp, "tty")}`;
     const tty = spawnSync("script", ["-qec", cmd, "/dev/null"], { encoding: "utf8" });

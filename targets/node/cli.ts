@@ -66,6 +66,19 @@ function readings(text: string): [number, string, string][] {
   return out;
 }
 
+/** Output gathered into writes of about 64 KB: a write per line would be slow for a million lines. */
+function lines(stream: NodeJS.WriteStream) {
+  let buf: string[] = [], size = 0;
+  const flush = () => (stream.write(buf.join("")), (buf = []), (size = 0));
+  return {
+    write(t: string) {
+      buf.push(t);
+      if ((size += t.length) >= 1 << 16) flush();
+    },
+    end: flush,
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "help" || cmd === "--help" || cmd === "-h") {
@@ -101,10 +114,10 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "feeds") {
     const s = store(), forks = s.forks();
     for (const log of s.feeds()) {
-      const m = s.messages(log.author), last = m[m.length - 1];
-      const tv = last && body(last.text).find(([k]) => k === "t")?.[1], t = tv ? Number(unquote(tv)) : NaN;
+      const last = log.next > log.first ? s.text(log.author, log.next - 1) : undefined;
+      const tv = last && body(last).find(([k]) => k === "t")?.[1], t = tv ? Number(unquote(tv)) : NaN;
       const nForks = forks.filter((f) => field(f, "author") === log.author).length;
-      process.stdout.write(`${log.author} depths ${m.length ? m[0].depth + ".." + last.depth : "none"} last ${isNaN(t) ? "-" : new Date(t * 1000).toISOString()} forks ${nForks}\n`);
+      process.stdout.write(`${log.author} depths ${last ? log.first + ".." + (log.next - 1) : "none"} last ${isNaN(t) ? "-" : new Date(t * 1000).toISOString()} forks ${nForks}\n`);
     }
     return 0;
   }
@@ -115,13 +128,15 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`pigeon: no feed ${who} in the store\n`);
       return 2;
     }
-    if (cmd === "csv") process.stdout.write("feed,depth,time,key,value\n");
+    const out = lines(process.stdout);
+    if (cmd === "csv") out.write("feed,depth,time,key,value\n");
     for (const log of feeds)
-      for (const { depth, text } of s.messages(log.author)) {
-        if (cmd === "log") process.stdout.write(text + "\n\n");
+      s.each(log.author, (text, depth) => {
+        if (cmd === "log") out.write(text + "\n\n");
         else if (field(text, "kind") === "reading")
-          for (const [t, k, v] of readings(text)) if (!key || k === key) process.stdout.write(`${log.author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`);
-      }
+          for (const [t, k, v] of readings(text)) if (!key || k === key) out.write(`${log.author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`);
+      });
+    out.end();
     return 0;
   }
   if (cmd === "identity") {
@@ -157,8 +172,9 @@ async function main(argv: string[]): Promise<number> {
     const series: { author: string; points: [number, number][] }[] = [];
     for (const log of s.feeds().filter((l) => !who || l.author === who)) {
       const points: [number, number][] = [];
-      for (const { text } of s.messages(log.author))
+      s.each(log.author, (text) => {
         if (field(text, "kind") === "reading") for (const [t, k, v] of readings(text)) if (k === key && isFinite(Number(v)) && v !== "") points.push([t, Number(v)]);
+      });
       if (points.length) series.push({ author: log.author, points });
     }
     if (!series.length) {
@@ -197,6 +213,10 @@ async function main(argv: string[]): Promise<number> {
 // A small young generation: an import makes much short-lived garbage and keeps little, and
 // V8's default (16 MB semi-spaces) would hold about 40 MB more for no gain in speed.
 setFlagsFromString("--max-semi-space-size=2");
+// Output to a pipe is written at once, as to a file: a million CSV rows are not queued in memory,
+// and none is lost at exit. (Node's own streams do this for files and terminals; for pipes it
+// needs the handle's setBlocking.)
+for (const s of [process.stdout, process.stderr]) (s as unknown as { _handle?: { setBlocking?: (b: boolean) => void } })._handle?.setBlocking?.(true);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {

@@ -99,9 +99,7 @@ export class Store implements Holder {
       const i = depth - run.start;
       return "%" + b32encode(run.chunks[i >> 10], 32 * (i & 1023), 32) + ".sha256";
     }
-    const log = this.logs.get(author);
-    if (!log || depth >= log.next) return undefined;
-    const t = find(log, this.reader(log), depth);
+    const t = this.text(author, depth);
     return t === undefined ? undefined : idOf(Buffer.from(t, "utf8"));
   }
   accept(author: string, depth: number, id: string, text: string) {
@@ -132,11 +130,10 @@ export class Store implements Holder {
     mkdirSync(join(path, ".."), { recursive: true });
     writeFileSync(path, bytes);
   }
-  /** The messages of a feed, in depth order (texts as JS strings). */
-  messages(author: string): { depth: number; text: string }[] {
-    const out: { depth: number; text: string }[] = [];
-    this.each(author, (text, depth) => out.push({ depth, text }));
-    return out;
+  /** The text of the message held at depth, if any. */
+  text(author: string, depth: number): string | undefined {
+    const log = this.logs.get(author);
+    return log && depth < log.next ? find(log, this.reader(log), depth) : undefined;
   }
   /** Each message of a feed in depth order, without holding them all. */
   each(author: string, fn: (text: string, depth: number) => void) {
