@@ -126,6 +126,7 @@ export interface Log {
   indexed: number; // pages covered by index sectors on the card
   a: File; // writes slot A of every page: each handle only ever moves forward
   b: File; // writes slot B
+  tail: Uint8Array; // the page being filled, as last written: each log has its own
 }
 
 function pageSector(log: Log, page: number, s: number) {
@@ -231,7 +232,8 @@ export function openLog(disk: Disk, path: string): Log {
     index: [],
     indexed: 0,
     a: a,
-    b: disk.openFile(path, "r+")!
+    b: disk.openFile(path, "r+")!,
+    tail: new Uint8Array(SECTOR)
   };
   log.indexSectors = Math.ceil(log.pages / INDEX_ENTRIES);
   // index sectors written so far: 0..lo-1 (bisection over valid ones)
@@ -263,16 +265,9 @@ export function openLog(disk: Disk, path: string): Log {
     log.seq = get(slot, 8, 4);
     log.firstDepth = get(slot, 16 + 2, 7);
     log.next = lastDepth(slot) + 1;
-    tail.set(slot);
-  } else {
-    clear();
-    log.next = log.first;
-  }
+    log.tail.set(slot);
+  } else log.next = log.first;
   return log;
-}
-var tail = new Uint8Array(SECTOR);
-function clear() {
-  for (var i = 0; i < SECTOR; i++) tail[i] = 0;
 }
 function lastDepth(s: Uint8Array): number {
   for (var p = 16, d = -1, i = 0; i < s[14]; i++, p += get(s, p, 2)) d = get(s, p + 2, 7);
@@ -287,6 +282,7 @@ function readIndex(log: Log, n: number): boolean {
  * card. Throws "log full" when the log has no page left.
  */
 export function append(log: Log, len: number) {
+  var tail = log.tail, i;
   if (log.used + len > PAGE_ROOM) {
     // seal the page: it already is on the card, in its newest slot
     log.index.push(log.firstDepth, log.count);
@@ -294,11 +290,11 @@ export function append(log: Log, len: number) {
     while (log.index.length >= 2 * INDEX_ENTRIES) writeIndex(log);
     log.page++;
     log.used = log.count = log.seq = 0;
-    clear();
+    for (i = 0; i < SECTOR; i++) tail[i] = 0;
   }
   if (log.page >= log.pages) throw new Error(log.path + ": log full");
   if (!log.count) log.firstDepth = get(rec, 2, 7);
-  for (var i = 0; i < len; i++) tail[16 + log.used + i] = rec[i];
+  for (i = 0; i < len; i++) tail[16 + log.used + i] = rec[i];
   log.used += len;
   log.count++;
   log.seq++;

@@ -8,6 +8,7 @@ import { loggerBoard } from "../sim/logger";
 import { createImage } from "../targets/node/fat";
 import { Pigeon } from "./pigeon";
 import { invalid, VECTORS, vectors } from "./vectors";
+import { makeFeed } from "./feed";
 
 const root = resolve(__dirname, "..");
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-store-"));
@@ -27,6 +28,13 @@ describe("the store", () => {
     expect(readdirSync(s).sort()).toEqual(files);
     expect(pigeon("log", "--store", s).out).toBe(log1);
     expect(pigeon("feeds", "--store", s).out).toMatch(new RegExp(`${vectors.feeds[0].author.replace(/\./g, "\\.")} depths 0\\.\\.13 last 2025-11-24T18:10:00\\.000Z forks 0`));
+  });
+
+  it("feeds interleaved in one bundle are each held whole and in order", () => {
+    const a = makeFeed(300, new Uint8Array(32).fill(1)), b = makeFeed(300, new Uint8Array(32).fill(2)), f = join(tmp, "inter.pgn"), s = join(tmp, "inter");
+    writeFileSync(f, a.texts.flatMap((t, i) => [t, b.texts[i]]).join("\n\n") + "\n");
+    expect(pigeon("import", f, "--store", s).code).toBe(0);
+    for (const x of [a, b]) expect(pigeon("log", x.author, "--store", s).out).toBe(x.texts.map((t) => t + "\n\n").join(""));
   });
 
   it("keeps the valid prefix of a feed and refuses the rest, losing nothing it held", () => {

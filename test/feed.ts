@@ -1,5 +1,7 @@
-// Checks shared by the simulator tests.
+// Feeds for tests: checks shared by the simulator tests, and long feeds made quickly.
+import { createHash, createPrivateKey, sign } from "node:crypto";
 import { expect } from "vitest";
+import { b32encode } from "../src/base32";
 import { Pigeon } from "./pigeon";
 
 /** Every message verifies, depths run 0.., and prev and lipmaa name the right ids. */
@@ -13,4 +15,18 @@ export function checkFeed(messages: string[]) {
     expect(t).toContain(`\nlipmaa ${l === null ? "NONE" : ids[l]}\n`);
     ids.push(Pigeon.id(t));
   });
+}
+
+/** A feed of n reading messages signed with node:crypto (fast enough for long feeds), depth d at time t0 + 600 d. */
+export function makeFeed(n: number, seed: Uint8Array, t0 = 1764000000): { author: string; texts: string[]; ids: string[] } {
+  const key = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+  const author: string = Pigeon.identity(seed), texts: string[] = [], ids: string[] = [];
+  for (let d = 0; d < n; d++) {
+    const l = Pigeon.lipmaa(d);
+    const u = `author ${author}\nkind reading\nprev ${d ? ids[d - 1] : "NONE"}\ndepth ${d}\nlipmaa ${l === null ? "NONE" : ids[l]}\n\nt:"${t0 + 600 * d}"\ntemp:"${(20 + (d % 50) / 10).toFixed(1)}"\n\n`;
+    const sig = sign(null, Buffer.from(u), key);
+    texts.push(u + "signature " + b32encode(sig, 0, 64) + ".sig.ed25519");
+    ids.push("%" + b32encode(createHash("sha256").update(texts[d]).digest(), 0, 32) + ".sha256");
+  }
+  return { author, texts, ids };
 }
