@@ -18,3 +18,19 @@ export function lipmaa(n: number): number | null {
   r = n - po3;
   return r == n - 1 ? null : r;
 }
+
+/**
+ * The certificate path from depth n down to depth a <= n: the depths met by
+ * following each message's lipmaa link where it does not pass a, and its prev
+ * link otherwise; n first, a last. Lipmaa links never cross, so this is
+ * O(log n) long; each message on it is vouched for by the next one down.
+ */
+export function certificatePath(n: number, a: number): number[] {
+  var path = [n], x = n, l;
+  while (x > a) {
+    l = lipmaa(x);
+    x = l !== null && l >= a ? l : x - 1;
+    path.push(x);
+  }
+  return path;
+}

@@ -74,8 +74,12 @@ describe("pigeon verify", () => {
     const f = join(tmp, "partial.pgn");
     writeFileSync(f, feedA.slice(5, 9).join("\n\n") + "\n");
     expect(pigeon("verify", f, "--json").json().messages).toEqual({ accepted: 4, refused: 0 });
+    // depth 5's prev (4) is not held and it has no lipmaa link: nothing ties it to 0..2
+    writeFileSync(f, [...feedA.slice(0, 3), feedA[5]].join("\n\n") + "\n");
+    expect(pigeon("verify", f, "--json").json().refusals.map((x: any) => x.reason)).toEqual(["depth 5 leaves a gap: nothing is held at depth 4 (prev), and no certificate path reaches it"]);
+    // depth 4's lipmaa link names depth 1, which is held: a certificate path, taken with a gap
     writeFileSync(f, [...feedA.slice(0, 3), feedA[4]].join("\n\n") + "\n");
-    expect(pigeon("verify", f, "--json").json().refusals.map((x: any) => x.reason)).toEqual(["depth 4 leaves a gap after 2"]);
+    expect(pigeon("verify", f, "--json").json().messages).toEqual({ accepted: 4, refused: 0 });
     // a fork: another message at depth 1, properly signed by the same key
     const seed = Uint8Array.from(Buffer.from(vectors.feeds[0].seed_hex, "hex"));
     const id0 = vectors.feeds[0].messages[0].id;

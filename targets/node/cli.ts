@@ -18,13 +18,15 @@ commands:
                            1 when anything was refused, 2 on usage or I/O errors
   import <path>            verify and keep what is valid in the store; nothing held is lost,
                            a fork is kept as evidence; importing twice changes nothing
-  feeds                    the feeds in the store: author, depths, last time, forks
+  feeds                    the feeds in the store: author, depths held (gaps show), last time, forks
   log [@id]                the messages of one feed (or all), in depth order
   csv [@id] [--key K]      readings as CSV: feed,depth,time,key,value
-  export <dir> [--for @peer] [--since HAVE-FILE] [--all]
+  export <dir> [--for @peer] [--since HAVE-FILE] [--latest N] [--all]
                            a bundle (messages.pgn, blobs, 8.3 layout) of the own feed and every
                            followed feed (--all: every feed held), only what the peer lacks: what
-                           @peer's bundles said it holds, or its have-file; it carries HAVE.TXT
+                           @peer's bundles said it holds, or its have-file; it carries HAVE.TXT.
+                           --latest N: each feed's newest N messages and their certificate path
+                           (lipmaa links), checkable without the history between
   have [FILE]              what this store holds, as a have-file for a peer's --since
   identity                 this store's identity (made on first use; its seed stays in the store)
   follow|unfollow|block @id  which feeds this store follows, and refuses (import and export)
@@ -113,28 +115,30 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === "feeds") {
     const s = store(), forks = s.forks();
-    for (const log of s.feeds()) {
-      const last = log.next > log.first ? s.text(log.author, log.next - 1) : undefined;
+    for (const author of s.authors()) {
+      const ranges = s.ranges(author), top = ranges.length ? ranges[ranges.length - 1][1] : -1;
+      const last = top >= 0 ? s.text(author, top) : undefined;
       const tv = last && body(last).find(([k]) => k === "t")?.[1], t = tv ? Number(unquote(tv)) : NaN;
-      const nForks = forks.filter((f) => field(f, "author") === log.author).length;
-      process.stdout.write(`${log.author} depths ${last ? log.first + ".." + (log.next - 1) : "none"} last ${isNaN(t) ? "-" : new Date(t * 1000).toISOString()} forks ${nForks}\n`);
+      const nForks = forks.filter((f) => field(f, "author") === author).length;
+      const depths = ranges.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(",");
+      process.stdout.write(`${author} depths ${depths || "none"} last ${isNaN(t) ? "-" : new Date(t * 1000).toISOString()} forks ${nForks}\n`);
     }
     return 0;
   }
   if (cmd === "log" || cmd === "csv") {
     const s = store(), key = option(args, "--key"), who = args.find((a) => a.startsWith("@"));
-    const feeds = s.feeds().filter((l) => !who || l.author === who);
+    const feeds = s.authors().filter((a) => !who || a === who);
     if (who && !feeds.length) {
       process.stderr.write(`pigeon: no feed ${who} in the store\n`);
       return 2;
     }
     const out = lines(process.stdout);
     if (cmd === "csv") out.write("feed,depth,time,key,value\n");
-    for (const log of feeds)
-      s.each(log.author, (text, depth) => {
+    for (const author of feeds)
+      s.each(author, (text, depth) => {
         if (cmd === "log") out.write(text + "\n\n");
         else if (field(text, "kind") === "reading")
-          for (const [t, k, v] of readings(text)) if (!key || k === key) out.write(`${log.author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`);
+          for (const [t, k, v] of readings(text)) if (!key || k === key) out.write(`${author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`);
       });
     out.end();
     return 0;
@@ -170,12 +174,12 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const series: { author: string; points: [number, number][] }[] = [];
-    for (const log of s.feeds().filter((l) => !who || l.author === who)) {
+    for (const author of s.authors().filter((a) => !who || a === who)) {
       const points: [number, number][] = [];
-      s.each(log.author, (text) => {
+      s.each(author, (text) => {
         if (field(text, "kind") === "reading") for (const [t, k, v] of readings(text)) if (k === key && isFinite(Number(v)) && v !== "") points.push([t, Number(v)]);
       });
-      if (points.length) series.push({ author: log.author, points });
+      if (points.length) series.push({ author, points });
     }
     if (!series.length) {
       process.stderr.write(`pigeon: no numeric readings of ${key} in the store\n`);
@@ -186,9 +190,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "export") {
-    const s = store(), peer = option(args, "--for"), since = option(args, "--since"), all = args.includes("--all"), dir = args.filter((a) => a !== "--all")[0];
-    if (!dir || (peer !== undefined && !/^@[0-9A-Z]{52}\.ed25519$/.test(peer))) {
-      process.stderr.write("usage: pigeon export <dir> [--for @peer] [--since HAVE-FILE] [--all] [--store DIR]\n");
+    const s = store(), peer = option(args, "--for"), since = option(args, "--since"), latestArg = option(args, "--latest"), all = args.includes("--all"), dir = args.filter((a) => a !== "--all")[0];
+    const latest = latestArg === undefined ? undefined : Number(latestArg);
+    if (!dir || (peer !== undefined && !/^@[0-9A-Z]{52}\.ed25519$/.test(peer)) || (latest !== undefined && !(Number.isInteger(latest) && latest > 0))) {
+      process.stderr.write("usage: pigeon export <dir> [--for @peer] [--since HAVE-FILE] [--latest N] [--all] [--store DIR]\n");
       return 2;
     }
     // what the peer holds: what it told this store in its bundles, and the have-file given
@@ -198,11 +203,11 @@ async function main(argv: string[]): Promise<number> {
       held = held ? mergeHave(held, have.held) : have.held;
     }
     const me = s.identity(), blocks = s.list("BLOCKS.TXT"), follows = s.list("FOLLOWS.TXT");
-    const feeds = s.feeds().map((l) => l.author).filter((a) => !blocks.has(a) && (all || a === me || follows.has(a)));
+    const feeds = s.authors().filter((a) => !blocks.has(a) && (all || a === me || follows.has(a)));
     const bar = progress("exporting", "messages");
-    const r = exportBundle(s, dir, feeds, held, (n, f) => bar.update(n, f));
+    const r = exportBundle(s, dir, feeds, held, latest, (n, f) => bar.update(n, f));
     bar.end();
-    const left = s.feeds().length - feeds.length;
+    const left = s.authors().length - feeds.length;
     process.stdout.write(`exported ${r.messages} messages of ${r.feeds} feeds and ${r.blobs} blobs to ${dir}${left && !all ? `; ${left} feeds held but not followed stay (pigeon follow @id, or --all)` : ""}\n`);
     return 0;
   }

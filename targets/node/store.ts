@@ -13,14 +13,31 @@ import { NodeDisk } from "./nodedisk";
 import type { Holder } from "./verify";
 import { b32encode } from "../../src/base32";
 import { b32decodeInto, idOf } from "./fastverify";
+import { splitPgn } from "./reader";
 import { Pigeon } from "./core";
 import { formatHave, mergeHave, parseHave, type Holdings } from "./gossip";
 
-const PAGES = 1 << 18; // a log file's room: about 780,000 messages (sparse on the host's disk)
+const PAGES = 1 << 18; // a feed's first log: about 780,000 messages (sparse on the host's disk)
+const RUN_PAGES = 1 << 12; // a later run's log: about 12,000 messages; a full one goes on in a new log
+
+/**
+ * What the store holds of one feed. A feed may have gaps (spec/pigeon.md, F6):
+ * it is held as runs, logs of consecutive depths in ascending order of their
+ * first depth, and loose messages, which a certificate path brought and no run
+ * holds yet. The first run is the card-format log in the store's top directory;
+ * the others, and the loose messages' log, are under R/<that log's name>/.
+ */
+interface Feed {
+  author: string;
+  runs: Log[];
+  loose: Map<number, string>;
+  looseLog?: Log;
+  dir: string; // R/<name>
+}
 
 export class Store implements Holder {
   readonly disk: NodeDisk;
-  private logs = new Map<string, Log>();
+  private feedsBy = new Map<string, Feed>();
   // ids of the messages appended in this run, 32 bytes each in chunks of 1024: prev and lipmaa
   // links are checked against them without reading the log back (a million ids: 32 MB)
   private ids = new Map<string, { start: number; n: number; chunks: Buffer[] }>();
@@ -31,8 +48,17 @@ export class Store implements Holder {
     mkdirSync(dir, { recursive: true });
     this.disk = new NodeDisk(dir);
     for (const name of readdirSync(dir)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(name)) {
-      const log = openLog(this.disk, name);
-      this.logs.set(log.author, log);
+      const log = openLog(this.disk, name), feed: Feed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
+      if (existsSync(join(dir, feed.dir)))
+        for (const n of readdirSync(join(dir, feed.dir))) {
+          const path = feed.dir + "/" + n;
+          if (n === "LOOSE.LOG") {
+            feed.looseLog = openLog(this.disk, path);
+            each(feed.looseLog, this.reader(feed.looseLog), (text, depth) => feed.loose.set(depth, text));
+          } else if (/^[0-9]{1,8}\.LOG$/.test(n)) feed.runs.push(openLog(this.disk, path));
+        }
+      feed.runs.sort((a, b) => a.first - b.first);
+      this.feedsBy.set(log.author, feed);
     }
   }
   /** This store's identity, made (with its seed) on first use. */
@@ -58,7 +84,11 @@ export class Store implements Holder {
   /** What this store holds: per feed, its first and last depth. */
   holdings(): Holdings {
     const h: Holdings = new Map();
-    for (const log of this.logs.values()) if (log.next > log.first) h.set(log.author, { first: log.first, last: log.next - 1 });
+    // the lowest range: a peer sent what lies above it gets every depth it lacks
+    for (const author of this.feedsBy.keys()) {
+      const r = this.ranges(author)[0];
+      if (r) h.set(author, { first: r[0], last: r[1] });
+    }
     return h;
   }
   /** What a peer is known to hold, from the have-files of its bundles this store imported. */
@@ -80,18 +110,30 @@ export class Store implements Holder {
     writeFileSync(f + ".NEW", text);
     renameSync(f + ".NEW", f);
   }
-  /** Every feed held: author, the log, and where it starts. */
-  feeds(): Log[] {
-    return [...this.logs.values()];
+  /** The authors of the feeds held. */
+  authors(): string[] {
+    return [...this.feedsBy.keys()];
   }
-  log(author: string): Log | undefined {
-    return this.logs.get(author);
+  known(author: string) {
+    return this.feedsBy.has(author);
   }
-  next(author: string) {
-    return this.logs.get(author)?.next;
-  }
-  start(author: string) {
-    return this.logs.get(author)?.first ?? 0;
+  /** The depths held of a feed, as ascending ranges first..last. */
+  ranges(author: string): [number, number][] {
+    const f = this.feedsBy.get(author), out: [number, number][] = [];
+    if (!f) return out;
+    const add = (a: number, b: number) => {
+      const last = out[out.length - 1];
+      if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+      else out.push([a, b]);
+    };
+    const loose = [...f.loose.keys()].sort((a, b) => a - b);
+    let i = 0;
+    for (const r of f.runs) {
+      for (; i < loose.length && loose[i] < r.first; i++) add(loose[i], loose[i]);
+      if (r.next > r.first) add(r.first, r.next - 1);
+    }
+    for (; i < loose.length; i++) add(loose[i], loose[i]);
+    return out;
   }
   idAt(author: string, depth: number) {
     const run = this.ids.get(author);
@@ -102,27 +144,78 @@ export class Store implements Holder {
     const t = this.text(author, depth);
     return t === undefined ? undefined : idOf(Buffer.from(t, "utf8"));
   }
+  prevAt(author: string, depth: number) {
+    const t = this.text(author, depth);
+    return t === undefined ? undefined : /\nprev (\S+)\n/.exec(t)![1];
+  }
+  /**
+   * Takes a message the chain rules accepted: onto the run it extends, or
+   * with a loose message before it into a new run, or else loose. A run that
+   * reaches a loose message takes it in too.
+   */
   accept(author: string, depth: number, id: string, text: string) {
-    let log = this.logs.get(author);
-    if (!log) {
+    let f = this.feedsBy.get(author);
+    if (!f) {
       const path = this.pathFor(author);
       createLog(this.disk, path, author, PAGES, (Math.random() * 4294967296) >>> 0, depth);
-      this.logs.set(author, (log = openLog(this.disk, path)));
+      this.feedsBy.set(author, (f = { author, runs: [openLog(this.disk, path)], loose: new Map(), dir: "R/" + path.slice(0, -4) }));
     }
+    let run = f.runs.find((r) => r.next === depth && r.next > r.first) ?? f.runs.find((r) => r.next === depth);
+    if (!run && f.loose.has(depth - 1)) {
+      run = this.newRun(f, depth - 1);
+      this.append(run, f.loose.get(depth - 1)!);
+    }
+    if (run) {
+      run = this.extend(f, run, text);
+      while (f.loose.has(run.next) && !f.runs.some((r) => r.first === run!.next)) run = this.extend(f, run, f.loose.get(run.next)!);
+    } else {
+      if (!f.looseLog) {
+        createLog(this.disk, f.dir + "/LOOSE.LOG", author, RUN_PAGES, (Math.random() * 4294967296) >>> 0, depth);
+        f.looseLog = openLog(this.disk, f.dir + "/LOOSE.LOG");
+      }
+      f.looseLog.next = depth; // the loose log takes any depth, in any order
+      this.append(f.looseLog, text);
+      f.loose.set(depth, text);
+    }
+    let ids = this.ids.get(author);
+    if (!ids || depth !== ids.start + ids.n) this.ids.set(author, (ids = { start: depth, n: 0, chunks: [] }));
+    if (!(ids.n & 1023)) ids.chunks.push(Buffer.allocUnsafeSlow(32 * 1024));
+    b32decodeInto(id.slice(1, 53), ids.chunks[ids.n >> 10], 32 * (ids.n++ & 1023));
+  }
+  /** Appends a message to a run, or when the run is full, to a new run after it; returns the run that took it. */
+  private extend(f: Feed, run: Log, text: string): Log {
+    if (this.append(run, text)) return run;
+    const next = this.newRun(f, run.next);
+    this.append(next, text);
+    return next;
+  }
+  /** Appends a message to a log; false when the log is full. */
+  private append(log: Log, text: string): boolean {
     const n = encode(text); // before reading enc.b: encoding may replace the buffer
-    const why = appendMessage(log, enc.b, n);
-    if (why) throw new Error(`${log.path}: ${why}`);
-    let run = this.ids.get(author);
-    if (!run || depth !== run.start + run.n) this.ids.set(author, (run = { start: depth, n: 0, chunks: [] }));
-    if (!(run.n & 1023)) run.chunks.push(Buffer.allocUnsafeSlow(32 * 1024));
-    b32decodeInto(id.slice(1, 53), run.chunks[run.n >> 10], 32 * (run.n++ & 1023));
+    try {
+      const why = appendMessage(log, enc.b, n);
+      if (why) throw new Error(`${log.path}: ${why}`);
+    } catch (e) {
+      if (/log full$/.test((e as Error).message)) return false;
+      throw e;
+    }
+    return true;
+  }
+  private newRun(f: Feed, first: number): Log {
+    const path = `${f.dir}/${f.runs.length}.LOG`;
+    mkdirSync(join(this.dir, f.dir), { recursive: true });
+    createLog(this.disk, path, f.author, RUN_PAGES, (Math.random() * 4294967296) >>> 0, first);
+    const log = openLog(this.disk, path);
+    f.runs.push(log);
+    f.runs.sort((a, b) => a.first - b.first);
+    return log;
   }
   fork(_author: string, _depth: number, text: string) {
     appendFileSync(join(this.dir, "FORKS.PGN"), text + "\n\n");
   }
   forks(): string[] {
     const f = join(this.dir, "FORKS.PGN");
-    return existsSync(f) ? readFileSync(f, "utf8").split("\n\n").filter(Boolean) : [];
+    return existsSync(f) ? splitPgn(readFileSync(f, "utf8"), f).map((m) => m.text) : [];
   }
   putBlob(id: string, bytes: Buffer) {
     const path = join(this.dir, blobPath(id.slice(1, 53)));
@@ -132,13 +225,26 @@ export class Store implements Holder {
   }
   /** The text of the message held at depth, if any. */
   text(author: string, depth: number): string | undefined {
-    const log = this.logs.get(author);
-    return log && depth < log.next ? find(log, this.reader(log), depth) : undefined;
+    const f = this.feedsBy.get(author);
+    if (!f) return undefined;
+    for (const r of f.runs) if (depth >= r.first && depth < r.next) return find(r, this.reader(r), depth);
+    return f.loose.get(depth);
   }
-  /** Each message of a feed in depth order, without holding them all. */
-  each(author: string, fn: (text: string, depth: number) => void) {
-    const log = this.logs.get(author);
-    if (log) each(log, this.reader(log), fn);
+  /** Each message held of a feed in ascending depth, from depth from on, without holding them all. */
+  each(author: string, fn: (text: string, depth: number) => void, from = 0) {
+    const f = this.feedsBy.get(author);
+    if (!f) return;
+    let last = -1;
+    const loose = [...f.loose.keys()].sort((a, b) => a - b);
+    let i = 0;
+    const give = (text: string, d: number) => {
+      if (d > last && d >= from) (fn(text, d), (last = d));
+    };
+    for (const r of f.runs) {
+      for (; i < loose.length && loose[i] < r.first; i++) give(f.loose.get(loose[i])!, loose[i]);
+      if (r.next > Math.max(r.first, from)) each(r, this.reader(r), give);
+    }
+    for (; i < loose.length; i++) give(f.loose.get(loose[i])!, loose[i]);
   }
   private reader(log: Log): File {
     let r = this.readers.get(log.path);
@@ -147,7 +253,7 @@ export class Store implements Holder {
   }
   /** An 8.3 name for a new feed's log: the key's first 8 characters, or 7 and a digit if those are taken. */
   private pathFor(author: string): string {
-    const taken = new Set([...this.logs.values()].map((l) => l.path));
+    const taken = new Set([...this.feedsBy.values()].map((f) => f.runs[0].path));
     const k = author.slice(1, 9);
     if (!taken.has(k + ".LOG")) return k + ".LOG";
     for (let i = 0; i < 10; i++) if (!taken.has(k.slice(0, 7) + i + ".LOG")) return k.slice(0, 7) + i + ".LOG";

@@ -1,7 +1,8 @@
 // Verification of what a reader brings in: every message must parse, carry a
-// valid signature and extend its author's feed (next depth; prev and lipmaa
-// name the messages held at those depths). A feed may start above depth 0 in
-// a standalone bundle. Blobs must hash to their names.
+// valid signature and be tied to its author's feed as held: by prev, by
+// lipmaa (a certificate path), or as the prev of a held message (spec/pigeon.md,
+// section 6). A feed may start above depth 0 in a standalone bundle. Blobs must
+// hash to their names.
 import { Pigeon } from "./core";
 import { idOf, refusalOf } from "./fastverify";
 import type { Input, Source } from "./reader";
@@ -19,14 +20,14 @@ export interface Report {
   refusals: Refusal[];
 }
 
-/** What a reader holds of each feed: where it goes on, and the ids it has. */
+/** What a reader holds of each feed: the ids it has, by depth; a feed may have gaps. */
 export interface Holder {
-  /** The next depth of the author's feed, or undefined when nothing of it is held. */
-  next(author: string): number | undefined;
-  /** Where the held part starts. */
-  start(author: string): number;
+  /** Whether anything of the author's feed is held. */
+  known(author: string): boolean;
   /** The id of the held message at depth, if any. */
   idAt(author: string, depth: number): string | undefined;
+  /** The prev link of the held message at depth, if it is held. */
+  prevAt(author: string, depth: number): string | undefined;
   /** Takes an accepted message. */
   accept(author: string, depth: number, id: string, text: string): void;
   /** Why nothing of this author is taken (blocked), if so. */
@@ -37,16 +38,20 @@ export interface Holder {
 
 /** Holds feeds in memory: what `pigeon verify` checks a standalone bundle against. */
 export function memoryHolder(): Holder {
-  const feeds = new Map<string, { start: number; next: number; ids: Map<number, string> }>();
+  // ids by depth; prev links only of messages held without the one before (the rest are ids held)
+  const feeds = new Map<string, { ids: Map<number, string>; prevs: Map<number, string> }>();
   return {
-    next: (a) => feeds.get(a)?.next,
-    start: (a) => feeds.get(a)?.start ?? 0,
+    known: (a) => feeds.has(a),
     idAt: (a, d) => feeds.get(a)?.ids.get(d),
-    accept(a, d, id) {
+    prevAt(a, d) {
+      const f = feeds.get(a);
+      return f?.ids.has(d) ? (f.prevs.get(d) ?? f.ids.get(d - 1)) : undefined;
+    },
+    accept(a, d, id, text) {
       let f = feeds.get(a);
-      if (!f) feeds.set(a, (f = { start: d, next: d, ids: new Map() }));
+      if (!f) feeds.set(a, (f = { ids: new Map(), prevs: new Map() }));
       f.ids.set(d, id);
-      f.next = d + 1;
+      if (!f.ids.has(d - 1)) f.prevs.set(d, field(text, "prev")!);
     },
   };
 }
@@ -98,7 +103,6 @@ export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (
       refuse(m, blocked);
       continue;
     }
-    const next = holder.next(author) ?? depth, start = holder.next(author) === undefined ? depth : holder.start(author);
     const held = holder.idAt(author, depth);
     if (held === id) {
       report.messages.accepted++; // the same message again: nothing new
@@ -110,17 +114,27 @@ export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (
       refuse(m, `fork: a different message at depth ${depth} (kept as evidence)`);
       continue;
     }
-    if (depth !== next) {
-      refuse(m, depth > next ? `depth ${depth} leaves a gap after ${next - 1}` : `depth ${depth} is below where this feed starts (${start})`);
-      continue;
-    }
+    // Each link whose target is held must name it; at least one link, either way, must tie the
+    // message to what is held (a certificate path is a chain of such ties), unless it is the
+    // feed's first message held or depth 0, which the author's key alone vouches for.
     const prev = field(m.text, "prev"), lip = field(m.text, "lipmaa"), l: number | null = Pigeon.lipmaa(depth);
-    if (depth > start && prev !== holder.idAt(author, depth - 1)) {
+    const prevHeld = depth > 0 ? holder.idAt(author, depth - 1) : undefined, lipHeld = l !== null ? holder.idAt(author, l) : undefined;
+    const above = holder.prevAt(author, depth + 1);
+    if (prevHeld !== undefined && prev !== prevHeld) {
       refuse(m, `prev does not name the message at depth ${depth - 1}`, 3);
       continue;
     }
-    if (l !== null && l >= start && lip !== holder.idAt(author, l)) {
+    if (lipHeld !== undefined && lip !== lipHeld) {
       refuse(m, `lipmaa does not name the message at depth ${l}`, 5);
+      continue;
+    }
+    if (above !== undefined && above !== id) {
+      holder.fork?.(author, depth, m.text);
+      refuse(m, `fork: the message held at depth ${depth + 1} names another message as prev (kept as evidence)`);
+      continue;
+    }
+    if (prevHeld === undefined && lipHeld === undefined && above === undefined && depth > 0 && holder.known(author)) {
+      refuse(m, `depth ${depth} leaves a gap: nothing is held at depth ${depth - 1} (prev)${l !== null ? ` or ${l} (lipmaa)` : ""}, and no certificate path reaches it`);
       continue;
     }
     holder.accept(author, depth, id, m.text);

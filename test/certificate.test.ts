@@ -1,0 +1,136 @@
+// Partial verification: certificate paths by lipmaa links, feeds held with
+// gaps, and `pigeon export --latest N` (issue 6).
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { certificatePath, lipmaa } from "../src/lipmaa";
+import { verify } from "../targets/node/verify";
+import { makeFeed } from "./feed";
+
+const root = resolve(__dirname, "..");
+const tmp = mkdtempSync(join(tmpdir(), "pigeon-cert-"));
+function pigeon(...args: string[]) {
+  const p = spawnSync("node", [join(root, "bin/pigeon.mjs"), ...args], { encoding: "utf8" });
+  return { code: p.status, out: p.stdout, err: p.stderr };
+}
+const log3 = (x: number) => {
+  let k = 0;
+  for (let p = 1; p < x; p *= 3) k++;
+  return k; // ceil(log3(x)), exactly
+};
+const messagesOf = (texts: string[]) => texts.map((text) => ({ text, file: "path.pgn", line: 0 }));
+
+let feed: ReturnType<typeof makeFeed>;
+beforeAll(() => {
+  feed = makeFeed(10001, new Uint8Array(32).fill(7));
+});
+
+describe("certificate paths", () => {
+  it("for every n up to 10,000 the path from n to 0 has at most 3*ceil(log3(n+1)) messages, each linked to the next", () => {
+    for (let n = 1; n <= 10000; n++) {
+      const p = certificatePath(n, 0);
+      expect(p.length).toBeLessThanOrEqual(3 * log3(n + 1));
+      expect(p[0]).toBe(n);
+      expect(p[p.length - 1]).toBe(0);
+      // each step is the lipmaa link, or prev where lipmaa is NONE (or would pass the end)
+      for (let i = 0; i + 1 < p.length; i++) expect(p[i + 1] === p[i] - 1 || p[i + 1] === lipmaa(p[i])).toBe(true);
+    }
+    expect(certificatePath(1000000, 0).length).toBeLessThanOrEqual(3 * log3(1000001));
+    // from PIGEON-FORMAT.md's table: 40->13, 13->4, 4->1
+    expect(certificatePath(40, 0)).toEqual([40, 13, 4, 1, 0]);
+    expect(certificatePath(13, 5)).toEqual([13, 12, 8, 7, 6, 5]); // lipmaa(13) = 4 would pass 5; lipmaa(12) = 8
+    expect(certificatePath(9, 9)).toEqual([9]);
+  });
+
+  it("a path verifies on its own, ascending from depth 0; for every n up to 10,000 (signatures checked at every 7th n)", () => {
+    for (let n = 1; n <= 10000; n++) {
+      const p = certificatePath(n, 0).reverse();
+      if (n % 7 === 0 || n === 10000) {
+        const r = verify({ messages: messagesOf(p.map((d) => feed.texts[d])), blobs: [] });
+        expect(r.refusals).toEqual([]);
+        expect(r.messages.accepted).toBe(p.length);
+      }
+      // the links themselves: each message names the one below it on the path, by id
+      for (let i = 1; i < p.length; i++) {
+        const link = p[i - 1] === p[i] - 1 ? "prev" : "lipmaa";
+        expect(feed.texts[p[i]]).toContain(`\n${link} ${feed.ids[p[i - 1]]}\n`);
+      }
+    }
+  });
+
+  it("a path with one altered message is refused from that message up", () => {
+    const p = certificatePath(9999, 0).reverse(), texts = p.map((d) => feed.texts[d]), mid = Math.floor(p.length / 2);
+    texts[mid] = texts[mid].replace(/temp:"[^"]*"/, 'temp:"99.9"');
+    const r = verify({ messages: messagesOf(texts), blobs: [] });
+    expect(r.messages).toEqual({ accepted: mid, refused: p.length - mid });
+    expect(r.refusals[0].reason).toMatch(/signature/);
+    expect(r.refusals[0].depth).toBe(p[mid]);
+    for (const f of r.refusals.slice(1)) expect(f.reason).toMatch(/leaves a gap: nothing is held at depth \d+ \(prev\)/);
+  });
+
+  it("a reader that holds depth a takes depth n with the path from n down to a, and nothing without it", () => {
+    const a = 3000, n = 9000, p = certificatePath(n, a).reverse().slice(1);
+    const held = messagesOf(feed.texts.slice(0, a + 1));
+    expect(verify({ messages: [...held, ...messagesOf(p.map((d) => feed.texts[d]))], blobs: [] }).messages).toEqual({ accepted: a + 1 + p.length, refused: 0 });
+    const r = verify({ messages: [...held, ...messagesOf([feed.texts[n]])], blobs: [] });
+    expect(r.messages.refused).toBe(1);
+  });
+});
+
+describe("a store with gaps, and export --latest", () => {
+  it("takes the newest messages with their path, says which depths it holds, fills the gap later, and passes paths on", () => {
+    const src = join(tmp, "src"), full = join(tmp, "full.pgn");
+    mkdirSync(src);
+    writeFileSync(full, feed.texts.slice(0, 2000).join("\n\n") + "\n");
+    expect(pigeon("import", full, "--store", src).code).toBe(0);
+    const latest = join(tmp, "latest");
+    const e = pigeon("export", latest, "--latest", "10", "--all", "--store", src);
+    const pathLen = certificatePath(1990, 0).length - 1; // below depth 1990, down to and with depth 0
+    expect(e.out).toMatch(new RegExp(`exported ${10 + pathLen} messages of 1 feeds`));
+    // a new reader: depth 0, the path, and the newest ten verify; it holds them with gaps
+    const gap = join(tmp, "gap");
+    expect(pigeon("import", latest, "--store", gap).out).toMatch(new RegExp(`messages: ${10 + pathLen} accepted, 0 refused`));
+    const shown = /depths (\S+)/.exec(pigeon("feeds", "--store", gap).out)![1].split(",").flatMap((r) => {
+      const [a, b = a] = r.split("..").map(Number);
+      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    });
+    expect(shown).toEqual([...certificatePath(1990, 0).reverse(), 1991, 1992, 1993, 1994, 1995, 1996, 1997, 1998, 1999]);
+    // csv gives exactly the depths held
+    const rows = pigeon("csv", "--store", gap).out.trim().split("\n").slice(1);
+    expect(rows.length).toBe(10 + pathLen);
+    // it passes what it holds on to a third reader, which checks it the same way
+    const onward = join(tmp, "onward"), third = join(tmp, "third");
+    pigeon("export", onward, "--all", "--store", gap);
+    expect(pigeon("import", onward, "--store", third).out).toMatch(new RegExp(`messages: ${10 + pathLen} accepted, 0 refused`));
+    // the whole feed later fills the gap: one range
+    expect(pigeon("import", full, "--store", gap).code).toBe(0);
+    expect(pigeon("feeds", "--store", gap).out).toMatch(/depths 0\.\.1999 /);
+    expect(pigeon("csv", "--store", gap).out.trim().split("\n").length).toBe(1 + 2000);
+    // and newer messages extend the newest run
+    writeFileSync(join(tmp, "more.pgn"), feed.texts.slice(2000, 2100).join("\n\n") + "\n");
+    expect(pigeon("import", join(tmp, "more.pgn"), "--store", gap).code).toBe(0);
+    expect(pigeon("feeds", "--store", gap).out).toMatch(/depths 0\.\.2099 /);
+  });
+
+  it("a store with gaps refuses a message whose path does not reach what it holds", () => {
+    const s = join(tmp, "strict"), f = join(tmp, "strict.pgn"), d = 802, l = lipmaa(d)!;
+    expect(l).toBeGreaterThan(4);
+    writeFileSync(f, [...feed.texts.slice(0, 5), feed.texts[d]].join("\n\n") + "\n");
+    const r = pigeon("import", f, "--store", s);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`depth ${d} leaves a gap: nothing is held at depth ${d - 1} (prev) or ${l} (lipmaa), and no certificate path reaches it`);
+    expect(pigeon("feeds", "--store", s).out).toMatch(/depths 0\.\.4 /);
+  });
+
+  it("export --latest for a peer sends the path down to what the peer holds, not to 0", () => {
+    const src = join(tmp, "src"), peer = join(tmp, "peer"), out = join(tmp, "for-peer");
+    writeFileSync(join(tmp, "head.pgn"), feed.texts.slice(0, 1000).join("\n\n") + "\n");
+    pigeon("import", join(tmp, "head.pgn"), "--store", peer);
+    pigeon("have", join(tmp, "peer.have"), "--store", peer);
+    const pathLen = certificatePath(1990, 999).length - 2; // without 1990 (sent anyway) and 999 (held)
+    expect(pigeon("export", out, "--latest", "10", "--since", join(tmp, "peer.have"), "--all", "--store", src).out).toMatch(new RegExp(`exported ${10 + pathLen} messages`));
+    expect(pigeon("import", out, "--store", peer).out).toMatch(new RegExp(`messages: ${10 + pathLen} accepted, 0 refused`));
+  });
+});
