@@ -5,8 +5,9 @@ import { blobPath } from "../../src/card";
 import { readInput } from "./reader";
 import { Store } from "./store";
 import { svgPlot } from "./plot";
+import { body, CSV_HEADER, csvRows, field, isNumeric, readings, unquote } from "./readings";
 import { Pigeon } from "./core";
-import { blobRefs, verify, type Report } from "./verify";
+import { blobRefs, summary, verify, type Report } from "./verify";
 
 const HELP = `pigeon: Pigeon cards, bundles and feeds, offline
 
@@ -38,30 +39,12 @@ function option(args: string[], name: string): string | undefined {
   return v;
 }
 function printReport(r: Report, json: boolean) {
-  if (json) process.stdout.write(JSON.stringify({ messages: r.messages, blobs: r.blobs, refusals: r.refusals.map(({ author, depth, reason }) => ({ author, depth, reason })) }) + "\n");
+  if (json) process.stdout.write(JSON.stringify(summary(r)) + "\n");
   else {
     for (const f of r.refusals) process.stdout.write(`${f.file}${f.line ? ":" + f.line : ""}: ${f.author ?? ""}${f.depth !== null ? " depth " + f.depth : ""}: ${f.reason}\n`);
     process.stdout.write(`messages: ${r.messages.accepted} accepted, ${r.messages.refused} refused; blobs: ${r.blobs.accepted} accepted, ${r.blobs.refused} refused\n`);
   }
 }
-const field = (t: string, k: string) => new RegExp(`^${k} (.*)$`, "m").exec(t)?.[1] ?? "";
-const body = (t: string) => t.split("\n\n")[1].split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]);
-const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1) : v);
-const csvCell = (v: string) => (/[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v);
-
-/** Readings of a message: [time, key, value] for each value, times from t (and dt for key.i). */
-function readings(text: string): [number, string, string][] {
-  const b = body(text), get = (k: string) => b.find(([x]) => x === k)?.[1];
-  const t = Number(unquote(get("t") ?? '""')), dt = Number(unquote(get("dt") ?? '"0"'));
-  const out: [number, string, string][] = [];
-  for (const [k, v] of b) {
-    if (k === "t" || k === "boot" || k === "dt") continue;
-    const m = /^(.*)\.(\d+)$/.exec(k);
-    out.push(m && get("dt") ? [t + dt * Number(m[2]), m[1], unquote(v)] : [t, k, unquote(v)]);
-  }
-  return out;
-}
-
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "help" || cmd === "--help" || cmd === "-h") {
@@ -107,13 +90,9 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`pigeon: no feed ${who} in the store\n`);
       return 2;
     }
-    if (cmd === "csv") process.stdout.write("feed,depth,time,key,value\n");
+    if (cmd === "csv") process.stdout.write(CSV_HEADER);
     for (const log of feeds)
-      for (const { depth, text } of s.messages(log.author)) {
-        if (cmd === "log") process.stdout.write(text + "\n\n");
-        else if (field(text, "kind") === "reading")
-          for (const [t, k, v] of readings(text)) if (!key || k === key) process.stdout.write(`${log.author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`);
-      }
+      for (const { depth, text } of s.messages(log.author)) process.stdout.write(cmd === "log" ? text + "\n\n" : csvRows(log.author, depth, text, key));
     return 0;
   }
   if (cmd === "identity") {
@@ -150,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     for (const log of s.feeds().filter((l) => !who || l.author === who)) {
       const points: [number, number][] = [];
       for (const { text } of s.messages(log.author))
-        if (field(text, "kind") === "reading") for (const [t, k, v] of readings(text)) if (k === key && isFinite(Number(v)) && v !== "") points.push([t, Number(v)]);
+        if (field(text, "kind") === "reading") for (const [t, k, v] of readings(text)) if (k === key && isNumeric(v)) points.push([t, Number(v)]);
       if (points.length) series.push({ author: log.author, points });
     }
     if (!series.length) {

@@ -1,132 +1,20 @@
-// Verification of what a reader brings in: every message must parse, carry a
-// valid signature and extend its author's feed (next depth; prev and lipmaa
-// name the messages held at those depths). A feed may start above depth 0 in
-// a standalone bundle. Blobs must hash to their names.
+// `pigeon`'s verification: the shared chain rules (chain.ts) with the core's
+// verdicts at node:crypto's speed (fastverify.ts).
 import { Pigeon } from "./core";
 import { idOf, refusalOf } from "./fastverify";
-import type { Input, Source } from "./reader";
+import { memoryHolder, verify as verifyWith, type Checks, type Holder, type Report } from "./chain";
+import type { Input } from "./input";
 
-export interface Refusal {
-  author: string | null;
-  depth: number | null;
-  reason: string;
-  file: string;
-  line: number;
-}
-export interface Report {
-  messages: { accepted: number; refused: number };
-  blobs: { accepted: number; refused: number };
-  refusals: Refusal[];
-}
+export { blobRefs, memoryHolder, summary, type Holder, type Refusal, type Report } from "./chain";
 
-/** What a reader holds of each feed: where it goes on, and the ids it has. */
-export interface Holder {
-  /** The next depth of the author's feed, or undefined when nothing of it is held. */
-  next(author: string): number | undefined;
-  /** Where the held part starts. */
-  start(author: string): number;
-  /** The id of the held message at depth, if any. */
-  idAt(author: string, depth: number): string | undefined;
-  /** Takes an accepted message. */
-  accept(author: string, depth: number, id: string, text: string): void;
-  /** Keeps a fork's message as evidence. */
-  fork?(author: string, depth: number, text: string): void;
-}
+export const nodeChecks: Checks = {
+  refusal: (bytes) => refusalOf(bytes),
+  id: (bytes) => idOf(bytes),
+  lipmaa: (d) => Pigeon.lipmaa(d),
+  blobId: (b) => Pigeon.blobId(b),
+};
 
-/** Holds feeds in memory: what `pigeon verify` checks a standalone bundle against. */
-export function memoryHolder(): Holder {
-  const feeds = new Map<string, { start: number; next: number; ids: Map<number, string> }>();
-  return {
-    next: (a) => feeds.get(a)?.next,
-    start: (a) => feeds.get(a)?.start ?? 0,
-    idAt: (a, d) => feeds.get(a)?.ids.get(d),
-    accept(a, d, id) {
-      let f = feeds.get(a);
-      if (!f) feeds.set(a, (f = { start: d, next: d, ids: new Map() }));
-      f.ids.set(d, id);
-      f.next = d + 1;
-    },
-  };
-}
-
-const field = (text: string, name: string) => new RegExp(`^${name} (.*)$`, "m").exec(text)?.[1] ?? null;
-
-/** The blob ids a message names (as a whole key or value). */
-export function blobRefs(text: string): string[] {
-  const out: string[] = [];
-  for (const line of text.split("\n\n")[1].split("\n")) {
-    const k = line.slice(0, line.indexOf(":")), v = line.slice(line.indexOf(":") + 1);
-    for (const x of [k, v]) if (/^&[0-9A-Z]{52}\.sha256$/.test(x)) out.push(x);
-  }
-  return out;
-}
-
-/**
- * Checks every message and blob of an input against what the holder has, in
- * order, giving each accepted message to the holder; returns the report in
- * `pigeon verify --json` form. A feed the holder lacks may start at any depth.
- */
-export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (id: string, bytes: Buffer) => void): Report {
-  const report: Report = { messages: { accepted: 0, refused: 0 }, blobs: { accepted: 0, refused: 0 }, refusals: [] };
-  const referenced = new Set<string>();
-  const refuse = (m: Source, why: string, lineInMessage = 1) => {
-    const d = field(m.text, "depth");
-    report.messages.refused++;
-    report.refusals.push({
-      author: field(m.text, "author"),
-      depth: d !== null && /^\d+$/.test(d) ? Number(d) : null,
-      reason: why,
-      file: m.file,
-      line: m.line ? m.line + lineInMessage - 1 : 0,
-    });
-  };
-  for (const m of input.messages) {
-    const bytes = new Uint8Array(Buffer.from(m.text, "utf8"));
-    const why = refusalOf(bytes);
-    if (why) {
-      const at = /^line (\d+): /.exec(why);
-      refuse(m, why, at ? Number(at[1]) : 1);
-      continue;
-    }
-    const author = field(m.text, "author")!, depth = Number(field(m.text, "depth")), id = idOf(bytes);
-    const next = holder.next(author) ?? depth, start = holder.next(author) === undefined ? depth : holder.start(author);
-    const held = holder.idAt(author, depth);
-    if (held === id) {
-      report.messages.accepted++; // the same message again: nothing new
-      for (const r of blobRefs(m.text)) referenced.add(r);
-      continue;
-    }
-    if (held) {
-      holder.fork?.(author, depth, m.text);
-      refuse(m, `fork: a different message at depth ${depth} (kept as evidence)`);
-      continue;
-    }
-    if (depth !== next) {
-      refuse(m, depth > next ? `depth ${depth} leaves a gap after ${next - 1}` : `depth ${depth} is below where this feed starts (${start})`);
-      continue;
-    }
-    const prev = field(m.text, "prev"), lip = field(m.text, "lipmaa"), l: number | null = Pigeon.lipmaa(depth);
-    if (depth > start && prev !== holder.idAt(author, depth - 1)) {
-      refuse(m, `prev does not name the message at depth ${depth - 1}`, 3);
-      continue;
-    }
-    if (l !== null && l >= start && lip !== holder.idAt(author, l)) {
-      refuse(m, `lipmaa does not name the message at depth ${l}`, 5);
-      continue;
-    }
-    holder.accept(author, depth, id, m.text);
-    report.messages.accepted++;
-    for (const r of blobRefs(m.text)) referenced.add(r);
-  }
-  for (const b of input.blobs) {
-    const name = "&" + b.path.replace(/[/.]/g, "") + ".sha256", id: string = Pigeon.blobId(new Uint8Array(b.bytes));
-    if (id !== name) {
-      report.blobs.refused++;
-      report.refusals.push({ author: null, depth: null, reason: `blob ${b.path}: its bytes hash to ${id}, not to its name`, file: b.path, line: 0 });
-    } else if (referenced.has(id)) {
-      report.blobs.accepted++;
-      onBlob?.(id, b.bytes);
-    }
-  }
-  return report;
+/** Checks every message and blob of an input (see chain.ts); returns the report in `pigeon verify --json` form. */
+export function verify(input: Input, holder: Holder = memoryHolder(), onBlob?: (id: string, bytes: Uint8Array) => void): Report {
+  return verifyWith(input, nodeChecks, holder, onBlob);
 }
