@@ -167,7 +167,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // exit once stdout has taken everything: a pipe that is full queues writes, and exit would drop them
+  (code) => process.stdout.write("", () => process.exit(code)),
   (e) => {
     process.stderr.write(`pigeon: ${e instanceof Error ? e.message : e}\n`);
     process.exit(2);
