@@ -10,7 +10,7 @@ import type { Failure, FeedResult, Progress, Request, Result } from "./protocol"
 
 declare const WORKER_SOURCE_ID: string;
 
-interface PlotInfo { author: string; key: string; points: number; plot: uPlot }
+interface PlotInfo { author: string; key: string; plot: uPlot }
 const w = window as unknown as {
   pigeonSummary?: unknown;
   pigeonState?: string;
@@ -102,7 +102,8 @@ function show(r: Result, name: string) {
     for (const draw of pending) draw(); // once the section is in the page: plots take its width
   }
   out.append(tableSection(r.feeds));
-  w.pigeonPlots = plots.map(({ author, key, points }) => ({ author, key, points }));
+  // what each plot holds: its points (a null between two of them is a gap in time, not a point)
+  w.pigeonPlots = plots.map(({ author, key, plot }) => ({ author, key, points: plot.data[1].filter((y) => y !== null && y !== undefined).length }));
   w.pigeonSummary = s;
 }
 
@@ -159,7 +160,7 @@ function addPlot(grid: HTMLElement, author: string, key: string, pts: [number, n
     cursor: { drag: { x: true, y: false }, sync: { key: author } },
     plugins: [wheelAndPan()],
   };
-  plots.push({ author, key, points: pts.length, plot: new uPlot(opts, data, box) });
+  plots.push({ author, key, plot: new uPlot(opts, data, box) });
 }
 
 /** Zoom with the wheel around the cursor, pan with shift-drag; zooming one plot of a feed zooms the feed's other plots. */
