@@ -145,6 +145,23 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
     await r.page.context().close();
   });
 
+  it("opens a messages.pgn dropped onto the page", async () => {
+    const f = join(VECTORS, "bundle-ab", "messages.pgn");
+    const page = await (await browser.newContext()).newPage(), requests: string[] = [];
+    page.on("request", (r) => void (/^(file|data|blob):/.test(r.url()) || requests.push(r.url())));
+    await page.goto(VIEWER);
+    await page.waitForFunction(() => (window as any).pigeonState === "ready");
+    await page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], "messages.pgn"));
+      document.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, readFileSync(f, "utf8"));
+    await page.waitForFunction(() => (window as any).pigeonState === "done");
+    expect(await page.evaluate(() => (window as any).pigeonSummary)).toEqual(verifyJson(f));
+    expect(requests).toEqual([]);
+    await page.context().close();
+  });
+
   it("gives the core's verdicts with WebCrypto and with the core alone on corrupted messages, small-order keys and S >= L", async () => {
     let seed = 11;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);

@@ -257,6 +257,8 @@ function init() {
     const items = [...(e.dataTransfer?.items ?? [])].map((i) => i.webkitGetAsEntry()).filter((x): x is FileSystemEntry => !!x);
     const files: { path: string; file: File }[] = [];
     for (const entry of items) await entryFiles(entry, files);
+    // no entries (a drag made by a script): the plain files
+    if (!files.length) for (const file of e.dataTransfer?.files ?? []) files.push({ path: file.name, file });
     open(files);
   });
   window.addEventListener("resize", () => {
