@@ -93,6 +93,7 @@ async function check(name: string, path: string, kind: "file" | "dir") {
   expect(await savedCsv(r.page)).toBe(csv);
   const counts = numericCounts(csv);
   expect(new Map(r.plots.map((p) => [`${p.author} ${p.key}`, p.points]))).toEqual(counts);
+  if (name === "card") expect(r.plots.map((p) => p.gaps)).toEqual(r.plots.map(() => 0)); // 10-minute readings without a break
   await r.page.screenshot({ path: join(ARTIFACTS, `viewer-${name}.png`), fullPage: true });
   expect(r.requests).toEqual([]);
   expect(r.errors).toEqual([]);
@@ -142,6 +143,40 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
     expect(refusal).toEqual({ author: vectors.feeds[0].author, depth: 5, reason: "signature does not verify" });
     const listed = await r.page.locator(".refusals li").allTextContents();
     expect(listed.some((t) => t.includes("depth 5: signature does not verify"))).toBe(true);
+    await r.page.context().close();
+  });
+
+  it("breaks a plot's line where readings stop for a while", async () => {
+    const seed = new Uint8Array(32).fill(5), texts: string[] = [], ids: string[] = [];
+    for (let d = 0; d < 30; d++) {
+      const t = 1764000000 + 600 * d + (d >= 20 ? 86400 : 0), l = Pigeon.lipmaa(d);
+      const text: string = Pigeon.sign(seed, { kind: "reading", prev: d ? ids[d - 1] : "NONE", depth: d, lipmaa: l === null ? "NONE" : ids[l], body: [["t", `"${t}"`], ["temp", `"${(20 + Math.sin(d)).toFixed(2)}"`]] });
+      texts.push(text);
+      ids.push(Pigeon.id(text));
+    }
+    const f = join(tmp, "gap.pgn");
+    writeFileSync(f, texts.join("\n\n") + "\n");
+    const r = await load(f, "file");
+    expect(r.summary).toEqual(verifyJson(f));
+    expect(r.plots).toEqual([{ author: Pigeon.identity(seed), key: "temp", points: 30, gaps: 1 }]);
+    await r.page.screenshot({ path: join(ARTIFACTS, "viewer-gap.png") });
+    // zoom with the wheel, pan with shift-drag, back with a double-click
+    const range = () => r.page.evaluate(() => (window as any).pigeonPlotRanges()[0] as [number, number]);
+    const all = await range(), box = (await r.page.locator(".u-over").boundingBox())!;
+    await r.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await r.page.mouse.wheel(0, -100);
+    const zoomed = await range();
+    expect(zoomed[1] - zoomed[0]).toBeLessThan(all[1] - all[0]);
+    await r.page.keyboard.down("Shift");
+    await r.page.mouse.down();
+    await r.page.mouse.move(box.x + box.width / 2 + 100, box.y + box.height / 2, { steps: 5 });
+    await r.page.mouse.up();
+    await r.page.keyboard.up("Shift");
+    const panned = await range();
+    expect(panned[0]).toBeLessThan(zoomed[0]);
+    expect(panned[1] - panned[0]).toBeCloseTo(zoomed[1] - zoomed[0], 3);
+    await r.page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+    expect(await range()).toEqual(all);
     await r.page.context().close();
   });
 

@@ -15,8 +15,10 @@ const w = window as unknown as {
   pigeonSummary?: unknown;
   pigeonState?: string;
   pigeonResult?: Result;
-  pigeonPlots?: { author: string; key: string; points: number }[];
+  pigeonPlots?: { author: string; key: string; points: number; gaps: number }[];
   pigeonTimes?: { verifiedMs: number; plottedMs: number };
+  /** The time range each plot shows now (zoom and pan change it). */
+  pigeonPlotRanges?: () => [number, number][];
 };
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]) => {
@@ -103,7 +105,7 @@ function show(r: Result, name: string) {
   }
   out.append(tableSection(r.feeds));
   // what each plot holds: its points (a null between two of them is a gap in time, not a point)
-  w.pigeonPlots = plots.map(({ author, key, plot }) => ({ author, key, points: plot.data[1].filter((y) => y !== null && y !== undefined).length }));
+  w.pigeonPlots = plots.map(({ author, key, plot }) => ({ author, key, points: plot.data[1].filter((y) => y !== null && y !== undefined).length, gaps: plot.data[1].filter((y) => y === null).length }));
   w.pigeonSummary = s;
 }
 
@@ -264,6 +266,7 @@ function init() {
   window.addEventListener("resize", () => {
     for (const p of plots) p.plot.setSize({ width: Math.max(320, (p.plot.root.parentElement!.parentElement as HTMLElement).clientWidth), height: 260 });
   });
+  w.pigeonPlotRanges = () => plots.map((p) => [p.plot.scales.x.min!, p.plot.scales.x.max!]);
   w.pigeonState = "ready";
 }
 init();
