@@ -105,7 +105,10 @@ function show(r: Result, name: string) {
   }
   out.append(tableSection(r.feeds));
   // what each plot holds: its points (a null between two of them is a gap in time, not a point)
-  w.pigeonPlots = plots.map(({ author, key, plot }) => ({ author, key, points: plot.data[1].filter((y) => y !== null && y !== undefined).length, gaps: plot.data[1].filter((y) => y === null).length }));
+  w.pigeonPlots = plots.map(({ author, key, plot }) => {
+    const ys = Array.from(plot.data[1] as ArrayLike<number | null | undefined>);
+    return { author, key, points: ys.filter((y) => y !== null && y !== undefined).length, gaps: ys.filter((y) => y === null).length };
+  });
   w.pigeonSummary = s;
 }
 

@@ -75,7 +75,7 @@ function keyOk(a: Uint8Array): boolean {
 function cryptoKey(a: Uint8Array): Promise<CryptoKey> {
   const h = hex(a);
   let k = keys.get(h);
-  if (!k) keys.set(h, (k = crypto.subtle.importKey("raw", a, { name: "Ed25519" }, false, ["verify"])));
+  if (!k) keys.set(h, (k = crypto.subtle.importKey("raw", a as BufferSource, { name: "Ed25519" }, false, ["verify"])));
   return k;
 }
 /** The core's verdicts and ids of a slice of messages, the equation and the hash done by WebCrypto. */
@@ -83,8 +83,8 @@ async function webVerdicts(texts: string[]): Promise<Map<string, Verdict>> {
   const out = new Map<string, Verdict>();
   await Promise.all(texts.map(async (text) => {
     const bytes = enc.encode(text), p = precheck(Pigeon, bytes, keyOk);
-    const digest = crypto.subtle.digest("SHA-256", bytes);
-    const why = typeof p === "string" ? p : (await crypto.subtle.verify("Ed25519", await cryptoKey(p.key), p.sig, p.unsigned)) ? "" : "signature does not verify";
+    const digest = crypto.subtle.digest("SHA-256", bytes as BufferSource);
+    const why = typeof p === "string" ? p : (await crypto.subtle.verify("Ed25519", await cryptoKey(p.key), p.sig as BufferSource, p.unsigned as BufferSource)) ? "" : "signature does not verify";
     out.set(text, { why, id: "%" + b32encode(new Uint8Array(await digest), 0, 32) + ".sha256" });
   }));
   return out;
