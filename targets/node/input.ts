@@ -116,6 +116,14 @@ export function readTree(tree: Tree): Input {
   return into;
 }
 
+/** Whether readTree may read the file at path (inside the tree): a reader of picked files need not load the rest. */
+export function mayRead(path: string): boolean {
+  const parts = path.split("/");
+  if (parts.length === 1) return parts[0] === "messages.pgn" || parts[0] === "MESSAGES.PGN" || LOG_NAME.test(parts[0]);
+  if (parts[0] === "B") parts.shift();
+  return parts.length === 7 && parts.slice(0, 6).every((d) => BLOB_DIR.test(d)) && BLOB_FILE.test(parts[6]);
+}
+
 /** Whether a file's first sector and size make it a card image (a FAT boot sector or a partition table) rather than a messages.pgn. */
 export const isImage = (head: Uint8Array, size: number) => size >= 1 << 20 && head[510] === 0x55 && head[511] === 0xaa;
 

@@ -11,7 +11,7 @@
 import { b32encode } from "../../src/base32";
 import { memoryHolder, summary, Verifier, type Checks } from "../node/chain";
 import { keyAllowed, precheck } from "../node/edrules";
-import { isImage, pgnMessages, readImage, readTree, type Input, type Source } from "../node/input";
+import { isImage, mayRead, pgnMessages, readImage, readTree, type Input, type Source } from "../node/input";
 import { field, readings } from "../node/readings";
 import type { FeedResult, Request, Result } from "./protocol";
 
@@ -35,7 +35,10 @@ async function readPicked(req: Request): Promise<Input> {
   // a directory: paths are "<dir>/<path inside it>"
   const top = req.files[0].path.includes("/") ? req.files[0].path.slice(0, req.files[0].path.indexOf("/")) : "";
   const inside = new Map<string, Uint8Array>();
-  for (const { path, file } of req.files) inside.set(top ? path.slice(top.length + 1) : path, new Uint8Array(await file.arrayBuffer()));
+  for (const { path, file } of req.files) {
+    const p = top ? path.slice(top.length + 1) : path;
+    inside.set(p, mayRead(p) ? new Uint8Array(await file.arrayBuffer()) : new Uint8Array(0)); // other files: listed, never read
+  }
   return readTree({
     list(dir) {
       const seen = new Map<string, boolean>(), pre = dir ? dir + "/" : "";
@@ -114,10 +117,16 @@ async function run(req: Request): Promise<Result> {
   };
   const holder = memoryHolder(true), v = new Verifier(checks, holder);
   post({ type: "progress", done: 0, total: messages.length, engine });
+  // the next slice's signatures are being checked while the chain rules take this one
+  const verdictsOf = (i: number) => {
+    const texts = messages.slice(i, i + SLICE).map((m) => m.text);
+    return engine === "core" ? Promise.resolve(coreVerdicts(texts)) : webVerdicts(texts);
+  };
+  let ahead = verdictsOf(0);
   for (let i = 0; i < messages.length; i += SLICE) {
-    const slice = messages.slice(i, i + SLICE), texts = slice.map((m) => m.text);
-    verdicts = engine === "core" ? coreVerdicts(texts) : await webVerdicts(texts);
-    for (const m of slice) v.message(m);
+    verdicts = await ahead;
+    if (i + SLICE < messages.length) ahead = verdictsOf(i + SLICE);
+    for (const m of messages.slice(i, i + SLICE)) v.message(m);
     post({ type: "progress", done: Math.min(messages.length, i + SLICE), total: messages.length, engine });
   }
   v.blobs(input.blobs);
