@@ -1,7 +1,8 @@
 // npm run bench [-- --json]: every figure measured side by side in one run.
 // Node: the ES5 core vs TweetNaCl (nacl-fast) vs @noble/ed25519 vs node:crypto;
 // duk: the core vs nacl-fast; Espruino (when ESPRUINO names its Linux build):
-// the core vs nacl-fast, with process.memory() variables; bundle size.
+// the core vs nacl-fast, with process.memory() variables; the year card; the card
+// viewer opening it in headless Chromium next to pigeon verify; bundle size.
 import { spawn, spawnSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,6 +16,7 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { DRAFT, naclDriver, parseDriverOutput, pigeonDriver, SEED } from "../bench/drivers.mjs";
 
 import { ensure } from "./debian.mjs";
+import { viewerBench } from "../bench/viewer.mjs";
 
 const require = createRequire(import.meta.url);
 const root = new URL("..", import.meta.url).pathname;
@@ -174,16 +176,24 @@ setTimeout(go, 1);`);
 }
 
 // ---- the card (issue 9): a simulated year on the bare profile, and appends under duk ----
+let yearCard = null;
 {
   const p = spawnSync("node", [join(root, "dist/sim-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (p.status !== 0) throw new Error("card bench: " + p.stderr);
-  Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
+  const card = JSON.parse(p.stdout.trim().split("\n").pop());
+  yearCard = card["card.image"];
+  delete card["card.image"];
+  Object.assign(r, card);
   if (ensure(["duk"]).length === 0) {
     const d = runEngine("duk", [], readFileSync(join(root, "dist/card-duk.js"), "utf8") + '\nprint("@@BENCH@@" + JSON.stringify(CardBench.run(50)) + "@@BENCH@@");');
     r["duk.card.signAndAppendMs"] = d.signAndAppendMs;
     r["duk.card.appendMs"] = d.appendMs;
   }
 }
+
+// ---- the card viewer (issue 10): the year's card opened in headless Chromium, next to pigeon verify ----
+Object.assign(r, await viewerBench(yearCard));
+if (r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, only pigeon verify and the file size measured");
 
 // ---- the collector's tool: importing a bundle of 100,000 messages from 100 feeds ----
 {

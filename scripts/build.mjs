@@ -3,7 +3,9 @@
 // lowers it to ES5 (esbuild cannot lower let/const/classes that far), and
 // esbuild minifies. The entry's exports become the global object's members.
 import { build, transform } from "esbuild";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import ts from "typescript";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -66,3 +68,35 @@ for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["sim/bench.ts", "d
         "const require=__cr(import.meta.url);const __filename=__fu(import.meta.url);const __dirname=__dn(__filename);",
     },
   });
+
+// the card viewer (targets/web/): one HTML file with its styles, the page's
+// script, and the worker's (the core dist/pigeon.js, then the worker, with
+// FatFs' WebAssembly as base64) in a script element the page starts from a blob
+const browser = (entry, extra = {}) =>
+  build({
+    entryPoints: [root + entry],
+    bundle: true,
+    write: false,
+    format: "iife",
+    platform: "browser",
+    target: "es2020",
+    minify: true,
+    legalComments: "none",
+    logLevel: "warning",
+    // js-fatfs' Node branch (never taken in a browser) imports "module"; the wasm comes inlined instead of by URL
+    external: ["module"],
+    define: { "import.meta.url": '"about:blank"' },
+    ...extra,
+  }).then((r) => r.outputFiles[0].text);
+const wasm = readFileSync(dirname(createRequire(import.meta.url).resolve("js-fatfs")) + "/fatfs.wasm");
+const workerJs = core + `var FATFS_WASM=${JSON.stringify(wasm.toString("base64"))};\n` + (await browser("targets/web/worker.ts"));
+const mainJs = await browser("targets/web/main.ts", { define: { "import.meta.url": '"about:blank"', WORKER_SOURCE_ID: '"pigeon-worker"' } });
+const css = readFileSync(dirname(createRequire(import.meta.url).resolve("uplot")) + "/uPlot.min.css", "utf8") + readFileSync(root + "targets/web/viewer.css", "utf8");
+for (const [what, text] of [["worker", workerJs], ["page", mainJs], ["styles", css]])
+  if (/<\/(script|style)|<!--/i.test(text)) throw new Error(`viewer: the ${what} holds text that would end its element early`);
+const viewer = readFileSync(root + "targets/web/viewer.html", "utf8")
+  .replace("/*STYLE*/", () => css)
+  .replace("/*WORKER*/", () => workerJs)
+  .replace("/*MAIN*/", () => mainJs);
+writeFileSync(root + "dist/viewer.html", viewer);
+console.log(`dist/viewer.html ${viewer.length} bytes`);

@@ -8,6 +8,7 @@ export const TOOLS = {
   mdir: "mtools",
   mcopy: "mtools",
   file: "file",
+  chromium: "chromium", // the card viewer's tests (headless, driven by playwright-core)
 };
 
 function has(cmd) {

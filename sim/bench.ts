@@ -20,6 +20,7 @@ async function main() {
   board.runFor(days * 86400 - 600);
   const wallS = (performance.now() - t0) / 1000;
   const w = { ...img.device.writes };
+  img.save(); // the year's card, for the viewer's and pigeon verify's timings
   const [feed] = readCard(img);
   const appends = feed.messages.length - 1;
   const text = feed.messages.reduce((n, t) => n + Buffer.byteLength(t), 0);
@@ -41,6 +42,7 @@ async function main() {
   console.log(JSON.stringify({
     ...perProfile,
     "card.days": days,
+    "card.image": img.path,
     "card.messages": feed.messages.length,
     "card.appendsPerSec": appends / wallS,
     "card.sectorWritesPerAppend": (w.data + w.root + w.dir + w.fat + w.boot) / appends,

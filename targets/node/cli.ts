@@ -6,7 +6,8 @@ import { progress } from "./progress";
 import { readInput } from "./reader";
 import { Store } from "./store";
 import { svgPlot } from "./plot";
-import { verify, type Report } from "./verify";
+import { body, CSV_HEADER, csvRows, field, isNumeric, readings, unquote } from "./readings";
+import { summary, verify, type Report } from "./verify";
 
 const HELP = `pigeon: Pigeon cards, bundles and feeds, offline
 
@@ -44,30 +45,12 @@ function option(args: string[], name: string): string | undefined {
   return v;
 }
 function printReport(r: Report, json: boolean) {
-  if (json) process.stdout.write(JSON.stringify({ messages: r.messages, blobs: r.blobs, refusals: r.refusals.map(({ author, depth, reason }) => ({ author, depth, reason })) }) + "\n");
+  if (json) process.stdout.write(JSON.stringify(summary(r)) + "\n");
   else {
     for (const f of r.refusals) process.stdout.write(`${f.file}${f.line ? ":" + f.line : ""}: ${f.author ?? ""}${f.depth !== null ? " depth " + f.depth : ""}: ${f.reason}\n`);
     process.stdout.write(`messages: ${r.messages.accepted} accepted, ${r.messages.refused} refused; blobs: ${r.blobs.accepted} accepted, ${r.blobs.refused} refused\n`);
   }
 }
-const field = (t: string, k: string) => new RegExp(`^${k} (.*)$`, "m").exec(t)?.[1] ?? "";
-const body = (t: string) => t.split("\n\n")[1].split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]);
-const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1) : v);
-const csvCell = (v: string) => (/[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v);
-
-/** Readings of a message: [time, key, value] for each value, times from t (and dt for key.i). */
-function readings(text: string): [number, string, string][] {
-  const b = body(text), get = (k: string) => b.find(([x]) => x === k)?.[1];
-  const t = Number(unquote(get("t") ?? '""')), dt = Number(unquote(get("dt") ?? '"0"'));
-  const out: [number, string, string][] = [];
-  for (const [k, v] of b) {
-    if (k === "t" || k === "boot" || k === "dt") continue;
-    const m = /^(.*)\.(\d+)$/.exec(k);
-    out.push(m && get("dt") ? [t + dt * Number(m[2]), m[1], unquote(v)] : [t, k, unquote(v)]);
-  }
-  return out;
-}
-
 /** Output gathered into writes of about 64 KB: a write per line would be slow for a million lines. */
 function lines(stream: NodeJS.WriteStream) {
   let buf: string[] = [], size = 0;
@@ -133,13 +116,8 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const out = lines(process.stdout);
-    if (cmd === "csv") out.write("feed,depth,time,key,value\n");
-    for (const author of feeds)
-      s.each(author, (text, depth) => {
-        if (cmd === "log") out.write(text + "\n\n");
-        else if (field(text, "kind") === "reading")
-          for (const [t, k, v] of readings(text)) if (!key || k === key) out.write(`${author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`);
-      });
+    if (cmd === "csv") out.write(CSV_HEADER);
+    for (const author of feeds) s.each(author, (text, depth) => out.write(cmd === "log" ? text + "\n\n" : csvRows(author, depth, text, key)));
     out.end();
     return 0;
   }
@@ -177,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
     for (const author of s.authors().filter((a) => !who || a === who)) {
       const points: [number, number][] = [];
       s.each(author, (text) => {
-        if (field(text, "kind") === "reading") for (const [t, k, v] of readings(text)) if (k === key && isFinite(Number(v)) && v !== "") points.push([t, Number(v)]);
+        if (field(text, "kind") === "reading") for (const [t, k, v] of readings(text)) if (k === key && isNumeric(v)) points.push([t, Number(v)]);
       });
       if (points.length) series.push({ author, points });
     }

@@ -16,8 +16,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as FatFsLib from "js-fatfs";
 import type { DiskIO, FatFs } from "js-fatfs";
+import { fatReaddir, fatReadFile, frName, newFatFs as newFatFsWith, SECTOR, withMount, type HostEntry } from "./fatread";
 
-export const SECTOR = 512;
+export { FRESULT, frName, SECTOR, type HostEntry } from "./fatread";
 
 /** Thrown when the card loses power: at the armed sector write (see `BlockDevice.armFault`) or by `powerCut()`. */
 export class PowerCut extends Error {
@@ -351,7 +352,7 @@ export class BlockDevice implements DiskIO {
 
 let wasmModule: WebAssembly.Module | null = null;
 /** The FatFs WebAssembly module, compiled once per process. */
-function fatfsWasm(): WebAssembly.Module {
+export function fatfsWasm(): WebAssembly.Module {
   if (!wasmModule) {
     const main = createRequire(import.meta.url).resolve("js-fatfs");
     wasmModule = new WebAssembly.Module(readFileSync(join(dirname(main), "fatfs.wasm")));
@@ -359,48 +360,10 @@ function fatfsWasm(): WebAssembly.Module {
   return wasmModule;
 }
 
-/**
- * A FatFs instance over `device`, whose clock (for file times) is `clock()` in
- * ms since 1970. js-fatfs takes the time from emscripten's Date.now() and
- * localtime imports; they are replaced here (by function name) with the
- * simulator's virtual clock, read as UTC as a board without a time zone does.
- */
-async function newFatFs(device: DiskIO, clock: () => number): Promise<FatFs> {
-  let heap: WebAssembly.Memory | null = null;
-  const utcLocaltime = (lo: number, hi: number, tm: number) => {
-    const d = new Date((hi * 4294967296 + (lo >>> 0)) * 1000);
-    const h = new Int32Array(heap!.buffer, tm, 10);
-    h.set([d.getUTCSeconds(), d.getUTCMinutes(), d.getUTCHours(), d.getUTCDate(), d.getUTCMonth(),
-      d.getUTCFullYear() - 1900, d.getUTCDay(), Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 864e5), 0, 0]);
-  };
-  const opts = {
-    diskio: device,
-    codepage: 437, // the boards' code page
-    instantiateWasm(info: { a: Record<string, Function> }, receive: (i: WebAssembly.Instance) => void) {
-      for (const [k, f] of Object.entries(info.a)) {
-        if (f.name === "_emscripten_date_now") info.a[k] = () => clock();
-        else if (f.name === "__localtime_js") info.a[k] = utcLocaltime;
-      }
-      WebAssembly.instantiate(fatfsWasm(), info as unknown as WebAssembly.Imports).then((inst) => {
-        heap = Object.values(inst.exports).find((x) => x instanceof WebAssembly.Memory) as WebAssembly.Memory;
-        receive(inst);
-      });
-      return {};
-    },
-  };
-  return FatFsLib.create(opts as unknown as FatFsLib.FatFsOptions);
-}
-
-/** FRESULT names, as Espruino's jsfsReportError spells them (codes past TIMEOUT read "UNKNOWN" there). */
-export const FRESULT = [
-  "OK", "DISK_ERR", "INT_ERR", "NOT_READY", "NO_FILE", "NO_PATH", "INVALID_NAME", "DENIED", "EXIST",
-  "INVALID_OBJECT", "WRITE_PROTECTED", "INVALID_DRIVE", "NOT_ENABLED", "NO_FILESYSTEM", "MKFS_ABORTED", "TIMEOUT",
-];
-export const frName = (res: number): string => FRESULT[res] ?? "UNKNOWN";
+/** A FatFs instance over `device`, with the simulator's clock (see fatread.ts). */
+const newFatFs = (device: DiskIO, clock: () => number) => newFatFsWith(device, fatfsWasm(), clock);
 
 // ---- images ---------------------------------------------------------------------
-
-export interface HostEntry { name: string; size: number; dir: boolean }
 
 /**
  * An SD card: its image in memory, the block device over it, and the FatFs
@@ -441,55 +404,23 @@ export class FatImage {
   /** A file's bytes, or undefined when missing (host side, volume "1:"). */
   readFile(path: string): Buffer | undefined {
     return this.host((ff) => {
-      const fp = ff.malloc(FatFsLib.sizeof_FIL), br = ff.malloc(4);
-      try {
-        if (ff.f_open(fp, "1:" + path, FatFsLib.FA_READ) !== FatFsLib.FR_OK) return undefined;
-        const size = ff.f_size(fp), buf = ff.malloc(Math.max(1, size));
-        const res = ff.f_read(fp, buf, size, br);
-        const out = Buffer.from(ff.HEAPU8.subarray(buf, buf + ff.getValue(br, "i32")));
-        ff.free(buf);
-        ff.f_close(fp);
-        if (res !== FatFsLib.FR_OK) throw new Error(`read ${path}: ${frName(res)}`);
-        return out;
-      } finally {
-        ff.free(fp);
-        ff.free(br);
-      }
+      const b = fatReadFile(ff, "1:", path);
+      return b && Buffer.from(b.buffer, b.byteOffset, b.length);
     });
   }
 
   /** A directory's entries (host side), or undefined when missing. */
   readdir(path = ""): HostEntry[] | undefined {
-    return this.host((ff) => {
-      const dp = ff.malloc(FatFsLib.sizeof_DIR), fno = ff.malloc(FatFsLib.sizeof_FILINFO);
-      try {
-        if (ff.f_opendir(dp, "1:" + path) !== FatFsLib.FR_OK) return undefined;
-        const out: HostEntry[] = [];
-        while (ff.f_readdir(dp, fno) === FatFsLib.FR_OK) {
-          const name = ff.FILINFO_fname(fno);
-          if (!name) break;
-          out.push({ name, size: ff.FILINFO_fsize(fno), dir: (ff.FILINFO_fattrib(fno) & FatFsLib.AM_DIR) !== 0 });
-        }
-        ff.f_closedir(dp);
-        return out;
-      } finally {
-        ff.free(dp);
-        ff.free(fno);
-      }
-    });
+    return this.host((ff) => fatReaddir(ff, "1:", path));
   }
 
   /** Runs fn with volume "1:" mounted, without counting its sector reads. */
   private host<T>(fn: (ff: FatFs) => T): T {
-    const ff = this.ff, fs = ff.malloc(FatFsLib.sizeof_FATFS), counting = this.device.counting;
+    const counting = this.device.counting;
     this.device.counting = false;
     try {
-      const res = ff.f_mount(fs, "1:", 1);
-      if (res !== FatFsLib.FR_OK) throw new Error(`mount ${this.path}: ${frName(res)}`);
-      return fn(ff);
+      return withMount(this.ff, "1:", this.path, () => fn(this.ff));
     } finally {
-      ff.f_mount(0, "1:", 0);
-      ff.free(fs);
       this.device.counting = counting;
     }
   }

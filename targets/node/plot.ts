@@ -1,6 +1,8 @@
 // A numeric reading over time as a standalone SVG: axes with ticks, one line
 // per feed, and a break in the line where readings stop for more than three
 // of their usual intervals (a gap in time stays a gap).
+import { isGap, usualStep } from "./readings";
+
 const W = 900, H = 420, L = 70, R = 20, T = 30, B = 50;
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"];
 
@@ -27,9 +29,9 @@ export function svgPlot(key: string, series: { author: string; points: [number, 
   for (const t of ticks(t0, t1, 6)) out.push(`<text x="${x(t)}" y="${H - B + 18}" text-anchor="middle">${new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ")}</text>`);
   series.forEach((s, i) => {
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
-    const steps = pts.slice(1).map((p, j) => p[0] - pts[j][0]).sort((a, b) => a - b), usual = steps[steps.length >> 1] || 1;
+    const usual = usualStep(pts.map((p) => p[0]));
     let d = "";
-    pts.forEach((p, j) => (d += `${j && p[0] - pts[j - 1][0] <= 3 * usual ? "L" : "M"}${x(p[0]).toFixed(1)} ${y(p[1]).toFixed(1)}`));
+    pts.forEach((p, j) => (d += `${j && !isGap(pts[j - 1][0], p[0], usual) ? "L" : "M"}${x(p[0]).toFixed(1)} ${y(p[1]).toFixed(1)}`));
     out.push(`<path d="${d}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5"><title>${esc(s.author)}</title></path>`);
     out.push(`<text x="${W - R}" y="${T + 14 * i}" text-anchor="end" fill="${COLORS[i % COLORS.length]}">${esc(s.author.slice(0, 12))}…</text>`);
   });

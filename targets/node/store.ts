@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { appendMessage, blobPath, createLog, each, find, openLog, type File, type Log } from "../../src/card";
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
-import type { Holder } from "./verify";
+import type { Holder } from "./chain";
 import { b32encode } from "../../src/base32";
 import { b32decodeInto, idOf } from "./fastverify";
 import { splitPgn } from "./reader";
@@ -217,7 +217,7 @@ export class Store implements Holder {
     const f = join(this.dir, "FORKS.PGN");
     return existsSync(f) ? splitPgn(readFileSync(f, "utf8"), f).map((m) => m.text) : [];
   }
-  putBlob(id: string, bytes: Buffer) {
+  putBlob(id: string, bytes: Uint8Array) {
     const path = join(this.dir, blobPath(id.slice(1, 53)));
     if (existsSync(path)) return;
     mkdirSync(join(path, ".."), { recursive: true });
