@@ -329,12 +329,13 @@ function writeIndex(log: Log) {
 }
 
 /**
- * Calls fn(text, depth) for every record of the log in order; records of a
- * torn tail never appear. A page the card garbled since it was written is
- * reported to bad(page) and skipped: the pages around it stay readable.
+ * Calls fn(text, depth) for every record of the log in order, from the page
+ * that holds depth from (default: the first page); records of a torn tail
+ * never appear. A page the card garbled since it was written is reported to
+ * bad(page) and skipped: the pages around it stay readable.
  */
-export function each(log: Log, f: File, fn: (text: string, depth: number) => void, bad?: (page: number) => void) {
-  for (var page = 0; page <= log.page; page++) {
+export function each(log: Log, f: File, fn: (text: string, depth: number) => void, bad?: (page: number) => void, from?: number) {
+  for (var page = from ? pageOf(log, f, from) : 0; page <= log.page; page++) {
     if (readPage(log, f, page) < 0) {
       if (bad && (page < log.page || log.count)) bad(page);
       continue;
@@ -354,16 +355,21 @@ export function appendMessage(log: Log, b: Uint8Array, n: number): string {
   return "";
 }
 
-/** The message text at depth d of a log whose depths follow one another, or undefined; bisects the pages. */
-export function find(log: Log, f: File, d: number): string | undefined {
-  var lo = 0, hi = log.page, mid, p, i;
+/** The last page whose first depth is at most d (depths ascending), by bisection. */
+function pageOf(log: Log, f: File, d: number): number {
+  var lo = 0, hi = log.page, mid;
   while (lo < hi) {
-    // the last page whose first depth is at most d
     mid = (lo + hi + 1) >> 1;
     if (readPage(log, f, mid) < 0 || get(slot, 18, 7) > d) hi = mid - 1;
     else lo = mid;
   }
-  if (readPage(log, f, lo) < 0) return undefined;
+  return lo;
+}
+
+/** The message text at depth d of a log whose depths ascend, or undefined. */
+export function find(log: Log, f: File, d: number): string | undefined {
+  var p, i;
+  if (readPage(log, f, pageOf(log, f, d)) < 0) return undefined;
   for (p = 16, i = 0; i < slot[14]; i++, p += get(slot, p, 2)) if (get(slot, p + 2, 7) == d) return text(slot, p, log.author);
   return undefined;
 }

@@ -1,7 +1,7 @@
 // The logger's step: sensor values become one signed message of kind
 // "reading" (spec/card.md, "Reading messages"), appended to the own feed's log.
-import { appendMessage, File, find, Log } from "./card";
-import { lipmaa } from "./lipmaa";
+import { appendMessage, each, File, find, Log } from "./card";
+import { certificatePath, lipmaa } from "./lipmaa";
 import { Draft } from "./message";
 import { id, sign } from "./index";
 import { enc, encode } from "./utf8";
@@ -54,4 +54,19 @@ export function append(feed: Feed, kind: string, body: string[][]): string {
   if (why) throw new Error("log: " + why);
   feed.last = id(t);
   return t;
+}
+
+/**
+ * The newest n messages of the own feed after their certificate path down to
+ * depth 0, in ascending depth, each given to put (as `pigeon export --latest n`
+ * writes them): a collector checks this week's readings without the history.
+ */
+export function latest(feed: Feed, n: number, put: (text: string) => void) {
+  var top = feed.log.next - 1, from = Math.max(feed.log.first, top - n + 1), path, i;
+  if (top < 0) return;
+  path = certificatePath(from, feed.log.first);
+  for (i = path.length - 1; i > 0; i--) put(find(feed.log, feed.reader, path[i])!);
+  each(feed.log, feed.reader, function (t, d) {
+    if (d >= from) put(t);
+  }, undefined, from);
 }

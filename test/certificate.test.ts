@@ -1,12 +1,16 @@
 // Partial verification: certificate paths by lipmaa links, feeds held with
 // gaps, and `pigeon export --latest N` (issue 6).
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { certificatePath, lipmaa } from "../src/lipmaa";
 import { verify } from "../targets/node/verify";
+import { createImage, FatImage } from "../targets/node/fat";
+import { loggerBoard } from "../sim/logger";
+import { ensure } from "../scripts/debian.mjs";
+import { splitPgn } from "../targets/node/reader";
 import { makeFeed } from "./feed";
 
 const root = resolve(__dirname, "..");
@@ -132,5 +136,41 @@ describe("a store with gaps, and export --latest", () => {
     const pathLen = certificatePath(1990, 999).length - 2; // without 1990 (sent anyway) and 999 (held)
     expect(pigeon("export", out, "--latest", "10", "--since", join(tmp, "peer.have"), "--all", "--store", src).out).toMatch(new RegExp(`exported ${10 + pathLen} messages`));
     expect(pigeon("import", out, "--store", peer).out).toMatch(new RegExp(`messages: ${10 + pathLen} accepted, 0 refused`));
+  });
+});
+
+describe("the board answers a request for its newest messages through the card", () => {
+  it("LATEST.REQ on the card: the board writes LATEST/MESSAGES.PGN, the newest messages after their path, and the host verifies it", async () => {
+    expect(ensure(["mcopy"])).toEqual([]);
+    const file = join(tmp, "req.img"), img = await createImage(file, 32 << 20);
+    const b = loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: Array.from({ length: 32 }, (_, i) => 3 * i) });
+    b.runFor(5 * 86400 + 1); // 720 readings
+    // the collector pulls the card, puts the request on it with a laptop (mtools here), puts it back
+    b.removeCard();
+    b.runFor(600); // a reading while the card is out: kept in flash
+    img.save();
+    const put = (text: string) => (writeFileSync(join(tmp, "LATEST.REQ"), text), execFileSync("mcopy", ["-o", "-i", file, join(tmp, "LATEST.REQ"), "::LATEST.REQ"]));
+    put("50\n");
+    let card = await FatImage.fromBuffer(file, readFileSync(file));
+    b.insertCard(card);
+    b.runFor(3 * 600); // the next readings mount the card again and answer
+    expect(card.readFile("LATEST.REQ")).toBeUndefined();
+    const texts = splitPgn(card.readFile("LATEST/MESSAGES.PGN")!.toString("utf8"), "MESSAGES.PGN").map((m) => m.text);
+    const depths = texts.map((t) => Number(/\ndepth (\d+)\n/.exec(t)![1])), top = depths[depths.length - 1];
+    expect(top).toBeGreaterThanOrEqual(719);
+    expect(depths).toEqual([...certificatePath(top - 49, 0).reverse(), ...Array.from({ length: 49 }, (_, i) => top - 48 + i)]);
+    const r = verify({ messages: messagesOf(texts), blobs: [] });
+    expect(r.messages).toEqual({ accepted: texts.length, refused: 0 });
+    // a request the board cannot read is answered with why, and removed
+    b.removeCard();
+    b.runFor(600);
+    card.save();
+    put("lots\n");
+    card = await FatImage.fromBuffer(file, readFileSync(file));
+    b.insertCard(card);
+    b.runFor(3 * 600);
+    expect(card.readFile("LATEST.REQ")).toBeUndefined();
+    expect(card.readFile("LATEST/ERROR.TXT")!.toString()).toBe('LATEST.REQ: expected a number of messages from 1 to 100000, not "lots\\n"\n');
+    expect(b.errors).toEqual([]);
   });
 });

@@ -2,10 +2,9 @@
 // boot, keep the seed in internal flash, mount the card's log, then every
 // `interval` seconds take the sensors' values and append one signed reading.
 // (LED codes, the no-card queue, deep sleep and the watchdog: issue 4.)
-import { createLog, Disk, openLog } from "../../src/card";
+import { createLog, Disk, File, find, openLog } from "../../src/card";
 import { parseConfig } from "../../src/config";
-import { append, Feed, openFeed, readingBody } from "../../src/logger";
-import { find } from "../../src/card";
+import { append, Feed, latest, openFeed, readingBody } from "../../src/logger";
 import { board } from "../../src/engine";
 import { identity, keys } from "../../src/index";
 
@@ -97,6 +96,30 @@ function connectCard(sd: string | undefined) {
   E.connectSDCard(spi, pin(p[3]));
 }
 
+/**
+ * A collector's request on the card (LATEST.REQ: a number n) is answered when
+ * the card is mounted: LATEST/MESSAGES.PGN gets the newest n messages after
+ * their certificate path, then the request goes. A power cut before that
+ * leaves the request, answered again at the next mount (spec/card.md).
+ */
+function answerLatest(fs: any) {
+  var req = readText(fs, "LATEST.REQ"), n, f: File, first = true;
+  if (req == undefined) return;
+  n = +req;
+  if (!fs.statSync("LATEST")) fs.mkdirSync("LATEST");
+  if (!(n >= 1 && n <= 100000 && n % 1 == 0)) fs.writeFileSync("LATEST/ERROR.TXT", "LATEST.REQ: expected a number of messages from 1 to 100000, not " + JSON.stringify(req) + "\n");
+  else {
+    f = E.openFile("LATEST/MESSAGES.PGN", "w");
+    latest(state.feed!, n, function (t) {
+      f.write(first ? t : "\n\n" + t);
+      first = false;
+    });
+    f.write("\n");
+    f.close();
+  }
+  fs.unlinkSync("LATEST.REQ");
+}
+
 /** Opens (or makes) the own feed's log on the card; false when there is no usable card. */
 function mount(): boolean {
   var fs = board("fs"), disk: Disk = { openFile: E.openFile }, path = state.ident.slice(1, 9) + ".LOG";
@@ -104,6 +127,7 @@ function mount(): boolean {
     if (readText(fs, "IDENT.TXT") != state.ident + "\n") fs.writeFileSync("IDENT.TXT", state.ident + "\n");
     if (!fs.statSync(path)) createLog(disk, path, state.ident, Math.floor((state.config.log_mb * 1048576) / 1024) - 64, E.hwRand() >>> 0);
     state.feed = openFeed(openLog(disk, path), E.openFile(path, "r"), state.keys!);
+    answerLatest(fs);
     report("logging", path);
     return true;
   } catch (e) {
@@ -233,9 +257,11 @@ export function step() {
     if (/log full/.test((e as Error).message)) {
       report("card full", (e as Error).message + "; logging stopped, the card keeps what it has");
     } else {
-      // the card went away mid-run: keep the readings in flash and look for the card again next time
+      // the card went away mid-run: keep the readings in flash and look for the card again next
+      // time; connecting the SD card anew drops the dead mount, so a card put back is mounted fresh
       state.feed = undefined;
       report("no card", (e as Error).message);
+      connectCard(state.config.sd);
       for (i = 0; i < rows.length; i++) enqueue(state.t0 + i * c.interval, rows[i]);
     }
   }
