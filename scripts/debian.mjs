@@ -8,6 +8,10 @@ export const TOOLS = {
   mdir: "mtools",
   mcopy: "mtools",
   file: "file",
+  // the native kernels: the blob's compiler, the ARM Linux harness's, and qemu-arm to run it
+  "arm-none-eabi-gcc": "gcc-arm-none-eabi",
+  "arm-linux-gnueabihf-gcc": "gcc-arm-linux-gnueabihf",
+  "qemu-arm": "qemu-user",
 };
 
 function has(cmd) {

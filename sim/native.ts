@@ -1,0 +1,156 @@
+// E.nativeCall and E.getAddressOf for the simulator and the tests: the blob
+// runs for real, as ARM code, in the harness (targets/espruino/native/harness.c)
+// under qemu-arm. Typed arrays get addresses in the harness's arena, as flat
+// buffers have on a board; a call copies every buffer that an argument points
+// into to the harness and back. Calls are synchronous (two FIFOs), as on a board.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(__dirname, "..");
+export const BLOB_FILE = join(root, "targets/espruino/native/kernels.bin");
+export const HARNESS = join(root, "dist/native/harness");
+const ARENA = 0x40000000, ARENA_SIZE = 8 << 20;
+
+const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+
+/** Why the native kernels cannot run here (with what to install), or null when they can. */
+export function nativeMissing(): string | null {
+  const miss = [];
+  if (!has("qemu-arm")) miss.push("qemu-user");
+  if (!existsSync(HARNESS)) miss.push(has("arm-linux-gnueabihf-gcc") ? "(run npm run build)" : "gcc-arm-linux-gnueabihf");
+  return miss.length ? `the native kernels need: apt-get install ${miss.join(" ")}` : null;
+}
+
+type View = ArrayBufferView & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number };
+
+// The arena's addresses, shared by every machine (E.getAddressOf takes no blob):
+// a bump allocator over the typed arrays' buffers, kept in address order.
+let next = ARENA;
+const addrs = new WeakMap<ArrayBufferLike, number>();
+const bufs: { addr: number; len: number; ref: WeakRef<ArrayBufferLike> }[] = [];
+
+/** E.getAddressOf(v, true): the address of a typed array's data (a flat buffer on a board), 0 for anything else. */
+export function addressOf(v: unknown): number {
+  if (!ArrayBuffer.isView(v)) return 0;
+  const view = v as View;
+  let a = addrs.get(view.buffer);
+  if (a === undefined) {
+    const len = view.buffer.byteLength;
+    if (next + len > ARENA + ARENA_SIZE) return 0; // no flat room left, as on a full board
+    a = next;
+    next += (len + 15) & ~7;
+    addrs.set(view.buffer, a);
+    bufs.push({ addr: a, len, ref: new WeakRef(view.buffer) });
+  }
+  return a + view.byteOffset;
+}
+/** The buffer holding address x, by binary search. */
+function bufferAt(x: number) {
+  let lo = 0, hi = bufs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1, b = bufs[mid];
+    if (x < b.addr) hi = mid - 1;
+    else if (x >= b.addr + Math.max(b.len, 1)) lo = mid + 1;
+    else return b.ref.deref() ? { addr: b.addr, buf: b.ref.deref()! } : null;
+  }
+  return null;
+}
+
+/** One blob running in one harness process. */
+export class NativeMachine {
+  private proc: ChildProcess;
+  private dir: string;
+  private wfd: number;
+  private rfd: number;
+  /** Kernel calls made. */
+  calls = 0;
+
+  constructor(blob: Uint8Array | string = readFileSync(BLOB_FILE), extraArgs: string[] = []) {
+    const why = nativeMissing();
+    if (why) throw new Error(why);
+    this.dir = mkdtempSync(join(tmpdir(), "pigeon-native-"));
+    const file = join(this.dir, "blob.bin");
+    writeFileSync(file, typeof blob === "string" ? Buffer.from(blob, "latin1") : blob);
+    const fin = join(this.dir, "in"), fout = join(this.dir, "out");
+    spawnSync("mkfifo", [fin, fout]);
+    this.proc = spawn("qemu-arm", [...extraArgs, HARNESS, file, fin, fout], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    this.proc.stderr!.on("data", (d) => (err = (err + d).slice(-2000)));
+    this.proc.on("exit", (code) => {
+      if (code) this.failure = `the native harness exited with ${code}: ${err.trim()}`;
+    });
+    this.proc.unref();
+    (this.proc.stderr as any).unref?.();
+    this.wfd = openSync(fin, "w");
+    this.rfd = openSync(fout, "r");
+  }
+  private failure = "";
+
+  /** Calls the kernel at offset | 1 with up to 5 int arguments; every buffer an argument points into goes across. */
+  call(offset: number, args: number[]): number {
+    if (!(offset & 1)) throw new Error("E.nativeCall: an even offset would run Thumb code as ARM");
+    this.calls++;
+    const regions: { addr: number; buf: ArrayBufferLike }[] = [];
+    for (const x of args) {
+      if (x < ARENA || x >= ARENA + ARENA_SIZE) continue;
+      const b = bufferAt(x);
+      if (b && !regions.some((r) => r.addr === b.addr)) regions.push(b);
+    }
+    const head = new Uint32Array(8 + 2 * regions.length);
+    head.set([offset - 1, args.length, ...[0, 1, 2, 3, 4].map((i) => (args[i] ?? 0) >>> 0), regions.length]);
+    const parts: Buffer[] = [Buffer.from(head.buffer, 0, 32)];
+    for (const r of regions) {
+      const len = r.buf.byteLength, pad = Buffer.alloc(((len + 3) & ~3) - len);
+      parts.push(Buffer.from(new Uint32Array([r.addr, len]).buffer), Buffer.from(r.buf as ArrayBuffer), pad);
+    }
+    const req = Buffer.concat(parts);
+    for (let o = 0; o < req.length; ) o += writeSync(this.wfd, req, o);
+    const ret = this.read(4).readUInt32LE(0);
+    for (const r of regions) {
+      const len = r.buf.byteLength, back = this.read((len + 3) & ~3);
+      new Uint8Array(r.buf as ArrayBuffer).set(back.subarray(0, len));
+    }
+    return ret | 0;
+  }
+  private read(n: number): Buffer {
+    const b = Buffer.alloc(n);
+    for (let o = 0; o < n; ) {
+      const k = readSync(this.rfd, b, o, n - o, null);
+      if (k <= 0) throw new Error(this.failure || "the native harness stopped (a crash in the blob?)");
+      o += k;
+    }
+    return b;
+  }
+
+  /** E.nativeCall(offset, signature, code) for this machine's blob: a function of int arguments. */
+  nativeCall(offset: number, sig: string) {
+    const m = /^\s*(\w+)\s*\(([^)]*)\)\s*$/.exec(sig);
+    if (!m) throw new Error(`E.nativeCall: bad signature ${sig}`);
+    const types = m[2].trim() ? m[2].split(",").map((s) => s.trim()) : [];
+    if (types.length > 5 || types.some((t) => t !== "int")) throw new Error(`E.nativeCall: only int arguments are simulated (${sig})`);
+    return (...a: unknown[]) => {
+      const r = this.call(offset, types.map((_, i) => Number(a[i]) | 0));
+      return m[1] === "void" ? undefined : r;
+    };
+  }
+
+  close() {
+    try {
+      const end = Buffer.alloc(4, 0xff);
+      writeSync(this.wfd, end);
+    } catch {}
+    closeSync(this.wfd);
+    closeSync(this.rfd);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** One machine per distinct blob, shared (the simulator's boards and the tests start many). */
+const machines = new Map<string, NativeMachine>();
+export function machineFor(code: string): NativeMachine {
+  let m = machines.get(code);
+  if (!m) machines.set(code, (m = new NativeMachine(code)));
+  return m;
+}
