@@ -19,6 +19,10 @@ import { baseMul, keypair, sign, verify } from "../src/ed25519";
 import { gf, mul, sqr } from "../src/field";
 import { sha512 } from "../src/sha512";
 import { keys, sign as signMessage, verify as verifyMessage } from "../src/index";
+import { loggerBoard } from "../sim/logger";
+import { readCard } from "../targets/node/card";
+import { createImage, FatImage } from "../targets/node/fat";
+import { checkFeed } from "./feed";
 import { RFC8032 } from "./rfc8032";
 import { draftOf, hex, vectors } from "./vectors";
 
@@ -209,4 +213,32 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
   let before = 0;
   beforeEach(() => void (before = machineFor(blob.toString("latin1")).calls));
   afterEach(() => void expect(machineFor(blob.toString("latin1")).calls - before).toBeGreaterThan(0));
+});
+
+describe.skipIf(!!missing)("the firmware on simulated boards, with and without the kernels", () => {
+  it("a Pico running the blob under qemu-arm writes the same messages as a Pico on E.convolve, a bare board and an ESP32", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "pigeon-native-fw-"));
+    const blank = Buffer.from((await createImage(join(tmp, "blank.img"), 32 << 20)).buffer);
+    const SEED = Array.from({ length: 32 }, (_, i) => 7 * i + 1);
+    const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
+    const m = machineFor(blob.toString("latin1")), calls0 = m.calls;
+    const run = async (profile: "pico" | "wifi" | "bare" | "esp32", native: boolean) => {
+      const img = await FatImage.fromBuffer(join(tmp, `${profile}-${native}.img`), Buffer.from(blank));
+      const b = loggerBoard({ profile, native, image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=wave\n", before: WAVE });
+      b.runFor(4 * 3600);
+      expect(b.errors).toEqual([]);
+      const [feed] = readCard(img);
+      return { messages: feed.messages, native: b.load("PigeonLogger.state.native") };
+    };
+    const pico = await run("pico", true);
+    expect(pico.native).toBe(true);
+    expect(m.calls - calls0).toBeGreaterThan(3 * pico.messages.length); // the kernels signed them
+    expect(pico.messages.length).toBe(24);
+    checkFeed(pico.messages);
+    for (const [profile, native] of [["pico", false], ["bare", false], ["esp32", true], ["wifi", true]] as const) {
+      const other = await run(profile, native);
+      expect(other.native, `${profile}`).toBe(profile === "wifi");
+      expect(other.messages, `${profile}`).toEqual(pico.messages);
+    }
+  });
 });
