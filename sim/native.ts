@@ -81,12 +81,15 @@ export class NativeMachine {
     this.proc.on("exit", (code) => {
       if (code) this.failure = `the native harness exited with ${code}: ${err.trim()}`;
     });
+    this.exited = new Promise<void>((done) => this.proc.on("close", () => done()));
     this.proc.unref();
     (this.proc.stderr as any).unref?.();
     this.wfd = openSync(fin, "w");
     this.rfd = openSync(fout, "r");
   }
   private failure = "";
+  /** Settles when the harness process has ended (its -D log is complete then). */
+  readonly exited: Promise<void>;
 
   /** Calls the kernel at offset | 1 with up to 5 int arguments; every buffer an argument points into goes across. */
   call(offset: number, args: number[]): number {
@@ -137,6 +140,7 @@ export class NativeMachine {
   }
 
   close() {
+    this.proc.ref(); // so that awaiting `exited` keeps Node running
     try {
       const end = Buffer.alloc(4, 0xff);
       writeSync(this.wfd, end);
