@@ -46,7 +46,8 @@ async function main() {
   const blob = readFileSync(BLOB_FILE), size = blob.length, dir = mkdtempSync(join(tmpdir(), "pigeon-count-"));
   let machine = new NativeMachine(blob);
   const E = {
-    nativeCall: (off: number, sig: string) => (...a: number[]) => machine.nativeCall(off, sig)(...a),
+    // the blob's address is E.getAddressOf's for its string; each call goes to the current harness
+    nativeCall: (addr: number, sig: string) => (...a: number[]) => machine.nativeCall(addr - addressOf(blob.toString("latin1")), sig)(...a),
     getAddressOf: (v: unknown, flat: boolean) => (flat ? addressOf(v) : 0),
   };
   const seed = Uint8Array.from(SEED), other = Uint8Array.from(SEED.map((x) => x ^ 0x5a));

@@ -19,7 +19,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import vm from "node:vm";
 import * as FatFsLib from "js-fatfs";
 import { FatImage, PowerCut, frName, prng } from "../targets/node/fat";
-import { addressOf, machineFor } from "./native";
+import { addressOf, machineFor, nativeCallAt } from "./native";
 
 export { PowerCut };
 
@@ -779,13 +779,14 @@ export class Board {
     }
     if (this.opts.native && P.name !== "bare") {
       E.getAddressOf = host((v: unknown, flat: unknown) => (flat ? addressOf(v) : 0));
-      E.nativeCall = host((offset: unknown, sig: unknown, code: unknown) => {
-        if (typeof offset !== "number" || typeof sig !== "string" || typeof code !== "string") throw this.error("E.nativeCall(offset, signature, code)");
+      E.nativeCall = host((addr: unknown, sig: unknown, code: unknown) => {
+        if (typeof addr !== "number" || typeof sig !== "string" || (code !== undefined && typeof code !== "string")) throw this.error("E.nativeCall(addr, signature, data)");
         if (!P.cortexM4)
           return host(() => {
             throw new Error(`the board crashed: Thumb code run on ${P.name}'s CPU`);
           });
-        const f = machineFor(cropBytes(code)).nativeCall(offset, sig);
+        // with data: addr is an offset into it; without: an address, e.g. E.getAddressOf of a Storage file
+        const f = code === undefined ? nativeCallAt(addr, sig) : machineFor(cropBytes(code)).nativeCall(addr, sig);
         return host((...a: unknown[]) => (this.alive(), f(...a)));
       });
     }

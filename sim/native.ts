@@ -31,8 +31,23 @@ let next = ARENA;
 const addrs = new WeakMap<ArrayBufferLike, number>();
 const bufs: { addr: number; len: number; ref: WeakRef<ArrayBufferLike> }[] = [];
 
-/** E.getAddressOf(v, true): the address of a typed array's data (a flat buffer on a board), 0 for anything else. */
+// Strings (such as the blob read from Storage, which a board maps from flash)
+// get addresses in a region of their own; E.nativeCall at such an address runs
+// that string's code at that offset.
+const CODE = 0x08000000;
+const codes: { addr: number; code: string }[] = [];
+
+/** E.getAddressOf(v, true): the address of a string's or a typed array's data (flat on a board), 0 for anything else. */
 export function addressOf(v: unknown): number {
+  if (typeof v === "string") {
+    if (!v.length) return 0;
+    let c = codes.find((c) => c.code === v);
+    if (!c) {
+      const last = codes[codes.length - 1];
+      codes.push((c = { addr: last ? (last.addr + last.code.length + 4095) & ~4095 : CODE, code: v }));
+    }
+    return c.addr;
+  }
   if (!ArrayBuffer.isView(v)) return 0;
   const view = v as View;
   let a = addrs.get(view.buffer);
@@ -81,7 +96,7 @@ export class NativeMachine {
     this.proc.on("exit", (code) => {
       if (code) this.failure = `the native harness exited with ${code}: ${err.trim()}`;
     });
-    this.exited = new Promise<void>((done) => this.proc.on("close", () => done()));
+    this.exited = new Promise<void>((done) => this.proc.on("exit", () => done()));
     this.proc.unref();
     (this.proc.stderr as any).unref?.();
     this.wfd = openSync(fin, "w");
@@ -132,7 +147,9 @@ export class NativeMachine {
     const m = /^\s*(\w+)\s*\(([^)]*)\)\s*$/.exec(sig);
     if (!m) throw new Error(`E.nativeCall: bad signature ${sig}`);
     const types = m[2].trim() ? m[2].split(",").map((s) => s.trim()) : [];
-    if (types.length > 5 || types.some((t) => t !== "int")) throw new Error(`E.nativeCall: only int arguments are simulated (${sig})`);
+    // Espruino packs the return type and the arguments into 16 bits, 3 each: at most 4 arguments
+    if (types.length > 4) throw new Error(`E.nativeCall: Error Parsing signature at argument number 5 (${sig})`);
+    if (types.some((t) => t !== "int")) throw new Error(`E.nativeCall: only int arguments are simulated (${sig})`);
     return (...a: unknown[]) => {
       const r = this.call(offset, types.map((_, i) => Number(a[i]) | 0));
       return m[1] === "void" ? undefined : r;
@@ -149,6 +166,13 @@ export class NativeMachine {
     closeSync(this.rfd);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** E.nativeCall(address, signature) without data: the code of the string at that address, as on a board. */
+export function nativeCallAt(addr: number, sig: string) {
+  const c = codes.find((c) => addr >= c.addr && addr < c.addr + c.code.length);
+  if (!c) throw new Error(`the board crashed: no code at 0x${(addr >>> 0).toString(16)}`);
+  return machineFor(c.code).nativeCall(addr - c.addr, sig);
 }
 
 /** One machine per distinct blob, shared (the simulator's boards and the tests start many). */

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 // @ts-ignore: a build script
 import { BLOB, checkObject, compileBlob, ENTRIES } from "../scripts/native.mjs";
-import { addressOf, machineFor, nativeMissing } from "../sim/native";
+import { addressOf, machineFor, nativeCallAt, nativeMissing } from "../sim/native";
 import { kernels, useNative } from "../targets/espruino/native";
 import { baseMul, keypair, sign, verify } from "../src/ed25519";
 import { gf, mul, sqr } from "../src/field";
@@ -72,7 +72,7 @@ const missing = nativeMissing();
 const blob = readFileSync(BLOB);
 // the board's E, as far as the binding uses it, with the blob in a Storage file
 const E = {
-  nativeCall: (off: number, sig: string, code: string) => machineFor(code).nativeCall(off, sig),
+  nativeCall: (addr: number, sig: string, code?: string) => (code === undefined ? nativeCallAt(addr, sig) : machineFor(code).nativeCall(addr, sig)),
   getAddressOf: (v: unknown, flat: boolean) => (flat ? addressOf(v) : 0),
 };
 const Storage = { read: (name: string) => (name === "pigeon.bin" ? blob.toString("latin1") : undefined) };
@@ -108,7 +108,7 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
   let k: ReturnType<typeof kernels>;
   const jsMul = mul; // the core's own, before binding
   beforeAll(() => {
-    k = kernels(E, blob.toString("latin1"));
+    k = kernels(E, () => blob.toString("latin1"));
     expect(useNative(E, Storage, "ESP32")).toBe(false); // only Cortex-M4 boards
     expect(useNative(E, Storage, "PICO_R1_3")).toBe(true);
   });
@@ -182,6 +182,19 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
       const want = A.multiplyUnsafe(mod(hv, L)).add(ed.Point.BASE.multiplyUnsafe(S)).toBytes();
       expect(toHex(rv), `SEED=${SEED} h ${toHex(h)} S ${S}`).toBe(toHex(want));
     }
+  });
+
+  it("without the blob in Storage (or a flat array) the binding takes the JavaScript way", () => {
+    const gone = kernels(E, () => undefined as unknown as string), calls = machineFor(blob.toString("latin1")).calls;
+    const a = randomLimbs(gf()), b = randomLimbs(gf()), o = gf(), out = new Uint8Array(32);
+    gone.mul(o, a, b);
+    expect(mod(value(o), P)).toBe(mod(value(a) * value(b), P));
+    expect(gone.base(out, 0, rnd.bytes(32))).toBe(false);
+    const noFlat = kernels({ ...E, getAddressOf: (v: unknown, f: boolean) => (typeof v === "string" ? addressOf(v) : 0) }, () => blob.toString("latin1"));
+    noFlat.sq(o, a);
+    expect(mod(value(o), P)).toBe(mod(value(a) * value(a), P));
+    expect(machineFor(blob.toString("latin1")).calls).toBe(calls);
+    k.sq(o, a); // and the bound one does call the blob (the hook below counts it)
   });
 
   it("Ed25519 on the kernels: RFC 8032 section 7.1", () => {

@@ -14,40 +14,57 @@ export var CORTEX_M4 = /^(PICO|ESPRUINOWIFI|PUCKJS|PIXLJS|BANGLEJS|MDBT42Q|JOLTJ
 export var BLOB = "pigeon.bin";
 
 /**
- * The kernels of the blob `code` as functions of typed arrays, in the shapes
+ * The kernels of the blob (a string, from `blob()`) as functions of typed arrays, in the shapes
  * the core's hooks take. Each returns false (or falls back) when an array has
  * no flat address. Entry offsets: the branch table at the start of kernels.c.
  */
-export function kernels(e: any, code: string) {
+export function kernels(e: any, blob: () => string) {
   var ad = function (x: any): number {
     return e.getAddressOf(x, true);
   };
-  var f = function (off: number, n: number) {
-    return e.nativeCall(off + 1, "void(" + "int,int,int,int,int".slice(0, 4 * n - 1) + ")", code);
+  var at = 0, fm: any, fs: any, sb: any, eb: any, ed: any;
+  /**
+   * The blob's address, with the kernels bound at it: E.nativeCall at an
+   * address runs the code in flash in place (given the string as data it would
+   * copy it into RAM). Looked up at each call, as Storage moves files when it
+   * compacts; 0 when the blob is gone.
+   */
+  var bind = function () {
+    var a = ad(blob());
+    if (a != at && (at = a)) {
+      var f = function (off: number, n: number) {
+        return e.nativeCall(a + off + 1, "void(" + "int,int,int,int".slice(0, 4 * n - 1) + ")");
+      };
+      fm = f(0, 3);
+      fs = f(4, 2);
+      sb = f(8, 4);
+      eb = f(12, 3);
+      ed = f(16, 4);
+    }
+    return a;
   };
-  var fm = f(0, 3), fs = f(4, 2), sb = f(8, 4), eb = f(12, 3), ed = f(16, 4);
   var jsMul = mul, io = new Uint8Array(64), P = new Int32Array(80), win = new Uint8Array(1920);
-  /** Addresses of the kernel's scratch arrays and the comb, or 0 when one is not flat. */
+  /** Addresses of the kernel's scratch arrays and the comb, or 0 when one is not flat or the blob is gone. */
   var scratch = function (): any {
     var t = comb ? ad(comb[0]) : 0, a = ad(io), b = ad(P), c = ad(win);
-    return t && a && b && c ? [a, t, b, c] : 0;
+    return bind() && t && a && b && c ? [a, t, b, c] : 0;
   };
   return {
     /** o = a * b on the core's limbs. */
     mul: function (o: Gf, a: Gf, b: Gf) {
       var x = ad(o), y = ad(a), z = ad(b);
-      if (x && y && z) fm(x, y, z);
+      if (bind() && x && y && z) fm(x, y, z);
       else jsMul(o, a, b);
     },
     sq: function (o: Gf, a: Gf) {
       var x = ad(o), y = ad(a);
-      if (x && y) fs(x, y);
+      if (bind() && x && y) fs(x, y);
       else jsMul(o, a, a);
     },
     /** SHA-512's block function: the whole blocks of m[p .. p+n) into H. */
     blocks: function (m: Uint8Array, p: number, n: number) {
       var x = ad(m), h = ad(H), k = ad(K);
-      if (x && h && k) sb(h, x + p, n >> 7, k);
+      if (bind() && x && h && k) sb(h, x + p, n >> 7, k);
       else blocks(m, p, n);
     },
     /** o[p..p+32) = encoding of [k]B (k: 32 bytes, secret); false when it did not run. */
@@ -80,9 +97,11 @@ export function kernels(e: any, code: string) {
  * keeps E.convolve and plain JavaScript, which give the same bytes.
  */
 export function useNative(e: any, S: any, boardName: string): boolean {
-  var code = S.read(BLOB), k;
-  if (!code || !CORTEX_M4.test(boardName || "") || !e || typeof e.nativeCall != "function" || typeof e.getAddressOf != "function") return false;
-  k = kernels(e, code);
+  var k;
+  if (!S.read(BLOB) || !CORTEX_M4.test(boardName || "") || !e || typeof e.nativeCall != "function" || typeof e.getAddressOf != "function") return false;
+  k = kernels(e, function () {
+    return S.read(BLOB);
+  });
   setField(k.mul, k.sq);
   setBlocks(k.blocks);
   setNative(k);
