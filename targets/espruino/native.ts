@@ -10,6 +10,8 @@ import { blocks, H, K, setBlocks } from "../../src/sha512";
 
 /** Boards whose CPU runs the blob: STM32F4 (Pico, WiFi) and nRF52 (Puck.js, Pixl.js, Bangle.js, MDBT42Q, Jolt.js). */
 export var CORTEX_M4 = /^(PICO|ESPRUINOWIFI|PUCKJS|PIXLJS|BANGLEJS|MDBT42Q|JOLTJS|NRF52)/;
+/** The core's own product, before any binding replaces it: the way back for arrays that are not flat. */
+var jsMul = mul;
 /** The blob's Storage file (saved by npm run flash). */
 export var BLOB = "pigeon.bin";
 
@@ -43,7 +45,7 @@ export function kernels(e: any, blob: () => string) {
     }
     return a;
   };
-  var jsMul = mul, io = new Uint8Array(64), P = new Int32Array(80), win = new Uint8Array(1920);
+  var io = new Uint8Array(64), P = new Int32Array(80), win = new Uint8Array(1920);
   /** Addresses of the kernel's scratch arrays and the comb, or 0 when one is not flat or the blob is gone. */
   var scratch = function (): any {
     var t = comb ? ad(comb[0]) : 0, a = ad(io), b = ad(P), c = ad(win);
