@@ -13,10 +13,10 @@ import { useNative } from "../targets/espruino/native";
 import { keys, sign, verify } from "../src/index";
 import { DRAFT, SEED } from "./drivers.mjs";
 
-const BLOB_AT = 0x30000000, MHZ = 84;
+const MHZ = 84;
 
 /** Instructions run inside the blob, from a harness log. */
-function countLog(file: string, size: number) {
+function countLog(file: string, blobAt: number, size: number) {
   const log = readFileSync(file, "latin1").split("\n");
   const len = new Map<number, number>();
   let at = -1, n = 0, total = 0;
@@ -30,7 +30,7 @@ function countLog(file: string, size: number) {
       const m = /\[[0-9a-f]+\/([0-9a-f]+)\//.exec(line);
       if (!m) throw new Error("unexpected exec log line: " + line);
       const pc = parseInt(m[1], 16);
-      if (pc >= BLOB_AT && pc < BLOB_AT + size) {
+      if (pc >= blobAt && pc < blobAt + size) {
         const k = len.get(pc);
         if (k === undefined) throw new Error(`no translation logged for 0x${pc.toString(16)}`);
         total += k;
@@ -63,10 +63,10 @@ async function main() {
     machine = new NativeMachine(blob, [...(process.env.SINGLESTEP ? ["-singlestep"] : []), "-d", "in_asm,exec,nochain", "-D", log]);
     if (process.env.KEEP_LOGS) console.error(log);
     const r = f();
-    const calls = machine.calls;
+    const calls = machine.calls, at = machine.blobAt;
     machine.close();
     await machine.exited;
-    return { r, calls, instructions: countLog(log, size) };
+    return { r, calls, instructions: countLog(log, at, size) };
   }
   const r: Record<string, number> = {};
   const s = await count("sign", () => sign(k, DRAFT));

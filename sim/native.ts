@@ -4,7 +4,7 @@
 // buffers have on a board; a call copies every buffer that an argument points
 // into to the harness and back. Calls are synchronous (two FIFOs), as on a board.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants as fsConstants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -90,18 +90,69 @@ export class NativeMachine {
     writeFileSync(file, typeof blob === "string" ? Buffer.from(blob, "latin1") : blob);
     const fin = join(this.dir, "in"), fout = join(this.dir, "out");
     spawnSync("mkfifo", [fin, fout]);
-    this.proc = spawn("qemu-arm", [...extraArgs, HARNESS, file, fin, fout], { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    this.proc.stderr!.on("data", (d) => (err = (err + d).slice(-2000)));
-    this.proc.on("exit", (code) => {
-      if (code) this.failure = `the native harness exited with ${code}: ${err.trim()}`;
-    });
+    // qemu's messages go to a file, readable while this constructor waits synchronously
+    const errFile = join(this.dir, "stderr"), errFd = openSync(errFile, "w");
+    this.proc = spawn("qemu-arm", [...extraArgs, HARNESS, file, fin, fout], { stdio: ["ignore", "ignore", errFd] });
+    closeSync(errFd);
+    const pid = this.proc.pid!;
+    const dead = () => {
+      try {
+        return / [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "latin1"));
+      } catch {
+        return true;
+      }
+    };
+    const fail = (what: string) => {
+      this.proc.kill("SIGKILL");
+      return new Error(`the native harness ${what}: ${readFileSync(errFile, "utf8").trim() || "(no message)"}`);
+    };
     this.exited = new Promise<void>((done) => this.proc.on("exit", () => done()));
+    this.proc.on("exit", (code) => {
+      if (code) this.failure = `the native harness exited with ${code}: ${readFileSync(errFile, "utf8").trim()}`;
+    });
     this.proc.unref();
-    (this.proc.stderr as any).unref?.();
-    this.wfd = openSync(fin, "w");
-    this.rfd = openSync(fout, "r");
+    // Opening a FIFO waits for the other end, forever if the harness died first: open
+    // without waiting, and poll until the harness has both ends open (or is gone).
+    const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    const rnb = openSync(fout, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    let wnb = -1;
+    for (let t0 = Date.now(); wnb < 0; sleep(2)) {
+      try {
+        wnb = openSync(fin, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+      } catch (e: any) {
+        if (e.code !== "ENXIO") throw e;
+        if (dead() || Date.now() - t0 > 20000) {
+          closeSync(rnb);
+          throw fail("did not start");
+        }
+      }
+    }
+    this.wfd = openSync(fin, "w"); // the reader is there: no wait
+    closeSync(wnb);
+    // the handshake: the blob's and the arena's addresses, once the harness has opened its output
+    const hello = Buffer.alloc(8);
+    for (let n = 0, t0 = Date.now(); n < 8; ) {
+      let k = 0;
+      try {
+        k = readSync(rnb, hello, n, 8 - n, null);
+      } catch (e: any) {
+        if (e.code !== "EAGAIN") throw e;
+      }
+      n += k;
+      if (n < 8) {
+        if (dead() || Date.now() - t0 > 20000) {
+          closeSync(rnb);
+          throw fail("stopped before its first reply");
+        }
+        sleep(1);
+      }
+    }
+    this.blobAt = hello.readUInt32LE(0);
+    this.rfd = openSync(fout, "r"); // the writer is there: no wait
+    closeSync(rnb);
   }
+  /** Where the harness mapped the blob (for counting its instructions in qemu's logs). */
+  blobAt = 0;
   private failure = "";
   /** Settles when the harness process has ended (its -D log is complete then). */
   readonly exited: Promise<void>;

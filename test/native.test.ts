@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 // @ts-ignore: a build script
 import { BLOB, checkObject, compileBlob, ENTRIES } from "../scripts/native.mjs";
-import { addressOf, machineFor, nativeCallAt, nativeMissing } from "../sim/native";
+import { addressOf, machineFor, NativeMachine, nativeCallAt, nativeMissing } from "../sim/native";
 import { kernels, useNative } from "../targets/espruino/native";
 import { baseMul, keypair, sign, verify } from "../src/ed25519";
 import { gf, mul, sqr } from "../src/field";
@@ -101,6 +101,9 @@ describe("the blob", () => {
   });
   it("the kernels can run here (qemu-arm and the ARM Linux harness)", () => {
     if (missing) throw new Error(missing);
+  });
+  it.skipIf(!!missing)("a harness that dies at start is an error with qemu's message, not a hang", () => {
+    expect(() => new NativeMachine(blob, ["-cpu", "no-such-cpu"])).toThrow(/did not start: .*no-such-cpu/);
   });
 });
 
