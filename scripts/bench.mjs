@@ -22,6 +22,7 @@ const require = createRequire(import.meta.url);
 const root = new URL("..", import.meta.url).pathname;
 const json = process.argv.includes("--json");
 const log = json ? () => {} : (...a) => console.log(...a);
+ensure(["arm-none-eabi-gcc", "arm-linux-gnueabihf-gcc", "qemu-arm"]); // the native kernels' count (below)
 spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: json ? "ignore" : "inherit" });
 const BUNDLE = join(root, "dist/pigeon.js");
 const Pigeon = require(BUNDLE);
@@ -242,6 +243,13 @@ if (r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, onl
   r["import.messagesPerSec"] = parts.length / secs;
   r["import.vsNodeCryptoVerify"] = r["import.messagesPerSec"] / r["node.crypto.verifyPerSec"];
   r["import.peakRssMB"] = peak / 1024;
+}
+
+// ---- the Thumb-2 kernels (issue 11): instructions per sign and verify under qemu-arm ----
+{
+  const p = spawnSync("node", [join(root, "dist/native-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (p.status === 0) Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
+  else log(`native kernels: not counted: ${p.stderr.trim().split("\n").pop()}`);
 }
 
 // ---- size ----

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import ts from "typescript";
+import { buildNative } from "./native.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -38,6 +39,8 @@ export async function bundleES5(entry, name) {
 }
 
 mkdirSync(root + "dist", { recursive: true });
+// the Thumb-2 blob, checked against its sources, and the harness that runs it under qemu-arm
+buildNative();
 const core = await bundleES5("src/index.ts", "Pigeon");
 writeFileSync(root + "dist/pigeon.js", core);
 console.log(`dist/pigeon.js ${core.length} bytes`);
@@ -53,7 +56,7 @@ console.log(`dist/firmware.js ${firmware.length} bytes`);
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the
 // banner gives the ES module what the sources use: require and __dirname
-for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["sim/bench.ts", "dist/sim-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"]])
+for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["sim/bench.ts", "dist/sim-bench.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"]])
   await build({
     entryPoints: [root + entry],
     outfile: root + out,

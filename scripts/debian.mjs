@@ -9,6 +9,10 @@ export const TOOLS = {
   mcopy: "mtools",
   file: "file",
   chromium: "chromium", // the card viewer's tests (headless, driven by playwright-core)
+  // the native kernels: the blob's compiler, the ARM Linux harness's, and qemu-arm to run it
+  "arm-none-eabi-gcc": "gcc-arm-none-eabi",
+  "arm-linux-gnueabihf-gcc": "gcc-arm-linux-gnueabihf",
+  "qemu-arm": "qemu-user",
 };
 
 function has(cmd) {

@@ -5,7 +5,8 @@
 // .bootcde, run at every boot; functions parsed from flash keep their code
 // there). It sets the board's clock (-t), and can save a PIGEON.CFG and your
 // own sensor functions (.boot0, run before the firmware) into Storage.
-// --new-seed saves a seed made by this computer's CSPRNG (node:crypto) as the
+// It also saves the Thumb-2 kernels (pigeon.bin), which the firmware uses on
+// Cortex-M4 boards. --new-seed saves a seed made by this computer's CSPRNG (node:crypto) as the
 // board's key: an ESP32's E.hwRand is plain rand(), too weak to make one.
 // With --out it connects to nothing and writes what it would send.
 import { spawnSync } from "node:child_process";
@@ -50,6 +51,8 @@ const p = spawnSync(
     ...(config ? ["--storage", `PIGEON.CFG:${config}`] : []),
     ...(sensors ? ["--storage", `.boot0:${sensors}`] : []),
     ...(seedFile ? ["--storage", `pigeon.seed:${seedFile}`] : []),
+    // the Thumb-2 kernels: the firmware binds them on Cortex-M4 boards (Pico, WiFi, nRF52) and leaves them alone elsewhere
+    "--storage", `pigeon.bin:${join(root, "targets/espruino/native/kernels.bin")}`,
     firmware,
   ],
   { stdio: "inherit" },

@@ -19,6 +19,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import vm from "node:vm";
 import * as FatFsLib from "js-fatfs";
 import { FatImage, PowerCut, frName, prng } from "../targets/node/fat";
+import { addressOf, machineFor, nativeCallAt } from "./native";
 
 export { PowerCut };
 
@@ -37,6 +38,8 @@ export interface Profile {
   sha256: boolean;
   sha512: boolean;
   convolve: boolean;
+  /** The CPU runs Thumb-2 (Cortex-M4): E.nativeCall can run the kernels' blob (with BoardOptions.native). */
+  cortexM4: boolean;
   /** Bytes of flash given to Storage (the board file's saved_code area). */
   storageBytes: number;
   /** LED1, LED2, ... as pin names. */
@@ -53,23 +56,23 @@ const STM32_PINS = [...range("A", 16), ...range("B", 16), ...range("C", 16)];
 export const PROFILES: Record<ProfileName, Profile> = {
   // Espruino Pico (STM32F401): boards/PICO_R1_3.py: SHA256 but no SHA512, 5,100 variables, 3 x 16 KB Storage
   pico: {
-    name: "pico", family: "stm32", variables: 5100, crypto: true, sha256: true, sha512: false, convolve: true,
+    name: "pico", family: "stm32", variables: 5100, crypto: true, sha256: true, sha512: false, convolve: true, cortexM4: true,
     storageBytes: 3 * 16384, leds: ["B2", "B12"], pins: STM32_PINS, spis: ["SPI1", "SPI2", "SPI3"],
   },
   // Espruino WiFi (STM32F411): boards/ESPRUINOWIFI.py: SHA256 and SHA512, 8,190 variables, 64 KB Storage
   wifi: {
-    name: "wifi", family: "stm32", variables: 8190, crypto: true, sha256: true, sha512: true, convolve: true,
+    name: "wifi", family: "stm32", variables: 8190, crypto: true, sha256: true, sha512: true, convolve: true, cortexM4: true,
     storageBytes: 65536, leds: ["B2", "B12"], pins: STM32_PINS, spis: ["SPI1", "SPI2", "SPI3"],
   },
   // ESP32: boards/ESP32.py: SHA256 and SHA512, 16,383 variables, 896 KB Storage, one LED (D2)
   esp32: {
-    name: "esp32", family: "esp32", variables: 16383, crypto: true, sha256: true, sha512: true, convolve: true,
+    name: "esp32", family: "esp32", variables: 16383, crypto: true, sha256: true, sha512: true, convolve: true, cortexM4: false,
     storageBytes: 224 * 4096, leds: ["D2"], pins: range("D", 40), spis: ["SPI1", "SPI2"],
   },
   // A build with nothing native for the core: no require("crypto"), no E.convolve,
   // and no STM32 extras (no setDeepSleep). Pico-sized otherwise.
   bare: {
-    name: "bare", family: "other", variables: 5100, crypto: false, sha256: false, sha512: false, convolve: false,
+    name: "bare", family: "other", variables: 5100, crypto: false, sha256: false, sha512: false, convolve: false, cortexM4: false,
     storageBytes: 3 * 16384, leds: ["B2", "B12"], pins: STM32_PINS, spis: ["SPI1", "SPI2"],
   },
 };
@@ -229,6 +232,12 @@ export interface BoardOptions {
    * with a watchdog enabled reboots ("watchdog"); without one, run/load throw.
    */
   cpuLimitMs?: number;
+  /**
+   * E.nativeCall and E.getAddressOf (not simulated by default): machine code runs
+   * for real under qemu-arm on the Cortex-M4 profiles (sim/native.ts); on the
+   * others it crashes the board, as Thumb code would on an ESP32.
+   */
+  native?: boolean;
 }
 
 export interface PinEvent { t: number; pin: string; value: number }
@@ -767,6 +776,19 @@ export class Board {
         })`,
         ctx,
       )(slow);
+    }
+    if (this.opts.native && P.name !== "bare") {
+      E.getAddressOf = host((v: unknown, flat: unknown) => (flat ? addressOf(v) : 0));
+      E.nativeCall = host((addr: unknown, sig: unknown, code: unknown) => {
+        if (typeof addr !== "number" || typeof sig !== "string" || (code !== undefined && typeof code !== "string")) throw this.error("E.nativeCall(addr, signature, data)");
+        if (!P.cortexM4)
+          return host(() => {
+            throw new Error(`the board crashed: Thumb code run on ${P.name}'s CPU`);
+          });
+        // with data: addr is an offset into it; without: an address, e.g. E.getAddressOf of a Storage file
+        const f = code === undefined ? nativeCallAt(addr, sig) : machineFor(cropBytes(code)).nativeCall(addr, sig);
+        return host((...a: unknown[]) => (this.alive(), f(...a)));
+      });
     }
     E.connectSDCard = host((spi: unknown, cs: unknown) => {
       this.alive();

@@ -232,10 +232,18 @@ function addColumn(p: Pt, k: Uint8Array, o: number, i: number) {
   }
 }
 
+// Native scalar multiplications (targets/espruino/native.ts) where the firmware binds them:
+// base(o, p, k) and dsm(rv, h, sig, q, Q, D2) do what the loops below do, or return false.
+var nat: any = null;
+export function setNative(n: any) {
+  nat = n;
+}
+
 var R = pt();
 /** o[p..p+32) = encoding of [k]B, k < 2^256 as 32 little-endian bytes; constant time. */
 export function baseMul(o: Uint8Array, p: number, k: Uint8Array) {
   if (!comb) buildComb();
+  if (nat && nat.base(o, p, k)) return;
   setNeutral(R);
   for (var i = 15; i >= 0; i--) {
     dbl(R);
@@ -382,16 +390,18 @@ export function verify(A: Uint8Array, r: number, m: Uint8Array, p: number, n: nu
   copy(B, 64, m, p, n);
   sha512(B, 0, n + 64, hv, 0);
   reduce(hv, 0, hv, 0);
-  setNeutral(R);
-  for (i = 252; i >= 0; i--) {
-    dbl(R);
-    if (!(i & 3)) {
-      w = (hv[i >> 3] >> (i & 7)) & 15;
-      if (w) addTo(R, win[w]);
+  if (!(nat && nat.dsm(rv, hv, sig, q + 32, Q, D2))) {
+    setNeutral(R);
+    for (i = 252; i >= 0; i--) {
+      dbl(R);
+      if (!(i & 3)) {
+        w = (hv[i >> 3] >> (i & 7)) & 15;
+        if (w) addTo(R, win[w]);
+      }
+      if (i < 16) addColumn(R, sig, q + 32, i);
     }
-    if (i < 16) addColumn(R, sig, q + 32, i);
+    encode(rv, 0, R);
   }
-  encode(rv, 0, R);
   for (i = 0; i < 32; i++) if (rv[i] != sig[q + i]) return false;
   return true;
 }

@@ -73,9 +73,17 @@ export var mul: (o: Gf, a: Gf, b: Gf) => void = convolve
       })
     );
 
-export function sqr(o: Gf, a: Gf, n?: number) {
+var sq1 = function (o: Gf, a: Gf) {
   mul(o, a, a);
-  for (n = n || 1; --n > 0; ) mul(o, o, o);
+};
+export function sqr(o: Gf, a: Gf, n?: number) {
+  sq1(o, a);
+  for (n = n || 1; --n > 0; ) sq1(o, o);
+}
+/** Replaces mul and squaring (the firmware's native kernels, targets/espruino/native.ts). */
+export function setField(m: typeof mul, s: typeof sq1) {
+  mul = m;
+  sq1 = s;
 }
 
 /** Conditional swap without a branch: b is 0 or 1. */

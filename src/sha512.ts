@@ -18,7 +18,7 @@ export var K = (function () {
 })();
 
 var W = new Int32Array(160);
-var H = new Int32Array(16);
+export var H = new Int32Array(16);
 var X = new Int32Array(16); // the working variables a..h, rotating one slot a round
 var tail = new Uint8Array(256);
 var zh = 0, zl = 0;
@@ -46,7 +46,7 @@ function slot(k: number, t: number) {
   return 2 * ((k - t) & 7);
 }
 
-function blocks(m: Uint8Array, p: number, n: number) {
+export function blocks(m: Uint8Array, p: number, n: number) {
   var t, lo, hi, a, b, c, d, e, f, g, h;
   for (; n >= 128; n -= 128, p += 128) {
     for (t = 0; t < 32; t++) W[t] = (m[p + 4 * t] << 24) | (m[p + 4 * t + 1] << 16) | (m[p + 4 * t + 2] << 8) | m[p + 4 * t + 3];
@@ -101,11 +101,17 @@ export function md(m: Uint8Array, p: number, n: number, size: number, blocks: (m
   for (i = 0; i < len; i++) out[o + i] = h[i >> 2] >> (24 - 8 * (i & 3));
 }
 
+var blk = blocks;
+/** Replaces the block function (the firmware's native kernel, targets/espruino/native.ts). */
+export function setBlocks(f: typeof blocks) {
+  blk = f;
+}
+
 /** SHA-512 of m[p .. p+n) into out[o .. o+64). */
 export function sha512(m: Uint8Array, p: number, n: number, out: Uint8Array, o: number) {
   if (nativeSha512) out.set(new Uint8Array(nativeSha512(m.subarray(p, p + n))), o);
   else {
     for (var i = 0; i < 16; i++) H[i] = K[i];
-    md(m, p, n, 128, blocks, H, out, o, 64);
+    md(m, p, n, 128, blk, H, out, o, 64);
   }
 }

@@ -26,6 +26,8 @@ describe("npm run flash", () => {
     const img = await createImage(join(tmp, "card.img"), 32 << 20);
     const b = new Board({ profile: "pico", image: img, clock: 1764000000 });
     b.load(sent);
+    // the kernels' blob, byte for byte, for the firmware to bind on Cortex-M4 boards
+    expect(Buffer.from(b.load(`require("Storage").read("pigeon.bin")`) as string, "latin1").equals(readFileSync(join(root, "targets/espruino/native/kernels.bin")))).toBe(true);
     // what SAVE_ON_SEND does on the board: the code becomes the boot code; after a reset .boot0 (the sensors) runs first
     b.setBootCode(readFileSync(join(root, "dist/firmware.js"), "utf8"));
     b.reboot();

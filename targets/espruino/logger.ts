@@ -7,6 +7,7 @@ import { parseConfig } from "../../src/config";
 import { append, Feed, latest, openFeed, readingBody } from "../../src/logger";
 import { board } from "../../src/engine";
 import { identity, keys } from "../../src/index";
+import { useNative } from "./native";
 
 declare var E: any, getTime: any, setInterval: any, analogRead: any, print: any;
 declare var PIGEON_SENSORS: any;
@@ -68,6 +69,7 @@ export var state: {
   rows: (number | string)[][];
   t0: number;
   status: string; // "logging", "no card", "card full", "error"
+  native?: boolean; // the Thumb-2 kernels are bound
   timer?: any;
 } = { boot: 0, config: {}, ident: "", rows: [], t0: 0, status: "" };
 
@@ -167,6 +169,8 @@ export function start() {
       E.kickWatchdog();
     }, w * 500);
   }
+  // Cortex-M4 boards: the Thumb-2 kernels saved in Storage (E.convolve and JavaScript elsewhere, same bytes)
+  state.native = useNative(E, S, typeof process != "undefined" && process.env ? process.env.BOARD : "");
   state.keys = keys(seed(S));
   state.ident = identity(state.keys);
   if (mount()) flushQueue();

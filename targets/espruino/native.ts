@@ -1,0 +1,111 @@
+// The Thumb-2 kernels (targets/espruino/native/kernels.c) bound with
+// E.nativeCall on the Cortex-M4 boards. The blob stays in Storage (flash):
+// E.nativeCall runs a flat string in place. Typed arrays are handed over by
+// E.getAddressOf(v, true); a buffer that is not flat (address 0) goes the
+// JavaScript way instead, so the kernels never see a bad address.
+import { copy } from "../../src/engine";
+import { comb, setNative } from "../../src/ed25519";
+import { Gf, mul, setField } from "../../src/field";
+import { blocks, H, K, setBlocks } from "../../src/sha512";
+
+/** Boards whose CPU runs the blob: STM32F4 (Pico, WiFi) and nRF52 (Puck.js, Pixl.js, Bangle.js, MDBT42Q, Jolt.js). */
+export var CORTEX_M4 = /^(PICO|ESPRUINOWIFI|PUCKJS|PIXLJS|BANGLEJS|MDBT42Q|JOLTJS|NRF52)/;
+/** The core's own product, before any binding replaces it: the way back for arrays that are not flat. */
+var jsMul = mul;
+/** The blob's Storage file (saved by npm run flash). */
+export var BLOB = "pigeon.bin";
+
+/**
+ * The kernels of the blob (a string, from `blob()`) as functions of typed arrays, in the shapes
+ * the core's hooks take. Each returns false (or falls back) when an array has
+ * no flat address. Entry offsets: the branch table at the start of kernels.c.
+ */
+export function kernels(e: any, blob: () => string) {
+  var ad = function (x: any): number {
+    return e.getAddressOf(x, true);
+  };
+  var at = 0, fm: any, fs: any, sb: any, eb: any, ed: any;
+  /**
+   * The blob's address, with the kernels bound at it: E.nativeCall at an
+   * address runs the code in flash in place (given the string as data it would
+   * copy it into RAM). Looked up at each call, as Storage moves files when it
+   * compacts; 0 when the blob is gone.
+   */
+  var bind = function () {
+    var a = ad(blob());
+    if (a != at && (at = a)) {
+      var f = function (off: number, n: number) {
+        return e.nativeCall(a + off + 1, "void(" + "int,int,int,int".slice(0, 4 * n - 1) + ")");
+      };
+      fm = f(0, 3);
+      fs = f(4, 2);
+      sb = f(8, 4);
+      eb = f(12, 3);
+      ed = f(16, 4);
+    }
+    return a;
+  };
+  var io = new Uint8Array(64), P = new Int32Array(80), win = new Uint8Array(1920);
+  /** Addresses of the kernel's scratch arrays and the comb, or 0 when one is not flat or the blob is gone. */
+  var scratch = function (): any {
+    var t = comb ? ad(comb[0]) : 0, a = ad(io), b = ad(P), c = ad(win);
+    return bind() && t && a && b && c ? [a, t, b, c] : 0;
+  };
+  return {
+    /** o = a * b on the core's limbs. */
+    mul: function (o: Gf, a: Gf, b: Gf) {
+      var x = ad(o), y = ad(a), z = ad(b);
+      if (bind() && x && y && z) fm(x, y, z);
+      else jsMul(o, a, b);
+    },
+    sq: function (o: Gf, a: Gf) {
+      var x = ad(o), y = ad(a);
+      if (bind() && x && y) fs(x, y);
+      else jsMul(o, a, a);
+    },
+    /** SHA-512's block function: the whole blocks of m[p .. p+n) into H. */
+    blocks: function (m: Uint8Array, p: number, n: number) {
+      var x = ad(m), h = ad(H), k = ad(K);
+      if (bind() && x && h && k) sb(h, x + p, n >> 7, k);
+      else blocks(m, p, n);
+    },
+    /** o[p..p+32) = encoding of [k]B (k: 32 bytes, secret); false when it did not run. */
+    base: function (o: Uint8Array, p: number, k: Uint8Array) {
+      var s = scratch();
+      if (!s) return false;
+      copy(io, 32, k, 0, 32);
+      eb(s[0], s[0] + 32, s[1]);
+      copy(o, p, io, 0, 32);
+      return true;
+    },
+    /** rv = encoding of [h]Q + [S]B, Q (extended, Z = 1) and 2d in the core's limbs, S at sig[q..q+32). */
+    dsm: function (rv: Uint8Array, h: Uint8Array, sig: Uint8Array, q: number, Q: Gf[], D2: Gf) {
+      var s = scratch(), i;
+      if (!s) return false;
+      copy(io, 0, h, 0, 32);
+      copy(io, 32, sig, q, 32);
+      for (i = 0; i < 4; i++) P.set(Q[i], 16 * i);
+      P.set(D2, 64);
+      ed(s[0], s[2], s[1], s[3]);
+      copy(rv, 0, io, 0, 32);
+      return true;
+    },
+  };
+}
+
+/**
+ * Binds the kernels into the core when the board is a Cortex-M4 and the blob
+ * is in Storage; true when bound. Elsewhere (ESP32, the Linux build) the core
+ * keeps E.convolve and plain JavaScript, which give the same bytes.
+ */
+export function useNative(e: any, S: any, boardName: string): boolean {
+  var k;
+  if (!S.read(BLOB) || !CORTEX_M4.test(boardName || "") || !e || typeof e.nativeCall != "function" || typeof e.getAddressOf != "function") return false;
+  k = kernels(e, function () {
+    return S.read(BLOB);
+  });
+  setField(k.mul, k.sq);
+  setBlocks(k.blocks);
+  setNative(k);
+  return true;
+}

@@ -1,0 +1,459 @@
+/*
+ * Thumb-2 kernels for the Cortex-M4 boards (Pico, WiFi, nRF52), called from
+ * JavaScript through E.nativeCall. One position-independent blob: no libc, no
+ * global or static data, no calls the compiler makes on its own (memset,
+ * memcpy, 64-bit division); scripts/native.mjs checks the object for that.
+ * Constants the code needs (SHA-512's round constants, the base point comb,
+ * 2d) come from the caller's typed arrays. No branch and no memory index
+ * depends on secret data: table entries are picked by masks.
+ *
+ * Inside, field elements are 8 words of 32 bits (radix 2^32), kept below
+ * 2^256 and reduced modulo 2^256 - 38 = 2p; the JavaScript core's layout (16
+ * signed limbs of 16 bits in an Int32Array) is converted at the boundary.
+ *
+ * Entry points (the blob begins with a table of branches, so their offsets
+ * stay 0, 4, 8, ... whatever the compiler does):
+ *   0  fe_mul(o, a, b)            o = a * b, Int32Array(16) limbs (o may alias a or b)
+ *   4  fe_sq(o, a)                o = a * a
+ *   8  sha512_blocks(H, m, n, K)  n 128-byte blocks at m into H (Int32Array(16), high then low half of each word);
+ *                                 K: Int32Array(176) as in src/sha512.ts (round constants from K[16])
+ *   12 ed_base(out, k, tab)       out[0..32) = encoding of [k]B; k: 32 bytes; tab: the core's comb (Uint16Array(3072))
+ *   16 ed_dsm(io, A, tab, tmp)    io[0..32) = encoding of [h]A' + [S]B, io = h | S (32 + 32 bytes);
+ *                                 A: Int32Array(80) = X, Y, Z, T of A' (already negated), then 2d; tmp: 2048 bytes
+ */
+#include <stdint.h>
+
+typedef uint32_t u32;
+typedef int32_t s32;
+typedef uint64_t u64;
+typedef int64_t s64;
+typedef u32 fe[8];
+
+#define K_INLINE static inline __attribute__((always_inline))
+#define K_NOINLINE static __attribute__((noinline))
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* The table of entry points at offset 0 of the blob, so that their offsets stay put. */
+#define ENTRY_POINT static __attribute__((used, noinline, noclone))
+ENTRY_POINT void fe_mul(s32 *o, const s32 *a, const s32 *b);
+ENTRY_POINT void fe_sq(s32 *o, const s32 *a);
+ENTRY_POINT void sha512_blocks(s32 *H, const uint8_t *m, int n, const s32 *K);
+ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const uint16_t *tab);
+ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const uint16_t *tab, u32 *win);
+__attribute__((naked, used)) static void entry(void) {
+  __asm__ volatile(
+      "b.w fe_mul\n"
+      "b.w fe_sq\n"
+      "b.w sha512_blocks\n"
+      "b.w ed_base\n"
+      "b.w ed_dsm\n");
+}
+
+/* ---- field arithmetic, radix 2^32 ---- */
+
+K_NOINLINE void fcopy(u32 *o, const u32 *a) {
+  UNROLL for (int i = 0; i < 8; i++) o[i] = a[i];
+}
+
+/* o = a + b mod 2^256 - 38 */
+K_NOINLINE void fadd(u32 *o, const u32 *a, const u32 *b) {
+  u64 c = 0;
+  u32 t[8];
+  UNROLL for (int i = 0; i < 8; i++) {
+    c += (u64)a[i] + b[i];
+    t[i] = (u32)c;
+    c >>= 32;
+  }
+  c *= 38;
+  UNROLL for (int i = 0; i < 8; i++) {
+    c += t[i];
+    o[i] = (u32)c;
+    c >>= 32;
+  }
+  /* a second carry only when the sum was within 38 of 2^256: o is then below 38 */
+  o[0] += (u32)c * 38;
+}
+
+/* o = a - b mod 2^256 - 38 */
+K_NOINLINE void fsub(u32 *o, const u32 *a, const u32 *b) {
+  s64 c = 0;
+  u32 t[8];
+  UNROLL for (int i = 0; i < 8; i++) {
+    c += (s64)a[i] - b[i];
+    t[i] = (u32)c;
+    c >>= 32;
+  }
+  c *= 38; /* 0 or -38 */
+  UNROLL for (int i = 0; i < 8; i++) {
+    c += t[i];
+    o[i] = (u32)c;
+    c >>= 32;
+  }
+  /* a second borrow only when t was below 38: o is then above 2^256 - 38 */
+  o[0] -= (u32)(-c) * 38;
+}
+
+/* o = r[0..8) + 38 r[8..16) mod 2^256 - 38, r a 512-bit product */
+K_INLINE void freduce(u32 *o, const u32 *r) {
+  u64 c = 0;
+  UNROLL for (int i = 0; i < 8; i++) {
+    c += (u64)r[i + 8] * 38 + r[i];
+    o[i] = (u32)c;
+    c >>= 32;
+  }
+  c *= 38;
+  UNROLL for (int i = 0; i < 8; i++) {
+    c += o[i];
+    o[i] = (u32)c;
+    c >>= 32;
+  }
+  o[0] += (u32)c * 38;
+}
+
+K_NOINLINE void fmul(u32 *o, const u32 *a, const u32 *b) {
+  u32 r[16], c, x;
+  u64 t;
+  x = a[0];
+  c = 0;
+  UNROLL for (int j = 0; j < 8; j++) {
+    t = (u64)x * b[j] + c;
+    r[j] = (u32)t;
+    c = (u32)(t >> 32);
+  }
+  r[8] = c;
+  for (int i = 1; i < 8; i++) {
+    x = a[i];
+    c = 0;
+    UNROLL for (int j = 0; j < 8; j++) {
+      t = (u64)x * b[j] + r[i + j] + c; /* UMAAL */
+      r[i + j] = (u32)t;
+      c = (u32)(t >> 32);
+    }
+    r[i + 8] = c;
+  }
+  freduce(o, r);
+}
+
+K_NOINLINE void fsq(u32 *o, const u32 *a) {
+  u32 r[16], c, x;
+  u64 t;
+  int i, j;
+  /* the products a_i a_j, i < j, once */
+  r[0] = 0;
+  x = a[0];
+  c = 0;
+  for (j = 1; j < 8; j++) {
+    t = (u64)x * a[j] + c;
+    r[j] = (u32)t;
+    c = (u32)(t >> 32);
+  }
+  r[8] = c;
+  for (i = 1; i < 7; i++) {
+    x = a[i];
+    c = 0;
+    for (j = i + 1; j < 8; j++) {
+      t = (u64)x * a[j] + r[i + j] + c;
+      r[i + j] = (u32)t;
+      c = (u32)(t >> 32);
+    }
+    r[i + 8] = c;
+  }
+  r[15] = 0;
+  /* doubled, plus the squares a_i^2 */
+  c = 0;
+  for (i = 0; i < 16; i++) {
+    u32 v = r[i];
+    r[i] = (v << 1) | c;
+    c = v >> 31;
+  }
+  c = 0;
+  for (i = 0; i < 8; i++) {
+    t = (u64)a[i] * a[i];
+    u64 s = (u64)r[2 * i] + (u32)t + c;
+    r[2 * i] = (u32)s;
+    s = (s >> 32) + r[2 * i + 1] + (u32)(t >> 32);
+    r[2 * i + 1] = (u32)s;
+    c = (u32)(s >> 32);
+  }
+  freduce(o, r);
+}
+
+K_NOINLINE void fsqn(u32 *o, const u32 *a, int n) {
+  fsq(o, a);
+  while (--n > 0) fsq(o, o);
+}
+
+/* o = z^(p-2) = 1/z (inverse) or z^((p-5)/8); the chain of src/field.ts's pow */
+K_NOINLINE void fpow(u32 *o, const u32 *z, int inverse) {
+  fe a, b, t, t2, t3;
+  fsq(a, z);           /* 2 */
+  fsqn(t, a, 2);       /* 8 */
+  fmul(b, t, z);       /* 9 */
+  fmul(a, b, a);       /* 11 */
+  fsq(t, a);           /* 22 */
+  fmul(b, t, b);       /* 2^5 - 1 */
+  fsqn(t, b, 5);
+  fmul(b, t, b);       /* 2^10 - 1 */
+  fsqn(t, b, 10);
+  fmul(t2, t, b);      /* 2^20 - 1 */
+  fsqn(t, t2, 20);
+  fmul(t3, t, t2);     /* 2^40 - 1 */
+  fsqn(t, t3, 10);
+  fmul(b, t, b);       /* 2^50 - 1 */
+  fsqn(t, b, 50);
+  fmul(t2, t, b);      /* 2^100 - 1 */
+  fsqn(t, t2, 100);
+  fmul(t3, t, t2);     /* 2^200 - 1 */
+  fsqn(t, t3, 50);
+  fmul(t3, t, b);      /* 2^250 - 1 */
+  fsqn(t, t3, inverse ? 5 : 2);
+  fmul(o, t, inverse ? a : z); /* 2^255 - 21 or 2^252 - 3 */
+}
+
+/* 32 canonical little-endian bytes of a (fully reduced modulo p) */
+K_NOINLINE void fpack(uint8_t *s, const u32 *a) {
+  u32 t[8], m[8];
+  s64 c;
+  int i, k;
+  /* a < 2^256 = 2p + 38: subtract p twice where that does not borrow */
+  fcopy(t, a);
+  for (k = 0; k < 2; k++) {
+    c = 0;
+    for (i = 0; i < 8; i++) {
+      u32 pi = i == 0 ? 0xffffffedu : i == 7 ? 0x7fffffffu : 0xffffffffu;
+      c += (s64)t[i] - pi;
+      m[i] = (u32)c;
+      c >>= 32;
+    }
+    /* c = -1: borrowed, keep t */
+    u32 keep = (u32)c, take = ~keep;
+    for (i = 0; i < 8; i++) t[i] = (t[i] & keep) | (m[i] & take);
+  }
+  for (i = 0; i < 32; i++) s[i] = (uint8_t)(t[i >> 2] >> (8 * (i & 3)));
+}
+
+/* From the core's 16 signed 16-bit limbs (any magnitude below 2^30) to 8 words below 2^256 */
+K_NOINLINE void fload(u32 *o, const s32 *l) {
+  s64 c = 0;
+  UNROLL for (int i = 0; i < 8; i++) {
+    c += (s64)l[2 * i] + (s64)l[2 * i + 1] * 65536;
+    o[i] = (u32)c;
+    c >>= 32;
+  }
+  /* value = o + c 2^256 = o + 38 c */
+  c *= 38;
+  UNROLL for (int i = 0; i < 8; i++) {
+    c += o[i];
+    o[i] = (u32)c;
+    c >>= 32;
+  }
+  /* c is -1, 0 or 1, and o then far from the end it would cross */
+  o[0] += (u32)c * 38;
+}
+/* To the core's layout: limbs in [0, 2^16) */
+K_NOINLINE void fstore(s32 *l, const u32 *a) {
+  UNROLL for (int i = 0; i < 8; i++) {
+    l[2 * i] = (s32)(a[i] & 0xffff);
+    l[2 * i + 1] = (s32)(a[i] >> 16);
+  }
+}
+
+/* ---- Ed25519 points, extended coordinates; the formulas of src/ed25519.ts ---- */
+
+typedef struct {
+  fe x, y, z, t;
+} pt;
+typedef struct {
+  fe a, b, c, d, e, f, g, h;
+} tmps;
+
+K_NOINLINE void pout(pt *p, tmps *w) {
+  fmul(p->x, w->e, w->f);
+  fmul(p->y, w->g, w->h);
+  fmul(p->z, w->g, w->f);
+  fmul(p->t, w->e, w->h);
+}
+/* p += q; q = (Y+X, Y-X, 2dT, 2Z) cached, or (y+x, y-x, 2dxy) niels when z2 is 0 */
+K_NOINLINE void padd(pt *p, const u32 *q0, const u32 *q1, const u32 *q2, const u32 *z2, tmps *w) {
+  fsub(w->a, p->y, p->x);
+  fmul(w->a, w->a, q1);
+  fadd(w->b, p->y, p->x);
+  fmul(w->b, w->b, q0);
+  fmul(w->c, p->t, q2);
+  if (z2) fmul(w->d, p->z, z2); /* public: which form q is in */
+  else fadd(w->d, p->z, p->z);
+  fsub(w->e, w->b, w->a);
+  fsub(w->f, w->d, w->c);
+  fadd(w->g, w->d, w->c);
+  fadd(w->h, w->b, w->a);
+  pout(p, w);
+}
+K_NOINLINE void pdbl(pt *p, tmps *w) {
+  fsq(w->a, p->x);
+  fsq(w->b, p->y);
+  fsq(w->c, p->z);
+  fadd(w->d, w->c, w->c);
+  fadd(w->h, w->a, w->b);
+  fadd(w->e, p->x, p->y);
+  fsq(w->e, w->e);
+  fsub(w->e, w->h, w->e);
+  fsub(w->g, w->a, w->b);
+  fadd(w->f, w->d, w->g);
+  pout(p, w);
+}
+K_NOINLINE void pzero(pt *p) {
+  for (int i = 0; i < 8; i++) {
+    u32 one = i == 0;
+    p->x[i] = 0;
+    p->y[i] = one;
+    p->z[i] = one;
+    p->t[i] = 0;
+  }
+}
+K_NOINLINE void pencode(uint8_t *o, pt *p, tmps *w) {
+  uint8_t xb[32];
+  fpow(w->h, p->z, 1);
+  fmul(w->a, p->x, w->h);
+  fmul(w->b, p->y, w->h);
+  fpack(o, w->b);
+  fpack(xb, w->a);
+  o[31] ^= (uint8_t)((xb[0] & 1) << 7);
+}
+
+/* Comb entry m (secret) of comb s into q0, q1, q2: every entry is read, the one wanted kept by a mask. */
+K_NOINLINE void pick(u32 *q, const uint16_t *tab, u32 m, int s) {
+  int j, l, e;
+  for (j = 0; j < 48; j += 2) {
+    const uint16_t *r0 = tab + j * 64 + 16 * s, *r1 = r0 + 64;
+    u32 lo = 0, hi = 0;
+    for (e = 0; e < 16; e++) {
+      u32 mask = 0u - ((((u32)e ^ m) - 1) >> 31);
+      lo |= r0[e] & mask;
+      hi |= r1[e] & mask;
+    }
+    l = j >> 1; /* word l of the 24: entry part l / 8, word l % 8 */
+    q[l] = lo | (hi << 16);
+  }
+}
+/* Bits i, i+16, i+32, i+48 of comb s of the scalar k */
+K_INLINE u32 column(const uint8_t *k, int s, int i) {
+  u32 r = 0;
+  for (int j = 0; j < 4; j++) {
+    int bit = i + 16 * (4 * s + j);
+    r |= (u32)((k[bit >> 3] >> (bit & 7)) & 1) << j;
+  }
+  return r;
+}
+K_NOINLINE void addColumn(pt *p, const uint8_t *k, int i, const uint16_t *tab, tmps *w) {
+  u32 q[24];
+  for (int s = 0; s < 4; s++) {
+    pick(q, tab, column(k, s, i), s);
+    padd(p, q, q + 8, q + 16, 0, w);
+  }
+}
+
+/* ---- entry points ---- */
+
+ENTRY_POINT void fe_mul(s32 *o, const s32 *a, const s32 *b) {
+  fe x, y;
+  fload(x, a);
+  fload(y, b);
+  fmul(x, x, y);
+  fstore(o, x);
+}
+ENTRY_POINT void fe_sq(s32 *o, const s32 *a) {
+  fe x;
+  fload(x, a);
+  fsq(x, x);
+  fstore(o, x);
+}
+
+ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const uint16_t *tab) {
+  pt R;
+  tmps w;
+  pzero(&R);
+  for (int i = 15; i >= 0; i--) {
+    pdbl(&R, &w);
+    addColumn(&R, k, i, tab, &w);
+  }
+  pencode(out, &R, &w);
+}
+
+ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const uint16_t *tab, u32 *win) {
+  pt R;
+  tmps w;
+  fe d2;
+  int i, j;
+  /* win: 15 cached points (Y+X, Y-X, 2dT, 2Z) for 1..15 times A */
+  fload(R.x, A);
+  fload(R.y, A + 16);
+  fload(R.z, A + 32);
+  fload(R.t, A + 48);
+  fload(d2, A + 64);
+  for (j = 0; j < 15; j++) {
+    u32 *c = win + 32 * j;
+    fadd(c, R.y, R.x);
+    fsub(c + 8, R.y, R.x);
+    fmul(c + 16, R.t, d2);
+    fadd(c + 24, R.z, R.z);
+    padd(&R, win, win + 8, win + 16, win + 24, &w);
+  }
+  pzero(&R);
+  for (i = 252; i >= 0; i--) {
+    pdbl(&R, &w);
+    if (!(i & 3)) {
+      u32 v = (io[i >> 3] >> (i & 7)) & 15; /* public: h is a hash of public data */
+      if (v) {
+        u32 *c = win + 32 * (v - 1);
+        padd(&R, c, c + 8, c + 16, c + 24, &w);
+      }
+    }
+    if (i < 16) addColumn(&R, io + 32, i, tab, &w);
+  }
+  pencode(io, &R, &w);
+}
+
+/* ---- SHA-512 ---- */
+
+#define ROTR(x, n) (((x) >> (n)) | ((x) << (64 - (n))))
+K_INLINE u64 ld64(const uint8_t *p) {
+  u32 h = ((u32)p[0] << 24) | ((u32)p[1] << 16) | ((u32)p[2] << 8) | p[3];
+  u32 l = ((u32)p[4] << 24) | ((u32)p[5] << 16) | ((u32)p[6] << 8) | p[7];
+  return ((u64)h << 32) | l;
+}
+K_INLINE u64 kword(const s32 *K, int i) {
+  return ((u64)(u32)K[2 * i] << 32) | (u32)K[2 * i + 1];
+}
+
+ENTRY_POINT void sha512_blocks(s32 *H, const uint8_t *m, int n, const s32 *K) {
+  u64 W[16], s[8];
+  int i, t;
+  for (; n > 0; n--, m += 128) {
+    for (i = 0; i < 8; i++) s[i] = kword(H, i);
+    for (t = 0; t < 80; t++) {
+      u64 w;
+      if (t < 16) w = W[t] = ld64(m + 8 * t);
+      else {
+        u64 a = W[(t - 2) & 15], b = W[(t - 15) & 15];
+        w = W[t & 15] += (ROTR(a, 19) ^ ROTR(a, 61) ^ (a >> 6)) + W[(t - 7) & 15] + (ROTR(b, 1) ^ ROTR(b, 8) ^ (b >> 7));
+      }
+      u64 e = s[4], a = s[0];
+      u64 t1 = s[7] + (ROTR(e, 14) ^ ROTR(e, 18) ^ ROTR(e, 41)) + ((e & s[5]) ^ (~e & s[6])) + kword(K, t + 8) + w;
+      u64 t2 = (ROTR(a, 28) ^ ROTR(a, 34) ^ ROTR(a, 39)) + ((a & s[1]) ^ (a & s[2]) ^ (s[1] & s[2]));
+      s[7] = s[6];
+      s[6] = s[5];
+      s[5] = s[4];
+      s[4] = s[3] + t1;
+      s[3] = s[2];
+      s[2] = s[1];
+      s[1] = s[0];
+      s[0] = t1 + t2;
+    }
+    for (i = 0; i < 8; i++) {
+      u64 v = kword(H, i) + s[i];
+      H[2 * i] = (s32)(u32)(v >> 32);
+      H[2 * i + 1] = (s32)(u32)v;
+    }
+  }
+}
+

@@ -1,0 +1,260 @@
+// The Thumb-2 kernels (targets/espruino/native/): the committed blob, exactly,
+// run as ARM code under qemu-arm (sim/native.ts, targets/espruino/native/harness.c)
+// and called through the firmware's own binding code (targets/espruino/native.ts)
+// with a stand-in E whose nativeCall and getAddressOf reach the harness.
+// Each kernel against @noble on 10,000 random inputs; Ed25519 on the kernels
+// against RFC 8032 and the shared vectors. SEED=<n> replays a run.
+import * as ed from "@noble/ed25519";
+import { sha512 as nobleSha512 } from "@noble/hashes/sha2.js";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+// @ts-ignore: a build script
+import { BLOB, checkObject, compileBlob, ENTRIES } from "../scripts/native.mjs";
+import { addressOf, machineFor, NativeMachine, nativeCallAt, nativeMissing } from "../sim/native";
+import { kernels, useNative } from "../targets/espruino/native";
+import { baseMul, keypair, sign, verify } from "../src/ed25519";
+import { gf, mul, sqr } from "../src/field";
+import { sha512 } from "../src/sha512";
+import { keys, sign as signMessage, verify as verifyMessage } from "../src/index";
+import { loggerBoard } from "../sim/logger";
+import { readCard } from "../targets/node/card";
+import { createImage, FatImage } from "../targets/node/fat";
+import { checkFeed } from "./feed";
+import { RFC8032 } from "./rfc8032";
+import { draftOf, hex, vectors } from "./vectors";
+
+ed.hashes.sha512 = nobleSha512;
+const N = Number(process.env.NATIVE_N) || 10000; // NATIVE_N: fewer, while working on the kernels
+const SEED = process.env.SEED ? Number(process.env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+console.log(`native.test.ts: SEED=${SEED}`);
+function prng(seed: number) {
+  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
+  const next = () => {
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    const t = (a + b + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return t;
+  };
+  for (let i = 0; i < 16; i++) next();
+  return {
+    u32: next,
+    int: (n: number) => Math.floor((next() / 2 ** 32) * n),
+    bytes(n: number) {
+      const r = new Uint8Array(n);
+      for (let i = 0; i < n; i++) r[i] = next() & 255;
+      return r;
+    },
+  };
+}
+const rnd = prng(SEED);
+
+const P = 2n ** 255n - 19n;
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const mod = ed.etc.mod;
+const fromLE = (b: Uint8Array) => b.reduceRight((acc, v) => (acc << 8n) | BigInt(v), 0n);
+const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+/** The value of the core's 16 signed limbs. */
+const value = (l: Int32Array) => l.reduceRight((acc, v) => acc * 65536n + BigInt(v), 0n);
+/** Limbs of x (0 <= x < 2^256), 16 bits each. */
+const limbs = (x: bigint, o = gf()) => {
+  for (let i = 0; i < 16; i++, x >>= 16n) o[i] = Number(x & 0xffffn);
+  return o;
+};
+
+const missing = nativeMissing();
+const blob = readFileSync(BLOB);
+// the board's E, as far as the binding uses it, with the blob in a Storage file
+const E = {
+  nativeCall: (addr: number, sig: string, code?: string) => (code === undefined ? nativeCallAt(addr, sig) : machineFor(code).nativeCall(addr, sig)),
+  getAddressOf: (v: unknown, flat: boolean) => (flat ? addressOf(v) : 0),
+};
+const Storage = { read: (name: string) => (name === "pigeon.bin" ? blob.toString("latin1") : undefined) };
+
+describe("the blob", () => {
+  it("is committed with its compiler and fits in 8 KB", () => {
+    const meta = JSON.parse(readFileSync(BLOB.replace(/\.bin$/, ".json"), "utf8"));
+    expect(meta.bytes).toBe(blob.length);
+    expect(blob.length).toBeLessThanOrEqual(8192);
+    expect(meta.compiler).toMatch(/arm-none-eabi-gcc/);
+    expect(meta.entries).toEqual(ENTRIES);
+  });
+  it("rebuilds byte for byte from kernels.c, with no relocations, data or outside calls", () => {
+    if (spawnSync("sh", ["-c", "command -v arm-none-eabi-gcc"]).status !== 0)
+      throw new Error("rebuilding the blob needs: apt-get install gcc-arm-none-eabi");
+    const { bytes } = compileBlob(mkdtempSync(join(tmpdir(), "pigeon-blob-")));
+    expect(Buffer.compare(bytes, blob)).toBe(0);
+  });
+  it("the relocation check refuses an object that needs one", () => {
+    // a checker that never fails would pass the test above too
+    const dir = mkdtempSync(join(tmpdir(), "pigeon-reloc-"));
+    const src = join(dir, "bad.c"), obj = join(dir, "bad.o");
+    writeFileSync(src, "static const int t[4] = {1, 2, 3, 4}; void *memset(void *, int, unsigned);\nint f(int i, char *p) { memset(p, 0, 64); return t[i & 3]; }\n");
+    spawnSync("arm-none-eabi-gcc", ["-mcpu=cortex-m4", "-mthumb", "-O2", "-c", src, "-o", obj]);
+    expect(() => checkObject(obj)).toThrow(/relocations|data outside|calls outside/);
+  });
+  it("the kernels can run here (qemu-arm and the ARM Linux harness)", () => {
+    if (missing) throw new Error(missing);
+  });
+  it.skipIf(!!missing)("a harness that dies at start is an error with qemu's message, not a hang", () => {
+    expect(() => new NativeMachine(blob, ["-cpu", "no-such-cpu"])).toThrow(/did not start: .*no-such-cpu/);
+  });
+});
+
+describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's binding", () => {
+  let k: ReturnType<typeof kernels>;
+  const jsMul = mul; // the core's own, before binding
+  beforeAll(() => {
+    k = kernels(E, () => blob.toString("latin1"));
+    expect(useNative(E, Storage, "ESP32")).toBe(false); // only Cortex-M4 boards
+    expect(useNative(E, Storage, "PICO_R1_3")).toBe(true);
+  });
+
+  // limbs as the core makes them: 16 bits, signed sums and differences of those, and larger
+  const randomLimbs = (o: Int32Array) => {
+    const r = rnd.int(4), span = [65536, 1 << 17, 1 << 19, 1 << 22][r], signed = r > 0;
+    for (let i = 0; i < 16; i++) o[i] = signed ? rnd.int(2 * span) - span : rnd.int(span);
+    return o;
+  };
+  it(`fe_mul and fe_sq: ${N} random products each, against noble's field`, () => {
+    const a = gf(), b = gf(), o = gf(), js = gf();
+    for (let n = 0; n < N; n++) {
+      randomLimbs(a);
+      randomLimbs(b);
+      const want = mod(value(a) * value(b), P);
+      k.mul(o, a, b);
+      expect(mod(value(o), P), `SEED=${SEED} mul ${a} ${b}`).toBe(want);
+      for (const x of o) expect(x >= 0 && x < 65536).toBe(true);
+      if (Math.max(...a.map(Math.abs), ...b.map(Math.abs)) < 1 << 19) {
+        jsMul(js, a, b); // the JavaScript path (exact up to limbs of 2^19 or so) gives the same element
+        expect(mod(value(js), P)).toBe(want);
+      }
+      k.sq(o, a);
+      expect(mod(value(o), P), `SEED=${SEED} sq ${a}`).toBe(mod(value(a) * value(a), P));
+    }
+    // the bound core: o may alias a and b; sqr repeats
+    randomLimbs(a);
+    const x = value(a);
+    mul(a, a, a);
+    sqr(a, a, 3);
+    expect(mod(value(a), P)).toBe(mod(x ** 16n, P));
+  });
+
+  it(`sha512_blocks: ${N} random messages against @noble/hashes`, () => {
+    const out = new Uint8Array(64), buf = new Uint8Array(1200);
+    for (let n = 0; n < N; n++) {
+      const len = n < 300 ? n : rnd.int(1100), p = rnd.int(64);
+      buf.set(rnd.bytes(len), p);
+      sha512(buf, p, len, out, 0);
+      expect(toHex(out), `SEED=${SEED} length ${len}`).toBe(toHex(nobleSha512(buf.subarray(p, p + len))));
+    }
+  });
+
+  it(`ed_base: ${N} random scalars against noble's [k]B`, () => {
+    const out = new Uint8Array(40);
+    for (let n = 0; n < N; n++) {
+      const s = rnd.bytes(32), x = mod(fromLE(s), L);
+      baseMul(out, 8, s); // the core's baseMul, through the hook
+      const want = x ? ed.Point.BASE.multiply(x).toBytes() : ed.Point.ZERO.toBytes();
+      expect(toHex(out.subarray(8)), `SEED=${SEED} k ${toHex(s)}`).toBe(toHex(want));
+    }
+  });
+
+  it(`ed_dsm: ${N} random [h]A + [S]B against noble`, () => {
+    const d = mod(-121665n * ed.etc.invert(121666n, P), P), D2 = limbs(mod(2n * d, P));
+    const rv = new Uint8Array(32), h = new Uint8Array(32), sig = new Uint8Array(64), Q = [gf(), gf(), gf(), gf()];
+    let A = ed.Point.BASE;
+    for (let n = 0; n < N; n++) {
+      if (n % 100 == 0) A = ed.Point.fromBytes(ed.getPublicKey(rnd.bytes(32)));
+      h.set(rnd.bytes(32));
+      const hv = fromLE(h), S = mod(fromLE(rnd.bytes(32)), L);
+      sig.set(rnd.bytes(32), 0);
+      sig.set(ed.etc.hexToBytes(S.toString(16).padStart(64, "0")).reverse(), 32);
+      const { x, y } = A.toAffine();
+      limbs(x, Q[0]);
+      limbs(y, Q[1]);
+      limbs(1n, Q[2]);
+      limbs(mod(x * y, P), Q[3]);
+      expect(k.dsm(rv, h, sig, 32, Q, D2)).toBe(true);
+      const want = A.multiplyUnsafe(mod(hv, L)).add(ed.Point.BASE.multiplyUnsafe(S)).toBytes();
+      expect(toHex(rv), `SEED=${SEED} h ${toHex(h)} S ${S}`).toBe(toHex(want));
+    }
+  });
+
+  it("without the blob in Storage (or a flat array) the binding takes the JavaScript way", () => {
+    const gone = kernels(E, () => undefined as unknown as string), calls = machineFor(blob.toString("latin1")).calls;
+    const a = gf([...rnd.bytes(16)].map((x) => x * 256)), b = gf([...rnd.bytes(16)].map((x) => x * 255)), o = gf(), out = new Uint8Array(32);
+    gone.mul(o, a, b);
+    expect(mod(value(o), P)).toBe(mod(value(a) * value(b), P));
+    expect(gone.base(out, 0, rnd.bytes(32))).toBe(false);
+    const noFlat = kernels({ ...E, getAddressOf: (v: unknown, f: boolean) => (typeof v === "string" ? addressOf(v) : 0) }, () => blob.toString("latin1"));
+    noFlat.sq(o, a);
+    expect(mod(value(o), P)).toBe(mod(value(a) * value(a), P));
+    expect(machineFor(blob.toString("latin1")).calls).toBe(calls);
+    k.sq(o, a); // and the bound one does call the blob (the hook below counts it)
+  });
+
+  it("Ed25519 on the kernels: RFC 8032 section 7.1", () => {
+    for (const v of RFC8032) {
+      const kp = keypair(hex(v.secret)), msg = hex(v.message), s = new Uint8Array(64);
+      expect(toHex(kp.subarray(64))).toBe(v.public);
+      sign(kp, msg, 0, msg.length, s);
+      expect(toHex(s)).toBe(v.signature);
+      expect(verify(kp, 64, msg, 0, msg.length, s, 0)).toBe(true);
+      s[5] ^= 1;
+      expect(verify(kp, 64, msg, 0, msg.length, s, 0)).toBe(false);
+    }
+  });
+
+  it("Ed25519 on the kernels re-signs the shared feeds byte for byte and verifies them", () => {
+    let count = 0;
+    for (const f of vectors.feeds) {
+      const kp = keys(hex(f.seed_hex));
+      for (const m of f.messages) {
+        expect(signMessage(kp, draftOf(m.text))).toBe(m.text);
+        expect(verifyMessage(m.text)).toBe(true);
+        count++;
+      }
+    }
+    expect(count).toBeGreaterThan(0);
+  });
+
+  // the kernels did run: each test's calls went to the harness
+  let before = 0;
+  beforeEach(() => void (before = machineFor(blob.toString("latin1")).calls));
+  afterEach(() => void expect(machineFor(blob.toString("latin1")).calls - before).toBeGreaterThan(0));
+});
+
+describe.skipIf(!!missing)("the firmware on simulated boards, with and without the kernels", () => {
+  it("a Pico running the blob under qemu-arm writes the same messages as a Pico on E.convolve, a bare board and an ESP32", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "pigeon-native-fw-"));
+    const blank = Buffer.from((await createImage(join(tmp, "blank.img"), 32 << 20)).buffer);
+    const SEED = Array.from({ length: 32 }, (_, i) => 7 * i + 1);
+    const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
+    const m = machineFor(blob.toString("latin1")), calls0 = m.calls;
+    const run = async (profile: "pico" | "wifi" | "bare" | "esp32", native: boolean) => {
+      const img = await FatImage.fromBuffer(join(tmp, `${profile}-${native}.img`), Buffer.from(blank));
+      const b = loggerBoard({ profile, native, image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=wave\n", before: WAVE });
+      b.runFor(4 * 3600);
+      expect(b.errors).toEqual([]);
+      const [feed] = readCard(img);
+      return { messages: feed.messages, native: b.load("PigeonLogger.state.native") };
+    };
+    const pico = await run("pico", true);
+    expect(pico.native).toBe(true);
+    expect(m.calls - calls0).toBeGreaterThan(3 * pico.messages.length); // the kernels signed them
+    expect(pico.messages.length).toBe(24);
+    checkFeed(pico.messages);
+    for (const [profile, native] of [["pico", false], ["bare", false], ["esp32", true], ["wifi", true]] as const) {
+      const other = await run(profile, native);
+      expect(other.native, `${profile}`).toBe(profile === "wifi");
+      expect(other.messages, `${profile}`).toEqual(pico.messages);
+    }
+  });
+});
