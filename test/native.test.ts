@@ -193,7 +193,7 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
     gone.mul(o, a, b);
     expect(mod(value(o), P)).toBe(mod(value(a) * value(b), P));
     expect(gone.base(out, 0, rnd.bytes(32))).toBe(false);
-    const noFlat = kernels({ ...E, getAddressOf: (v: unknown, f: boolean) => (typeof v === "string" ? addressOf(v) : 0) }, () => blob.toString("latin1"));
+    const noFlat = kernels({ ...E, getAddressOf: (v: unknown) => (typeof v === "string" ? addressOf(v) : 0) }, () => blob.toString("latin1"));
     noFlat.sq(o, a);
     expect(mod(value(o), P)).toBe(mod(value(a) * value(a), P));
     expect(machineFor(blob.toString("latin1")).calls).toBe(calls);
