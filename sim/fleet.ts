@@ -58,7 +58,7 @@ export interface FleetResult {
     /** per node: the depths held at the end, and reading -> arrival delays (s) of the depths held */
     held: Record<string, { ranges: [number, number][]; delays: { median: number; max: number } | null }>;
   }[];
-  /** Per node, whether it ends with every message of every feed it follows (stations) or carries (mules: all feeds). */
+  /** Per station, the feeds it follows (a forked feed aside) and how many of their messages it lacks at the end. */
   converged: Record<string, { follows: string[]; missing: number }>;
   visits: { mule: string; node: string; t: number; bytes: number; messages: number }[];
   adversaries: { node: string; kind: string; acts: number; caught: Record<string, number>; forksKept: Record<string, number> }[];
@@ -101,6 +101,7 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
   // ---- boards: each its own card, its seed in Storage, its interval in PIGEON.CFG ----
   const boards = new Map<string, BoardNode>();
   const blank = await createImage(join(dir, "blank.img"), 16 << 20);
+  rmSync(blank.path);
   for (const [i, b] of sc.boards.entries()) {
     const a = adv.get(b.name), interval = b.interval ?? 600;
     const seedBytes = seedOf(a?.kind === "fork" ? a.of : b.name);
@@ -244,6 +245,7 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
   }
   for (const b of boards.values()) b.board.run(end);
   for (const b of boards.values()) if (b.board.errors.length) throw new Error(`${b.name}: ${b.board.errors.join("; ")}`);
+  for (const b of boards.values()) b.img.save(); // <dir>/<board>.img: each card as the board left it
 
   // ---- what the boards wrote, and what every store holds of it ----
   const cards = new Map([...boards.values()].map((b) => [b.name, readCard(b.img)[0].messages]));
@@ -278,8 +280,8 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
     feeds.push({ name: b.name, author: b.author, messages: times.length, held });
   }
   const converged: FleetResult["converged"] = {};
-  for (const n of stores.values()) {
-    const follows = [...n.follows].filter((a) => !forked.has(a));
+  for (const s of sc.stations) {
+    const n = stores.get(s.name)!, follows = [...n.follows].filter((a) => !forked.has(a));
     let missing = 0;
     for (const a of follows) {
       const have = n.store.ranges(a).reduce((k, [lo, hi]) => k + hi - lo + 1, 0);
