@@ -35,7 +35,8 @@ export function formatReport(r: FleetResult): string {
       out.push(`    ${node.padEnd(8)} ${h.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(",").padEnd(14)} ${h.delays ? `${days(h.delays.median)} / ${days(h.delays.max)}` : ""}`);
   }
   out.push("", "followers: what each station lacks at the end of the feeds it follows:");
-  for (const [node, c] of Object.entries(r.converged)) out.push(`  ${node.padEnd(8)} ${c.follows.length} feeds, ${c.missing ? `${c.missing} messages missing` : "every message"}`);
+  const forked = r.adversaries.some((a) => a.kind === "fork") ? " (a forked feed not counted: see adversaries)" : "";
+  for (const [node, c] of Object.entries(r.converged)) out.push(`  ${node.padEnd(8)} ${c.follows.length} feeds, ${c.missing ? `${c.missing} messages missing` : "every message"}${forked}`);
   out.push("", "bytes carried per mule visit (messages taken at a board; bundles both ways at a station):");
   for (const m of sc.mules) {
     for (const kind of ["board", "station"] as const) {

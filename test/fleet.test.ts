@@ -127,7 +127,7 @@ describe("adversaries", () => {
     }
   });
 
-  it("dropping only delays: the stations still end with every message of the feeds they follow", () => {
+  it("dropping only delays: the stations still end with every message of the feeds they follow, later than without the dropping", async () => {
     expect(r.adversaries.find((x) => x.kind === "drop")!.acts).toBeGreaterThan(0);
     const forked = card.get((sc.adversaries!.find((a) => a.kind === "fork") as { of: string }).of)!.author;
     for (const st of sc.stations) {
@@ -137,5 +137,16 @@ describe("adversaries", () => {
         if (c.author !== forked) expect(held(s, c.author)).toEqual(c.messages);
       }
     }
+    // the same scenario with the dropper carrying honestly
+    const honest = await runFleet({ ...sc, adversaries: sc.adversaries!.filter((a) => a.kind !== "drop") }, join(tmp, "nodrop"));
+    let later = 0;
+    for (const f of r.feeds)
+      for (const st of sc.stations) {
+        const a = f.held[st.name].delays!, b = honest.feeds.find((g) => g.name === f.name)!.held[st.name].delays!;
+        expect(a.median).toBeGreaterThanOrEqual(b.median);
+        expect(a.max).toBeGreaterThanOrEqual(b.max);
+        if (a.median > b.median) later++;
+      }
+    expect(later).toBeGreaterThan(0);
   });
 });
