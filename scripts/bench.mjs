@@ -2,7 +2,8 @@
 // Node: the ES5 core vs TweetNaCl (nacl-fast) vs @noble/ed25519 vs node:crypto;
 // duk: the core vs nacl-fast; Espruino (when ESPRUINO names its Linux build):
 // the core vs nacl-fast, with process.memory() variables; the year card; the card
-// viewer opening it in headless Chromium next to pigeon verify; bundle size.
+// viewer opening it in headless Chromium next to pigeon verify; the fleet
+// simulation's wall time; bundle size.
 import { spawn, spawnSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -250,6 +251,16 @@ if (r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, onl
   const p = spawnSync("node", [join(root, "dist/native-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (p.status === 0) Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
   else log(`native kernels: not counted: ${p.stderr.trim().split("\n").pop()}`);
+}
+
+// ---- the fleet simulation (issue 6): sim/scenarios/fleet.json, 20 boards, 3 stations, 3 mules, 60 days ----
+{
+  const p = spawnSync("node", [join(root, "dist/fleet.mjs"), join(root, "sim/scenarios/fleet.json")], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (p.status !== 0) throw new Error("fleet bench: " + p.stdout + p.stderr);
+  const f = JSON.parse(readFileSync(join(root, "out/fleet.json"), "utf8"));
+  r["fleet.wallSeconds"] = f.wallSeconds;
+  r["fleet.messages"] = f.appends;
+  r["fleet.messagesPerSec"] = f.appends / f.wallSeconds;
 }
 
 // ---- size ----

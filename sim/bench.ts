@@ -1,9 +1,12 @@
 // Card figures for npm run bench, printed as one JSON object: sector writes
 // per append by region, card bytes per message byte, appends per second in the
-// simulator, and mounting after a simulated year (sectors read over the log's).
+// simulator, and mounting after a simulated year (sectors read over the log's);
+// what it takes to check the newest reading of a feed a million deep, with and
+// without its certificate path.
 import { join } from "node:path";
 import { readCard } from "../targets/node/card";
 import { createImage } from "../targets/node/fat";
+import { certificatePath, lipmaa } from "../src/lipmaa";
 import { loggerBoard } from "./logger";
 
 const SEED = Array.from({ length: 32 }, (_, i) => i);
@@ -24,6 +27,22 @@ async function main() {
   const [feed] = readCard(img);
   const appends = feed.messages.length - 1;
   const text = feed.messages.reduce((n, t) => n + Buffer.byteLength(t), 0);
+  // checking depth 10^6: the certificate path (lipmaa links) against the whole feed. Message sizes are the
+  // year card's last message's, with the depth's digits and its links (an id, or NONE) put in: generating a
+  // feed a million deep would take too long, and a reading's size does not change with depth otherwise
+  const DEEP = 1e6, k = feed.messages.length - 1, sample = Buffer.byteLength(feed.messages[k]);
+  const link = (to: number | null) => (to === null ? 4 : 60); // "NONE", or "%" + 52 + ".sha256"
+  const size = (d: number) => sample - String(k).length + String(d).length - link(lipmaa(k)) + link(lipmaa(d)) - link(k - 1) + link(d ? d - 1 : null);
+  const pathDepths = certificatePath(DEEP, 0);
+  let fullBytes = 0;
+  for (let d = 0; d <= DEEP; d++) fullBytes += size(d) + 2; // and the blank line between messages in messages.pgn
+  const path = {
+    "path.depth": DEEP,
+    "path.messages": pathDepths.length,
+    "path.bytes": pathDepths.reduce((n, d) => n + size(d) + 2, 0),
+    "path.fullMessages": DEEP + 1,
+    "path.fullBytes": fullBytes,
+  };
   // mount: a reset, counting what the boot reads
   img.device.resetCounters();
   const m0 = performance.now();
@@ -41,6 +60,7 @@ async function main() {
   }
   console.log(JSON.stringify({
     ...perProfile,
+    ...path,
     "card.days": days,
     "card.image": img.path,
     "card.messages": feed.messages.length,

@@ -4,7 +4,7 @@ import { setFlagsFromString } from "node:v8";
 import { exportBundle, formatHave, mergeHave, readHave } from "./gossip";
 import { progress } from "./progress";
 import { readInput } from "./reader";
-import { Store } from "./store";
+import { feedsToExport, importInto, Store } from "./store";
 import { svgPlot } from "./plot";
 import { body, CSV_HEADER, csvRows, field, isNumeric, readings, unquote } from "./readings";
 import { summary, verify, type Report } from "./verify";
@@ -89,10 +89,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const input = await readInput(paths[0]), bar = progress("importing", "messages"), read = input.read;
-    const r = verify(input, s, (id, bytes) => s.putBlob(id, bytes), (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined));
+    const { report: r, badHave } = importInto(s, input, (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined));
     bar.end();
-    if (input.have instanceof Error) process.stderr.write(`pigeon: ${input.have.message} (what the peer holds is not remembered)\n`);
-    else if (input.have) s.rememberPeer(input.have.who, input.have.held);
+    if (badHave) process.stderr.write(`pigeon: ${badHave.message} (what the peer holds is not remembered)\n`);
     printReport(r, json);
     return r.messages.refused || r.blobs.refused ? 1 : 0;
   }
@@ -180,8 +179,7 @@ async function main(argv: string[]): Promise<number> {
       const have = readHave(since);
       held = held ? mergeHave(held, have.held) : have.held;
     }
-    const me = s.identity(), blocks = s.list("BLOCKS.TXT"), follows = s.list("FOLLOWS.TXT");
-    const feeds = s.authors().filter((a) => !blocks.has(a) && (all || a === me || follows.has(a)));
+    const feeds = feedsToExport(s, all);
     const bar = progress("exporting", "messages");
     const r = exportBundle(s, dir, feeds, held, latest, (n, f) => bar.update(n, f));
     bar.end();
