@@ -9,6 +9,7 @@ import { b32decode, b32encode } from "../src/base32";
 import { keypair, sign, verify } from "../src/ed25519";
 import { sha256 } from "../src/sha256";
 import { sha512 } from "../src/sha512";
+import { prng } from "./prng";
 import { RFC8032 } from "./rfc8032";
 import { vectors } from "./vectors";
 
@@ -16,30 +17,6 @@ ed.hashes.sha512 = nobleSha512;
 
 const SEED = process.env.SEED ? Number(process.env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 console.log(`crypto.test.ts: SEED=${SEED}`);
-/** sfc32, seeded from one 32-bit number: reproducible random bytes. */
-function prng(seed: number) {
-  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
-  const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (a + b + d) >>> 0;
-    d = (d + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = ((c << 21) | (c >>> 11)) >>> 0;
-    c = (c + t) >>> 0;
-    return t;
-  };
-  for (let i = 0; i < 16; i++) next();
-  return {
-    u32: next,
-    int: (n: number) => Math.floor((next() / 2 ** 32) * n),
-    bytes(n: number) {
-      const r = new Uint8Array(n);
-      for (let i = 0; i < n; i++) r[i] = next() & 255;
-      return r;
-    },
-  };
-}
 const why = (s: string) => `SEED=${SEED} ${s}`;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");

@@ -23,6 +23,7 @@ import { loggerBoard } from "../sim/logger";
 import { readCard } from "../targets/node/card";
 import { createImage, FatImage } from "../targets/node/fat";
 import { checkFeed } from "./feed";
+import { prng } from "./prng";
 import { RFC8032 } from "./rfc8032";
 import { draftOf, hex, vectors } from "./vectors";
 
@@ -30,29 +31,6 @@ ed.hashes.sha512 = nobleSha512;
 const N = Number(process.env.NATIVE_N) || 10000; // NATIVE_N: fewer, while working on the kernels
 const SEED = process.env.SEED ? Number(process.env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 console.log(`native.test.ts: SEED=${SEED}`);
-function prng(seed: number) {
-  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
-  const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (a + b + d) >>> 0;
-    d = (d + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = ((c << 21) | (c >>> 11)) >>> 0;
-    c = (c + t) >>> 0;
-    return t;
-  };
-  for (let i = 0; i < 16; i++) next();
-  return {
-    u32: next,
-    int: (n: number) => Math.floor((next() / 2 ** 32) * n),
-    bytes(n: number) {
-      const r = new Uint8Array(n);
-      for (let i = 0; i < n; i++) r[i] = next() & 255;
-      return r;
-    },
-  };
-}
 const rnd = prng(SEED);
 
 const P = 2n ** 255n - 19n;
