@@ -55,6 +55,18 @@ K_NOINLINE void fcopy(u32 *o, const u32 *a) {
   UNROLL for (int i = 0; i < 8; i++) o[i] = a[i];
 }
 
+/* o = t + c 2^256 mod 2^256 - 38, c a small signed carry: 2^256 = 38, folded in twice. A second
+   carry comes only when t was within 38 of an end of [0, 2^256), so o[0] then takes it whole */
+K_INLINE void ffold(u32 *o, const u32 *t, s64 c) {
+  c *= 38;
+  UNROLL for (int i = 0; i < 8; i++) {
+    c += t[i];
+    o[i] = (u32)c;
+    c >>= 32;
+  }
+  o[0] += (u32)c * 38;
+}
+
 /* o = a + b mod 2^256 - 38 */
 K_NOINLINE void fadd(u32 *o, const u32 *a, const u32 *b) {
   u64 c = 0;
@@ -64,14 +76,7 @@ K_NOINLINE void fadd(u32 *o, const u32 *a, const u32 *b) {
     t[i] = (u32)c;
     c >>= 32;
   }
-  c *= 38;
-  UNROLL for (int i = 0; i < 8; i++) {
-    c += t[i];
-    o[i] = (u32)c;
-    c >>= 32;
-  }
-  /* a second carry only when the sum was within 38 of 2^256: o is then below 38 */
-  o[0] += (u32)c * 38;
+  ffold(o, t, (s64)c);
 }
 
 /* o = a - b mod 2^256 - 38 */
@@ -83,14 +88,7 @@ K_NOINLINE void fsub(u32 *o, const u32 *a, const u32 *b) {
     t[i] = (u32)c;
     c >>= 32;
   }
-  c *= 38; /* 0 or -38 */
-  UNROLL for (int i = 0; i < 8; i++) {
-    c += t[i];
-    o[i] = (u32)c;
-    c >>= 32;
-  }
-  /* a second borrow only when t was below 38: o is then above 2^256 - 38 */
-  o[0] -= (u32)(-c) * 38;
+  ffold(o, t, c); /* c is 0 or -1 */
 }
 
 /* o = r[0..8) + 38 r[8..16) mod 2^256 - 38, r a 512-bit product */
@@ -101,13 +99,7 @@ K_INLINE void freduce(u32 *o, const u32 *r) {
     o[i] = (u32)c;
     c >>= 32;
   }
-  c *= 38;
-  UNROLL for (int i = 0; i < 8; i++) {
-    c += o[i];
-    o[i] = (u32)c;
-    c >>= 32;
-  }
-  o[0] += (u32)c * 38;
+  ffold(o, o, (s64)c);
 }
 
 K_NOINLINE void fmul(u32 *o, const u32 *a, const u32 *b) {
@@ -240,15 +232,7 @@ K_NOINLINE void fload(u32 *o, const s32 *l) {
     o[i] = (u32)c;
     c >>= 32;
   }
-  /* value = o + c 2^256 = o + 38 c */
-  c *= 38;
-  UNROLL for (int i = 0; i < 8; i++) {
-    c += o[i];
-    o[i] = (u32)c;
-    c >>= 32;
-  }
-  /* c is -1, 0 or 1, and o then far from the end it would cross */
-  o[0] += (u32)c * 38;
+  ffold(o, o, c); /* value = o + c 2^256 */
 }
 /* To the core's layout: limbs in [0, 2^16) */
 K_NOINLINE void fstore(s32 *l, const u32 *a) {
