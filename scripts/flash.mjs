@@ -1,5 +1,5 @@
-// npm run flash -- --port <serial port> --board <BOARD or board.json>
-//                  [--config PIGEON.CFG] [--sensors my-sensors.js] [--out file.js]
+// npm run flash -- --port <serial port> [--config PIGEON.CFG] [--sensors my-sensors.js]
+// npm run flash -- --board <BOARD or board.json> --out file.js [...]
 // Uploads the logger firmware (dist/firmware.js) with the espruino CLI
 // (espruino-tools) and saves it to flash as the boot code (SAVE_ON_SEND=1:
 // .bootcde, run at every boot; functions parsed from flash keep their code
@@ -8,7 +8,14 @@
 // It also saves the Thumb-2 kernels (pigeon.bin), which the firmware uses on
 // Cortex-M4 boards. --new-seed saves a seed made by this computer's CSPRNG (node:crypto) as the
 // board's key: an ESP32's E.hwRand is plain rand(), too weak to make one.
-// With --out it connects to nothing and writes what it would send.
+// With --out it connects to nothing and writes what it would send for --board.
+// With --port the CLI asks the board itself (process.env): given --board, it
+// would take the firmware version from the board file instead, and with none
+// there (a local file, or no internet to fetch espruino.com's) it uploads the
+// old way, by E.setBootCode, which saves nothing of a 28 KB firmware on a Pico
+// (found on the emulated Pico, npm run emu). For a serial or tcp:// port (and
+// --out) the CLI is told --no-ble, so that it does not look for D-Bus, which
+// a machine without Bluetooth lacks; a Bluetooth address keeps it.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -24,10 +31,10 @@ const opt = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const port = opt("--port"), board = opt("--board"), out = opt("--out"), config = opt("--config"), sensors = opt("--sensors");
-if (!board || (!port && !out)) {
+if (port ? out : !(board && out)) {
   console.error(
-    "usage: npm run flash -- --port <serial port> --board <BOARD name or board.json> [--config PIGEON.CFG] [--sensors file.js] [--new-seed] [--out file.js]\n" +
-      "  --out writes what would be sent instead of connecting (no board needed)",
+    "usage: npm run flash -- --port <serial port> [--config PIGEON.CFG] [--sensors file.js] [--new-seed]\n" +
+      "       npm run flash -- --board <BOARD name or board.json> --out file.js [...]: writes what would be sent instead of connecting (no board needed)",
   );
   process.exit(2);
 }
@@ -45,8 +52,8 @@ const p = spawnSync(
   "node",
   [
     cli,
-    ...(out ? ["-n", "-o", out] : ["-p", port, "-t"]),
-    "--board", board,
+    ...(out ? ["-n", "-o", out, "--board", board] : ["-p", port, "-t"]),
+    ...(out || /^(\/dev\/|tcp:\/\/|COM\d)/i.test(port) ? ["--no-ble"] : []),
     "--config", "SAVE_ON_SEND=1",
     ...(config ? ["--storage", `PIGEON.CFG:${config}`] : []),
     ...(sensors ? ["--storage", `.boot0:${sensors}`] : []),

@@ -6,9 +6,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createImage } from "../targets/node/fat";
-import { readCard } from "../targets/node/card";
-import { verify } from "../targets/node/verify";
 import { loggerBoard } from "./logger";
+import { cardSummary } from "./summary";
 
 const root = join(__dirname, "..");
 const DAYS = Number(process.env.DAYS || 30);
@@ -26,26 +25,12 @@ async function main() {
   img.save();
 
   // ---- the host ----
-  const feeds = readCard(img);
-  const pgn = feeds.flatMap((f) => f.messages);
-  const report = verify({ messages: feeds.flatMap((f) => f.messages.map((text) => ({ text, file: f.path, line: 0 }))), blobs: [] });
-  for (const r of report.refusals) console.log(`${r.file} depth ${r.depth}: refused: ${r.reason}`);
-  for (const f of feeds) if (f.bad.length) console.log(`${f.path}: pages the card garbled: ${f.bad.join(", ")}`);
-  const messages = pgn.length, refused = report.messages.refused, times = pgn.map((t) => Number(/\nt:"(\d+)"/.exec(t)?.[1]));
-  const first = Math.min(...times), last = Math.max(...times);
-  const readings = pgn.reduce((n, t) => n + t.split("\n\n")[1].split("\n").filter((l) => !/^(t|boot|dt):/.test(l)).length, 0);
-  writeFileSync(join(root, "out/bundle/messages.pgn"), pgn.join("\n\n") + "\n");
-  const text = pgn.reduce((n, t) => n + Buffer.byteLength(t), 0);
-  const pages = feeds.reduce((n, f) => n + f.pages, 0);
-  const iso = (s: number) => new Date(s * 1000).toISOString().replace(".000", "");
+  const r = cardSummary(img, w);
+  writeFileSync(join(root, "out/bundle/messages.pgn"), r.messages.join("\n\n") + "\n");
   console.log(`card        out/card.img (FAT16, 64 MiB), ${DAYS} simulated days on a Pico in ${(simMs / 1000).toFixed(1)} s`);
-  console.log(`feeds       ${feeds.map((f) => f.author).join(", ")}`);
-  console.log(`messages    ${messages} (${messages - refused} verified by the host, ${refused} refused), ${readings} readings`);
-  console.log(`time        ${iso(first)} .. ${iso(last)}`);
-  console.log(`per append  ${(w.data / messages).toFixed(2)} data + ${((w.root + w.dir) / messages).toFixed(2)} directory + ${(w.fat / messages).toFixed(2)} FAT sector writes`);
-  console.log(`on card     ${((pages * 1024) / messages).toFixed(0)} bytes per message (${pages} pages of 1 KiB) for ${(text / messages).toFixed(0)} bytes of message text`);
+  for (const l of r.lines) console.log(l);
   console.log(`bundle      out/bundle/messages.pgn`);
-  process.exit(refused ? 1 : 0);
+  process.exit(r.refused ? 1 : 0);
 }
 main().catch((e) => {
   console.error(e);

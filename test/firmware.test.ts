@@ -60,6 +60,17 @@ describe("firmware field behaviour", () => {
     expect(feed.messages.at(-1)).toContain('\nboot:"2"\n'); // the first boot, then the watchdog's
   });
 
+  it("a watchdog that cannot start is reported, and logging goes on without it", async () => {
+    // the emulated Pico's firmware throws this from E.enableWatchdog (no LSI clock); a board whose LSI fails does too
+    const img = await card("nowd.img");
+    const broken = 'E.enableWatchdog = function () { throw new Error("Timeout on LSI ready"); };';
+    const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED, before: broken });
+    b.runFor(3 * 600);
+    expect(b.output).toContain("pigeon: no watchdog: Timeout on LSI ready");
+    expect(b.errors).toEqual([]);
+    expect(readCard(img)[0].messages.length).toBe(3);
+  });
+
   it("the queue in flash is bounded: readings beyond it are dropped, the ones kept are written in order", async () => {
     const b = loggerBoard({ profile: "pico", image: null, clock: 1764000000, seedBytes: SEED, config: "interval=60\n" });
     b.runFor(400 * 60);

@@ -164,10 +164,15 @@ export function start() {
   }
   // a hang reboots the board: the watchdog is kicked by a timer of its own, so deep sleep keeps working
   if ((w = state.config.watchdog)) {
-    E.enableWatchdog(w, false);
-    setInterval(function () {
-      E.kickWatchdog();
-    }, w * 500);
+    try {
+      E.enableWatchdog(w, false);
+      setInterval(function () {
+        E.kickWatchdog();
+      }, w * 500);
+    } catch (e) {
+      // a watchdog that cannot start (an STM32 without its LSI clock: "Timeout on LSI ready") is said, and logging goes on
+      print("pigeon: no watchdog: " + (e as Error).message);
+    }
   }
   // Cortex-M4 boards: the Thumb-2 kernels saved in Storage (E.convolve and JavaScript elsewhere, same bytes)
   state.native = useNative(E, S, typeof process != "undefined" && process.env ? process.env.BOARD : "");

@@ -1,0 +1,67 @@
+// npm run emu: the logger on Espruino's own firmware for the Pico (or the
+// WiFi) under the emulator toolkit's QEMU, on a fresh FAT16 card; then the host
+// reads the card back and prints what `npm start` prints, with the board's own
+// process.memory() and the instructions a reading takes.
+//
+//   npm run emu -- [--board pico|wifi] [--readings N] [--native|--no-native] [--card FILE] [--config FILE]
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BlockDevice, openImage, REGIONS, type Counts } from "../targets/node/fat";
+import { cardSummary } from "../sim/summary";
+import { makeCard, prepareFlash, runLogger, SD_PINS } from "./board";
+import { BoardName, findToolkit } from "./qemu";
+
+const MHZ = 84;
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const usage = "usage: npm run emu -- [--board pico|wifi] [--readings N] [--native|--no-native] [--card FILE] [--config FILE]";
+
+/** n instructions as time at 84 MHz, one instruction a cycle: the optimistic bound. */
+export const at84 = (n: number) => (n / MHZ / 1e6 >= 1 ? `${(n / MHZ / 1e6).toFixed(2)} s` : `${(n / MHZ / 1e3).toFixed(1)} ms`);
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+async function main() {
+  const board = (opt("--board") ?? "pico") as BoardName, readings = Number(opt("--readings") ?? 10), native = !args.includes("--no-native");
+  if (!["pico", "wifi"].includes(board) || !(readings >= 1)) throw new Error(usage);
+  const kit = findToolkit();
+  if (typeof kit === "string") {
+    console.log(`npm run emu: ${kit}`);
+    process.exit(2);
+  }
+  const tmp = mkdtempSync(join(tmpdir(), "pigeon-emu-"));
+  const card = opt("--card") ?? join(tmp, "card.img"), flash = join(tmp, "flash.img");
+  // the emulator's idle is not low-power (its README: ~349 M instructions a minute), so readings follow each other
+  const config = opt("--config") ? readFileSync(opt("--config")!, "latin1") : `sd=${SD_PINS}\ninterval=1\n`;
+  makeCard(card, 128);
+  prepareFlash(kit, flash, { board, config, readings, native });
+  const t0 = performance.now();
+  const r = await runLogger({ kit, board, flash, card, timeout: 600 + readings * 30 });
+  const wall = (performance.now() - t0) / 1000;
+  for (const l of r.lines) console.log(`board says  ${l}`);
+  if (!r.run.done) throw new Error(`the board did not log ${readings} readings (${r.run.timedOut ? "timed out" : "QEMU ended"}); its console:\n${r.run.console.slice(-2000)}`);
+
+  const img = await openImage(card);
+  // the appends' sector writes, by region (after the first "logging": making the log is not an append)
+  const dev = new BlockDevice(img.buffer), w = Object.fromEntries(REGIONS.map((x) => [x, 0])) as Counts;
+  for (const x of r.writes) if (r.boot !== undefined && x.at > r.boot) for (let s = x.sector; s < x.sector + x.count; s++) w[dev.regionOf(s)]++;
+  const s = cardSummary(img, w);
+  const ins = r.readings.map((x) => x.insns), mean = ins.reduce((a, b) => a + b, 0) / ins.length;
+  const mem = (m: any) => (m ? `${fmt(m.usage)} of ${fmt(m.total)} variables in use (${fmt(m.free)} free)` : "?");
+  console.log(`card        ${card} (FAT16 by mkfs.fat, 128 MiB), ${readings} readings on an emulated ${board === "pico" ? "Espruino Pico" : "Espruino WiFi"} in ${wall.toFixed(1)} s`);
+  console.log(`firmware    ${kit.firmware(board).image.split("/").pop()} (QEMU, ${kit.dir}); the logger in Storage as npm run flash leaves it (.bootcde = dist/firmware.js, PIGEON.CFG, .boot0${native ? ", pigeon.bin" : ""})`);
+  for (const l of s.lines) console.log(l);
+  console.log(`kernels     ${native ? "pigeon.bin in Storage, bound by E.nativeCall" : "none (--no-native): E.convolve and JavaScript"}`);
+  console.log(`per reading ${fmt(mean)} instructions from the sensor call to its append (${fmt(Math.min(...ins))} .. ${fmt(Math.max(...ins))}): ${at84(mean)} at ${MHZ} MHz`);
+  if (r.boot !== undefined) console.log(`first boot  ${fmt(r.boot)} instructions from power-on to "logging" (seed, key, log): ${at84(r.boot)} at ${MHZ} MHz`);
+  console.log(`memory      after boot ${mem(r.memory.boot)}; after ${readings} readings ${mem(r.memory.end)}`);
+  console.log(`            (times: one instruction a cycle at ${MHZ} MHz, the optimistic bound)`);
+  process.exit(s.refused || s.messages.length !== readings ? 1 : 0);
+}
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(2);
+});
