@@ -7,7 +7,7 @@
 // .boot0, as a user's own code would be (PIGEON_ON_STATUS / PIGEON_ON_APPEND
 // hooks that mark the instruction count with peek8 and print a few words).
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { BoardName, flashImage, runQemu, RunResult, storageOf, Symbols, Toolkit } from "./qemu";
 
@@ -31,8 +31,9 @@ const DONE = "<<" + "EMU DONE>>";
  * marks for the instruction counts (the simulator has no peek8). `clock`:
  * getTime() gives clock + 600 s per append so far, so that the messages'
  * times are a 10-minute logger's, the same on any board at any speed.
+ * `after`: code run once the readings are done (the run ends after it).
  */
-export function hooks(readings: number, o: { marks: boolean; clock?: number }): string {
+export function hooks(readings: number, o: { marks: boolean; clock?: number; after?: string }): string {
   const mark = (n: number) => (o.marks ? `peek8(${n}); ` : "");
   return `var PIGEON_EMU = 0;
 ${o.clock ? `global.getTime = function () { return ${o.clock} + 600 * PIGEON_EMU; };\n` : ""}function PIGEON_ON_STATUS(s, why) {
@@ -45,7 +46,7 @@ function PIGEON_ON_APPEND(t) {
     clearInterval();
     clearTimeout();
     print("<<MEM end " + JSON.stringify(process.memory()) + ">>");
-    print("<<" + "EMU DONE>>");
+    ${o.after ? `setTimeout(function () { try { ${o.after}; } catch (e) { print("<<AFTER " + e + ">>"); } print("<<" + "EMU DONE>>"); }, 1);` : `print("<<" + "EMU DONE>>");`}
   }
 }
 `;
@@ -58,8 +59,9 @@ function PIGEON_ON_APPEND(t) {
  */
 export const STEADY_SENSORS = "var PIGEON_SENSORS = { temp: function () { E.getTemperature(); return 20 + PIGEON_EMU / 8; } };\n";
 
-/** A fresh card image: mkfs.fat -F 16, as a user formats one. */
+/** A fresh card image (replacing any file there): mkfs.fat -F 16, as a user formats one. */
 export function makeCard(path: string, mib: number) {
+  rmSync(path, { force: true });
   const r = spawnSync("mkfs.fat", ["-F", "16", "-C", path, String(mib * 1024)], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`mkfs.fat: ${r.stderr || r.error?.message}`);
 }
@@ -76,11 +78,18 @@ export interface FlashOptions {
   seed?: Uint8Array;
   /** See hooks(). */
   clock?: number;
+  after?: string;
+  /** The boot code (default: dist/firmware.js). */
+  code?: string;
 }
 
 /** Writes the board's flash image with the logger in Storage. */
 export function prepareFlash(kit: Toolkit, path: string, o: FlashOptions) {
-  const files: [string, string | Uint8Array][] = [[".bootcde", readFileSync(FIRMWARE, "latin1")], ["PIGEON.CFG", o.config], [".boot0", (o.sensors ?? "") + hooks(o.readings, { marks: true, clock: o.clock })]];
+  const files: [string, string | Uint8Array][] = [
+    [".bootcde", o.code ?? readFileSync(FIRMWARE, "latin1")],
+    ["PIGEON.CFG", o.config],
+    [".boot0", (o.sensors ?? "") + hooks(o.readings, { marks: true, clock: o.clock, after: o.after })],
+  ];
   if (o.native) files.push(["pigeon.bin", readFileSync(BLOB)]);
   if (o.seed) files.push(["pigeon.seed", o.seed]);
   writeFileSync(path, flashImage(kit.firmware(o.board).image, o.board, files));

@@ -4,13 +4,15 @@
 // process.memory() and the instructions a reading takes.
 //
 //   npm run emu -- [--board pico|wifi] [--readings N] [--native|--no-native] [--card FILE] [--config FILE]
+//   npm run emu -- --profile [--board ...] [--no-native]: where one reading's instructions go
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlockDevice, openImage, REGIONS, type Counts } from "../targets/node/fat";
 import { cardSummary } from "../sim/summary";
 import { makeCard, prepareFlash, runLogger, SD_PINS } from "./board";
-import { BoardName, findToolkit } from "./qemu";
+import { KINDS, profileReading } from "./profile";
+import { BoardName, findToolkit, Toolkit } from "./qemu";
 
 const MHZ = 84;
 const args = process.argv.slice(2);
@@ -18,7 +20,7 @@ const opt = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const usage = "usage: npm run emu -- [--board pico|wifi] [--readings N] [--native|--no-native] [--card FILE] [--config FILE]";
+const usage = "usage: npm run emu -- [--board pico|wifi] [--readings N] [--native|--no-native] [--card FILE] [--config FILE] [--profile]";
 
 /** n instructions as time at 84 MHz, one instruction a cycle: the optimistic bound. */
 export const at84 = (n: number) => (n / MHZ / 1e6 >= 1 ? `${(n / MHZ / 1e6).toFixed(2)} s` : `${(n / MHZ / 1e3).toFixed(1)} ms`);
@@ -32,6 +34,7 @@ async function main() {
     console.log(`npm run emu: ${kit}`);
     process.exit(2);
   }
+  if (args.includes("--profile")) return profile(kit, board, native);
   const tmp = mkdtempSync(join(tmpdir(), "pigeon-emu-"));
   const card = opt("--card") ?? join(tmp, "card.img"), flash = join(tmp, "flash.img");
   // the emulator's idle is not low-power (its README: ~349 M instructions a minute), so readings follow each other
@@ -61,6 +64,17 @@ async function main() {
   console.log(`            (times: one instruction a cycle at ${MHZ} MHz, the optimistic bound)`);
   process.exit(s.refused || s.messages.length !== readings ? 1 : 0);
 }
+/** --profile: one reading in steps, each split by what ran it. */
+async function profile(kit: Toolkit, board: BoardName, native: boolean) {
+  const p = await profileReading(kit, board, native);
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  console.log(`one reading on an emulated ${board}, ${native ? "with" : "without"} the kernels, in steps (instructions; bench/board.ts):`);
+  console.log(`${"step".padEnd(18)}${pad("total", 13)}${KINDS.map((k) => pad(k, 13)).join("")}`);
+  for (const s of p.steps) console.log(`${s.name.padEnd(18)}${pad(fmt(s.insns), 13)}${KINDS.map((k) => pad(fmt(s.by[k]), 13)).join("")}`);
+  const sum = p.steps.reduce((n, s) => n + s.insns, 0);
+  console.log(`${"sum".padEnd(18)}${pad(fmt(sum), 13)}   (the firmware's own readings: ${p.readings.map(fmt).join(", ")})`);
+}
+
 main().catch((e) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(2);

@@ -52,6 +52,8 @@ console.log(`dist/logger.js ${logger.length} bytes`);
 const firmware = logger + "PigeonLogger.start();\n";
 writeFileSync(root + "dist/firmware.js", firmware);
 console.log(`dist/firmware.js ${firmware.length} bytes`);
+// a reading in marked steps, for npm run emu -- --profile (not shipped): the firmware with bench/board.ts
+writeFileSync(root + "dist/board-bench.js", (await bundleES5("bench/board.ts", "PigeonLogger")) + "PigeonLogger.start();\n");
 // the store timed under duk by the benchmark (not shipped)
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the

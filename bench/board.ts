@@ -1,0 +1,60 @@
+// Where a reading's instructions go on an emulated board (npm run emu --
+// --profile; not shipped): the logger firmware plus one reading done the way
+// src/logger.ts append() does it, in steps, with peek8(n) between them for the
+// probe plugin to count. The steps' sum is checked against the firmware's own
+// reading by the caller, which also splits each step by firmware function
+// (interpreter, FatFs and SPI, the kernels, native hashes).
+import { append as cardAppend, find, record } from "../src/card";
+import { sign as edSign } from "../src/ed25519";
+import { id, identity } from "../src/index";
+import { lipmaa } from "../src/lipmaa";
+import { readingBody } from "../src/logger";
+import { parse, unsigned } from "../src/message";
+import { b32encode } from "../src/base32";
+import { enc, encode } from "../src/utf8";
+import { start, state, step } from "../targets/espruino/logger";
+
+declare var peek8: any, E: any, getTime: any;
+
+/** The steps, in order: peek8(10 + i) ends step i. */
+export var STEPS = ["sampling", "body", "lipmaa find", "lipmaa id", "identity", "message text", "parse (unsigned)", "sign", "signature text", "encode", "parse (whole)", "record", "page write", "id"];
+
+var sig = new Uint8Array(64);
+/** One reading, as append() in src/logger.ts does it, marked step by step. */
+export function reading() {
+  var feed = state.feed!, c = state.config, d, l, lip, t, n, len, k = state.keys!;
+  peek8(9);
+  var row = [E.getTemperature()];
+  peek8(10);
+  var body = readingBody(getTime(), state.boot, c.interval, ["temp"], [row]);
+  peek8(11);
+  d = feed.log.next;
+  l = lipmaa(d);
+  t = l == null ? undefined : find(feed.log, feed.reader, l);
+  peek8(12);
+  lip = t == undefined ? "NONE" : id(t);
+  peek8(13);
+  var who = identity(k);
+  peek8(14);
+  t = unsigned(who, { kind: "reading", prev: d ? feed.last : "NONE", depth: d, lipmaa: lip, body: body });
+  peek8(15);
+  n = encode(t);
+  if (parse(enc.b, 0, n, true)) throw new Error("draft");
+  peek8(16);
+  edSign(k, enc.b, 0, n, sig);
+  peek8(17);
+  t = t + "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
+  peek8(18);
+  n = encode(t);
+  peek8(19);
+  if (parse(enc.b, 0, n)) throw new Error("message");
+  peek8(20);
+  len = record(enc.b, 0);
+  peek8(21);
+  cardAppend(feed.log, len);
+  peek8(22);
+  feed.last = id(t);
+  peek8(23);
+  return t;
+}
+export { start, state, step };
