@@ -19,7 +19,7 @@ export const CFLAGS = [
   "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-fno-stack-protector", "-nostdlib", "-Wall", "-Werror",
 ];
 // kernel entry offsets: the branch table at the start of the blob (kernels.c)
-export const ENTRIES = { fe_mul: 0, fe_sq: 4, sha512_blocks: 8, ed_base: 12, ed_dsm: 16 };
+export const ENTRIES = { fe_mul: 0, fe_sq: 4, sha512_blocks: 8, ed_base: 12, ed_dsm: 16, ed_sign: 20, ed_comb: 24, b32_decode: 28 };
 
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");

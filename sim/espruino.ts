@@ -777,6 +777,7 @@ export class Board {
         ctx,
       )(slow);
     }
+    if (P.convolve) E.mapInPlace = host(mapInPlace(this));
     if (this.opts.native && P.name !== "bare") {
       E.getAddressOf = host((v: unknown, flat: unknown) => (flat ? addressOf(v) : 0));
       E.nativeCall = host((addr: unknown, sig: unknown, code: unknown) => {
@@ -1356,5 +1357,42 @@ function convolve(board: Board) {
       if (++j === lb) j = 0;
     }
     return s;
+  };
+}
+
+/**
+ * E.mapInPlace(from, to, map, bits) (jswrap_espruino_mapInPlace): the elements of
+ * `from` as one bit stream, cut into `bits`-bit groups (MSB first; LSB first when
+ * negative; 0: one group per element), each looked up in `map` (an array, a typed
+ * array or a function of (value, index)) or passed through, into `to`, until either runs out.
+ */
+function mapInPlace(board: Board) {
+  return (from: any, to: any, map: any, bits: unknown) => {
+    const isAB = (x: unknown) => ArrayBuffer.isView(x) && !(x instanceof DataView);
+    if (!isAB(from) || !isAB(to)) throw new (board.global.Error)("First 2 arguments should be array buffers");
+    if (map !== undefined && map !== null && !Array.isArray(map) && !isAB(map) && typeof map !== "function")
+      throw new (board.global.Error)("Third argument should be a function or array");
+    const bitsFrom = 8 * from.BYTES_PER_ELEMENT;
+    let n = toInt32(bits), msb = true;
+    if (n < 0) (n = -n), (msb = false);
+    if (!n) n = bitsFrom;
+    let el = 0n, b = 0, i = 0, o = 0;
+    const mask = (1n << BigInt(n)) - 1n;
+    while ((i < from.length || b >= n) && o < to.length) {
+      const index = i;
+      while (b < n) {
+        const x = BigInt.asUintN(bitsFrom, BigInt(Math.trunc(Number(from[i++] ?? 0))));
+        if (msb) el = (el << BigInt(bitsFrom)) | x;
+        else el |= x << BigInt(b);
+        b += bitsFrom;
+      }
+      let v: bigint;
+      if (msb) v = (el >> BigInt(b - n)) & mask;
+      else (v = el & mask), (el >>= BigInt(n));
+      b -= n;
+      if (msb) el &= (1n << BigInt(b)) - 1n;
+      const value = Number(v);
+      to[o++] = map === undefined || map === null ? value : typeof map === "function" ? map(value, index) : map[value];
+    }
   };
 }

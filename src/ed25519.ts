@@ -143,8 +143,14 @@ var mask = new Int32Array(16);
 export var sel = [gf(), gf(), gf()];
 
 export function buildComb() {
+  var tab = new Uint16Array(48 * N), l;
+  // the firmware's kernel builds the same table, and d, 2d, sqrt(-1)
+  if (!(nat && nat.comb(tab, D, D2, SQRTM1))) combJS(tab);
+  for (comb = [], l = 0; l < 48; l++) comb.push(tab.subarray(l * N, l * N + N));
+}
+function combJS(tab: Uint16Array) {
   // one comb at a time, so that a Pico holds 16 points at once, not 64
-  var B = pt(), q = pt(), base = [pt(), pt(), pt(), pt()], ent: Pt[] = [], acc: Gf[] = [], i, j, s, m, l, p: Pt;
+  var B = pt(), q = pt(), base = [pt(), pt(), pt(), pt()], ent: Pt[] = [], acc: Gf[] = [], i, j, s, m, l, p: Pt, cs = [c, d, e];
   pow(D, gf([0xdb42, 1]), true);
   mul(D, D, gf([0xdb41, 1]));
   sub(D, ZERO, D);
@@ -158,7 +164,6 @@ export function buildComb() {
     ent.push(pt());
     acc.push(gf());
   }
-  var tab = new Uint16Array(48 * N), cs = [c, d, e];
   for (s = 0; s < 4; s++) {
     // this comb's base points: 2^(16(4s+j)) B, j = 0..3, B doubled on from the comb before
     for (j = 0; j < 4; j++) {
@@ -195,7 +200,6 @@ export function buildComb() {
       }
     }
   }
-  for (comb = [], l = 0; l < 48; l++) comb.push(tab.subarray(l * N, l * N + N));
 }
 
 /** A dot product of 16 entries, where there is no E.convolve (no wrap needed here). */
@@ -232,8 +236,9 @@ function addColumn(p: Pt, k: Uint8Array, o: number, i: number) {
   }
 }
 
-// Native scalar multiplications (targets/espruino/native.ts) where the firmware binds them:
-// base(o, p, k) and dsm(rv, h, sig, q, Q, D2) do what the loops below do, or return false.
+// Native kernels (targets/espruino/native.ts) where the firmware binds them: base(o, p, k),
+// dsm(rv, h, sig, q, Q, D2), sign(k, m, p, n, sig) and comb(tab, D, D2, SQRTM1) do what the
+// code here does, or return false.
 var nat: any = null;
 export function setNative(n: any) {
   nat = n;
@@ -332,6 +337,8 @@ export function keypair(seed: Uint8Array, out?: Uint8Array): Uint8Array {
 var hk = new Uint8Array(64), rk = new Uint8Array(32);
 /** sig[0..64) = signature of m[p..p+n) under the expanded key k. */
 export function sign(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
+  if (!comb) buildComb();
+  if (nat && nat.sign(k, m, p, n, sig)) return;
   var B = room(n);
   copy(B, 64, m, p, n);
   copy(B, 32, k, 32, 32);

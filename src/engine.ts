@@ -22,6 +22,8 @@ export var nativeSha256: any = crypto && crypto.SHA256;
 export var nativeSha512: any = crypto && crypto.SHA512;
 /** E.convolve(a, b, offset): a dot product in C, or null. */
 export var convolve: any = esp && esp.convolve;
+/** E.mapInPlace(from, to, map, bits): bit groups of one typed array looked up into another, in C, or null. */
+export var mapInPlace: any = esp && esp.mapInPlace;
 
 /** d[o .. o+n) = s[p .. p+n), without making a view (sign and verify allocate no typed arrays once warm). */
 export function copy(d: Uint8Array, o: number, s: Uint8Array, p: number, n: number) {

@@ -15,7 +15,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BLOB, checkObject, compileBlob, ENTRIES } from "../scripts/native.mjs";
 import { addressOf, machineFor, NativeMachine, nativeCallAt, nativeMissing } from "../sim/native";
 import { kernels, useNative } from "../targets/espruino/native";
-import { baseMul, keypair, sign, verify } from "../src/ed25519";
+import { b32decode, b32encode } from "../src/base32";
+import { baseMul, buildComb, comb, keypair, setNative, sign, verify } from "../src/ed25519";
 import { gf, mul, sqr } from "../src/field";
 import { sha512 } from "../src/sha512";
 import { keys, sign as signMessage, verify as verifyMessage } from "../src/index";
@@ -87,7 +88,7 @@ describe("the blob", () => {
 
 describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's binding", () => {
   let k: ReturnType<typeof kernels>;
-  const jsMul = mul; // the core's own, before binding
+  const jsMul = mul, jsDecode = b32decode; // the core's own, before binding
   beforeAll(() => {
     k = kernels(E, () => blob.toString("latin1"));
     expect(useNative(E, Storage, "ESP32")).toBe(false); // only Cortex-M4 boards
@@ -163,6 +164,53 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
       const want = A.multiplyUnsafe(mod(hv, L)).add(ed.Point.BASE.multiplyUnsafe(S)).toBytes();
       expect(toHex(rv), `SEED=${SEED} h ${toHex(h)} S ${S}`).toBe(toHex(want));
     }
+  });
+
+  it("ed_comb: the comb table of the core's JavaScript, and d, 2d, sqrt(-1)", () => {
+    setNative(null); // the core's own table first
+    buildComb();
+    const js = comb!.map((r) => Uint16Array.from(r));
+    useNative(E, Storage, "PICO_R1_3");
+    const tab = new Uint16Array(48 * 64), D = gf(), D2 = gf(), S = gf();
+    expect(k.comb(tab, D, D2, S)).toBe(true);
+    for (let l = 0; l < 48; l++) expect([...tab.subarray(64 * l, 64 * l + 64)], `row ${l}`).toEqual([...js[l]]);
+    const d = mod(-121665n * ed.etc.invert(121666n, P), P);
+    expect(mod(value(D), P)).toBe(d);
+    expect(mod(value(D2), P)).toBe(mod(2n * d, P));
+    expect(mod(value(S) * value(S), P)).toBe(P - 1n);
+    buildComb(); // the bound core now builds it with the kernel
+    expect(comb!.map((r) => [...r])).toEqual(js.map((r) => [...r]));
+  });
+
+  it(`ed_sign: ${N / 10} random keys and messages against noble's sign`, () => {
+    const sig = new Uint8Array(64), buf = new Uint8Array(700);
+    for (let n = 0; n < N / 10; n++) {
+      const seed = rnd.bytes(32), len = n < 260 ? n : rnd.int(600), p = rnd.int(64), kp = keypair(seed);
+      buf.set(rnd.bytes(len), p);
+      expect(k.sign(kp, buf, p, len, sig)).toBe(true);
+      expect(toHex(sig), `SEED=${SEED} seed ${toHex(seed)} length ${len}`).toBe(toHex(ed.sign(buf.subarray(p, p + len), seed)));
+    }
+  });
+
+  it(`b32_decode: ${N} random strings, canonical or not, as the core's decoder reads them`, () => {
+    const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ", s = new Uint8Array(120), a = new Uint8Array(80), b = new Uint8Array(80);
+    let valid = 0;
+    for (let n = 0; n < N; n++) {
+      // half the spellings of random bytes (canonical), some with one character changed; half random characters
+      let len = rnd.int(110);
+      if (n & 1) {
+        const bytes = rnd.bytes(rnd.int(65)), t = b32encode(bytes, 0, bytes.length);
+        len = t.length;
+        for (let i = 0; i < len; i++) s[i] = t.charCodeAt(i);
+        if (len && !rnd.int(4)) s[rnd.int(len)] = rnd.int(2) ? ALPHA.charCodeAt(rnd.int(32)) : rnd.int(256);
+      } else for (let i = 0; i < len; i++) s[i] = rnd.int(20) ? ALPHA.charCodeAt(rnd.int(32)) : rnd.int(256);
+      a.fill(0);
+      b.fill(0);
+      const want = jsDecode(s, 0, len, a), got = k.decode(s, 0, len, b);
+      expect(got, `SEED=${SEED} ${Buffer.from(s.subarray(0, len)).toString("latin1")}`).toBe(want);
+      if (want >= 0) expect(toHex(b.subarray(0, want))).toBe(toHex(a.subarray(0, want))), valid++;
+    }
+    expect(valid).toBeGreaterThan(N / 4);
   });
 
   it("without the blob in Storage (or a flat array) the binding takes the JavaScript way", () => {

@@ -376,6 +376,26 @@ describe("crypto, E.convolve and bytes per profile", () => {
     }
   });
 
+  it("E.mapInPlace cuts a typed array's bits into groups and maps them (the examples of Espruino's reference); absent on bare", () => {
+    for (const p of profiles) {
+      const b = new Board({ profile: p });
+      if (p === "bare") {
+        expect(b.load(`typeof E.mapInPlace`)).toBe("undefined");
+        continue;
+      }
+      const run = (code: string) => b.load(`var a = new Uint8Array([0x12,0x34,0x56,0x78]), b = new Uint8Array(8); ${code}; [].slice.call(b)`);
+      expect(b.load(`var a = new Uint8Array([1,2,3,1,2,3]); E.mapInPlace(a, a, new Uint8Array([128,129,130,131])); [].slice.call(a)`)).toEqual([129, 130, 131, 129, 130, 131]);
+      expect(run(`E.mapInPlace(a, b, undefined)`)).toEqual([0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0]);
+      expect(run(`E.mapInPlace(a, b, function (v, i) { return i; })`)).toEqual([0, 1, 2, 3, 0, 0, 0, 0]);
+      expect(run(`E.mapInPlace(a, b, undefined, 4)`)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(run(`E.mapInPlace(a, b, undefined, -4)`)).toEqual([2, 1, 4, 3, 6, 5, 8, 7]);
+      expect(run(`E.mapInPlace(a, b, function (v) { return v + 2; }, 4)`)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(b.load(`var c = new Uint16Array(4); E.mapInPlace(a, c, undefined, 12); [].slice.call(c)`)).toEqual([0x123, 0x456, 0x780, 0]);
+      expect(b.load(`E.mapInPlace(a, c, undefined, -12); [].slice.call(c)`)).toEqual([0x412, 0x563, 0x078, 0]);
+      expect(thrown(b, `E.mapInPlace([1], b)`)).toBe("First 2 arguments should be array buffers");
+    }
+  });
+
   it("E.toUint8Array and E.toString work on bytes; strings are cropped to 8 bits", () => {
     const b = new Board({ profile: "pico" });
     expect(b.load(`var u = E.toUint8Array("a\\u20ac", [1, 258], 7, { data: [5], count: 2 }); [u instanceof Uint8Array, Array.prototype.slice.call(u)]`))

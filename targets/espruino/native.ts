@@ -3,15 +3,16 @@
 // E.nativeCall runs a flat string in place. Typed arrays are handed over by
 // E.getAddressOf(v, true); a buffer that is not flat (address 0) goes the
 // JavaScript way instead, so the kernels never see a bad address.
-import { copy } from "../../src/engine";
+import { b32decode, setDecode } from "../../src/base32";
+import { copy, grow } from "../../src/engine";
 import { comb, setNative } from "../../src/ed25519";
 import { Gf, mul, setField } from "../../src/field";
 import { blocks, H, K, setBlocks } from "../../src/sha512";
 
 /** Boards whose CPU runs the blob: STM32F4 (Pico, WiFi) and nRF52 (Puck.js, Pixl.js, Bangle.js, MDBT42Q, Jolt.js). */
 export var CORTEX_M4 = /^(PICO|ESPRUINOWIFI|PUCKJS|PIXLJS|BANGLEJS|MDBT42Q|JOLTJS|NRF52)/;
-/** The core's own product, before any binding replaces it: the way back for arrays that are not flat. */
-var jsMul = mul;
+/** The core's own product and base32 decoder, before any binding replaces them: the way back for arrays that are not flat. */
+var jsMul = mul, jsDecode = b32decode;
 /** The blob's Storage file (saved by npm run flash). */
 export var BLOB = "pigeon.bin";
 
@@ -24,7 +25,7 @@ export function kernels(e: any, blob: () => string) {
   var ad = function (x: any): number {
     return e.getAddressOf(x, true);
   };
-  var at = 0, fm: any, fs: any, sb: any, eb: any, ed: any;
+  var at = 0, fm: any, fs: any, sb: any, eb: any, ed: any, sg: any, cb: any, bd: any;
   /**
    * The blob's address, with the kernels bound at it: E.nativeCall at an
    * address runs the code in flash in place (given the string as data it would
@@ -42,13 +43,23 @@ export function kernels(e: any, blob: () => string) {
       sb = f(8, 4);
       eb = f(12, 3);
       ed = f(16, 4);
+      sg = f(20, 4);
+      cb = f(24, 2);
+      bd = e.nativeCall(a + 29, "int(int,int,int)");
     }
     return a;
   };
-  var io = new Uint8Array(64), P = new Int32Array(80), win = new Uint8Array(1920);
+  // scratch for the kernels; verification's (P, win: 2 KB) only once something is verified
+  var io = new Uint8Array(64), P: Int32Array, win: Uint8Array, sio: Uint8Array = new Uint8Array(576), C = new Int32Array(48);
   /** Addresses of the kernel's scratch arrays and the comb, or 0 when one is not flat or the blob is gone. */
   var scratch = function (): any {
-    var t = comb ? ad(comb[0]) : 0, a = ad(io), b = ad(P), c = ad(win);
+    var t = comb ? ad(comb[0]) : 0, a = ad(io), b, c;
+    if (!P) {
+      P = new Int32Array(80);
+      win = new Uint8Array(1920);
+    }
+    b = ad(P);
+    c = ad(win);
     return bind() && t && a && b && c ? [a, t, b, c] : 0;
   };
   return {
@@ -71,12 +82,37 @@ export function kernels(e: any, blob: () => string) {
     },
     /** o[p..p+32) = encoding of [k]B (k: 32 bytes, secret); false when it did not run. */
     base: function (o: Uint8Array, p: number, k: Uint8Array) {
-      var s = scratch();
-      if (!s) return false;
-      copy(io, 32, k, 0, 32);
-      eb(s[0], s[0] + 32, s[1]);
-      copy(o, p, io, 0, 32);
+      var t = comb ? ad(comb[0]) : 0, a = ad(io);
+      if (!(bind() && t && a)) return false;
+      io.set(k.subarray(0, 32), 32);
+      eb(a, a + 32, t);
+      o.set(io.subarray(0, 32), p);
       return true;
+    },
+    /** sig[0..64) = the signature of m[p..p+n) under the expanded key k (96 bytes); false when it did not run. */
+    sign: function (k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
+      var t = comb ? ad(comb[0]) : 0, x = ad(K), a = ad((sio = grow(sio, 160 + n)));
+      if (!(bind() && t && x && a)) return false;
+      sio.set(k);
+      sio.set(m.subarray(p, p + n), 160);
+      sg(a, n, t, x);
+      sig.set(sio.subarray(96, 160));
+      return true;
+    },
+    /** The comb table into tab (Uint16Array(3072)), and d, 2d, sqrt(-1) into D, D2, S; false when it did not run. */
+    comb: function (tab: Uint16Array, D: Gf, D2: Gf, S: Gf) {
+      var x = ad(tab), y = ad(C);
+      if (!(bind() && x && y)) return false;
+      cb(x, y);
+      D.set(C.subarray(0, 16));
+      D2.set(C.subarray(16, 32));
+      S.set(C.subarray(32, 48));
+      return true;
+    },
+    /** The core's b32decode, in C. */
+    decode: function (s: Uint8Array, p: number, n: number, out: Uint8Array) {
+      var x = ad(out), y = ad(s);
+      return bind() && x && y ? bd(x, y + p, n) : jsDecode(s, p, n, out);
     },
     /** rv = encoding of [h]Q + [S]B, Q (extended, Z = 1) and 2d in the core's limbs, S at sig[q..q+32). */
     dsm: function (rv: Uint8Array, h: Uint8Array, sig: Uint8Array, q: number, Q: Gf[], D2: Gf) {
@@ -106,6 +142,7 @@ export function useNative(e: any, S: any, boardName: string): boolean {
   });
   setField(k.mul, k.sq);
   setBlocks(k.blocks);
+  setDecode(k.decode);
   setNative(k);
   return true;
 }

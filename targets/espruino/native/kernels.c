@@ -20,6 +20,12 @@
  *   12 ed_base(out, k, tab)       out[0..32) = encoding of [k]B; k: 32 bytes; tab: the core's comb (Uint16Array(3072))
  *   16 ed_dsm(io, A, tab, tmp)    io[0..32) = encoding of [h]A' + [S]B, io = h | S (32 + 32 bytes);
  *                                 A: Int32Array(80) = X, Y, Z, T of A' (already negated), then 2d; tmp: 2048 bytes
+ *   20 ed_sign(io, n, tab, K)     io[96..160) = Ed25519 signature of the n bytes at io[160..) under the expanded
+ *                                 key io[0..96) (a | prefix | A, as src/ed25519.ts keypair makes it): its sign whole
+ *   24 ed_comb(tab, c)            tab = the core's comb (src/ed25519.ts buildComb), c: Int32Array(48) = d, 2d,
+ *                                 sqrt(-1) in the core's limbs
+ *   28 b32_decode(out, s, n)      returns the bytes of the n base32 characters at s written to out, or -1
+ *                                 when they are not canonical (src/base32.ts b32decode)
  */
 #include <stdint.h>
 
@@ -40,13 +46,19 @@ ENTRY_POINT void fe_sq(s32 *o, const s32 *a);
 ENTRY_POINT void sha512_blocks(s32 *H, const uint8_t *m, int n, const s32 *K);
 ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const uint16_t *tab);
 ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const uint16_t *tab, u32 *win);
+ENTRY_POINT void ed_sign(uint8_t *io, int n, const uint16_t *tab, const s32 *K);
+ENTRY_POINT void ed_comb(uint16_t *tab, s32 *c);
+ENTRY_POINT int b32_decode(uint8_t *out, const uint8_t *s, int n);
 __attribute__((naked, used)) static void entry(void) {
   __asm__ volatile(
       "b.w fe_mul\n"
       "b.w fe_sq\n"
       "b.w sha512_blocks\n"
       "b.w ed_base\n"
-      "b.w ed_dsm\n");
+      "b.w ed_dsm\n"
+      "b.w ed_sign\n"
+      "b.w ed_comb\n"
+      "b.w b32_decode\n");
 }
 
 /* ---- field arithmetic, radix 2^32 ---- */
@@ -352,7 +364,8 @@ ENTRY_POINT void fe_sq(s32 *o, const s32 *a) {
   fstore(o, x);
 }
 
-ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const uint16_t *tab) {
+/* out[0..32) = encoding of [k]B, k secret: 15 doublings and 64 mixed additions on the comb */
+K_NOINLINE void basemul(uint8_t *out, const uint8_t *k, const uint16_t *tab) {
   pt R;
   tmps w;
   pzero(&R);
@@ -361,6 +374,9 @@ ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const uint16_t *tab) {
     addColumn(&R, k, i, tab, &w);
   }
   pencode(out, &R, &w);
+}
+ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const uint16_t *tab) {
+  basemul(out, k, tab);
 }
 
 ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const uint16_t *tab, u32 *win) {
@@ -441,3 +457,255 @@ ENTRY_POINT void sha512_blocks(s32 *H, const uint8_t *m, int n, const s32 *K) {
   }
 }
 
+
+/* SHA-512 of a message given in pieces, over sha512_blocks: the padding of src/sha512.ts md() */
+typedef struct {
+  s32 H[16];
+  uint8_t buf[128];
+  u32 fill, total;
+} sha;
+K_NOINLINE void sha_init(sha *c, const s32 *K) {
+  for (int i = 0; i < 16; i++) c->H[i] = K[i];
+  c->fill = c->total = 0;
+}
+K_NOINLINE void sha_add(sha *c, const uint8_t *p, u32 n, const s32 *K) {
+  c->total += n;
+  while (n) {
+    if (!c->fill && n >= 128) {
+      u32 b = n >> 7;
+      sha512_blocks(c->H, p, (int)b, K);
+      p += b << 7;
+      n -= b << 7;
+      continue;
+    }
+    u32 k = 128 - c->fill;
+    if (k > n) k = n;
+    for (u32 i = 0; i < k; i++) c->buf[c->fill + i] = p[i];
+    c->fill += k;
+    p += k;
+    n -= k;
+    if (c->fill == 128) {
+      sha512_blocks(c->H, c->buf, 1, K);
+      c->fill = 0;
+    }
+  }
+}
+/* 0x80, zeros, the length in bits big-endian (messages under 512 MiB: 5 bytes hold it) */
+K_NOINLINE void sha_end(sha *c, uint8_t *out, const s32 *K) {
+  u32 f = c->fill, n = c->total;
+  c->buf[f++] = 0x80;
+  if (f > 112) {
+    while (f < 128) c->buf[f++] = 0;
+    sha512_blocks(c->H, c->buf, 1, K);
+    f = 0;
+  }
+  while (f < 123) c->buf[f++] = 0;
+  c->buf[123] = (uint8_t)(n >> 29);
+  c->buf[124] = (uint8_t)(n >> 21);
+  c->buf[125] = (uint8_t)(n >> 13);
+  c->buf[126] = (uint8_t)(n >> 5);
+  c->buf[127] = (uint8_t)(n << 3);
+  sha512_blocks(c->H, c->buf, 1, K);
+  for (int i = 0; i < 64; i++) out[i] = (uint8_t)(c->H[i >> 2] >> (24 - 8 * (i & 3)));
+}
+
+/* ---- scalars modulo L = 2^252 + delta, on 16-bit limbs: src/ed25519.ts modL, reduce and mulAdd ---- */
+
+/* limb j of L (0 for 8..14), from immediates: the blob holds no data */
+K_INLINE s64 ll(int j) {
+  u32 w = j < 2 ? 0x5cf5d3edu : j < 4 ? 0x5812631au : j < 6 ? 0xa2f79cd6u : 0x14def9deu;
+  return j >= 8 ? (j == 15 ? 0x1000 : 0) : (s64)((w >> (16 * (j & 1))) & 0xffff);
+}
+/* r[0..32) = X mod L, X: 32 limbs of about 16 bits (X[32] is scratch) */
+K_NOINLINE void modL(uint8_t *r, s64 *X) {
+  s64 c, top;
+  int i, j;
+  /* 2^256 = -16 delta (mod L): fold each top limb into the ones 256 bits below */
+  for (i = 31; i >= 16; i--) {
+    c = 0;
+    for (j = i - 16; j < i - 6; j++) {
+      X[j] += c - 16 * X[i] * ll(j - i + 16);
+      c = (X[j] + 32768) >> 16;
+      X[j] -= c * 65536;
+    }
+    X[j] += c;
+    X[i] = 0;
+  }
+  /* then the bits from 252 up, and one conditional L back in for a negative rest */
+  c = 0;
+  top = X[15] >> 12;
+  for (j = 0; j < 16; j++) {
+    X[j] += c - top * ll(j);
+    c = X[j] >> 16;
+    X[j] &= 65535;
+  }
+  for (j = 0; j < 16; j++) X[j] -= c * ll(j);
+  for (i = 0; i < 16; i++) {
+    X[i + 1] += X[i] >> 16;
+    r[2 * i] = (uint8_t)X[i];
+    r[2 * i + 1] = (uint8_t)(X[i] >> 8);
+  }
+}
+K_INLINE s64 limb(const uint8_t *s, int i) {
+  return s[2 * i] | ((s64)s[2 * i + 1] << 8);
+}
+/* r[0..32) = s[0..64) mod L */
+K_NOINLINE void reduce(uint8_t *r, const uint8_t *s) {
+  s64 X[33];
+  for (int i = 0; i < 32; i++) X[i] = limb(s, i);
+  X[32] = 0;
+  modL(r, X);
+}
+/* r = (r + k a) mod L, 32-byte scalars */
+K_NOINLINE void mulAdd(uint8_t *r, const uint8_t *k, const uint8_t *a) {
+  s64 X[33], j;
+  int i, m;
+  for (i = 0; i < 33; i++) X[i] = i < 16 ? limb(r, i) : 0;
+  for (i = 0; i < 16; i++)
+    for (m = 0; m < 16; m++) X[i + m] += limb(a, i) * limb(k, m);
+  /* back to 16-bit limbs, so that modL's products stay exact */
+  for (i = 0; i < 31; i++) {
+    j = X[i] >> 16;
+    X[i] -= j * 65536;
+    X[i + 1] += j;
+  }
+  modL(r, X);
+}
+
+/* RFC 8032 signing of m = io[160..160+n) with the expanded key io[0..96) = a | prefix | A; R | S to io[96..160) */
+ENTRY_POINT void ed_sign(uint8_t *io, int n, const uint16_t *tab, const s32 *K) {
+  const uint8_t *m = io + 160;
+  sha c;
+  uint8_t h[64], r[32];
+  sha_init(&c, K);
+  sha_add(&c, io + 32, 32, K);
+  sha_add(&c, m, (u32)n, K);
+  sha_end(&c, h, K);
+  reduce(r, h);
+  basemul(io + 96, r, tab); /* R = [r]B */
+  sha_init(&c, K);
+  sha_add(&c, io + 96, 32, K);
+  sha_add(&c, io + 64, 32, K);
+  sha_add(&c, m, (u32)n, K);
+  sha_end(&c, h, K);
+  reduce(h, h); /* k = H(R | A | M) mod L */
+  mulAdd(r, h, io); /* S = r + k a */
+  for (int i = 0; i < 32; i++) io[128 + i] = r[i];
+}
+
+/* ---- the comb table of src/ed25519.ts buildComb, and its constants ---- */
+
+K_NOINLINE void fsmall(u32 *o, u32 v) {
+  for (int i = 0; i < 8; i++) o[i] = i ? 0 : v;
+}
+K_NOINLINE int feq(const u32 *a, const u32 *b) {
+  uint8_t x[32], y[32];
+  int d = 0;
+  fpack(x, a);
+  fpack(y, b);
+  for (int i = 0; i < 32; i++) d |= x[i] ^ y[i];
+  return !d;
+}
+ENTRY_POINT void ed_comb(uint16_t *tab, s32 *cs) {
+  fe d, d2, sqrtm1, t, zero, one, u, v, v3, x;
+  pt B, base[4], e;
+  tmps w;
+  uint8_t xb[32];
+  int s, j, m, l, i;
+  fsmall(zero, 0);
+  fsmall(one, 1);
+  /* d = -121665 / 121666, 2d, sqrt(-1) = 2^((p-1)/4) */
+  fsmall(t, 121666);
+  fpow(d, t, 1);
+  fsmall(t, 121665);
+  fmul(d, d, t);
+  fsub(d, zero, d);
+  fadd(d2, d, d);
+  fsmall(t, 2);
+  fpow(sqrtm1, t, 0);
+  fsq(sqrtm1, sqrtm1);
+  fadd(sqrtm1, sqrtm1, sqrtm1);
+  fstore(cs, d);
+  fstore(cs + 16, d2);
+  fstore(cs + 32, sqrtm1);
+  /* B: y = 4/5, x even (decode of 0x58 0x66 ... 0x66) */
+  fsmall(t, 5);
+  fpow(B.y, t, 1);
+  fsmall(t, 4);
+  fmul(B.y, B.y, t);
+  fsq(u, B.y); /* u = y^2 - 1, v = d y^2 + 1 */
+  fmul(v, u, d);
+  fsub(u, u, one);
+  fadd(v, v, one);
+  fsq(v3, v);
+  fmul(v3, v3, v);
+  fsq(x, v3);
+  fmul(x, x, v);
+  fmul(x, x, u); /* u v^7 */
+  fpow(x, x, 0);
+  fmul(x, x, v3);
+  fmul(x, x, u); /* u v^3 (u v^7)^((p-5)/8) */
+  fsq(t, x);
+  fmul(t, t, v);
+  if (!feq(t, u)) fmul(x, x, sqrtm1); /* public: the base point */
+  fpack(xb, x);
+  if (xb[0] & 1) fsub(x, zero, x);
+  fcopy(B.x, x);
+  fsmall(B.z, 1);
+  fmul(B.t, x, B.y);
+  for (s = 0; s < 4; s++) {
+    /* this comb's base points: 2^(16(4s+j)) B, j = 0..3 */
+    for (j = 0; j < 4; j++) {
+      fcopy(base[j].x, B.x);
+      fcopy(base[j].y, B.y);
+      fcopy(base[j].z, B.z);
+      fcopy(base[j].t, B.t);
+      for (i = 0; i < 16; i++) pdbl(&B, &w);
+    }
+    for (m = 0; m < 16; m++) {
+      pzero(&e);
+      for (j = 0; j < 4; j++)
+        if (m & (1 << j)) { /* public: the table is built from B alone */
+          u32 q[32];
+          fadd(q, base[j].y, base[j].x);
+          fsub(q + 8, base[j].y, base[j].x);
+          fmul(q + 16, base[j].t, d2);
+          fadd(q + 24, base[j].z, base[j].z);
+          padd(&e, q, q + 8, q + 16, q + 24, &w);
+        }
+      /* niels form y + x, y - x, 2dxy of the affine point, limbs of 16 bits */
+      fpow(t, e.z, 1);
+      fmul(u, e.x, t);
+      fmul(v, e.y, t);
+      fadd(w.c, v, u);
+      fsub(w.d, v, u);
+      fmul(w.e, u, v);
+      fmul(w.e, w.e, d2);
+      for (j = 0; j < 3; j++) {
+        fpack(xb, j == 0 ? w.c : j == 1 ? w.d : w.e);
+        for (l = 0; l < 16; l++) tab[(16 * j + l) * 64 + 16 * s + m] = (uint16_t)(xb[2 * l] | (xb[2 * l + 1] << 8));
+      }
+    }
+  }
+}
+
+/* ---- base32 (Crockford, strict: src/base32.ts) ---- */
+
+/* the value of a base32 character, -1 when it is none (upper case only, no I L O U) */
+K_INLINE int b32val(u32 c) {
+  if (c - '0' < 10) return (int)(c - '0');
+  if (c - 'A' >= 26 || c == 'I' || c == 'L' || c == 'O' || c == 'U') return -1;
+  return (int)(c - 'A' + 10) - (c > 'H') - (c > 'K') - (c > 'N') - (c > 'T');
+}
+ENTRY_POINT int b32_decode(uint8_t *out, const uint8_t *s, int n) {
+  u32 acc = 0, bits = 0;
+  int k = 0, v;
+  for (int i = 0; i < n; i++) {
+    if ((v = b32val(s[i])) < 0) return -1;
+    acc = ((acc & 255) << 5) | (u32)v;
+    bits += 5;
+    if (bits >= 8) out[k++] = (uint8_t)(acc >> (bits -= 8));
+  }
+  /* leftover bits must be fewer than one character's worth, and all zero */
+  return bits >= 5 || (acc & ((1u << bits) - 1)) ? -1 : k;
+}
