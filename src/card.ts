@@ -58,8 +58,8 @@ var C_PAGE = 0, C_SEQ = 4, C_DEPTH = 8, C_BYTES = 15, C_HEAD = 17;
 var R_LEN = 0, R_DEPTH = 2, R_FLAGS = 9, R_LINKS = 10, HAS_PREV = 1, HAS_LIPMAA = 2;
 var R_MIN = R_LINKS + 64 + 1 + 1 + 6; // signature, a one-character kind, one shortest entry (k:"x" LF)
 // an index sector
-export var INDEX_ENTRIES = 60; // pages per index sector, 8 bytes each
-var I_EPOCH = 480, I_NUMBER = 484;
+export var INDEX_ENTRIES = 60; // pages per index sector
+var I_ENTRY = 8, I_EPOCH = 480, I_NUMBER = 484; // an entry: the page's depth (7) and records that begin on it (1)
 // the header: text lines, padded with spaces, then the check
 var MAGIC = "PIGEON-LOG ", VERSION = 2;
 var MAX_PAGES = 2097152; // a file of at most 2 GiB (FAT16) holds fewer
@@ -500,8 +500,8 @@ function writeIndex(log: Log) {
   var n = log.indexed / INDEX_ENTRIES, i;
   for (i = 0; i < SECTOR; i++) sec[i] = 0;
   for (i = 0; i < INDEX_ENTRIES; i++) {
-    put(sec, 8 * i, log.index[2 * i], 7);
-    sec[8 * i + 7] = log.index[2 * i + 1];
+    put(sec, I_ENTRY * i, log.index[2 * i], 7);
+    sec[I_ENTRY * i + 7] = log.index[2 * i + 1];
   }
   put(sec, I_EPOCH, log.epoch, 4);
   put(sec, I_NUMBER, n, 4);
