@@ -7,7 +7,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { appendMessage, blobPath, createLog, each, find, openLog, type File, type Log } from "../../src/card";
+import { appendMessage, blobPath, createLog, each, find, LOG_FULL, openLog, TOO_LARGE, type File, type Log } from "../../src/card";
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
 import type { Holder } from "./chain";
@@ -191,14 +191,15 @@ export class Store implements Holder {
     this.append(next, text);
     return next;
   }
-  /** Appends a message to a log; false when the log is full. */
+  /** Appends a message to a log; false when the log cannot take it: full, or of format 1 and the record too large for it. */
   private append(log: Log, text: string): boolean {
     const n = encode(text); // before reading enc.b: encoding may replace the buffer
     try {
       const why = appendMessage(log, enc.b, n);
       if (why) throw new Error(`${log.path}: ${why}`);
     } catch (e) {
-      if (/log full$/.test((e as Error).message)) return false;
+      const code = (e as { code?: string }).code;
+      if (code === LOG_FULL || code === TOO_LARGE) return false;
       throw e;
     }
     return true;
