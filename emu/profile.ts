@@ -52,7 +52,7 @@ export async function profileReading(kit: Toolkit, board: BoardName, native: boo
   const steps: Step[] = [];
   let from = -1;
   for (const e of r.run.events) {
-    if (e.pc !== peek || e.r[0] < 9 || e.r[0] > 23) continue;
+    if (e.pc !== peek || e.r[0] < 9 || e.r[0] > 9 + STEPS.length) continue;
     if (e.r[0] > 9 && from >= 0) {
       const by = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
       // the spans between every probe event since the last mark (disk writes split them too)

@@ -29,12 +29,19 @@ function expanded(k: Uint8Array): Uint8Array {
 export function identity(k: Uint8Array): string {
   return "@" + b32encode(expanded(k), 64, 32) + ".ed25519";
 }
-/** The whole signed message text for a draft {kind, prev, depth, lipmaa, body}. */
+/**
+ * The whole signed message text for a draft {kind, prev, depth, lipmaa, body}.
+ * It leaves the text's bytes in enc and `at` set as parse() would leave it
+ * for them: a caller can store the message without parsing it again.
+ */
 export function sign(k: Uint8Array, draft: Draft): string {
   var ek = expanded(k), t = unsigned(identity(ek), draft), n = encode(t), r = parse(enc.b, 0, n, true);
   if (r) throw new Error("draft: " + r);
   edSign(ek, enc.b, 0, n, sig);
-  return t + "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
+  t += "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
+  encode(t);
+  at.sig = at.unsigned + 10; // the one field the unsigned parse leaves unset
+  return t;
 }
 /** Why the message in b[p .. p+n) is refused, or "" when it parses and its signature verifies. */
 export function refusalBytes(b: Uint8Array, p: number, n: number): string {

@@ -1,10 +1,10 @@
 // The logger's step: sensor values become one signed message of kind
 // "reading" (spec/card.md, "Reading messages"), appended to the own feed's log.
-import { appendMessage, each, File, find, Log } from "./card";
+import { append as appendRecord, each, File, find, Log, record } from "./card";
 import { certificatePath, lipmaa } from "./lipmaa";
 import { Draft } from "./message";
-import { id, sign } from "./index";
-import { enc, encode } from "./utf8";
+import { id, idBytes, sign } from "./index";
+import { enc } from "./utf8";
 
 /** A value in wire form: numbers to at most 3 decimals, strings as they are. */
 function wire(v: number | string) {
@@ -47,20 +47,24 @@ export function openFeed(log: Log, reader: File, keys: Uint8Array): Feed {
 /** The code of the error append() throws for a message the format refuses. */
 export var REFUSED = "REFUSED";
 
-/** Signs and appends the next message with this body; returns its text, once it is on the card. */
+/**
+ * Signs and appends the next message with this body (at the log's next
+ * depth); returns its text, once it is on the card. The message is stored
+ * from what sign() leaves (its bytes and their parse): parsed once, not again.
+ */
 export function append(feed: Feed, kind: string, body: string[][]): string {
-  var d = feed.log.next, l = lipmaa(d), n, why;
+  var d = feed.log.next, l = lipmaa(d), t;
   var draft: Draft = { kind: kind, prev: d ? feed.last : "NONE", depth: d, lipmaa: l == null ? "NONE" : idAt(feed, l), body: body };
-  var t = sign(feed.keys, draft);
-  n = encode(t);
-  why = appendMessage(feed.log, enc.b, n);
-  if (why) {
+  try {
+    t = sign(feed.keys, draft);
+  } catch (x) {
     // a value the format cannot hold (a user sensor's string, say): this message can never be stored
-    var e = new Error("a reading the message format refuses: " + why);
+    var e = new Error("a reading the message format refuses: " + (x as Error).message);
     (e as any).code = REFUSED;
     throw e;
   }
-  feed.last = id(t);
+  appendRecord(feed.log, record(enc.b, 0));
+  feed.last = idBytes(enc.b, 0, enc.n);
   return t;
 }
 

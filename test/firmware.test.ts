@@ -71,6 +71,18 @@ describe("firmware field behaviour", () => {
     expect(readCard(img)[0].messages.length).toBe(3);
   });
 
+  it("a reading the message format refuses (a sensor's string with a control character) is said and dropped; the next ones are logged", async () => {
+    const img = await card("refused.img");
+    const odd = 'var PIGEON_N = 0; var PIGEON_SENSORS = { odd: function () { return ++PIGEON_N == 2 ? "a\\u0001b" : "ok" + PIGEON_N; } };';
+    const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=odd\n", before: odd });
+    b.runFor(4 * 600);
+    expect(b.output.join("\n")).toMatch(/pigeon: error: a reading the message format refuses: draft: line 9: control character in string/);
+    expect(b.output.at(-1)).toMatch(/^pigeon: logging/);
+    const [feed] = readCard(img);
+    expect(feed.messages.map((t) => /\nodd:"(\w+)"/.exec(t)![1])).toEqual(["ok1", "ok3", "ok4"]);
+    expect(b.load(`require("Storage").read("pigeon.q")`)).toBeUndefined(); // nothing kept for later
+  });
+
   it("the queue in flash is bounded: readings beyond it are dropped, the ones kept are written in order", async () => {
     const b = loggerBoard({ profile: "pico", image: null, clock: 1764000000, seedBytes: SEED, config: "interval=60\n" });
     b.runFor(400 * 60);
