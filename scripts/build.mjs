@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import ts from "typescript";
 import { buildNative } from "./native.mjs";
+import { checkHoisted, hoistFunctions } from "./hoist.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -33,9 +34,11 @@ export async function bundleES5(entry, name) {
   if (/__require/.test(code)) throw new Error(`${entry}: require() must not be bundled`);
   const es5 = ts.transpileModule(code, {
     compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.None, removeComments: true },
+    transformers: { after: [hoistFunctions] },
   }).outputText;
-  const min = await transform(es5, { minify: true, target: "es5", legalComments: "none" });
-  return min.code.trim() + `\nif(typeof module!="undefined")module.exports=${name};\n`;
+  const min = (await transform(es5, { minify: true, target: "es5", legalComments: "none" })).code.trim();
+  checkHoisted(min, entry);
+  return min + `\nif(typeof module!="undefined")module.exports=${name};\n`;
 }
 
 mkdirSync(root + "dist", { recursive: true });

@@ -1,0 +1,49 @@
+// Espruino does not hoist a function declared in a function body: the bundle
+// is rewritten so that no call can come before the declaration (scripts/hoist.mjs).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+// @ts-ignore: a build script
+import { checkHoisted, hoistFunctions } from "../scripts/hoist.mjs";
+import { findToolkit } from "../emu/qemu";
+
+const LATE = `var Lib = (function () {
+  function f(n) { var r = [], i; for (i = 0; i < n; i++) r.push(g(i)); return r; function g(x) { return x * 10; } }
+  var early = h(2);
+  function h(x) { return k(x) + 1; }
+  function k(x) { return x * 3; }
+  return { f: f, early: early };
+})();
+print(JSON.stringify([Lib.f(3), Lib.early]));
+`;
+const hoisted = (code: string) => ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ES5 }, transformers: { after: [hoistFunctions] } }).outputText;
+
+describe("function declarations for Espruino", () => {
+  it("the check refuses a nested function declared after the code that calls it, and init code reaching a later function", () => {
+    expect(() => checkHoisted("var L = (function () { function f() { return g(); function g() { return 1; } } return f; })();", "t")).toThrow(/function g is used before/);
+    expect(() => checkHoisted("var L = (function () { var x = h(); function h() { return 1; } return x; })();", "t")).toThrow(/function h is used before/);
+    expect(() => checkHoisted("var L = (function () { function a() { return b(); } var x = a(); function b() { return 1; } return x; })();", "t")).toThrow(/function b is used before/);
+    // a later function that init code never reaches stays where it is
+    expect(() => checkHoisted("var L = (function () { function a() { return b(); } var x = 1; function b() { return 1; } return a; })();", "t")).not.toThrow();
+  });
+  it("the rewrite moves them so that the check passes, and the code means the same", () => {
+    const out = hoisted(LATE);
+    expect(() => checkHoisted(out, "t")).not.toThrow();
+    const logs: string[] = [];
+    new Function("print", out)((s: string) => logs.push(s));
+    expect(logs).toEqual(["[[0,10,20],7]"]);
+  });
+  const kit = findToolkit(), espruino = typeof kit === "string" ? process.env.ESPRUINO : join(kit.dir, "espruino-linux-x64");
+  it.skipIf(!espruino)("on Espruino's interpreter the original throws and the rewrite runs", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pigeon-hoist-"));
+    const run = (code: string) => {
+      writeFileSync(join(dir, "t.js"), code);
+      return spawnSync(espruino!, ["t.js"], { cwd: dir, encoding: "utf8", timeout: 20000 }).stdout;
+    };
+    expect(run(LATE)).toMatch(/is not defined/);
+    expect(run(hoisted(LATE))).toContain("[[0,10,20],7]");
+  });
+});
