@@ -14,11 +14,55 @@ function pt(): Pt {
   return [gf(), gf(), gf(), gf()];
 }
 
-// d = -121665/121666, 2d and sqrt(-1) = 2^((p-1)/4), computed with the comb on first use
-var D = gf(), D2 = gf(), SQRTM1 = gf();
-var ONE = gf([1]), ZERO = gf();
-
-var a = gf(), b = gf(), c = gf(), d = gf(), e = gf(), f = gf(), g = gf(), h = gf();
+// The JavaScript way's state (constants, temporaries, tables) is made by js() on its first use:
+// a board whose kernels do the work (targets/espruino/native.ts) never holds it, some 400
+// variables on a Pico. d = -121665/121666, 2d and sqrt(-1) = 2^((p-1)/4) are computed then.
+var D: Gf, D2: Gf, SQRTM1: Gf, ONE: Gf, ZERO: Gf;
+var a: Gf, b: Gf, c: Gf, d: Gf, e: Gf, f: Gf, g: Gf, h: Gf;
+var ready = false;
+function js() {
+  if (ready) return;
+  ready = true;
+  D = gf();
+  D2 = gf();
+  SQRTM1 = gf();
+  ONE = gf([1]);
+  ZERO = gf();
+  a = gf();
+  b = gf();
+  c = gf();
+  d = gf();
+  e = gf();
+  f = gf();
+  g = gf();
+  h = gf();
+  zi = gf();
+  xb = new Uint8Array(32);
+  ya = new Uint8Array(32);
+  eb = new Uint8Array(32);
+  mask = new Int32Array(16);
+  sel = [gf(), gf(), gf()];
+  pick = makePick();
+  R = pt();
+  Q = pt();
+  LL = [0xd3ed, 0x5cf5, 0x631a, 0x5812, 0x9cd6, 0xa2f7, 0xf9de, 0x14de, 0, 0, 0, 0, 0, 0, 0, 0x1000];
+  X = new Float64Array(32);
+  SA = new Int32Array(16);
+  SK = new Int32Array(46);
+  buf = new Uint8Array(576);
+  hk = new Uint8Array(64);
+  rk = new Uint8Array(32);
+  hv = new Uint8Array(64);
+  rv = new Uint8Array(32);
+  lastA = new Uint8Array(32);
+  pow(D, gf([0xdb42, 1]), true);
+  mul(D, D, gf([0xdb41, 1]));
+  sub(D, ZERO, D);
+  add(D2, D, D);
+  pow(SQRTM1, gf([2]), false);
+  sqr(SQRTM1, SQRTM1);
+  add(SQRTM1, SQRTM1, SQRTM1);
+}
 
 // X = EF, Y = GH, Z = FG, T = EH
 function out(p: Pt) {
@@ -74,7 +118,7 @@ function setNeutral(p: Pt) {
   p[3].set(ZERO);
 }
 
-var zi = gf(), xb = new Uint8Array(32);
+var zi: Gf, xb: Uint8Array;
 /** The 32-byte encoding of p. */
 export function encode(o: Uint8Array, p: number, q: Pt) {
   pow(zi, q[2], true);
@@ -85,7 +129,7 @@ export function encode(o: Uint8Array, p: number, q: Pt) {
   o[p + 31] ^= (xb[0] & 1) << 7;
 }
 
-var ya = new Uint8Array(32);
+var ya: Uint8Array;
 /** Decodes 32 bytes at s[p..] into p as (X, Y, 1, XY); false if they are not a canonical point. */
 function decode(q: Pt, s: Uint8Array, p: number): boolean {
   var x = q[0], y = q[1], i;
@@ -121,7 +165,7 @@ function decode(q: Pt, s: Uint8Array, p: number): boolean {
   mul(q[3], x, y);
   return true;
 }
-var eb = new Uint8Array(32);
+var eb: Uint8Array;
 function eq(u: Gf, v: Gf) {
   sub(e, u, v);
   pack(eb, 0, e);
@@ -139,25 +183,13 @@ function isZero(s: Uint8Array) {
 // short rows keep E.convolve's offsets small (it steps to them one by one).
 var N = 64;
 export var comb: Uint16Array[] | undefined;
-var mask = new Int32Array(16);
-export var sel = [gf(), gf(), gf()];
+var mask: Int32Array;
+export var sel: Gf[];
 
 export function buildComb() {
-  var tab = new Uint16Array(48 * N), l;
-  // the firmware's kernel builds the same table, and d, 2d, sqrt(-1)
-  if (!(nat && nat.comb(tab, D, D2, SQRTM1))) combJS(tab);
-  for (comb = [], l = 0; l < 48; l++) comb.push(tab.subarray(l * N, l * N + N));
-}
-function combJS(tab: Uint16Array) {
+  js();
   // one comb at a time, so that a Pico holds 16 points at once, not 64
-  var B = pt(), q = pt(), base = [pt(), pt(), pt(), pt()], ent: Pt[] = [], acc: Gf[] = [], i, j, s, m, l, p: Pt, cs = [c, d, e];
-  pow(D, gf([0xdb42, 1]), true);
-  mul(D, D, gf([0xdb41, 1]));
-  sub(D, ZERO, D);
-  add(D2, D, D);
-  pow(SQRTM1, gf([2]), false);
-  sqr(SQRTM1, SQRTM1);
-  add(SQRTM1, SQRTM1, SQRTM1);
+  var tab = new Uint16Array(48 * N), B = pt(), q = pt(), base = [pt(), pt(), pt(), pt()], ent: Pt[] = [], acc: Gf[] = [], i, j, s, m, l, p: Pt, cs = [c, d, e];
   for (i = 0; i < 32; i++) ya[i] = i ? 0x66 : 0x58; // y = 4/5, x even
   decode(B, ya, 0);
   for (m = 0; m < 16; m++) {
@@ -200,6 +232,7 @@ function combJS(tab: Uint16Array) {
       }
     }
   }
+  for (comb = [], l = 0; l < 48; l++) comb.push(tab.subarray(l * N, l * N + N));
 }
 
 /** A dot product of 16 entries, where there is no E.convolve (no wrap needed here). */
@@ -208,17 +241,20 @@ function dot(u: Int32Array, v: Uint16Array, o: number) {
   return r;
 }
 /** sel = the niels entry m of the comb whose entries start at o; m is secret when signing, so it picks by a mask, not an index. */
-export var pick: (t: Uint16Array[], m: number, o: number) => void = new Function(
-  "C", "M", "s",
-  "return function(t,m,o){" +
-    unroll(function (i) {
-      return "M[" + i + "]=((" + i + "^m)-1)>>>31;";
-    }, 16) +
-    unroll(function (l) {
-      return "s[" + (l >> 4) + "][" + (l & 15) + "]=C(M,t[" + l + "],o);";
-    }, 48) +
-    "}"
-)(convolve || dot, mask, sel);
+export var pick: (t: Uint16Array[], m: number, o: number) => void;
+function makePick() {
+  return new Function(
+    "C", "M", "s",
+    "return function(t,m,o){" +
+      unroll(function (i) {
+        return "M[" + i + "]=((" + i + "^m)-1)>>>31;";
+      }, 16) +
+      unroll(function (l) {
+        return "s[" + (l >> 4) + "][" + (l & 15) + "]=C(M,t[" + l + "],o);";
+      }, 48) +
+      "}"
+  )(convolve || dot, mask, sel);
+}
 /** Bits i, i+16, i+32, i+48 of comb s of the scalar k (little-endian bytes). */
 function column(k: Uint8Array, o: number, s: number, i: number) {
   var r = 0, j, bit;
@@ -237,18 +273,18 @@ function addColumn(p: Pt, k: Uint8Array, o: number, i: number) {
 }
 
 // Native kernels (targets/espruino/native.ts) where the firmware binds them: base(o, p, k),
-// dsm(rv, h, sig, q, Q, D2), sign(k, m, p, n, sig) and comb(tab, D, D2, SQRTM1) do what the
-// code here does, or return false.
+// dsm(rv, h, sig, q, Q, D2) and sign(k, m, p, n, sig) do what the code here does (on a base
+// point table of their own), or return false.
 var nat: any = null;
 export function setNative(n: any) {
   nat = n;
 }
 
-var R = pt();
+var R: Pt;
 /** o[p..p+32) = encoding of [k]B, k < 2^256 as 32 little-endian bytes; constant time. */
 export function baseMul(o: Uint8Array, p: number, k: Uint8Array) {
-  if (!comb) buildComb();
   if (nat && nat.base(o, p, k)) return;
+  if (!comb) buildComb();
   setNeutral(R);
   for (var i = 15; i >= 0; i--) {
     dbl(R);
@@ -259,11 +295,11 @@ export function baseMul(o: Uint8Array, p: number, k: Uint8Array) {
 
 // ---- scalars modulo L, on 16-bit limbs ----
 // L = 2^252 + delta; delta's limbs, then two zero limbs that give carries room, then 2^252's
-var LL = [0xd3ed, 0x5cf5, 0x631a, 0x5812, 0x9cd6, 0xa2f7, 0xf9de, 0x14de, 0, 0, 0, 0, 0, 0, 0, 0x1000];
-var X = new Float64Array(32);
+var LL: number[], X: Float64Array;
 /** r[p..p+32) = X mod L, X holding 32 limbs of about 16 bits (TweetNaCl's modL on 16-bit limbs). */
 export function modL(r: Uint8Array, p: number) {
   var c, i, j;
+  js();
   // 2^256 = 16 * 2^252 = -16 delta (mod L): fold each top limb into the ones 256 bits below
   for (i = 31; i >= 16; i--) {
     c = 0;
@@ -294,10 +330,11 @@ function limb(s: Uint8Array, p: number, i: number) {
   return s[p + 2 * i] | (s[p + 2 * i + 1] << 8);
 }
 export function reduce(s: Uint8Array, p: number, r: Uint8Array, q: number) {
+  js();
   for (var i = 0; i < 32; i++) X[i] = limb(s, p, i);
   modL(r, q);
 }
-var SA = new Int32Array(16), SK = new Int32Array(46);
+var SA: Int32Array, SK: Int32Array;
 /** r[0..32) = (r + k a) mod L for the 32-byte scalars r, k, a (a at k96[0..32)). */
 function mulAdd(r: Uint8Array, k: Uint8Array, a: Uint8Array) {
   var i, j;
@@ -318,7 +355,7 @@ function mulAdd(r: Uint8Array, k: Uint8Array, a: Uint8Array) {
 }
 
 // ---- keys, signing, verification ----
-var buf = new Uint8Array(576);
+var buf: Uint8Array;
 function room(n: number) {
   if (buf.length < n + 64) buf = new Uint8Array(n + 576);
   return buf;
@@ -334,11 +371,11 @@ export function keypair(seed: Uint8Array, out?: Uint8Array): Uint8Array {
   return k;
 }
 
-var hk = new Uint8Array(64), rk = new Uint8Array(32);
+var hk: Uint8Array, rk: Uint8Array;
 /** sig[0..64) = signature of m[p..p+n) under the expanded key k. */
 export function sign(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
-  if (!comb) buildComb();
   if (nat && nat.sign(k, m, p, n, sig)) return;
+  js();
   var B = room(n);
   copy(B, 64, m, p, n);
   copy(B, 32, k, 32, 32);
@@ -354,8 +391,8 @@ export function sign(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Ui
 }
 
 // One decoded public key is kept: a feed is verified message after message by one author.
-var lastA = new Uint8Array(32), haveA = false;
-var win: Pt[] = [], Q = pt();
+var lastA: Uint8Array, haveA = false;
+var win: Pt[] = [], Q: Pt;
 function loadKey(A: Uint8Array, p: number): boolean {
   var i, j;
   for (i = 0; i < 32 && A[p + i] == lastA[i]; i++);
@@ -382,14 +419,14 @@ function loadKey(A: Uint8Array, p: number): boolean {
   return (haveA = true);
 }
 
-var hv = new Uint8Array(64), rv = new Uint8Array(32);
+var hv: Uint8Array, rv: Uint8Array;
 /** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n). */
 export function verify(A: Uint8Array, r: number, m: Uint8Array, p: number, n: number, sig: Uint8Array, q: number): boolean {
   var i, w, B;
+  js();
   // S < L, compared from the top limb
   for (i = 15; i >= 0 && limb(sig, q + 32, i) == LL[i]; i--);
   if (i < 0 || limb(sig, q + 32, i) > LL[i]) return false;
-  if (!comb) buildComb();
   if (!loadKey(A, r)) return false;
   B = room(n);
   copy(B, 0, sig, q, 32);
@@ -398,6 +435,7 @@ export function verify(A: Uint8Array, r: number, m: Uint8Array, p: number, n: nu
   sha512(B, 0, n + 64, hv, 0);
   reduce(hv, 0, hv, 0);
   if (!(nat && nat.dsm(rv, hv, sig, q + 32, Q, D2))) {
+    if (!comb) buildComb();
     setNeutral(R);
     for (i = 252; i >= 0; i--) {
       dbl(R);

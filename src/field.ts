@@ -17,7 +17,7 @@ var T = new Int32Array(32); // second factor reversed, then its wrapped half tim
 var A = gf(); // a copy of the first factor when the output overwrites it
 
 // Interpreters without a JIT pay per token and per loop turn, so the hot
-// functions are generated straight-line at load: the bundle stays small.
+// functions are generated straight-line (on first use): the bundle stays small.
 export function unroll(f: (i: number) => string, n: number) {
   for (var s = "", i = 0; i < n; i++) s += f(i);
   return s;
@@ -26,13 +26,36 @@ function make(params: string, body: string, env?: any[]): any {
   return new Function("C", "T", "A", "return function(" + params + "){" + body + "}").apply(null, env || []);
 }
 
+/**
+ * A function of (o, a, b) generated on its first call: until then its source
+ * takes no memory (a board whose kernels do the products never makes them).
+ * The module's binding then names the generated function itself, unless it
+ * was rebound meanwhile (setField).
+ */
+function lazy(gen: () => (o: Gf, a: Gf, b: Gf) => void, set: (f: (o: Gf, a: Gf, b: Gf) => void, was: any) => void) {
+  var f: any;
+  var stub = function (o: Gf, a: Gf, b: Gf) {
+    if (!f) set((f = gen()), stub);
+    f(o, a, b);
+  };
+  return stub;
+}
+
 /** o = a + b, o = a - b (o may alias a or b). */
-export var add: (o: Gf, a: Gf, b: Gf) => void = make("o,a,b", unroll(function (i) {
-  return "o[" + i + "]=a[" + i + "]+b[" + i + "];";
-}, 16));
-export var sub: (o: Gf, a: Gf, b: Gf) => void = make("o,a,b", unroll(function (i) {
-  return "o[" + i + "]=a[" + i + "]-b[" + i + "];";
-}, 16));
+export var add: (o: Gf, a: Gf, b: Gf) => void = lazy(function () {
+  return make("o,a,b", unroll(function (i) {
+    return "o[" + i + "]=a[" + i + "]+b[" + i + "];";
+  }, 16));
+}, function (f) {
+  add = f;
+});
+export var sub: (o: Gf, a: Gf, b: Gf) => void = lazy(function () {
+  return make("o,a,b", unroll(function (i) {
+    return "o[" + i + "]=a[" + i + "]-b[" + i + "];";
+  }, 16));
+}, function (f) {
+  sub = f;
+});
 
 // Carries limb by limb from 0 to 15 (v holds limb i's sum), wraps the top
 // carry to limb 0 times 38 and carries limb 0 once more. |0 truncates exactly
@@ -44,34 +67,38 @@ function carry(sum: (i: number) => string) {
 }
 
 /** o = a * b (o may alias a or b). */
-export var mul: (o: Gf, a: Gf, b: Gf) => void = convolve
-  ? make(
-      "o,a,b",
-      // T = b reversed, then 38 b reversed; output limb k = sum of a[i] T[i + 15 - k]
-      "var x;" + unroll(function (i) {
-        return "x=b[" + i + "];T[" + (15 - i) + "]=x;T[" + (31 - i) + "]=38*x;";
-      }, 16) + "if(o==a){A.set(a);a=A}" + carry(function (i) {
-        return "C(a,T," + (15 - i) + ")";
-      }),
-      [convolve, T, A]
-    )
-  : make(
-      "o,a,b",
-      // straight-line schoolbook product in locals, which JIT compilers keep in registers
-      "var " + unroll(function (i) {
-        return "a" + i + "=a[" + i + "],b" + i + "=b[" + i + "],";
-      }, 16) + unroll(function (i) {
-        return "p" + i + "=0" + (i < 30 ? "," : ";");
-      }, 31) + unroll(function (i) {
-        return unroll(function (j) {
-          return "p" + (i + j) + "+=a" + i + "*b" + j + ";";
-        }, 16);
-      }, 16) + unroll(function (i) {
-        return "p" + i + "+=38*p" + (i + 16) + ";";
-      }, 15) + carry(function (i) {
-        return "p" + i;
-      })
-    );
+export var mul: (o: Gf, a: Gf, b: Gf) => void = lazy(function () {
+  return convolve
+    ? make(
+        "o,a,b",
+        // T = b reversed, then 38 b reversed; output limb k = sum of a[i] T[i + 15 - k]
+        "var x;" + unroll(function (i) {
+          return "x=b[" + i + "];T[" + (15 - i) + "]=x;T[" + (31 - i) + "]=38*x;";
+        }, 16) + "if(o==a){A.set(a);a=A}" + carry(function (i) {
+          return "C(a,T," + (15 - i) + ")";
+        }),
+        [convolve, T, A]
+      )
+    : make(
+        "o,a,b",
+        // straight-line schoolbook product in locals, which JIT compilers keep in registers
+        "var " + unroll(function (i) {
+          return "a" + i + "=a[" + i + "],b" + i + "=b[" + i + "],";
+        }, 16) + unroll(function (i) {
+          return "p" + i + "=0" + (i < 30 ? "," : ";");
+        }, 31) + unroll(function (i) {
+          return unroll(function (j) {
+            return "p" + (i + j) + "+=a" + i + "*b" + j + ";";
+          }, 16);
+        }, 16) + unroll(function (i) {
+          return "p" + i + "+=38*p" + (i + 16) + ";";
+        }, 15) + carry(function (i) {
+          return "p" + i;
+        })
+      );
+}, function (f, was) {
+  if (mul == was) mul = f;
+});
 
 var sq1 = function (o: Gf, a: Gf) {
   mul(o, a, a);
@@ -95,12 +122,23 @@ export function cswap(p: Gf, q: Gf, b: number) {
   }
 }
 
-var t0 = gf(), t1 = gf(), t2 = gf(), t3 = gf();
-// after 2^5-1: 2^10-1, 2^20-1, 2^40-1, 2^50-1, 2^100-1, 2^200-1, 2^250-1 as [squarings, from, times, into]
-var steps = [[5, t1, t1, t1], [10, t1, t1, t2], [20, t2, t2, t3], [10, t3, t1, t1], [50, t1, t1, t2], [100, t2, t2, t3], [50, t3, t1, t3]];
+var t0: Gf, t1: Gf, t2: Gf, t3: Gf, steps: any[][], m: Gf, n: Gf;
+/** pow's and pack's temporaries, made on first use (a board whose kernels do the work never does). */
+function temps() {
+  if (m) return;
+  t0 = gf();
+  t1 = gf();
+  t2 = gf();
+  t3 = gf();
+  // after 2^5-1: 2^10-1, 2^20-1, 2^40-1, 2^50-1, 2^100-1, 2^200-1, 2^250-1 as [squarings, from, times, into]
+  steps = [[5, t1, t1, t1], [10, t1, t1, t2], [20, t2, t2, t3], [10, t3, t1, t1], [50, t1, t1, t2], [100, t2, t2, t3], [50, t3, t1, t3]];
+  m = gf();
+  n = gf();
+}
 
 /** o = z^(p-2) = 1/z when inverse, else z^((p-5)/8) (for square roots). 254 squarings, 11-12 products. */
 export function pow(o: Gf, z: Gf, inverse: boolean) {
+  temps();
   var a = t0, b = t1, t = t3, i, st;
   sqr(a, z); // 2
   sqr(t, a, 2); // 8
@@ -117,10 +155,10 @@ export function pow(o: Gf, z: Gf, inverse: boolean) {
   mul(o, t, inverse ? a : z); // 2^255 - 21 or 2^252 - 3
 }
 
-var m = gf(), n = gf();
 /** The canonical 32-byte little-endian encoding of a. */
 export function pack(o: Uint8Array, p: number, a: Gf) {
   var i, j, c, v, b;
+  temps();
   for (i = 0; i < 16; i++) n[i] = a[i];
   for (j = 0; j < 3; j++) {
     c = 0;

@@ -16,7 +16,7 @@ import { BLOB, checkObject, compileBlob, ENTRIES } from "../scripts/native.mjs";
 import { addressOf, machineFor, NativeMachine, nativeCallAt, nativeMissing } from "../sim/native";
 import { kernels, useNative } from "../targets/espruino/native";
 import { b32decode, b32encode } from "../src/base32";
-import { baseMul, buildComb, comb, keypair, setNative, sign, verify } from "../src/ed25519";
+import { baseMul, comb, keypair, sign, verify } from "../src/ed25519";
 import { gf, mul, sqr } from "../src/field";
 import { sha512 } from "../src/sha512";
 import { keys, sign as signMessage, verify as verifyMessage } from "../src/index";
@@ -166,22 +166,6 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
     }
   });
 
-  it("ed_comb: the comb table of the core's JavaScript, and d, 2d, sqrt(-1)", () => {
-    setNative(null); // the core's own table first
-    buildComb();
-    const js = comb!.map((r) => Uint16Array.from(r));
-    useNative(E, Storage, "PICO_R1_3");
-    const tab = new Uint16Array(48 * 64), D = gf(), D2 = gf(), S = gf();
-    expect(k.comb(tab, D, D2, S)).toBe(true);
-    for (let l = 0; l < 48; l++) expect([...tab.subarray(64 * l, 64 * l + 64)], `row ${l}`).toEqual([...js[l]]);
-    const d = mod(-121665n * ed.etc.invert(121666n, P), P);
-    expect(mod(value(D), P)).toBe(d);
-    expect(mod(value(D2), P)).toBe(mod(2n * d, P));
-    expect(mod(value(S) * value(S), P)).toBe(P - 1n);
-    buildComb(); // the bound core now builds it with the kernel
-    expect(comb!.map((r) => [...r])).toEqual(js.map((r) => [...r]));
-  });
-
   it(`ed_sign: ${N / 10} random keys and messages against noble's sign`, () => {
     const sig = new Uint8Array(64), buf = new Uint8Array(700);
     for (let n = 0; n < N / 10; n++) {
@@ -190,6 +174,15 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
       expect(k.sign(kp, buf, p, len, sig)).toBe(true);
       expect(toHex(sig), `SEED=${SEED} seed ${toHex(seed)} length ${len}`).toBe(toHex(ed.sign(buf.subarray(p, p + len), seed)));
     }
+  });
+
+  it("signing on the kernels makes the kernels' table only: the core's comb (6 KB) and its JavaScript state are never made", () => {
+    // the tests above signed and multiplied by the base point through the binding alone
+    expect(comb).toBeUndefined();
+    const sig = new Uint8Array(64), kp = keypair(rnd.bytes(32));
+    sign(kp, kp, 0, 96, sig);
+    expect(verify(kp, 64, kp, 0, 96, sig, 0)).toBe(true); // verifying makes the state, but not the comb: ed_dsm takes the kernels' table
+    expect(comb).toBeUndefined();
   });
 
   it(`b32_decode: ${N} random strings, canonical or not, as the core's decoder reads them`, () => {

@@ -5,7 +5,7 @@
 // JavaScript way instead, so the kernels never see a bad address.
 import { b32decode, setDecode } from "../../src/base32";
 import { copy, grow } from "../../src/engine";
-import { comb, setNative } from "../../src/ed25519";
+import { setNative } from "../../src/ed25519";
 import { Gf, mul, setField } from "../../src/field";
 import { blocks, H, K, setBlocks } from "../../src/sha512";
 
@@ -25,7 +25,7 @@ export function kernels(e: any, blob: () => string) {
   var ad = function (x: any): number {
     return e.getAddressOf(x, true);
   };
-  var at = 0, fm: any, fs: any, sb: any, eb: any, ed: any, sg: any, cb: any, bd: any;
+  var at = 0, fm: any, fs: any, sb: any, eb: any, ed: any, sg: any, cb: any, bd: any, tab: Uint8Array | undefined;
   /**
    * The blob's address, with the kernels bound at it: E.nativeCall at an
    * address runs the code in flash in place (given the string as data it would
@@ -44,23 +44,36 @@ export function kernels(e: any, blob: () => string) {
       eb = f(12, 3);
       ed = f(16, 4);
       sg = f(20, 4);
-      cb = f(24, 2);
+      cb = f(24, 1);
       bd = e.nativeCall(a + 29, "int(int,int,int)");
     }
     return a;
   };
+  /**
+   * The address of the kernels' base point table (1.5 KB: ed_comb makes it on
+   * first use, a quarter of the core's), or 0 when it is not flat or the blob is gone.
+   */
+  var table = function (): number {
+    var t;
+    if (!bind()) return 0;
+    if (!tab) {
+      if (!(t = ad((tab = new Uint8Array(1536))))) return 0;
+      cb(t);
+    }
+    return ad(tab);
+  };
   // scratch for the kernels; verification's (P, win: 2 KB) only once something is verified
-  var io = new Uint8Array(64), P: Int32Array, win: Uint8Array, sio: Uint8Array = new Uint8Array(576), C = new Int32Array(48);
-  /** Addresses of the kernel's scratch arrays and the comb, or 0 when one is not flat or the blob is gone. */
+  var io = new Uint8Array(64), P: Int32Array, win: Uint8Array, sio: Uint8Array = new Uint8Array(576);
+  /** Addresses of the kernel's scratch arrays and the table, or 0 when one is not flat or the blob is gone. */
   var scratch = function (): any {
-    var t = comb ? ad(comb[0]) : 0, a = ad(io), b, c;
+    var t = table(), a = ad(io), b, c;
     if (!P) {
       P = new Int32Array(80);
       win = new Uint8Array(1920);
     }
     b = ad(P);
     c = ad(win);
-    return bind() && t && a && b && c ? [a, t, b, c] : 0;
+    return t && a && b && c ? [a, t, b, c] : 0;
   };
   return {
     /** o = a * b on the core's limbs. */
@@ -82,8 +95,8 @@ export function kernels(e: any, blob: () => string) {
     },
     /** o[p..p+32) = encoding of [k]B (k: 32 bytes, secret); false when it did not run. */
     base: function (o: Uint8Array, p: number, k: Uint8Array) {
-      var t = comb ? ad(comb[0]) : 0, a = ad(io);
-      if (!(bind() && t && a)) return false;
+      var t = table(), a = ad(io);
+      if (!(t && a)) return false;
       io.set(k.subarray(0, 32), 32);
       eb(a, a + 32, t);
       o.set(io.subarray(0, 32), p);
@@ -91,22 +104,12 @@ export function kernels(e: any, blob: () => string) {
     },
     /** sig[0..64) = the signature of m[p..p+n) under the expanded key k (96 bytes); false when it did not run. */
     sign: function (k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
-      var t = comb ? ad(comb[0]) : 0, x = ad(K), a = ad((sio = grow(sio, 160 + n)));
-      if (!(bind() && t && x && a)) return false;
+      var t = table(), x = ad(K), a = ad((sio = grow(sio, 160 + n)));
+      if (!(t && x && a)) return false;
       sio.set(k);
       sio.set(m.subarray(p, p + n), 160);
       sg(a, n, t, x);
       sig.set(sio.subarray(96, 160));
-      return true;
-    },
-    /** The comb table into tab (Uint16Array(3072)), and d, 2d, sqrt(-1) into D, D2, S; false when it did not run. */
-    comb: function (tab: Uint16Array, D: Gf, D2: Gf, S: Gf) {
-      var x = ad(tab), y = ad(C);
-      if (!(bind() && x && y)) return false;
-      cb(x, y);
-      D.set(C.subarray(0, 16));
-      D2.set(C.subarray(16, 32));
-      S.set(C.subarray(32, 48));
       return true;
     },
     /** The core's b32decode, in C. */

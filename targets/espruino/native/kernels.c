@@ -3,7 +3,7 @@
  * JavaScript through E.nativeCall. One position-independent blob: no libc, no
  * global or static data, no calls the compiler makes on its own (memset,
  * memcpy, 64-bit division); scripts/native.mjs checks the object for that.
- * Constants the code needs (SHA-512's round constants, the base point comb,
+ * Constants the code needs (SHA-512's round constants, the base point table,
  * 2d) come from the caller's typed arrays. No branch and no memory index
  * depends on secret data: table entries are picked by masks.
  *
@@ -17,13 +17,13 @@
  *   4  fe_sq(o, a)                o = a * a
  *   8  sha512_blocks(H, m, n, K)  n 128-byte blocks at m into H (Int32Array(16), high then low half of each word);
  *                                 K: Int32Array(176) as in src/sha512.ts (round constants from K[16])
- *   12 ed_base(out, k, tab)       out[0..32) = encoding of [k]B; k: 32 bytes; tab: the core's comb (Uint16Array(3072))
+ *   12 ed_base(out, k, tab)       out[0..32) = encoding of [k]B; k: 32 bytes; tab: the base point table of ed_comb
  *   16 ed_dsm(io, A, tab, tmp)    io[0..32) = encoding of [h]A' + [S]B, io = h | S (32 + 32 bytes);
  *                                 A: Int32Array(80) = X, Y, Z, T of A' (already negated), then 2d; tmp: 2048 bytes
  *   20 ed_sign(io, n, tab, K)     io[96..160) = Ed25519 signature of the n bytes at io[160..) under the expanded
  *                                 key io[0..96) (a | prefix | A, as src/ed25519.ts keypair makes it): its sign whole
- *   24 ed_comb(tab, c)            tab = the core's comb (src/ed25519.ts buildComb), c: Int32Array(48) = d, 2d,
- *                                 sqrt(-1) in the core's limbs
+ *   24 ed_comb(tab)               tab (1536 bytes) = the base point table the others take: one comb of 4
+ *                                 teeth, 16 niels points (not the core's 4 combs: a quarter of its size)
  *   28 b32_decode(out, s, n)      returns the bytes of the n base32 characters at s written to out, or -1
  *                                 when they are not canonical (src/base32.ts b32decode)
  */
@@ -44,10 +44,10 @@ typedef u32 fe[8];
 ENTRY_POINT void fe_mul(s32 *o, const s32 *a, const s32 *b);
 ENTRY_POINT void fe_sq(s32 *o, const s32 *a);
 ENTRY_POINT void sha512_blocks(s32 *H, const uint8_t *m, int n, const s32 *K);
-ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const uint16_t *tab);
-ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const uint16_t *tab, u32 *win);
-ENTRY_POINT void ed_sign(uint8_t *io, int n, const uint16_t *tab, const s32 *K);
-ENTRY_POINT void ed_comb(uint16_t *tab, s32 *c);
+ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const u32 *tab);
+ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const u32 *tab, u32 *win);
+ENTRY_POINT void ed_sign(uint8_t *io, int n, const u32 *tab, const s32 *K);
+ENTRY_POINT void ed_comb(u32 *tab);
 ENTRY_POINT int b32_decode(uint8_t *out, const uint8_t *s, int n);
 __attribute__((naked, used)) static void entry(void) {
   __asm__ volatile(
@@ -316,36 +316,23 @@ K_NOINLINE void pencode(uint8_t *o, pt *p, tmps *w) {
   o[31] ^= (uint8_t)((xb[0] & 1) << 7);
 }
 
-/* Comb entry m (secret) of comb s into q0, q1, q2: every entry is read, the one wanted kept by a mask. */
-K_NOINLINE void pick(u32 *q, const uint16_t *tab, u32 m, int s) {
-  int j, l, e;
-  for (j = 0; j < 48; j += 2) {
-    const uint16_t *r0 = tab + j * 64 + 16 * s, *r1 = r0 + 64;
-    u32 lo = 0, hi = 0;
-    for (e = 0; e < 16; e++) {
-      u32 mask = 0u - ((((u32)e ^ m) - 1) >> 31);
-      lo |= r0[e] & mask;
-      hi |= r1[e] & mask;
-    }
-    l = j >> 1; /* word l of the 24: entry part l / 8, word l % 8 */
-    q[l] = lo | (hi << 16);
+/* The base point table (built by ed_comb, kept by the caller): entry m = sum over set bits j of m of
+   2^(64j) B, m = 0..15, as niels (y + x, y - x, 2dxy), 24 words each: one comb of 4 teeth, 1.5 KB. */
+#define NTAB_WORDS (16 * 24)
+/* Entry m (secret) into q: every entry is read, the one wanted kept by a mask. */
+K_NOINLINE void pick(u32 *q, const u32 *tab, u32 m) {
+  for (int l = 0; l < 24; l++) q[l] = 0;
+  for (u32 e = 0; e < 16; e++) {
+    u32 mask = 0u - (((e ^ m) - 1) >> 31);
+    for (int l = 0; l < 24; l++) q[l] |= tab[24 * e + l] & mask;
   }
 }
-/* Bits i, i+16, i+32, i+48 of comb s of the scalar k */
-K_INLINE u32 column(const uint8_t *k, int s, int i) {
-  u32 r = 0;
-  for (int j = 0; j < 4; j++) {
-    int bit = i + 16 * (4 * s + j);
-    r |= (u32)((k[bit >> 3] >> (bit & 7)) & 1) << j;
-  }
-  return r;
-}
-K_NOINLINE void addColumn(pt *p, const uint8_t *k, int i, const uint16_t *tab, tmps *w) {
-  u32 q[24];
-  for (int s = 0; s < 4; s++) {
-    pick(q, tab, column(k, s, i), s);
-    padd(p, q, q + 8, q + 16, 0, w);
-  }
+/* p += the table's entry for bits i, i+64, i+128, i+192 of the scalar k */
+K_NOINLINE void addColumn(pt *p, const uint8_t *k, int i, const u32 *tab, tmps *w) {
+  u32 q[24], m = 0;
+  for (int j = 0; j < 4; j++) m |= (u32)((k[(i + 64 * j) >> 3] >> ((i + 64 * j) & 7)) & 1) << j;
+  pick(q, tab, m);
+  padd(p, q, q + 8, q + 16, 0, w);
 }
 
 /* ---- entry points ---- */
@@ -364,22 +351,22 @@ ENTRY_POINT void fe_sq(s32 *o, const s32 *a) {
   fstore(o, x);
 }
 
-/* out[0..32) = encoding of [k]B, k secret: 15 doublings and 64 mixed additions on the comb */
-K_NOINLINE void basemul(uint8_t *out, const uint8_t *k, const uint16_t *tab) {
+/* out[0..32) = encoding of [k]B, k secret: 63 doublings and 64 mixed additions on the table */
+K_NOINLINE void basemul(uint8_t *out, const uint8_t *k, const u32 *tab) {
   pt R;
   tmps w;
   pzero(&R);
-  for (int i = 15; i >= 0; i--) {
+  for (int i = 63; i >= 0; i--) {
     pdbl(&R, &w);
     addColumn(&R, k, i, tab, &w);
   }
   pencode(out, &R, &w);
 }
-ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const uint16_t *tab) {
+ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const u32 *tab) {
   basemul(out, k, tab);
 }
 
-ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const uint16_t *tab, u32 *win) {
+ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const u32 *tab, u32 *win) {
   pt R;
   tmps w;
   fe d2;
@@ -408,7 +395,7 @@ ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const uint16_t *tab, u32 *win
         padd(&R, c, c + 8, c + 16, c + 24, &w);
       }
     }
-    if (i < 16) addColumn(&R, io + 32, i, tab, &w);
+    if (i < 64) addColumn(&R, io + 32, i, tab, &w);
   }
   pencode(io, &R, &w);
 }
@@ -573,7 +560,7 @@ K_NOINLINE void mulAdd(uint8_t *r, const uint8_t *k, const uint8_t *a) {
 }
 
 /* RFC 8032 signing of m = io[160..160+n) with the expanded key io[0..96) = a | prefix | A; R | S to io[96..160) */
-ENTRY_POINT void ed_sign(uint8_t *io, int n, const uint16_t *tab, const s32 *K) {
+ENTRY_POINT void ed_sign(uint8_t *io, int n, const u32 *tab, const s32 *K) {
   const uint8_t *m = io + 160;
   sha c;
   uint8_t h[64], r[32];
@@ -593,7 +580,7 @@ ENTRY_POINT void ed_sign(uint8_t *io, int n, const uint16_t *tab, const s32 *K) 
   for (int i = 0; i < 32; i++) io[128 + i] = r[i];
 }
 
-/* ---- the comb table of src/ed25519.ts buildComb, and its constants ---- */
+/* ---- the base point table: d, 2d, sqrt(-1), B, then 16 niels points ---- */
 
 K_NOINLINE void fsmall(u32 *o, u32 v) {
   for (int i = 0; i < 8; i++) o[i] = i ? 0 : v;
@@ -606,12 +593,12 @@ K_NOINLINE int feq(const u32 *a, const u32 *b) {
   for (int i = 0; i < 32; i++) d |= x[i] ^ y[i];
   return !d;
 }
-ENTRY_POINT void ed_comb(uint16_t *tab, s32 *cs) {
+ENTRY_POINT void ed_comb(u32 *tab) {
   fe d, d2, sqrtm1, t, zero, one, u, v, v3, x;
   pt B, base[4], e;
   tmps w;
   uint8_t xb[32];
-  int s, j, m, l, i;
+  int j, m, l, i;
   fsmall(zero, 0);
   fsmall(one, 1);
   /* d = -121665 / 121666, 2d, sqrt(-1) = 2^((p-1)/4) */
@@ -625,9 +612,6 @@ ENTRY_POINT void ed_comb(uint16_t *tab, s32 *cs) {
   fpow(sqrtm1, t, 0);
   fsq(sqrtm1, sqrtm1);
   fadd(sqrtm1, sqrtm1, sqrtm1);
-  fstore(cs, d);
-  fstore(cs + 16, d2);
-  fstore(cs + 32, sqrtm1);
   /* B: y = 4/5, x even (decode of 0x58 0x66 ... 0x66) */
   fsmall(t, 5);
   fpow(B.y, t, 1);
@@ -653,38 +637,37 @@ ENTRY_POINT void ed_comb(uint16_t *tab, s32 *cs) {
   fcopy(B.x, x);
   fsmall(B.z, 1);
   fmul(B.t, x, B.y);
-  for (s = 0; s < 4; s++) {
-    /* this comb's base points: 2^(16(4s+j)) B, j = 0..3 */
-    for (j = 0; j < 4; j++) {
-      fcopy(base[j].x, B.x);
-      fcopy(base[j].y, B.y);
-      fcopy(base[j].z, B.z);
-      fcopy(base[j].t, B.t);
-      for (i = 0; i < 16; i++) pdbl(&B, &w);
-    }
-    for (m = 0; m < 16; m++) {
-      pzero(&e);
-      for (j = 0; j < 4; j++)
-        if (m & (1 << j)) { /* public: the table is built from B alone */
-          u32 q[32];
-          fadd(q, base[j].y, base[j].x);
-          fsub(q + 8, base[j].y, base[j].x);
-          fmul(q + 16, base[j].t, d2);
-          fadd(q + 24, base[j].z, base[j].z);
-          padd(&e, q, q + 8, q + 16, q + 24, &w);
-        }
-      /* niels form y + x, y - x, 2dxy of the affine point, limbs of 16 bits */
-      fpow(t, e.z, 1);
-      fmul(u, e.x, t);
-      fmul(v, e.y, t);
-      fadd(w.c, v, u);
-      fsub(w.d, v, u);
-      fmul(w.e, u, v);
-      fmul(w.e, w.e, d2);
-      for (j = 0; j < 3; j++) {
-        fpack(xb, j == 0 ? w.c : j == 1 ? w.d : w.e);
-        for (l = 0; l < 16; l++) tab[(16 * j + l) * 64 + 16 * s + m] = (uint16_t)(xb[2 * l] | (xb[2 * l + 1] << 8));
+  /* base[j] = 2^(64j) B */
+  for (j = 0; j < 4; j++) {
+    fcopy(base[j].x, B.x);
+    fcopy(base[j].y, B.y);
+    fcopy(base[j].z, B.z);
+    fcopy(base[j].t, B.t);
+    for (i = 0; i < 64; i++) pdbl(&B, &w);
+  }
+  for (m = 0; m < 16; m++) {
+    u32 *q = tab + 24 * m;
+    pzero(&e);
+    for (j = 0; j < 4; j++)
+      if (m & (1 << j)) { /* public: the table is built from B alone */
+        u32 c[32];
+        fadd(c, base[j].y, base[j].x);
+        fsub(c + 8, base[j].y, base[j].x);
+        fmul(c + 16, base[j].t, d2);
+        fadd(c + 24, base[j].z, base[j].z);
+        padd(&e, c, c + 8, c + 16, c + 24, &w);
       }
+    /* niels form of the affine point: y + x, y - x, 2dxy, each fully reduced */
+    fpow(t, e.z, 1);
+    fmul(u, e.x, t);
+    fmul(v, e.y, t);
+    fadd(w.c, v, u);
+    fsub(w.d, v, u);
+    fmul(w.e, u, v);
+    fmul(w.e, w.e, d2);
+    for (j = 0; j < 3; j++) {
+      fpack(xb, j == 0 ? w.c : j == 1 ? w.d : w.e);
+      for (l = 0; l < 8; l++) q[8 * j + l] = xb[4 * l] | ((u32)xb[4 * l + 1] << 8) | ((u32)xb[4 * l + 2] << 16) | ((u32)xb[4 * l + 3] << 24);
     }
   }
 }
