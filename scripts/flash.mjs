@@ -4,7 +4,7 @@
 // (espruino-tools) and saves it to flash as the boot code (SAVE_ON_SEND=1:
 // .bootcde, run at every boot; functions parsed from flash keep their code
 // there). It sets the board's clock (-t), and can save a PIGEON.CFG and your
-// own sensor functions (.boot0, run before the firmware) into Storage.
+// own sensor functions (.boot0, run before the firmware, minified) into Storage.
 // It also saves the Thumb-2 kernels (pigeon.bin), which the firmware uses on
 // Cortex-M4 boards. --new-seed saves a seed made by this computer's CSPRNG (node:crypto) as the
 // board's key: an ESP32's E.hwRand is plain rand(), too weak to make one.
@@ -18,10 +18,11 @@
 // a machine without Bluetooth lacks; a Bluetooth address keeps it.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { sensorCode } from "./sensors.mjs";
 
 const require = createRequire(import.meta.url);
 const root = new URL("..", import.meta.url).pathname;
@@ -39,7 +40,12 @@ if (port ? out : !(board && out)) {
   process.exit(2);
 }
 for (const f of [config, sensors]) if (f && !existsSync(f)) (console.error(`flash: ${f}: no such file`), process.exit(2));
-let seedFile;
+let seedFile, sensorsFile;
+if (sensors) {
+  // minified, as Storage is scarce on a Pico (scripts/sensors.mjs)
+  sensorsFile = join(mkdtempSync(join(tmpdir(), "pigeon-sensors-")), "sensors.js");
+  writeFileSync(sensorsFile, sensorCode(readFileSync(sensors, "utf8")));
+}
 if (args.includes("--new-seed")) {
   // written for the CLI to upload, then never kept: the seed lives only in the board's flash
   seedFile = join(mkdtempSync(join(tmpdir(), "pigeon-seed-")), "seed.bin");
@@ -56,7 +62,7 @@ const p = spawnSync(
     ...(out || /^(\/dev\/|tcp:\/\/|COM\d)/i.test(port) ? ["--no-ble"] : []),
     "--config", "SAVE_ON_SEND=1",
     ...(config ? ["--storage", `PIGEON.CFG:${config}`] : []),
-    ...(sensors ? ["--storage", `.boot0:${sensors}`] : []),
+    ...(sensorsFile ? ["--storage", `.boot0:${sensorsFile}`] : []),
     ...(seedFile ? ["--storage", `pigeon.seed:${seedFile}`] : []),
     // the Thumb-2 kernels: the firmware binds them on Cortex-M4 boards (Pico, WiFi, nRF52) and leaves them alone elsewhere
     "--storage", `pigeon.bin:${join(root, "targets/espruino/native/kernels.bin")}`,
