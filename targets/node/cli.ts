@@ -89,8 +89,13 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const input = await readInput(paths[0]), bar = progress("importing", "messages"), read = input.read;
-    const { report: r, badHave } = importInto(s, input, (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined));
-    bar.end();
+    let done: ReturnType<typeof importInto>;
+    try {
+      done = importInto(s, input, (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined));
+    } finally {
+      bar.end(); // the error of a store that fails (exit 2) goes on its own line
+    }
+    const { report: r, badHave } = done;
     if (badHave) process.stderr.write(`pigeon: ${badHave.message} (what the peer holds is not remembered)\n`);
     printReport(r, json);
     return r.messages.refused || r.blobs.refused ? 1 : 0;
