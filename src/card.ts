@@ -1,9 +1,11 @@
 // The feed store on the card: one preallocated log file per feed, filled in
 // place, so that no power cut loses a message once append() has returned.
-// spec/card.md states the layout and the guarantees; in short:
+// spec/card.md states the byte layout and the guarantees; in short:
 //
-// - A log is written full size once (a seek past its end, which allocates
-//   clusters without writing data), so appends never touch the FAT.
+// - A log is made full size once (a seek past its end allocates the clusters
+//   without writing them), so appends never touch the FAT. Its header is the
+//   last thing made, and carries a check: a log whose making was cut short has
+//   no valid header and is made again.
 // - Messages are kept as compact records (ids and signature as bytes, the
 //   author once per file) in 1 KiB pages. A page is two sectors, slots A and
 //   B, and the page being filled is written alternately to them: the slot not
@@ -11,6 +13,9 @@
 //   write loses only the record in flight. A slot carries its page number, the
 //   log's random epoch and a SHA-256 check, so stale or torn sectors are
 //   recognised and never served.
+// - A record larger than the room left runs on into the next pages; each of
+//   those names the page and the slot version its record began in, so the
+//   pages of a record whose append was cut are recognised and never served.
 // - An index sector (first depth and record count of 60 pages) is written
 //   once, whole, when its 60th page is sealed; it is a cache, rebuilt from
 //   the pages whenever it is missing or torn.
@@ -21,6 +26,7 @@
 // I/O goes through Espruino's file API (E.openFile and its File objects),
 // which the board has and the simulator and the host tool reproduce.
 import { b32decode, b32encode } from "./base32";
+import { grow } from "./engine";
 import { at, decimal, parse } from "./message";
 import { sha256 } from "./sha256";
 import { decode } from "./utf8";
@@ -31,16 +37,40 @@ export interface File {
   write(data: Uint8Array | string): number;
   seek(n: number): void;
   close(): void;
+  /** The file's size in bytes, where the reader knows it (the host): a log cut short is then reported. */
+  size?(): number;
 }
 /** What the store needs of the card: Espruino's E.openFile(path, mode). */
 export interface Disk {
   openFile(path: string, mode: string): File | undefined;
 }
 
+// ---- the byte layout (spec/card.md, "Byte layout"); numbers are little-endian ----
 var SECTOR = 512;
+var CHECK = 504; // a sector this store writes ends in a check: the first 8 bytes of SHA-256 of bytes 0..503
+// a slot, one version of a page
+var S_EPOCH = 0, S_PAGE = 4, S_SEQ = 8, S_USED = 12, S_COUNT = 14, S_FLAGS = 15, S_DATA = 16;
+export var PAGE_ROOM = CHECK - S_DATA; // 488 bytes of data area
+var RUNS_IN = 1, RUNS_ON = 2; // slot flags: the data area begins with the rest of a record begun on an earlier page; the last record goes on into the next page
+// a continuation head, at the start of the data area of a page flagged RUNS_IN
+var C_PAGE = 0, C_SEQ = 4, C_DEPTH = 8, C_BYTES = 15, C_HEAD = 17;
+// a record
+var R_LEN = 0, R_DEPTH = 2, R_FLAGS = 9, R_LINKS = 10, HAS_PREV = 1, HAS_LIPMAA = 2;
+var R_MIN = R_LINKS + 64 + 1 + 1 + 6; // signature, a one-character kind, one shortest entry (k:"x" LF)
+// an index sector
 export var INDEX_ENTRIES = 60; // pages per index sector
-export var PAGE_ROOM = 488; // record bytes in a slot: 512 less a 16-byte head and an 8-byte check
-var HEAD = "PIGEON-LOG 1\n";
+var I_ENTRY = 8, I_EPOCH = 480, I_NUMBER = 484; // an entry: the page's depth (7) and records that begin on it (1)
+// the header: text lines, padded with spaces, then the check
+var MAGIC = "PIGEON-LOG ", VERSION = 2;
+var MAX_PAGES = 2097152; // a file of at most 2 GiB (FAT16) holds fewer
+
+/** The reasons a log cannot be used, as codes a caller tests (the error's message says the same in words). */
+export var NO_HEADER = "NO_HEADER", BAD_HEADER = "BAD_HEADER", LOG_FULL = "LOG_FULL", TOO_LARGE = "TOO_LARGE", BAD_TAIL = "BAD_TAIL";
+function fail(code: string, why: string): never {
+  var e = new Error(why);
+  (e as any).code = code;
+  throw e;
+}
 
 var slot = new Uint8Array(SECTOR), sec = new Uint8Array(SECTOR), digest = new Uint8Array(32);
 
@@ -51,12 +81,12 @@ function get(b: Uint8Array, p: number, n: number) {
   for (var v = 0, i = n - 1; i >= 0; i--) v = v * 256 + b[p + i];
   return v;
 }
-/** Seals a sector: bytes 504..511 are the first 8 bytes of SHA-256 of bytes 0..503. */
+/** Seals a sector (write) or tells whether its check matches. */
 function check(b: Uint8Array, write: boolean): boolean {
-  sha256(b, 0, 504, digest, 0);
+  sha256(b, 0, CHECK, digest, 0);
   for (var i = 0, ok = true; i < 8; i++) {
-    if (write) b[504 + i] = digest[i];
-    else if (b[504 + i] != digest[i]) ok = false;
+    if (write) b[CHECK + i] = digest[i];
+    else if (b[CHECK + i] != digest[i]) ok = false;
   }
   return ok;
 }
@@ -69,76 +99,76 @@ function readSector(f: File, n: number, into: Uint8Array): boolean {
 }
 
 // ---- records: a message without what the log already knows ----
-// length (2) | depth (7) | flags (1: bit 0 prev, bit 1 lipmaa) | prev (32)? |
-// lipmaa (32)? | signature (64) | kind length (1) | kind | body lines
-export var rec = new Uint8Array(PAGE_ROOM);
+/** The last record(): its bytes in rec.b[0..rec.n), valid until the next call. */
+export var rec = { b: new Uint8Array(PAGE_ROOM) as Uint8Array, n: 0 };
 
-/** The record of the message in b[p..] that parse() has just read; returns its length, 0 if it needs more than a page. */
+/** The record of the message in b[p..] that parse() has just read, into rec; returns its length. */
 export function record(b: Uint8Array, p: number): number {
-  var kindLen = at.kindEnd - at.kind, bodyLen = at.unsigned - 1 - (at.body - p), len, o = 10;
-  len = 10 + (at.prev > 0 ? 32 : 0) + (at.lipmaa > 0 ? 32 : 0) + 64 + 1 + kindLen + bodyLen;
-  if (len > PAGE_ROOM) return 0;
-  put(rec, 0, len, 2);
-  put(rec, 2, at.depth, 7);
-  rec[9] = (at.prev > 0 ? 1 : 0) | (at.lipmaa > 0 ? 2 : 0);
-  if (at.prev > 0) o += b32decode(b, at.prev, 52, rec.subarray(o));
-  if (at.lipmaa > 0) o += b32decode(b, at.lipmaa, 52, rec.subarray(o));
-  o += b32decode(b, at.sig, 103, rec.subarray(o));
-  rec[o++] = kindLen;
-  for (var i = 0; i < kindLen; i++) rec[o++] = b[at.kind + i];
-  for (i = 0; i < bodyLen; i++) rec[o++] = b[at.body + i];
-  return len;
+  var kindLen = at.kindEnd - at.kind, bodyLen = at.unsigned - 1 - (at.body - p), o = R_LINKS, r, i;
+  var len = R_LINKS + (at.prev > 0 ? 32 : 0) + (at.lipmaa > 0 ? 32 : 0) + 64 + 1 + kindLen + bodyLen;
+  r = rec.b = grow(rec.b, len);
+  put(r, R_LEN, len, 2);
+  put(r, R_DEPTH, at.depth, 7);
+  r[R_FLAGS] = (at.prev > 0 ? HAS_PREV : 0) | (at.lipmaa > 0 ? HAS_LIPMAA : 0);
+  if (at.prev > 0) o += b32decode(b, at.prev, 52, r.subarray(o));
+  if (at.lipmaa > 0) o += b32decode(b, at.lipmaa, 52, r.subarray(o));
+  o += b32decode(b, at.sig, 103, r.subarray(o));
+  r[o++] = kindLen;
+  for (i = 0; i < kindLen; i++) r[o++] = b[at.kind + i];
+  for (i = 0; i < bodyLen; i++) r[o++] = b[at.body + i];
+  return (rec.n = len);
 }
-/** The message text (bytes as a byte string) of the record at b[p..] in the log of author. */
-export function text(b: Uint8Array, p: number, author: string): string {
-  var len = get(b, p, 2), f = b[p + 9], o = p + 10, t, k, prev = "NONE", lip = "NONE";
-  if (f & 1) {
-    prev = "%" + b32encode(b, o, 32) + ".sha256";
-    o += 32;
-  }
-  if (f & 2) {
-    lip = "%" + b32encode(b, o, 32) + ".sha256";
-    o += 32;
-  }
-  var sig = b32encode(b, o, 64);
-  o += 64;
-  k = b[o++];
-  t = "author " + author + "\nkind " + decode(b, o, o + k) + "\nprev " + prev + "\ndepth " + decimal(get(b, p + 2, 7)) + "\nlipmaa " + lip + "\n\n";
-  o += k;
-  return t + decode(b, o, p + len) + "\nsignature " + sig + ".sig.ed25519";
+/**
+ * The message text (bytes as a byte string on a board) of the record at
+ * b[p..] in the log of author, or undefined when its parts do not fit its
+ * length (a damaged record: the reader reports it).
+ */
+export function text(b: Uint8Array, p: number, author: string): string | undefined {
+  var len = get(b, p + R_LEN, 2), f = b[p + R_FLAGS], e = p + len, o = p + R_LINKS + (f & HAS_PREV ? 32 : 0) + (f & HAS_LIPMAA ? 32 : 0), k;
+  if (len < R_MIN || f > 3 || o + 65 > e || o + 65 + b[o + 64] >= e) return undefined;
+  k = b[o + 64];
+  return "author " + author + "\nkind " + decode(b, o + 65, o + 65 + k) + "\nprev " + link(b, p + R_LINKS, f & HAS_PREV) + "\ndepth " + decimal(get(b, p + R_DEPTH, 7)) +
+    "\nlipmaa " + link(b, p + R_LINKS + (f & HAS_PREV ? 32 : 0), f & HAS_LIPMAA) + "\n\n" + decode(b, o + 65 + k, e) + "\nsignature " + b32encode(b, o, 64) + ".sig.ed25519";
+}
+function link(b: Uint8Array, p: number, present: number): string {
+  return present ? "%" + b32encode(b, p, 32) + ".sha256" : "NONE";
 }
 
 // ---- a log file ----
 export interface Log {
   path: string;
   author: string;
+  version: number; // of the log format (1: records never run on)
   epoch: number;
-  pages: number; // capacity
+  pages: number; // capacity, as the header says
+  held: number; // pages the file holds (fewer than pages when it was cut short)
   indexSectors: number;
-  page: number; // the page being filled
-  used: number; // its record bytes
-  count: number; // its records
+  page: number; // the page being filled: its latest version is tail
+  used: number; // its data bytes
+  count: number; // its records that start on it
   seq: number; // writes to it so far
   next: number; // depth of the next record
   first: number; // the depth this log starts at
-  firstDepth: number; // of the page being filled
   index: number[]; // first depth and count of sealed pages not yet in an index sector
   indexed: number; // pages covered by index sectors on the card
+  dirty: boolean; // the card's version of the tail page also holds the start of a record whose append was cut (mount dropped it from tail)
+  broken: string; // why the log can be read but not appended to (its end cannot be found), or ""
   a: File; // writes slot A of every page: each handle only ever moves forward
   b: File; // writes slot B
-  tail: Uint8Array; // the page being filled, as last written: each log has its own
+  tail: Uint8Array; // the page being filled, as it stands: each log has its own
 }
 
 function pageSector(log: Log, page: number, s: number) {
   return 1 + log.indexSectors + 2 * page + s;
 }
-/** The newer valid slot of a page into slot[], or -1 when neither is valid (the page was never written). */
+/** The newer valid slot of a page into slot[], or -1 when neither is valid (never written, torn, garbled, or past the file's end). */
 function readPage(log: Log, f: File, page: number): number {
   var best = -1, bestSeq = -1, s, q;
+  if (page >= log.held) return -1;
   for (s = 0; s < 2; s++) {
     if (!readSector(f, pageSector(log, page, s), sec) || !check(sec, false)) continue;
-    if (get(sec, 0, 4) != log.epoch || get(sec, 4, 4) != page) continue;
-    q = get(sec, 8, 4);
+    if (get(sec, S_EPOCH, 4) != log.epoch || get(sec, S_PAGE, 4) != page || !slotSane(log, sec)) continue;
+    q = get(sec, S_SEQ, 4);
     if (q > bestSeq) {
       bestSeq = q;
       best = s;
@@ -146,6 +176,44 @@ function readPage(log: Log, f: File, page: number): number {
     }
   }
   return best;
+}
+/** Whether a checked slot's own numbers agree (a card can hold sectors made to pass the check). */
+function slotSane(log: Log, b: Uint8Array): boolean {
+  var used = get(b, S_USED, 2), f = b[S_FLAGS];
+  if (used > PAGE_ROOM || f > 3 || (log.version < 2 && f)) return false;
+  return !(f & RUNS_IN) || (get(b, S_DATA + C_PAGE, 4) < get(b, S_PAGE, 4) && C_HEAD + get(b, S_DATA + C_BYTES, 2) <= used);
+}
+/**
+ * Whether page q belongs to the log: it has a valid slot, and when it carries
+ * the rest of a record, the page where that record began still holds the
+ * version it was begun in (else q is left from an append that was cut).
+ */
+function live(log: Log, f: File, q: number): boolean {
+  var p, n;
+  if (readPage(log, f, q) < 0) return false;
+  if (!(slot[S_FLAGS] & RUNS_IN)) return true;
+  p = get(slot, S_DATA + C_PAGE, 4);
+  n = get(slot, S_DATA + C_SEQ, 4);
+  return readPage(log, f, p) >= 0 && get(slot, S_SEQ, 4) == n && (slot[S_FLAGS] & RUNS_ON) != 0;
+}
+/** The depth a page is found by: its first record's, or that of the record it continues; -1 when it holds none. */
+function pageDepth(b: Uint8Array): number {
+  if (b[S_FLAGS] & RUNS_IN) return get(b, S_DATA + C_DEPTH, 7);
+  return b[S_COUNT] ? get(b, S_DATA + R_DEPTH, 7) : -1;
+}
+/** Where the records that start on a page begin in its image. */
+function recordsAt(b: Uint8Array): number {
+  return S_DATA + (b[S_FLAGS] & RUNS_IN ? C_HEAD + get(b, S_DATA + C_BYTES, 2) : 0);
+}
+/** The depth of the last record of a page image that ends on it, or -1. */
+function lastDepth(b: Uint8Array): number {
+  var p = recordsAt(b), e = S_DATA + get(b, S_USED, 2), d = b[S_FLAGS] & RUNS_IN ? get(b, S_DATA + C_DEPTH, 7) : -1, i, len;
+  for (i = 0; i < b[S_COUNT]; i++, p += len) {
+    len = get(b, p + R_LEN, 2);
+    if (len < R_MIN || p + len > e) break; // runs on: not ended here
+    d = get(b, p + R_DEPTH, 7);
+  }
+  return d;
 }
 
 /** Whether every part of a path is an 8.3 name in upper case (FAT without long names). A scanner: Espruino's regexes lack optional groups. */
@@ -169,18 +237,24 @@ export function is83(path: string): boolean {
   return path.length <= 63;
 }
 
+/** Sectors of a log of n pages: the header, the index sectors, two slots a page. */
+function logSectors(n: number) {
+  return 1 + Math.ceil(n / INDEX_ENTRIES) + 2 * n;
+}
+
 /**
  * Makes the log of author at path with room for up to pages pages: a seek
  * past the end allocates the clusters without writing them (the FAT is
- * written here, once, never by an append), then the header. When the card
- * has less room it tries 45% of the size each time, which leaves others room.
- * Returns the pages it got.
+ * written here, once, never by an append), then the header, last: a log whose
+ * making is cut short has no valid header, and mount() makes it again. When
+ * the card has less room it tries 45% of the size each time, which leaves
+ * others room. Returns the pages it got.
  */
 export function createLog(disk: Disk, path: string, author: string, pages: number, epoch: number, first?: number): number {
   if (!is83(path)) throw new Error(path + ": not an 8.3 name");
   var f: File, i, h, size, s;
   for (;;) {
-    size = (1 + Math.ceil(pages / INDEX_ENTRIES) + 2 * pages) * SECTOR;
+    size = logSectors(pages) * SECTOR;
     f = disk.openFile(path, "w")!; // "w" truncates: a try that did not fit gives its clusters back
     // FatFs allocates the clusters on the seek; writing the last sector also
     // extends the file where a seek alone does not (Espruino's Linux build)
@@ -201,114 +275,224 @@ export function createLog(disk: Disk, path: string, author: string, pages: numbe
     pages = Math.floor(pages * 0.45);
   }
   // first: the depth a followed feed's log starts at, when its holder starts above 0
-  h = HEAD + "author " + author + "\npages " + pages + "\nepoch " + epoch + "\nfirst " + decimal(first || 0) + "\n";
-  for (i = 0; i < SECTOR; i++) sec[i] = i < h.length ? h.charCodeAt(i) : i < SECTOR - 1 ? 32 : 10;
+  h = MAGIC + VERSION + "\nauthor " + author + "\npages " + pages + "\nepoch " + epoch + "\nfirst " + decimal(first || 0) + "\n";
+  for (i = 0; i < CHECK; i++) sec[i] = i < h.length ? h.charCodeAt(i) : 32;
+  check(sec, true);
   f = disk.openFile(path, "r+")!;
   f.write(sec);
   f.close();
   return pages;
 }
 
-/** Opens the log at path and finds where it ends: header, index sectors by bisection, then pages by bisection. */
+/**
+ * Whether the log file at path (of size bytes), whose header is not valid,
+ * may hold records: it has the size of a log made whole, and page 0 has a
+ * slot that passes its check. When it cannot, its making was cut short
+ * before the header, the last step, and it may be made again.
+ */
+export function mayHoldRecords(disk: Disk, path: string, bytes: number): boolean {
+  var n = Math.floor((bytes / SECTOR - 2) / (2 + 1 / INDEX_ENTRIES)), k, s, f, found = false;
+  for (k = Math.max(1, n - 1); k <= n + 1 && logSectors(k) * SECTOR != bytes; k++);
+  if (k > n + 1) return false;
+  f = disk.openFile(path, "r")!;
+  for (s = 0; s < 2; s++) if (readSector(f, 1 + Math.ceil(k / INDEX_ENTRIES) + s, sec) && check(sec, false) && get(sec, S_PAGE, 4) == 0) found = true;
+  f.close();
+  return found;
+}
+
+/** A whole number in [0, max] written in decimal, else -1. */
+function number(t: string, max: number): number {
+  for (var i = 0; i < t.length; i++) if (t.charCodeAt(i) < 48 || t.charCodeAt(i) > 57) return -1;
+  return t.length && t.length < 17 && (t.length == 1 || t.charAt(0) != "0") && +t <= max ? +t : -1;
+}
+/** Whether t is an identity: @, 52 base32 characters (checked as the parser does), .ed25519. */
+function isIdentity(t: string): boolean {
+  for (var i = 0; i < t.length; i++) sec[i] = t.charCodeAt(i) & 255;
+  return t.length == 61 && t.charAt(0) == "@" && t.slice(53) == ".ed25519" && b32decode(sec, 1, 52, digest) == 32;
+}
+
+/** The value of header line i when it reads "name value", else "". */
+function headerField(h: string[], i: number, name: string): string {
+  var l = h[i] || "";
+  return l.slice(0, name.length + 1) == name + " " ? l.slice(name.length + 1) : "";
+}
+
+/**
+ * Opens the log at path and finds where it ends: header, index sectors by
+ * bisection, then pages by bisection. Throws an error with a code (NO_HEADER,
+ * BAD_HEADER) and the path in its message when the log cannot be read; where
+ * it can be read but not appended to, says why in log.broken.
+ */
 export function openLog(disk: Disk, path: string): Log {
-  var a = disk.openFile(path, "r+");
+  var a = disk.openFile(path, "r+"), h, v, i, c, lo, hi, mid, first, size;
   if (!a) throw new Error(path + ": cannot open");
-  if (!readSector(a, 0, sec)) throw new Error(path + ": no header");
-  var h = decode(sec, 0, SECTOR).split("\n");
-  if (h[0] + "\n" != HEAD) throw new Error(path + ": not a Pigeon log");
+  // the header: version 2 carries a check; version 1 (no check, no records that run on) is still read
+  if (!readSector(a, 0, sec)) fail(NO_HEADER, path + ": no header (the log was being made when power failed, or the file is empty)");
+  for (i = 0; i < CHECK; i++) if ((c = sec[i]) != 10 && (c < 32 || c > 126)) break;
+  h = decode(sec, 0, i).split("\n");
+  v = h[0] == MAGIC + "1" ? 1 : h[0] == MAGIC + "2" ? 2 : 0;
+  if (!v || (v == 2 && !check(sec, false))) fail(NO_HEADER, path + ": no valid header (the log was being made when power failed, or the card damaged it)");
   var log: Log = {
     path: path,
-    author: h[1].slice(7),
-    pages: +h[2].slice(6),
-    epoch: +h[3].slice(6),
+    author: headerField(h, 1, "author"),
+    version: v,
+    pages: number(headerField(h, 2, "pages"), MAX_PAGES),
+    held: 0,
+    epoch: number(headerField(h, 3, "epoch"), 4294967295),
     indexSectors: 0,
     page: 0,
     used: 0,
     count: 0,
     seq: 0,
     next: 0,
-    first: +(h[4] || "first 0").slice(6),
-    firstDepth: 0,
+    first: h[4] ? number(headerField(h, 4, "first"), 9007199254740991) : 0, // version 1 logs of the own feed had no first line
     index: [],
     indexed: 0,
+    dirty: false,
+    broken: "",
     a: a,
-    b: disk.openFile(path, "r+")!,
+    b: a,
     tail: new Uint8Array(SECTOR)
   };
+  if (!isIdentity(log.author)) fail(BAD_HEADER, path + ": the header's author line is not an identity");
+  if (log.pages < 1) fail(BAD_HEADER, path + ": the header's page count is not a number from 1 to " + MAX_PAGES);
+  if (log.epoch < 0) fail(BAD_HEADER, path + ": the header's epoch is not a number from 0 to 4294967295");
+  if (log.first < 0) fail(BAD_HEADER, path + ": the header's first depth is not a depth");
   log.indexSectors = Math.ceil(log.pages / INDEX_ENTRIES);
+  // a file shorter than its header says was cut short: what it holds is read, each() reports the rest
+  size = a.size ? a.size() : logSectors(log.pages) * SECTOR;
+  log.held = Math.max(0, Math.min(log.pages, Math.floor((size / SECTOR - 1 - log.indexSectors) / 2)));
   // index sectors written so far: 0..lo-1 (bisection over valid ones)
-  var lo = 0, hi = log.indexSectors, mid;
+  lo = 0;
+  hi = Math.ceil(log.held / INDEX_ENTRIES);
   while (lo < hi) {
     mid = (lo + hi) >> 1;
     if (readIndex(log, mid)) lo = mid + 1;
     else hi = mid;
   }
-  // pages after the indexed ones: written ones first, then never written
-  var first = (log.indexed = lo * INDEX_ENTRIES);
+  // pages after the indexed ones: the log's first, then never written or left from a cut append
+  first = log.indexed = Math.min(lo * INDEX_ENTRIES, log.held);
   lo = first;
-  hi = log.pages;
+  hi = log.held;
   while (lo < hi) {
     mid = (lo + hi) >> 1;
-    if (readPage(log, a, mid) >= 0) lo = mid + 1;
+    if (live(log, a, mid)) lo = mid + 1;
     else hi = mid;
   }
-  // lo is the first never-written page; the one before it is the tail
-  for (mid = first; mid < lo - 1; mid++) {
-    // sealed pages since the last index sector, for the next one (a page the card garbled counts empty)
-    if (readPage(log, a, mid) < 0) log.index.push(0, 0);
-    else log.index.push(get(slot, 16 + 2, 7), slot[14]);
+  // lo is the first page past the log: the one before it is the tail
+  log.page = Math.max(0, lo - 1);
+  if (lo > 0) findTail(log, lo - 1);
+  // sealed pages since the last index sector, for the next one (a page the card garbled counts empty)
+  for (mid = first; mid < log.page; mid++) {
+    i = readPage(log, a, mid) >= 0;
+    log.index.push(i ? Math.max(0, pageDepth(slot)) : 0, i ? slot[S_COUNT] : 0);
   }
-  if (lo > 0 && readPage(log, a, lo - 1) >= 0) {
-    log.page = lo - 1;
-    log.used = get(slot, 12, 2);
-    log.count = slot[14];
-    log.seq = get(slot, 8, 4);
-    log.firstDepth = get(slot, 16 + 2, 7);
-    log.next = lastDepth(slot) + 1;
-    log.tail.set(slot);
-  } else log.next = log.first;
+  log.next = nextDepth(log);
+  log.b = disk.openFile(path, "r+")!;
   return log;
 }
-function lastDepth(s: Uint8Array): number {
-  for (var p = 16, d = -1, i = 0; i < s[14]; i++, p += get(s, p, 2)) d = get(s, p + 2, 7);
-  return d;
+/** The tail from the last page of the log: a record whose append was cut is dropped (the tail is then the page it began on). */
+function findTail(log: Log, last: number) {
+  var f = log.a;
+  if (readPage(log, f, last) < 0) return void (log.broken = log.path + ": page " + last + ", the last one, is garbled: where the log ends cannot be read");
+  if (slot[S_FLAGS] & RUNS_ON) {
+    // its pages are not the log's; the card's version of the page it began on still holds its start
+    if (slot[S_FLAGS] & RUNS_IN && !slot[S_COUNT]) log.page = get(slot, S_DATA + C_PAGE, 4);
+    if (log.page < log.indexed || readPage(log, f, log.page) < 0) return void (log.broken = log.path + ": page " + last + " ends in a record whose first page is lost: where the log ends cannot be read");
+    dropLast(slot);
+    log.dirty = true;
+  }
+  log.tail.set(slot);
+  log.used = get(slot, S_USED, 2);
+  log.count = slot[S_COUNT];
+  log.seq = get(slot, S_SEQ, 4);
+}
+/** Takes the record that runs on off the end of a page image: its bytes, its count, its flag. */
+function dropLast(b: Uint8Array) {
+  var p = recordsAt(b), i, n = b[S_COUNT];
+  for (i = 0; i < n - 1; i++) p += get(b, p + R_LEN, 2);
+  for (i = p; i < CHECK; i++) b[i] = 0;
+  put(b, S_USED, p - S_DATA, 2);
+  b[S_COUNT] = n - 1;
+  b[S_FLAGS] &= ~RUNS_ON;
+}
+/** The depth after the last record of the log: found on the tail, or on the pages before it when the tail holds none. */
+function nextDepth(log: Log): number {
+  var d = lastDepth(log.tail), p = log.page;
+  while (d < 0 && --p >= 0) if (readPage(log, log.a, p) >= 0) d = lastDepth(slot);
+  return d < 0 ? log.first : d + 1;
 }
 function readIndex(log: Log, n: number): boolean {
-  return readSector(log.a, 1 + n, sec) && check(sec, false) && get(sec, 480, 4) == log.epoch && get(sec, 484, 4) == n;
+  return readSector(log.a, 1 + n, sec) && check(sec, false) && get(sec, I_EPOCH, 4) == log.epoch && get(sec, I_NUMBER, 4) == n;
 }
 
 /**
  * Appends one record (from record()) to the log; returns once it is on the
- * card. Throws "log full" when the log has no page left.
+ * card, whole. A record larger than the room left begins there and runs on
+ * into the next pages (a record of a page or less starts a new page instead).
+ * Throws with code LOG_FULL when the log has no room for it (nothing is
+ * written then), TOO_LARGE when a version 1 log cannot hold it.
  */
 export function append(log: Log, len: number) {
-  var tail = log.tail, i;
-  if (log.used + len > PAGE_ROOM) {
-    // seal the page: it already is on the card, in its newest slot
-    log.index.push(log.firstDepth, log.count);
-    // whole index sectors, oldest first: after a torn one, mount leaves more than one pending
-    while (log.index.length >= 2 * INDEX_ENTRIES) writeIndex(log);
-    log.page++;
-    log.used = log.count = log.seq = 0;
-    for (i = 0; i < SECTOR; i++) tail[i] = 0;
+  var tail = log.tail, r = rec.b, o, n, i, start, startSeq, depth = get(r, R_DEPTH, 7);
+  if (log.broken) fail(BAD_TAIL, log.broken);
+  if (len > PAGE_ROOM && log.version < 2) fail(TOO_LARGE, log.path + ": a record of " + len + " bytes does not fit a page of a version 1 log");
+  // a record that fits a page but not the room left starts the next page; a larger one starts here unless too little is left
+  if (log.used + len > PAGE_ROOM && (len <= PAGE_ROOM || PAGE_ROOM - log.used < R_MIN)) {
+    if (log.page + 1 >= log.held) fail(LOG_FULL, log.path + ": log full");
+    seal(log);
   }
-  if (log.page >= log.pages) throw new Error(log.path + ": log full");
-  if (!log.count) log.firstDepth = get(rec, 2, 7);
-  for (i = 0; i < len; i++) tail[16 + log.used + i] = rec[i];
-  log.used += len;
+  n = Math.min(len, PAGE_ROOM - log.used);
+  if (log.page + Math.ceil((len - n) / (PAGE_ROOM - C_HEAD)) >= log.held) fail(LOG_FULL, log.path + ": log full");
+  // the record's start (or all of it) on the tail page, to its other slot: the slot it leaves keeps what was acknowledged
+  for (o = 0; o < n; o++) tail[S_DATA + log.used + o] = r[o];
+  log.used += n;
   log.count++;
+  if (n < len) tail[S_FLAGS] |= RUNS_ON;
+  writeTail(log);
+  start = log.page;
+  startSeq = log.seq;
+  // the rest, a page at a time, each naming the page and version it began in; the last page is the new tail
+  while (o < len) {
+    seal(log);
+    n = Math.min(len - o, PAGE_ROOM - C_HEAD);
+    tail[S_FLAGS] = RUNS_IN | (o + n < len ? RUNS_ON : 0);
+    put(tail, S_DATA + C_PAGE, start, 4);
+    put(tail, S_DATA + C_SEQ, startSeq, 4);
+    put(tail, S_DATA + C_DEPTH, depth, 7);
+    put(tail, S_DATA + C_BYTES, n, 2);
+    for (i = 0; i < n; i++) tail[S_DATA + C_HEAD + i] = r[o++];
+    log.used = C_HEAD + n;
+    writeTail(log);
+  }
+  log.next = depth + 1;
+  // whole index sectors, oldest first, and only now: one never covers a page of a record not yet whole
+  while (log.index.length >= 2 * INDEX_ENTRIES) writeIndex(log);
+}
+/** Ends the tail page (it is on the card, as tail) and starts the next one, fresh. */
+function seal(log: Log) {
+  // the card's version of this page still holds a cut append's start: this one goes first, or that append's pages would be the log's
+  if (log.dirty) writeTail(log);
+  log.index.push(Math.max(0, pageDepth(log.tail)), log.tail[S_COUNT]);
+  log.page++;
+  log.used = log.count = log.seq = 0;
+  for (var i = 0; i < SECTOR; i++) log.tail[i] = 0;
+}
+/** Writes the tail page's next version: odd write counts to slot A, even ones to B, so the other slot keeps the last. */
+function writeTail(log: Log) {
+  var tail = log.tail, s, f;
   log.seq++;
-  put(tail, 0, log.epoch, 4);
-  put(tail, 4, log.page, 4);
-  put(tail, 8, log.seq, 4);
-  put(tail, 12, log.used, 2);
-  tail[14] = log.count;
+  put(tail, S_EPOCH, log.epoch, 4);
+  put(tail, S_PAGE, log.page, 4);
+  put(tail, S_SEQ, log.seq, 4);
+  put(tail, S_USED, log.used, 2);
+  tail[S_COUNT] = log.count;
   check(tail, true);
-  // odd writes to slot A, even ones to B: the other slot keeps the last acknowledged state
-  var s = log.seq & 1 ? 0 : 1, f = s ? log.b : log.a;
+  s = log.seq & 1 ? 0 : 1;
+  f = s ? log.b : log.a;
   f.seek(pageSector(log, log.page, s) * SECTOR);
   f.write(tail);
-  log.next = get(rec, 2, 7) + 1;
+  log.dirty = false;
 }
 
 /** Writes the index sector for the next 60 sealed pages, once and whole. */
@@ -316,11 +500,11 @@ function writeIndex(log: Log) {
   var n = log.indexed / INDEX_ENTRIES, i;
   for (i = 0; i < SECTOR; i++) sec[i] = 0;
   for (i = 0; i < INDEX_ENTRIES; i++) {
-    put(sec, 8 * i, log.index[2 * i], 7);
-    sec[8 * i + 7] = log.index[2 * i + 1];
+    put(sec, I_ENTRY * i, log.index[2 * i], 7);
+    sec[I_ENTRY * i + 7] = log.index[2 * i + 1];
   }
-  put(sec, 480, log.epoch, 4);
-  put(sec, 484, n, 4);
+  put(sec, I_EPOCH, log.epoch, 4);
+  put(sec, I_NUMBER, n, 4);
   check(sec, true);
   log.a.seek((1 + n) * SECTOR);
   log.a.write(sec);
@@ -328,39 +512,110 @@ function writeIndex(log: Log) {
   log.indexed += INDEX_ENTRIES;
 }
 
+// A record that runs on is gathered here from its pages (grown to the longest seen).
+var whole: Uint8Array = new Uint8Array(PAGE_ROOM);
+
+/** A page's image: the tail as the log holds it (a cut append's start dropped), else its newest valid slot; null when it has none. */
+function image(log: Log, f: File, page: number): Uint8Array | null {
+  if (page == log.page && !log.broken) return log.tail;
+  return readPage(log, f, page) < 0 ? null : slot;
+}
+
 /**
- * Calls fn(text, depth) for every record of the log in order, from the page
- * that holds depth from (default: the first page); records of a torn tail
- * never appear. A page the card garbled since it was written is reported to
- * bad(page) and skipped: the pages around it stay readable.
+ * Gives fn(text, depth) every record from page on, in order, until fn returns
+ * true; a record whose append was cut never appears. What the card lost since
+ * it was written goes to lose(page, why), and the records around it are read:
+ * a garbled page, a damaged record, a record whose pages broke, a file cut short.
  */
-export function each(log: Log, f: File, fn: (text: string, depth: number) => void, bad?: (page: number) => void, from?: number) {
-  for (var page = from ? pageOf(log, f, from) : 0; page <= log.page; page++) {
-    if (readPage(log, f, page) < 0) {
-      if (bad && (page < log.page || log.count)) bad(page);
+function walk(log: Log, f: File, page: number, fn: (text: string, depth: number) => boolean | void, lose: (page: number, why: string) => void) {
+  var from = page, b, p, e, i, len, t, n, got = 0, want = 0, startPage = 0, startSeq = 0, depth = 0;
+  for (; page <= log.page; page++) {
+    b = image(log, f, page);
+    if (!b) {
+      if (want) lose(page, "the record at depth " + depth + " begun on page " + startPage + " is lost with page " + page);
+      want = 0;
+      lose(page, "page " + page + " is garbled in both slots: its records are lost");
       continue;
     }
-    for (var p = 16, i = 0; i < slot[14]; i++, p += get(slot, p, 2)) fn(text(slot, p, log.author), get(slot, p + 2, 7));
+    p = S_DATA;
+    e = S_DATA + get(b, S_USED, 2);
+    if (b[S_FLAGS] & RUNS_IN) {
+      n = get(b, S_DATA + C_BYTES, 2);
+      if (want && get(b, S_DATA + C_PAGE, 4) == startPage && get(b, S_DATA + C_SEQ, 4) == startSeq && got + n <= want) {
+        whole.set(b.subarray(p + C_HEAD, p + C_HEAD + n), got);
+        got += n;
+      } else if (want) {
+        lose(page, "the record at depth " + depth + " begun on page " + startPage + " breaks off before page " + page);
+        want = 0;
+      } else if (page > from) lose(page, "page " + page + " continues a record whose first pages are lost");
+      p += C_HEAD + n;
+      if (want && got == want) {
+        want = 0;
+        if (emit(whole, 0, depth, page)) return;
+      }
+    } else if (want) {
+      lose(page, "the record at depth " + depth + " begun on page " + startPage + " breaks off before page " + page);
+      want = 0;
+    }
+    for (i = 0; i < b[S_COUNT]; i++, p += len) {
+      len = get(b, p + R_LEN, 2);
+      if (len >= R_MIN && p + len <= e) {
+        if (emit(b, p, get(b, p + R_DEPTH, 7), page)) return;
+        continue;
+      }
+      // the last record may run on into the next page
+      if (len >= R_MIN && i == b[S_COUNT] - 1 && b[S_FLAGS] & RUNS_ON) {
+        whole = grow(whole, len);
+        whole.set(b.subarray(p, e), 0);
+        got = e - p;
+        want = len;
+        startPage = page;
+        startSeq = get(b, S_SEQ, 4);
+        depth = get(b, p + R_DEPTH, 7);
+      } else lose(page, "page " + page + " holds a damaged record");
+      break;
+    }
   }
+  if (log.broken) lose(log.page, log.broken);
+  else if (log.held < log.pages && log.page == log.held - 1) lose(log.held, "the file ends at page " + log.held + " of " + log.pages + ": the records after it are lost");
+  function emit(r: Uint8Array, p: number, d: number, at: number) {
+    t = text(r, p, log.author);
+    if (t != undefined) return fn(t, d);
+    lose(at, "page " + at + " holds a damaged record");
+  }
+}
+
+/**
+ * Calls fn(text, depth) for every record of the log in order, from the page
+ * that holds depth from (default: the first page); a record whose append was
+ * cut never appears. What the card lost since it was written (a garbled page,
+ * a damaged record, a record whose pages broke, a file cut short) is reported
+ * to bad(page, why); the records around it stay readable.
+ */
+export function each(log: Log, f: File, fn: (text: string, depth: number) => void, bad?: (page: number, why: string) => void, from?: number) {
+  walk(log, f, from ? pageOf(log, f, from) : 0, function (t, d) {
+    fn(t, d);
+  }, function (page, why) {
+    if (bad) bad(page, why);
+  });
 }
 
 /** Parses message text bytes b[0..n) and appends it to the log; returns "" or why it was refused. */
 export function appendMessage(log: Log, b: Uint8Array, n: number): string {
-  var r = parse(b, 0, n), len;
+  var r = parse(b, 0, n);
   if (r) return r;
   if (at.depth != log.next) return "depth " + at.depth + " is not the next one (" + log.next + ")";
-  len = record(b, 0);
-  if (!len) return "message too large for one log page";
-  append(log, len);
+  append(log, record(b, 0));
   return "";
 }
 
-/** The last page whose first depth is at most d (depths ascending), by bisection. */
+/** The last page whose depth (spec/card.md) is at most d (depths ascending), by bisection. */
 function pageOf(log: Log, f: File, d: number): number {
-  var lo = 0, hi = log.page, mid;
+  var lo = 0, hi = log.page, mid, k;
   while (lo < hi) {
     mid = (lo + hi + 1) >> 1;
-    if (readPage(log, f, mid) < 0 || get(slot, 18, 7) > d) hi = mid - 1;
+    k = readPage(log, f, mid) < 0 ? -1 : pageDepth(slot);
+    if (k < 0 || k > d) hi = mid - 1;
     else lo = mid;
   }
   return lo;
@@ -368,10 +623,14 @@ function pageOf(log: Log, f: File, d: number): number {
 
 /** The message text at depth d of a log whose depths ascend, or undefined. */
 export function find(log: Log, f: File, d: number): string | undefined {
-  var p, i;
-  if (readPage(log, f, pageOf(log, f, d)) < 0) return undefined;
-  for (p = 16, i = 0; i < slot[14]; i++, p += get(slot, p, 2)) if (get(slot, p + 2, 7) == d) return text(slot, p, log.author);
-  return undefined;
+  var page = pageOf(log, f, d), b = image(log, f, page), found: string | undefined;
+  // a record that runs on into this page began on the page its head names
+  if (b && b[S_FLAGS] & RUNS_IN && get(b, S_DATA + C_DEPTH, 7) == d) page = get(b, S_DATA + C_PAGE, 4);
+  walk(log, f, page, function (t, depth) {
+    if (depth == d) found = t;
+    return depth >= d;
+  }, function () {});
+  return found;
 }
 
 // ---- blobs: B/ then the bundle path of the blob's id ----

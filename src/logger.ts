@@ -44,6 +44,9 @@ export function openFeed(log: Log, reader: File, keys: Uint8Array): Feed {
   return feed;
 }
 
+/** The code of the error append() throws for a message the format refuses. */
+export var REFUSED = "REFUSED";
+
 /** Signs and appends the next message with this body; returns its text, once it is on the card. */
 export function append(feed: Feed, kind: string, body: string[][]): string {
   var d = feed.log.next, l = lipmaa(d), n, why;
@@ -51,7 +54,12 @@ export function append(feed: Feed, kind: string, body: string[][]): string {
   var t = sign(feed.keys, draft);
   n = encode(t);
   why = appendMessage(feed.log, enc.b, n);
-  if (why) throw new Error("log: " + why);
+  if (why) {
+    // a value the format cannot hold (a user sensor's string, say): this message can never be stored
+    var e = new Error("a reading the message format refuses: " + why);
+    (e as any).code = REFUSED;
+    throw e;
+  }
   feed.last = id(t);
   return t;
 }

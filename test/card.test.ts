@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appendMessage, createLog, each, openLog, rec, record, text, type Log } from "../src/card";
+import { appendMessage, createLog, each, LOG_FULL, openLog, rec, record, text, type Log } from "../src/card";
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
 import { Pigeon } from "./pigeon";
@@ -50,7 +50,7 @@ describe("card log records", () => {
         expect(parse(enc.b, 0, n)).toBe("");
         const len = record(enc.b, 0);
         expect(len).toBeGreaterThan(0);
-        expect(text(rec, 0, f.author)).toBe(m.text);
+        expect(text(rec.b, 0, f.author)).toBe(m.text);
       }
   });
 });
@@ -182,7 +182,7 @@ describe("card log faults", () => {
         appendText(log, t);
         n++;
       }
-    }).toThrow(/K\.LOG: log full/);
+    }).toThrow(expect.objectContaining({ code: LOG_FULL, message: "K.LOG: log full" }));
     expect(all(disk, openLog(disk, "K.LOG"))).toEqual(FEED.slice(0, n));
   });
   it("refuses a name that is not 8.3", () => {

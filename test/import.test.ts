@@ -12,7 +12,7 @@ import { memoryHolder, Verifier, verify as verifyWith, type Checks, type Holder 
 import { splitPgn } from "../targets/node/reader";
 import { importInto, Store } from "../targets/node/store";
 import { nodeChecks, verify } from "../targets/node/verify";
-import { makeFeed } from "./feed";
+import { makeFeed, signFeed } from "./feed";
 import { Pigeon } from "./pigeon";
 
 const root = resolve(__dirname, "..");
@@ -27,19 +27,19 @@ const sources = (texts: string[], file = "m.pgn") => texts.map((text, i) => ({ t
 const CHARS = ["a", "Z", "7", " ", "-", "é", "ß", "Ω", "温", "度", "€", "😀", "𝄞"];
 const value = (d: number, i: number, n: number) => Array.from({ length: n }, (_, j) => CHARS[(d * 31 + i * 7 + j * 13) % CHARS.length]).join("");
 /** 1 to 4 KB: 8 to 30 entries of 100 to 128 code points. */
-const longBody = (d: number) => Array.from({ length: 8 + ((d * 7) % 23) }, (_, i) => `line${i}:"${value(d, i, 100 + ((d + i) % 29))}"\n`).join("");
+const longBody = (d: number) => Array.from({ length: 8 + ((d * 7) % 23) }, (_, i) => [`line${i}`, `"${value(d, i, 100 + ((d + i) % 29))}"`]);
 /** The longest body there is: 64 keys of 90 characters, each a string of 128 4-byte characters (spec/pigeon.md, 3.2). */
-const longestBody = () => Array.from({ length: 64 }, (_, i) => `${String(i).padStart(2, "0")}${"k".repeat(88)}:"${"😀".repeat(128)}"\n`).join("");
+const longestBody = () => Array.from({ length: 64 }, (_, i) => [`${String(i).padStart(2, "0")}${"k".repeat(88)}`, `"${"😀".repeat(128)}"`]);
 
 describe("an import of a bundle of several authors with long messages, blobs and one bad message", () => {
   const blobs = [new Uint8Array(2000).map((_, i) => (i * 7) & 255), new Uint8Array(100000).map((_, i) => (i * i) & 255)];
   const blobIds = blobs.map((b) => Pigeon.blobId(b) as string);
-  let feeds: ReturnType<typeof makeFeed>[], valid: string[], bundle: string, badLine: number;
+  let feeds: ReturnType<typeof signFeed>[], valid: string[], bundle: string, badLine: number;
 
   beforeAll(() => {
-    const a = makeFeed(30, new Uint8Array(32).fill(11), 0, (d) => ({ kind: "note", body: d === 3 ? `photo:${blobIds[0]}\n${longBody(d)}` : longBody(d) }));
-    const b = makeFeed(30, new Uint8Array(32).fill(12), 0, (d) => ({ kind: "reading", body: d === 5 ? `${blobIds[1]}:"the second blob"\n${longBody(d)}` : `t:"${1764000000 + 600 * d}"\n${longBody(d)}` }));
-    const c = makeFeed(30, new Uint8Array(32).fill(13), 0, (d) => ({ kind: "x".repeat(90), body: d === 7 ? longestBody() : longBody(d) }));
+    const a = signFeed(30, new Uint8Array(32).fill(11), (d) => (d === 3 ? [["photo", blobIds[0]], ...longBody(d)] : longBody(d)), "note");
+    const b = signFeed(30, new Uint8Array(32).fill(12), (d) => [d === 5 ? [blobIds[1], '"the second blob"'] : ["t", `"${1764000000 + 600 * d}"`], ...longBody(d)]);
+    const c = signFeed(30, new Uint8Array(32).fill(13), (d) => (d === 7 ? longestBody() : longBody(d)), "x".repeat(90));
     feeds = [a, b, c];
     valid = a.texts.flatMap((t, d) => [t, b.texts[d], c.texts[d]]);
     expect(Math.min(...valid.map((t) => Buffer.byteLength(t)))).toBeGreaterThan(1000);

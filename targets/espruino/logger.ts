@@ -2,9 +2,9 @@
 // boot, keep the seed in internal flash, mount the card's log, then every
 // `interval` seconds take the sensors' values and append one signed reading.
 // (LED codes, the no-card queue, deep sleep and the watchdog: issue 4.)
-import { createLog, Disk, File, find, openLog } from "../../src/card";
+import { createLog, Disk, File, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog } from "../../src/card";
 import { parseConfig } from "../../src/config";
-import { append, Feed, latest, openFeed, readingBody } from "../../src/logger";
+import { append, Feed, latest, openFeed, readingBody, REFUSED } from "../../src/logger";
 import { board } from "../../src/engine";
 import { identity, keys } from "../../src/index";
 import { useNative } from "./native";
@@ -69,6 +69,7 @@ export var state: {
   rows: (number | string)[][];
   t0: number;
   status: string; // "logging", "no card", "card full", "error"
+  halted?: boolean; // a bad configuration or a missing sensor: no readings until it is mended
   native?: boolean; // the Thumb-2 kernels are bound
   timer?: any;
 } = { boot: 0, config: {}, ident: "", rows: [], t0: 0, status: "" };
@@ -122,19 +123,43 @@ function answerLatest(fs: any) {
   fs.unlinkSync("LATEST.REQ");
 }
 
-/** Opens (or makes) the own feed's log on the card; false when there is no usable card. */
+/** Opens the own feed's log, making it when it is missing or when its making was cut short (it has no header and holds nothing). */
+function openOwnLog(fs: any, disk: Disk, path: string) {
+  var pages = Math.floor((state.config.log_mb * 1048576) / 1024) - 64, st = fs.statSync(path), log;
+  if (!st) createLog(disk, path, state.ident, pages, E.hwRand() >>> 0);
+  try {
+    log = openLog(disk, path);
+  } catch (e) {
+    // no header: made again only when nothing can be lost (spec/card.md, "Making a log")
+    if ((e as any).code != NO_HEADER || !st || mayHoldRecords(disk, path, st.size)) throw e;
+    createLog(disk, path, state.ident, pages, E.hwRand() >>> 0);
+    log = openLog(disk, path);
+  }
+  if (log.broken) throw storeError(log.broken);
+  return log;
+}
+function storeError(why: string) {
+  var e = new Error(why);
+  (e as any).code = "BAD_TAIL";
+  return e;
+}
+/** The status a failed card operation means: the card's own errors carry a code; the file system's mean the card is not there. */
+function failed(e: any) {
+  report(e.code == LOG_FULL ? "card full" : e.code ? "error" : "no card", e.message + (e.code == LOG_FULL ? "; logging stopped, the card keeps what it has" : ""));
+}
+
+/** Opens (or makes) the own feed's log on the card; false when there is no usable card (readings then wait in flash). */
 function mount(): boolean {
   var fs = board("fs"), disk: Disk = { openFile: E.openFile }, path = state.ident.slice(1, 9) + ".LOG";
   try {
     if (readText(fs, "IDENT.TXT") != state.ident + "\n") fs.writeFileSync("IDENT.TXT", state.ident + "\n");
-    if (!fs.statSync(path)) createLog(disk, path, state.ident, Math.floor((state.config.log_mb * 1048576) / 1024) - 64, E.hwRand() >>> 0);
-    state.feed = openFeed(openLog(disk, path), E.openFile(path, "r"), state.keys!);
+    state.feed = openFeed(openOwnLog(fs, disk, path), E.openFile(path, "r"), state.keys!);
     answerLatest(fs);
     report("logging", path);
     return true;
   } catch (e) {
     state.feed = undefined;
-    report("no card", (e as Error).message);
+    failed(e);
     return false;
   }
 }
@@ -157,6 +182,7 @@ export function start() {
     if (state.config.per_message * state.config.sensors.split(",").length > 61)
       throw new Error("PIGEON.CFG: per_message times the number of sensors must be at most 61 (a message holds 64 entries)");
   } catch (e) {
+    state.halted = true;
     report("error", (e as Error).message);
     state.config = parseConfig(""); // only to keep blinking the error at the default interval
     state.timer = setInterval(step, state.config.interval * 1000);
@@ -173,7 +199,7 @@ export function start() {
   state.native = useNative(E, S, typeof process != "undefined" && process.env ? process.env.BOARD : "");
   state.keys = keys(seed(S));
   state.ident = identity(state.keys);
-  if (mount()) flushQueue();
+  mount(); // a card that is not there, or not usable, is looked for again at the first message
   state.timer = setInterval(step, state.config.interval * 1000);
 }
 
@@ -213,14 +239,22 @@ function enqueue(t: number, row: (number | string)[]): boolean {
 }
 /** Writes the queued readings onto the card, oldest first, skipping any already there. */
 function flushQueue() {
-  var S = board("Storage"), q = queued(S), lines = q.split("\n"), names = state.config.sensors.split(","), i, f, last = lastStamp();
+  var S = board("Storage"), q = queued(S), lines, names = state.config.sensors.split(","), i, f, last;
+  if (!q) return;
+  lines = q.split("\n");
+  last = lastStamp();
   for (i = 0; i < lines.length; i++) {
     if (!lines[i]) continue;
     f = lines[i].split(",");
     if (+f[0] < last[0] || (+f[0] == last[0] && +f[1] <= last[1])) continue;
-    appendReading(+f[1], +f[0], names, [f.slice(2)]);
+    try {
+      appendReading(+f[1], +f[0], names, [f.slice(2)]);
+    } catch (e) {
+      if ((e as any).code != REFUSED) throw e;
+      report("error", (e as Error).message); // never storable: said, and passed over
+    }
   }
-  if (q.length) S.erase(QUEUE);
+  S.erase(QUEUE);
 }
 /** (boot, t) of the newest message on the card. */
 function lastStamp(): number[] {
@@ -229,6 +263,7 @@ function lastStamp(): number[] {
 }
 function appendReading(t0: number, boot: number, names: string[], rows: (number | string)[][]) {
   var t = append(state.feed!, "reading", readingBody(t0, boot, state.config.interval, names, rows));
+  report("logging", state.feed!.log.path); // after a refused reading, logging again
   if (typeof PIGEON_ON_APPEND == "function") PIGEON_ON_APPEND(t);
 }
 
@@ -236,11 +271,12 @@ function appendReading(t0: number, boot: number, names: string[], rows: (number 
 export function step() {
   var c = state.config, names = c.sensors.split(","), row = [], i, rows;
   blink(state.status == "error" ? 1 : CODES[state.status] || 0, state.status == "error" ? 1000 : 60);
-  if (state.status == "error" || state.status == "card full") return;
+  if (state.halted || state.status == "card full") return;
   if (!state.rows.length) state.t0 = getTime();
   try {
     for (i = 0; i < names.length; i++) row.push(sample(names[i]));
   } catch (e) {
+    state.halted = true;
     report("error", (e as Error).message); // a sensor named in PIGEON.CFG that the board does not have
     return;
   }
@@ -248,25 +284,21 @@ export function step() {
   if (state.rows.length < c.per_message) return;
   rows = state.rows;
   state.rows = [];
-  if (!state.feed) {
-    if (!mount()) {
-      for (i = 0; i < rows.length; i++) enqueue(state.t0 + i * c.interval, rows[i]);
-      return;
-    }
-    flushQueue();
+  if (!state.feed && !mount()) {
+    for (i = 0; i < rows.length; i++) enqueue(state.t0 + i * c.interval, rows[i]);
+    return;
   }
   try {
+    flushQueue(); // readings kept while there was no card go first
     appendReading(state.t0, state.boot, names, rows);
   } catch (e) {
-    if (/log full/.test((e as Error).message)) {
-      report("card full", (e as Error).message + "; logging stopped, the card keeps what it has");
-    } else {
-      // the card went away mid-run: keep the readings in flash and look for the card again next
-      // time; connecting the SD card anew drops the dead mount, so a card put back is mounted fresh
-      state.feed = undefined;
-      report("no card", (e as Error).message);
-      connectCard(state.config.sd);
-      for (i = 0; i < rows.length; i++) enqueue(state.t0 + i * c.interval, rows[i]);
-    }
+    failed(e);
+    if (state.status == "card full" || (e as any).code == REFUSED) return; // a refused reading can never be stored: said, and dropped
+    // the card went away mid-run, or its log cannot take more: keep the readings in flash and
+    // look for the card again next time; connecting the SD card anew drops the dead mount, so a
+    // card put back is mounted fresh
+    state.feed = undefined;
+    if (state.status == "no card") connectCard(state.config.sd);
+    for (i = 0; i < rows.length; i++) enqueue(state.t0 + i * c.interval, rows[i]);
   }
 }

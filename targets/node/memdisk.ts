@@ -63,6 +63,7 @@ export class MemDisk implements Disk {
         pos = n;
       },
       close() {},
+      size: () => disk.files.get(path)!.length,
     };
   }
   random() {

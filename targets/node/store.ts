@@ -7,7 +7,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { appendMessage, blobPath, createLog, each, find, openLog, type File, type Log } from "../../src/card";
+import { appendMessage, blobPath, createLog, each, find, LOG_FULL, openLog, TOO_LARGE, type File, type Log } from "../../src/card";
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
 import type { Holder } from "./chain";
@@ -21,7 +21,7 @@ import { verify, type Report } from "./verify";
 
 const PAGES = 1 << 18; // a feed's first log: about 780,000 messages (sparse on the host's disk)
 const RUN_PAGES = 1 << 12; // a later run's log: about 12,000 messages; a full one goes on in a new log
-const FULL = "its log is full";
+const FULL = "its log has no room for it"; // full, or a version 1 log and a record larger than its pages
 
 /**
  * What the store holds of one feed. A feed may have gaps (spec/pigeon.md, F6):
@@ -291,14 +291,15 @@ export class Store implements Holder {
     const next = this.newRun(f, run.next);
     return this.append(next, text) || next;
   }
-  /** Appends a message to a log: "" when it is on the log, FULL, or why the log cannot take it. */
+  /** Appends a message to a log: "" when it is on the log, FULL, or why no log can take it. */
   private append(log: Log, text: string): string {
     const n = encode(text); // before reading enc.b: encoding may replace the buffer
     this.readers.get(log.path)?.forget();
     try {
       return appendMessage(log, enc.b, n);
     } catch (e) {
-      if (/log full$/.test((e as Error).message)) return FULL;
+      const code = (e as { code?: string }).code;
+      if (code === LOG_FULL || code === TOO_LARGE) return FULL;
       throw e;
     }
   }
