@@ -587,13 +587,13 @@ function walk(log: Log, f: File, page: number, fn: (text: string, depth: number)
 
 /**
  * Calls fn(text, depth) for every record of the log in order, from the page
- * that holds depth from (default: the first page); a record whose append was
- * cut never appears. What the card lost since it was written (a garbled page,
- * a damaged record, a record whose pages broke, a file cut short) is reported
- * to bad(page, why); the records around it stay readable.
+ * the record at depth from begins on (default: the first page); a record
+ * whose append was cut never appears. What the card lost since it was written
+ * (a garbled page, a damaged record, a record whose pages broke, a file cut
+ * short) is reported to bad(page, why); the records around it stay readable.
  */
 export function each(log: Log, f: File, fn: (text: string, depth: number) => void, bad?: (page: number, why: string) => void, from?: number) {
-  walk(log, f, from ? pageOf(log, f, from) : 0, function (t, d) {
+  walk(log, f, from ? startOf(log, f, from) : 0, function (t, d) {
     fn(t, d);
   }, function (page, why) {
     if (bad) bad(page, why);
@@ -621,12 +621,18 @@ function pageOf(log: Log, f: File, d: number): number {
   return lo;
 }
 
-/** The message text at depth d of a log whose depths ascend, or undefined. */
-export function find(log: Log, f: File, d: number): string | undefined {
-  var page = pageOf(log, f, d), b = image(log, f, page), found: string | undefined;
+/** The page the record at depth d begins on, if the log holds it (depths ascending). */
+function startOf(log: Log, f: File, d: number): number {
+  var page = pageOf(log, f, d), b = image(log, f, page);
   // a record that runs on into this page began on the page its head names
   if (b && b[S_FLAGS] & RUNS_IN && get(b, S_DATA + C_DEPTH, 7) == d) page = get(b, S_DATA + C_PAGE, 4);
-  walk(log, f, page, function (t, depth) {
+  return page;
+}
+
+/** The message text at depth d of a log whose depths ascend, or undefined. */
+export function find(log: Log, f: File, d: number): string | undefined {
+  var found: string | undefined;
+  walk(log, f, startOf(log, f, d), function (t, depth) {
     if (depth == d) found = t;
     return depth >= d;
   }, function () {});
