@@ -1,7 +1,6 @@
 // pigeon import keeps every valid message of a bundle, whatever its size, kind
 // or author, and names each bad one; known messages cost a hash (issue 15).
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -57,14 +56,14 @@ describe("an import of a bundle of several authors with long messages, blobs and
     }
   });
 
-  /** Every file of a store and the SHA-256 of its bytes. */
+  /** Every file of a store, its size and when it was last written (the logs are large sparse files: not read). */
   const snapshot = (dir: string): Record<string, string> => {
     const out: Record<string, string> = {};
     const walk = (d: string) => {
       for (const n of readdirSync(d).sort()) {
-        const p = join(d, n);
-        if (statSync(p).isDirectory()) walk(p);
-        else out[p.slice(dir.length)] = createHash("sha256").update(readFileSync(p)).digest("hex");
+        const p = join(d, n), st = statSync(p);
+        if (st.isDirectory()) walk(p);
+        else out[p.slice(dir.length)] = `${st.size} bytes, written ${st.mtimeMs}`;
       }
     };
     walk(dir);
