@@ -157,6 +157,7 @@ class Depths {
 /** The blob ids a message names (as a whole key or value). */
 export function blobRefs(text: string): string[] {
   const out: string[] = [];
+  if (!text.includes("&")) return out; // no blob id: the header and signature hold no "&"
   for (const line of text.split("\n\n")[1].split("\n")) {
     const k = line.slice(0, line.indexOf(":")), v = line.slice(line.indexOf(":") + 1);
     for (const x of [k, v]) if (/^&[0-9A-Z]{52}\.sha256$/.test(x)) out.push(x);
