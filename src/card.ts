@@ -437,8 +437,9 @@ export function append(log: Log, len: number) {
   var tail = log.tail, r = rec.b, o, n, i, start, startSeq, depth = get(r, R_DEPTH, 7);
   if (log.broken) fail(BAD_TAIL, log.broken);
   if (len > PAGE_ROOM && log.version < 2) fail(TOO_LARGE, log.path + ": a record of " + len + " bytes does not fit a page of a version 1 log");
-  // a record that fits a page but not the room left starts the next page; a larger one starts here unless too little is left
-  if (log.used + len > PAGE_ROOM && (len <= PAGE_ROOM || PAGE_ROOM - log.used < R_MIN)) {
+  // a record that fits a page but not the room left starts the next page; a larger one begins in the room
+  // left unless that takes more page writes than beginning on the next page (so a record of a page or less never runs on)
+  if (log.used + len > PAGE_ROOM && pagesFrom(PAGE_ROOM - log.used, len) > pagesFrom(PAGE_ROOM, len)) {
     if (log.page + 1 >= log.held) fail(LOG_FULL, log.path + ": log full");
     seal(log);
   }
@@ -468,6 +469,10 @@ export function append(log: Log, len: number) {
   log.next = depth + 1;
   // whole index sectors, oldest first, and only now: one never covers a page of a record not yet whole
   while (log.index.length >= 2 * INDEX_ENTRIES) writeIndex(log);
+}
+/** Pages a record of len bytes is written to when it begins with room bytes on the first; more than any when room is too small to begin one. */
+function pagesFrom(room: number, len: number): number {
+  return room < R_MIN ? Infinity : 1 + Math.ceil(Math.max(0, len - room) / (PAGE_ROOM - C_HEAD));
 }
 /** Ends the tail page (it is on the card, as tail) and starts the next one, fresh. */
 function seal(log: Log) {
