@@ -25,7 +25,7 @@ const sources = (texts: string[], file = "m.pgn") => texts.map((text, i) => ({ t
 // Long values: 1- to 4-byte characters, 128 code points at most (M1), no DQUOTE.
 const CHARS = ["a", "Z", "7", " ", "-", "é", "ß", "Ω", "温", "度", "€", "😀", "𝄞"];
 const value = (d: number, i: number, n: number) => Array.from({ length: n }, (_, j) => CHARS[(d * 31 + i * 7 + j * 13) % CHARS.length]).join("");
-/** 1 to 4 KB: 8 to 30 entries of 100 to 128 code points. */
+/** 2 to 8 KB: 8 to 30 entries of 100 to 128 code points. */
 const longBody = (d: number) => Array.from({ length: 8 + ((d * 7) % 23) }, (_, i) => [`line${i}`, `"${value(d, i, 100 + ((d + i) % 29))}"`]);
 /** The longest body there is: 64 keys of 90 characters, each a string of 128 4-byte characters (spec/pigeon.md, 3.2). */
 const longestBody = () => Array.from({ length: 64 }, (_, i) => [`${String(i).padStart(2, "0")}${"k".repeat(88)}`, `"${"😀".repeat(128)}"`]);
