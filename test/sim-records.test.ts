@@ -102,7 +102,7 @@ describe("messages that run on across pages, through power cuts on the board", (
       for (const d of new Set(acks(b))) expect(onCard).toContain(d);
       expect(acks(b).length).toBeGreaterThan(20);
       for (const t of messages) expect(t.split("\n\n")[1].split("\n").length).toBe(3 + 60);
-    });
+    }, 600000);
 });
 
 describe("a power cut at every card write of the first boot", () => {
@@ -140,11 +140,11 @@ describe("a power cut at every card write of the first boot", () => {
     for (const model of ["atomic", "torn"] as const)
       it(`${profile}, ${model}, a 4 MiB log: after each cut the board boots again, makes its log and logs; the host reads the card with nothing lost`, async () => {
         await cutFirstBoot(profile, model, "interval=600\nlog_mb=4\n", card, 1);
-      });
+      }, 600000);
   // the default 64 MiB log takes about 200 writes to make on this card, the same steps over more FAT sectors: every 15th here
   for (const model of ["atomic", "torn"] as const)
     it(`pico, ${model}, the default 64 MiB log on a 128 MiB card: the same at every 15th write`, async () => {
       const big = Buffer.from((await createImage(join(tmp, "big.img"), 128 << 20)).buffer);
       await cutFirstBoot("pico", model, "interval=600\n", (name) => FatImage.fromBuffer(join(tmp, name), Buffer.from(big)), 15);
-    });
+    }, 600000);
 });
