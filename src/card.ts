@@ -513,7 +513,7 @@ function writeIndex(log: Log) {
 }
 
 // A record that runs on is gathered here from its pages (grown to the longest seen).
-var whole = new Uint8Array(PAGE_ROOM);
+var whole: Uint8Array = new Uint8Array(PAGE_ROOM);
 
 /** A page's image: the tail as the log holds it (a cut append's start dropped), else its newest valid slot; null when it has none. */
 function image(log: Log, f: File, page: number): Uint8Array | null {
