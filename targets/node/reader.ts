@@ -10,20 +10,23 @@ import { blockBytes, isImage, pgnMessages, readImage, readTree, textLines, type 
 
 export { splitPgn, type BlobFile, type Input, type Source } from "./input";
 
-/** A regular file, opened without blocking (a FIFO is refused before anything waits on it) and read at offsets. */
-export function fileBytes(path: string): Bytes & { close(): void } {
+/** A regular file, opened without blocking (a FIFO is refused before anything waits on it); returns its descriptor and size. */
+function openRegular(path: string): { fd: number; size: number } {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), st = fstatSync(fd);
-  if (!st.isFile()) {
-    closeSync(fd);
-    throw new Error(`${path}: not a regular file`);
-  }
-  let buf = Buffer.alloc(0), open = true;
+  if (st.isFile()) return { fd, size: st.size };
+  closeSync(fd);
+  throw new Error(`${path}: not a regular file`);
+}
+const readAt = (fd: number, at: number, n: number) => {
+  const b = Buffer.allocUnsafe(n);
+  return b.subarray(0, readSync(fd, b, 0, n, at));
+};
+/** A regular file read at offsets, in blocks. */
+export function fileBytes(path: string): Bytes & { close(): void } {
+  const { fd, size } = openRegular(path);
+  let open = true;
   return {
-    size: st.size,
-    read(at: number, n: number) {
-      if (buf.length < n) buf = Buffer.alloc(n);
-      return buf.subarray(0, readSync(fd, buf, 0, n, at));
-    },
+    ...blockBytes(size, (at, n) => readAt(fd, at, n), Buffer.allocUnsafe),
     close() {
       if (open) closeSync(fd);
       open = false;
@@ -83,14 +86,14 @@ export async function readInput(path: string): Promise<Input> {
   if (isImage(head, f.size)) {
     f.close();
     // each block read with the file opened for it: nothing stays open
-    return readImage(blockBytes(st.size, (at, n) => {
-      const img = fileBytes(path);
+    return readImage(blockBytes(f.size, (at, n) => {
+      const img = openRegular(path);
       try {
-        return img.read(at, n).slice();
+        return readAt(img.fd, at, n);
       } finally {
-        img.close();
+        closeSync(img.fd);
       }
-    }), path);
+    }, Buffer.allocUnsafe), path);
   }
   const read = { bytes: 0, total: 0 };
   return { messages: pgnMessages(textLines(f, read), path), blobs: [], losses: [], read };
