@@ -38,7 +38,7 @@ function read(img: Buffer, name = "card.img") {
   for (const f of holder.feeds.values()) for (const t of f.texts.values()) texts.add(t);
   return { report, texts };
 }
-const INTERNAL = /undefined|Cannot read|out of bounds|is not a|TypeError|RangeError|NaN|Infinity/;
+const INTERNAL = /undefined|Cannot read|out of bounds|is not a function|is not defined|TypeError|RangeError|NaN|Infinity/;
 
 describe("the readers on damaged card images", () => {
   it(`${CASES} seeded damages: each reading ends, never with an internal error, and every message lost is reported`, async () => {

@@ -199,10 +199,13 @@ export function* logRecords(log: Log, f: File, file: string, losses: Loss[]): Ge
   };
   while (!done) {
     const slice: ([string, number] | Loss)[] = [];
-    let skipping = last >= 0, count = 0;
+    // a resumed slice starts on the page where the last one's last record ends (or begins):
+    // what comes before it there was given, up to that record or the first deeper one
+    let skipping = last >= 0, seen = false, count = 0;
     try {
       each(log, f, (t, d) => {
-        if (skipping) return void (skipping = d !== last); // up to the record the last slice ended on
+        if (skipping && !seen && d <= last) return void (seen = d === last);
+        skipping = false;
         slice.push([t, d]);
         if (++count >= SLICE) throw PAUSE;
       }, (page, reason) => {
@@ -210,7 +213,6 @@ export function* logRecords(log: Log, f: File, file: string, losses: Loss[]): Ge
         if (!told.has(key)) (told.add(key), slice.push(l));
       }, last >= 0 ? last : undefined);
       done = true;
-      if (skipping) slice.push(loss(file, `the log's depths do not ascend after depth ${last}: the rest of it is not read`));
     } catch (e) {
       if (e !== PAUSE) throw e;
     }
