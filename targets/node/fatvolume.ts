@@ -112,17 +112,18 @@ export class FatVolume {
    * a cluster past the end of the image.
    */
   private chain(first: number, most: number): { clusters: number[]; lost: string } {
+    const clusters = (n: number) => `${n} cluster${n === 1 ? "" : "s"}`;
     const out: number[] = [], seen = new Set<number>(), end = Math.floor((this.img.size - this.data) / this.clusterBytes) + 2;
     let c = first;
     while (out.length < most) {
-      if (c < 2 || c >= this.clusters + 2) return { clusters: out, lost: `its cluster chain breaks after ${out.length} clusters: ${c < 2 ? (c ? "a reserved cluster" : "a free cluster") : c === (this.fatType === 12 ? 0xff7 : this.fatType === 16 ? 0xfff7 : 0x0ffffff7) ? "a bad cluster" : `cluster ${c}, outside the volume`} follows` };
-      if (seen.has(c)) return { clusters: out, lost: `its cluster chain loops back to cluster ${c} after ${out.length} clusters` };
+      if (c < 2 || c >= this.clusters + 2) return { clusters: out, lost: `its cluster chain breaks after ${clusters(out.length)}: ${c < 2 ? (c ? "a reserved cluster" : "a free cluster") : c === (this.fatType === 12 ? 0xff7 : this.fatType === 16 ? 0xfff7 : 0x0ffffff7) ? "a bad cluster" : `cluster ${c}, outside the volume`} follows` };
+      if (seen.has(c)) return { clusters: out, lost: `its cluster chain loops back to cluster ${c} after ${clusters(out.length)}` };
       if (c >= end) return { clusters: out, lost: `its cluster ${c} lies past the end of the image (the image is cut short)` };
       seen.add(c);
       out.push(c);
       if (out.length === most) break;
       const n = this.next(c);
-      if (this.isEnd(n)) return { clusters: out, lost: most === Infinity ? "" : `its cluster chain ends after ${out.length} clusters` };
+      if (this.isEnd(n)) return { clusters: out, lost: most === Infinity ? "" : `its cluster chain ends after ${clusters(out.length)}` };
       c = n;
     }
     return { clusters: out, lost: "" };
@@ -141,7 +142,8 @@ export class FatVolume {
       size,
       lost,
       read(at: number, n: number): Uint8Array {
-        n = Math.max(0, Math.min(n, size - at));
+        n = Math.min(n, size - at);
+        if (!(n > 0)) return new Uint8Array(0);
         const i = Math.floor(at / cb), o = at - i * cb;
         // within one cluster: a view of the image's bytes; across clusters: gathered
         if (o + n <= cb) return img.read(data + (clusters[i] - 2) * cb + o, n);

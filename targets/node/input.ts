@@ -67,7 +67,8 @@ export function blockBytes(size: number, readBlock: (at: number, n: number) => U
   return {
     size,
     read(at: number, n: number) {
-      n = Math.max(0, Math.min(n, size - at));
+      n = Math.min(n, size - at);
+      if (!(n > 0)) return alloc(0);
       const i = Math.floor(at / BLOCK), o = at - i * BLOCK;
       if (o + n <= BLOCK) return block(i).subarray(o, o + n);
       const out = alloc(n);
