@@ -58,8 +58,8 @@ var C_PAGE = 0, C_SEQ = 4, C_DEPTH = 8, C_BYTES = 15, C_HEAD = 17;
 var R_LEN = 0, R_DEPTH = 2, R_FLAGS = 9, R_LINKS = 10, HAS_PREV = 1, HAS_LIPMAA = 2;
 var R_MIN = R_LINKS + 64 + 1 + 1 + 6; // signature, a one-character kind, one shortest entry (k:"x" LF)
 // an index sector
-export var INDEX_ENTRIES = 60; // pages per index sector, 8 bytes each
-var I_EPOCH = 480, I_NUMBER = 484;
+export var INDEX_ENTRIES = 60; // pages per index sector
+var I_ENTRY = 8, I_EPOCH = 480, I_NUMBER = 484; // an entry: the page's depth (7) and records that begin on it (1)
 // the header: text lines, padded with spaces, then the check
 var MAGIC = "PIGEON-LOG ", VERSION = 2;
 var MAX_PAGES = 2097152; // a file of at most 2 GiB (FAT16) holds fewer
@@ -468,8 +468,9 @@ export function append(log: Log, len: number) {
   var tail = log.tail, r = rec.b, o, n, i, start, startSeq, depth = get(r, R_DEPTH, 7);
   if (log.broken) fail(BAD_TAIL, log.broken);
   if (len > PAGE_ROOM && log.version < 2) fail(TOO_LARGE, log.path + ": a record of " + len + " bytes does not fit a page of a version 1 log");
-  // a record that fits a page but not the room left starts the next page; a larger one starts here unless too little is left
-  if (log.used + len > PAGE_ROOM && (len <= PAGE_ROOM || PAGE_ROOM - log.used < R_MIN)) {
+  // a record that fits a page but not the room left starts the next page; a larger one begins in the room
+  // left unless that takes more page writes than beginning on the next page (so a record of a page or less never runs on)
+  if (log.used + len > PAGE_ROOM && pagesFrom(PAGE_ROOM - log.used, len) > pagesFrom(PAGE_ROOM, len)) {
     if (log.page + 1 >= log.held) fail(LOG_FULL, log.path + ": log full");
     seal(log);
   }
@@ -499,6 +500,10 @@ export function append(log: Log, len: number) {
   log.next = depth + 1;
   // whole index sectors, oldest first, and only now: one never covers a page of a record not yet whole
   while (log.index.length >= 2 * INDEX_ENTRIES) writeIndex(log);
+}
+/** Pages a record of len bytes is written to when it begins with room bytes on the first; more than any when room is too small to begin one. */
+function pagesFrom(room: number, len: number): number {
+  return room < R_MIN ? Infinity : 1 + Math.ceil(Math.max(0, len - room) / (PAGE_ROOM - C_HEAD));
 }
 /** Ends the tail page (it is on the card, as tail) and starts the next one, fresh. */
 function seal(log: Log) {
@@ -531,8 +536,8 @@ function writeIndex(log: Log) {
   var n = log.indexed / INDEX_ENTRIES, i;
   for (i = 0; i < SECTOR; i++) sec[i] = 0;
   for (i = 0; i < INDEX_ENTRIES; i++) {
-    put(sec, 8 * i, log.index[2 * i], 7);
-    sec[8 * i + 7] = log.index[2 * i + 1];
+    put(sec, I_ENTRY * i, log.index[2 * i], 7);
+    sec[I_ENTRY * i + 7] = log.index[2 * i + 1];
   }
   put(sec, I_EPOCH, log.epoch, 4);
   put(sec, I_NUMBER, n, 4);

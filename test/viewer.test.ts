@@ -128,7 +128,7 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
     await r.page.context().close();
   });
 
-  it("opens the shared vector bundle, blobs included", async () => {
+  it("opens the vector bundle, blobs included", async () => {
     const r = await check("bundle", join(VECTORS, "bundle-ab"), "dir");
     expect(r.summary.blobs.accepted).toBe(vectors.blobs.length);
     await r.page.context().close();
