@@ -49,13 +49,14 @@ export interface Bytes {
 /** Bytes in memory. */
 export const memoryBytes = (b: Uint8Array): Bytes => ({ size: b.length, read: (at, n) => b.subarray(at, Math.min(b.length, at + n)) });
 /**
- * A file read in blocks of 64 KiB, the last 64 kept: a card image's FAT and
- * directories are read again and again, a log's pages in order. readBlock(at,
- * n) reads n bytes from at (fewer at the end); alloc makes the array a read
- * across blocks is gathered in (Node's Buffer keeps latin1() fast).
+ * A file read in blocks (64 KiB unless said), the last 4 MiB of them kept: a
+ * card image's FAT and directories are read again and again, a log's pages in
+ * order. readBlock(at, n) reads n bytes from at (fewer at the end); alloc
+ * makes the array a read across blocks is gathered in (Node's Buffer keeps
+ * latin1() fast).
  */
-export function blockBytes(size: number, readBlock: (at: number, n: number) => Uint8Array, alloc = (n: number) => new Uint8Array(n)): Bytes {
-  const BLOCK = 1 << 16, KEEP = 64, blocks = new Map<number, Uint8Array>();
+export function blockBytes(size: number, readBlock: (at: number, n: number) => Uint8Array, alloc = (n: number) => new Uint8Array(n), BLOCK = 1 << 16): Bytes {
+  const KEEP = Math.max(2, (4 << 20) / BLOCK), blocks = new Map<number, Uint8Array>();
   const block = (i: number) => {
     let b = blocks.get(i);
     if (b) blocks.delete(i); // most recent last
@@ -130,13 +131,14 @@ export function* textLines(b: Bytes, read?: NonNullable<Input["read"]>): Generat
 
 // ---- logs ----
 
-/** Bytes as a byte string (the store code's File API): with Node's Buffer where the bytes are one (twenty times faster), else a character a byte. */
+const utf16 = new TextDecoder("utf-16le");
+/** Bytes as a byte string (the store code's File API): with Node's Buffer where the bytes are one, else widened to UTF-16 code units and decoded (both native, many times faster than a character a byte). */
 const latin1 = (b: Uint8Array) => {
   const fast = b as Uint8Array & { latin1Slice?: (from: number, to: number) => string };
   if (fast.latin1Slice) return fast.latin1Slice(0, b.length);
-  let s = "";
-  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, i + 4096) as unknown as number[]);
-  return s;
+  const wide = new Uint16Array(b.length);
+  wide.set(b);
+  return utf16.decode(wide);
 };
 /** One file as a read-only Disk for the device's store code (src/card.ts), read at offsets. */
 function bytesDisk(name: string, b: Bytes): Disk {

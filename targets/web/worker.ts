@@ -22,10 +22,10 @@ declare const FileReaderSync: { new (): { readAsArrayBuffer(b: Blob): ArrayBuffe
 const post = (m: unknown) => (self as unknown as Worker).postMessage(m);
 const SLICE = 2000;
 
-/** A picked file, read at offsets. */
+/** A picked file, read at offsets, a megabyte at a time (a read of a File has a cost of its own). */
 function pickedBytes(file: File): Bytes {
   const reader = new FileReaderSync();
-  return blockBytes(file.size, (at, n) => new Uint8Array(reader.readAsArrayBuffer(file.slice(at, at + n))));
+  return blockBytes(file.size, (at, n) => new Uint8Array(reader.readAsArrayBuffer(file.slice(at, at + n))), undefined, 1 << 20);
 }
 
 /** The input from the picked files: one file (a card image or a messages.pgn) or a directory's files. */
