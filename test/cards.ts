@@ -24,16 +24,20 @@ export function run(cmd: string, args: string[]) {
   return p.stdout;
 }
 
-/** A 40 MiB FAT16 volume made by mkfs.fat, with copy(volume) run on it (mtools), then behind a partition table (one FAT16 partition from sector 2048). */
-export function pcCard(path: string, copy: (volume: string) => void, change?: (volume: Buffer) => void): Buffer {
+/**
+ * A volume made by mkfs.fat (40 MiB of FAT16 unless said: 4 MiB of FAT12, or 40 MiB of
+ * FAT32 in 512-byte clusters), with copy(volume) run on it (mtools) and change(its
+ * bytes), then behind a partition table (one partition from sector 2048).
+ */
+export function pcCard(path: string, copy: (volume: string) => void, change?: (volume: Buffer) => void, fat: 12 | 16 | 32 = 16): Buffer {
   const volume = path + ".part";
   writeFileSync(volume, Buffer.alloc(0));
-  run("truncate", ["-s", "40M", volume]);
-  run("mkfs.fat", ["-F", "16", volume]);
+  run("truncate", ["-s", fat === 12 ? "4M" : "40M", volume]);
+  run("mkfs.fat", ["-F", String(fat), ...(fat === 32 ? ["-s", "1"] : []), volume]);
   copy(volume);
   const part = readFileSync(volume), mbr = Buffer.alloc(1 << 20);
   change?.(part);
-  mbr[446 + 4] = 0x06;
+  mbr[446 + 4] = fat === 12 ? 0x01 : fat === 16 ? 0x06 : 0x0c;
   mbr.writeUInt32LE(2048, 446 + 8);
   mbr.writeUInt32LE(part.length / 512, 446 + 12);
   mbr[510] = 0x55;

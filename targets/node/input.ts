@@ -165,7 +165,7 @@ function bytesDisk(name: string, b: Bytes): Disk {
 }
 const loss = (file: string, reason: string, page: number | null = null, depths: Loss["depths"] = null): Loss => ({ file, page, depths, reason });
 /** The store code's reason without the path it starts with. */
-const why = (name: string, e: { message: string }) => (e.message.startsWith(name + ": ") ? e.message.slice(name.length + 2) : e.message);
+const why = (name: string, message: string) => (message.startsWith(name + ": ") ? message.slice(name.length + 2) : message);
 
 /** The log `name` in b (file names it in reports), opened; undefined when it cannot be (the loss is reported). */
 export function cardLog(b: Bytes, name: string, file: string, losses: Loss[]): { log: Log; file: File } | undefined {
@@ -174,7 +174,7 @@ export function cardLog(b: Bytes, name: string, file: string, losses: Loss[]): {
     return { log: openLog(disk, name, true), file: disk.openFile(name, "r")! };
   } catch (e) {
     if (!(e as { code?: string }).code) throw e;
-    losses.push(loss(file, `cannot be read: ${why(name, e as Error)}`));
+    losses.push(loss(file, `cannot be read: ${why(name, (e as Error).message)}`));
   }
 }
 
@@ -212,8 +212,10 @@ export function* logRecords(log: Log, f: File, file: string, losses: Loss[]): Ge
         slice.push([t, d]);
         if (++count >= SLICE) throw PAUSE;
       }, (page, reason) => {
-        const l = loss(file, why(log.path, { message: reason }), page), key = page + "\n" + l.reason;
-        if (!told.has(key)) (told.add(key), slice.push(l));
+        const l = loss(file, why(log.path, reason), page), key = page + "\n" + l.reason;
+        if (told.has(key)) return;
+        told.add(key);
+        slice.push(l);
       }, last >= 0 ? last : undefined);
       done = true;
     } catch (e) {
