@@ -321,9 +321,13 @@ function headerField(h: string[], i: number, name: string): string {
  * Opens the log at path and finds where it ends: header, index sectors by
  * bisection, then pages by bisection. Throws an error with a code (NO_HEADER,
  * BAD_HEADER) and the path in its message when the log cannot be read; where
- * it can be read but not appended to, says why in log.broken.
+ * it can be read but not appended to, says why in log.broken. A reader that
+ * can afford to read the whole file (the host) passes everyPage: the pages
+ * after the end found are then looked at too, since pages the card damaged
+ * end the bisection early and the log may go on after them (each() then
+ * reports the damaged ones).
  */
-export function openLog(disk: Disk, path: string): Log {
+export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
   var a = disk.openFile(path, "r+"), h, v, i, c, lo, hi, mid, first, size;
   if (!a) throw new Error(path + ": cannot open");
   // the header: version 2 carries a check; version 1 (no check, no records that run on) is still read
@@ -379,6 +383,12 @@ export function openLog(disk: Disk, path: string): Log {
     if (live(log, a, mid)) lo = mid + 1;
     else hi = mid;
   }
+  if (everyPage)
+    for (mid = log.held; (mid = lastNamed(log, a, lo + 1, mid)) > lo; )
+      if (live(log, a, mid)) {
+        lo = mid + 1;
+        break;
+      }
   // lo is the first page past the log: the one before it is the tail
   log.page = Math.max(0, lo - 1);
   if (lo > 0) findTail(log, lo - 1);
@@ -390,6 +400,27 @@ export function openLog(disk: Disk, path: string): Log {
   log.next = nextDepth(log);
   log.b = disk.openFile(path, "r+")!;
   return log;
+}
+/**
+ * The last page in [from, below) with a slot that starts with this log's
+ * epoch and that page's number, or -1: a look at the pages after the end
+ * found, most never written, 32 pages a read, from the end back.
+ */
+function lastNamed(log: Log, f: File, from: number, below: number): number {
+  var q = below, n, s, i, k, o, e, p, ok;
+  while (q > from) {
+    n = Math.min(32, q - from);
+    q -= n;
+    f.seek(pageSector(log, q, 0) * SECTOR);
+    s = f.read(2 * n * SECTOR) || "";
+    for (i = 2 * n - 1; i >= 0; i--) {
+      o = i * SECTOR;
+      for (k = 0, e = log.epoch, p = q + (i >> 1), ok = s.length >= o + 8; ok && k < 4; k++, e = Math.floor(e / 256), p = Math.floor(p / 256))
+        ok = s.charCodeAt(o + S_EPOCH + k) == e % 256 && s.charCodeAt(o + S_PAGE + k) == p % 256;
+      if (ok) return q + (i >> 1);
+    }
+  }
+  return -1;
 }
 /** The tail from the last page of the log: a record whose append was cut is dropped (the tail is then the page it began on). */
 function findTail(log: Log, last: number) {

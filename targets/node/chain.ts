@@ -17,21 +17,35 @@ export interface Refusal {
   file: string;
   line: number;
 }
+/** What a reader could not read (spec/card.md, "What readers report"): its messages are lost to this reading. */
+export interface Loss {
+  /** The file: a log, a blob, a messages.pgn, a directory, the image. */
+  file: string;
+  /** The log's page where it was lost, when it is one page. */
+  page: number | null;
+  /** The depths lost, first..last, where the log tells them (last null: to the log's end, which was not read). */
+  depths: [number, number | null] | null;
+  reason: string;
+}
 export interface Report {
   messages: { accepted: number; refused: number };
   blobs: { accepted: number; refused: number };
   refusals: Refusal[];
+  losses: Loss[];
 }
 /** A report as `pigeon verify --json` prints it (and the viewer's window.pigeonSummary). */
 export interface Summary {
   messages: { accepted: number; refused: number };
   blobs: { accepted: number; refused: number };
   refusals: { author: string | null; depth: number | null; reason: string }[];
+  /** Present when something could not be read. */
+  losses?: Loss[];
 }
 export const summary = (r: Report): Summary => ({
   messages: r.messages,
   blobs: r.blobs,
   refusals: r.refusals.map(({ author, depth, reason }) => ({ author, depth, reason })),
+  ...(r.losses.length ? { losses: r.losses } : {}),
 });
 
 /** What a single message or blob is, by the core's rules: the one thing that differs between readers. */
@@ -182,12 +196,13 @@ export function verify(input: Input, checks: Checks, holder: Holder = memoryHold
     v.report.refusals.push({ author: null, depth: null, reason: `${path} leads out of the bundle directory: not read`, file: path, line: 0 });
   }
   v.blobs(input.blobs);
+  v.report.losses.push(...(input.losses ?? [])); // whole now that every message was read
   return v.report;
 }
 
 /** The same checks, one message at a time (the viewer verifies in slices and reports progress between them). */
 export class Verifier {
-  report: Report = { messages: { accepted: 0, refused: 0 }, blobs: { accepted: 0, refused: 0 }, refusals: [] };
+  report: Report = { messages: { accepted: 0, refused: 0 }, blobs: { accepted: 0, refused: 0 }, refusals: [], losses: [] };
   /** Accepted and refused messages by author ("" for text without an author line). */
   byAuthor = new Map<string, { accepted: number; refused: number }>();
   private referenced = new Set<string>();

@@ -4,13 +4,13 @@
 // SECRET.KEY (a store is the collector's, not a card: the board's seed stays
 // in its flash); follows and blocks in FOLLOWS.TXT and BLOCKS.TXT; what peers
 // said they hold under P/.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { appendMessage, blobPath, createLog, each, find, LOG_FULL, openLog, TOO_LARGE, type File, type Log } from "../../src/card";
+import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/card";
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
-import type { Holder } from "./chain";
+import type { Holder, Loss } from "./chain";
 import { b32encode } from "../../src/base32";
 import { b32decodeInto, idOf } from "./fastverify";
 import { splitPgn } from "./reader";
@@ -101,18 +101,38 @@ export class Store implements Holder {
   private blocked?: Set<string>;
   private forkIds?: Set<string>; // the ids of the forks' messages kept in FORKS.PGN
 
+  /** What the store cannot read of its own logs: a log that cannot be opened is left as it is (never made again when it may hold records), the others are read. */
+  readonly losses: Loss[] = [];
+
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
     this.disk = new NodeDisk(dir);
+    const lose = (path: string, reason: string, page: number | null = null) => this.losses.push({ file: join(dir, path), page, depths: null, reason });
+    const open = (path: string): Log | undefined => {
+      try {
+        const log = openLog(this.disk, path);
+        if (log.broken) lose(path, log.broken.replace(path + ": ", ""));
+        return log;
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (!code) throw e;
+        lose(path, `cannot be read: ${(e as Error).message.replace(path + ": ", "")}`);
+        // a log whose making was cut short holds nothing and may be made again (spec/card.md); any other is kept as it is
+        if (code !== NO_HEADER || mayHoldRecords(this.disk, path, statSync(join(dir, path)).size)) this.disk.keep.add(path);
+      }
+    };
     for (const name of readdirSync(dir)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(name)) {
-      const log = openLog(this.disk, name), feed: Feed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
+      const log = open(name);
+      if (!log) continue;
+      const feed: Feed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
       if (existsSync(join(dir, feed.dir)))
         for (const n of readdirSync(join(dir, feed.dir))) {
-          const path = feed.dir + "/" + n;
+          const path = feed.dir + "/" + n, run = n === "LOOSE.LOG" || /^[0-9]{1,8}\.LOG$/.test(n) ? open(path) : undefined;
+          if (!run) continue;
           if (n === "LOOSE.LOG") {
-            feed.looseLog = openLog(this.disk, path);
-            each(feed.looseLog, this.reader(feed.looseLog), (text, depth) => feed.loose.set(depth, text));
-          } else if (/^[0-9]{1,8}\.LOG$/.test(n)) feed.runs.push(openLog(this.disk, path));
+            feed.looseLog = run;
+            each(run, this.reader(run), (text, depth) => feed.loose.set(depth, text), (page, why) => lose(path, why, page));
+          } else feed.runs.push(run);
         }
       feed.runs.sort((a, b) => a.first - b.first);
       this.feedsBy.set(log.author, feed);
