@@ -1,7 +1,7 @@
 // pigeon import keeps every valid message of a bundle, whatever its size, kind
 // or author, and names each bad one; known messages cost a hash (issue 15).
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -145,12 +145,16 @@ describe("known messages, duplicates and a holder that cannot keep one", () => {
 
   it("a store that fails to write (a disk full) stops the import there with a clear error, and keeps what it took before", () => {
     const dir = join(tmp, "full"), other = makeFeed(5, new Uint8Array(32).fill(23));
-    const s = new Store(dir);
-    // the log of the second feed would be written to /dev/full: every write fails with ENOSPC
-    symlinkSync("/dev/full", join(dir, other.author.slice(1, 9) + ".LOG"));
+    const s = new Store(dir), name = other.author.slice(1, 9) + ".LOG", open = s.disk.openFile.bind(s.disk);
+    // the second feed's log is on a disk with no room left: every write to it fails as Node's does
+    s.disk.openFile = (path, mode) => {
+      const f = open(path, mode);
+      if (f && path === name) f.write = () => { throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }); };
+      return f;
+    };
     const input = { messages: sources([...feed.texts.slice(0, 20), ...other.texts, ...feed.texts.slice(20)]), blobs: [] };
-    expect(() => importInto(s, input)).toThrow(new RegExp(`^m\\.pgn:201: ${other.author.replace(/\./g, "\\.")} depth 0 could not be stored: ENOSPC: no space left on device, write; stopped there, and everything taken before it is kept$`));
-    rmSync(join(dir, other.author.slice(1, 9) + ".LOG"));
+    expect(() => importInto(s, input)).toThrow(new RegExp(`^m\\.pgn:201: ${other.author.replace(/\./g, "\\.")} depth 0 could not be stored: ${name}: no room on the card for a log; stopped there, and everything taken before it is kept$`));
+    rmSync(join(dir, name));
     const reopened = new Store(dir);
     expect(reopened.ranges(feed.author)).toEqual([[0, 19]]);
     expect(reopened.known(other.author)).toBe(false);
