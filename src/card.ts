@@ -377,11 +377,18 @@ export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
   // pages after the indexed ones: the log's first, then never written or left from a cut append
   first = log.indexed = Math.min(lo * INDEX_ENTRIES, log.held);
   lo = first;
-  hi = log.held;
-  while (lo < hi) {
-    mid = (lo + hi) >> 1;
-    if (live(log, a, mid)) lo = mid + 1;
-    else hi = mid;
+  for (;;) {
+    hi = log.held;
+    while (lo < hi) {
+      mid = (lo + hi) >> 1;
+      if (live(log, a, mid)) lo = mid + 1;
+      else hi = mid;
+    }
+    // a page the card garbled can end the bisection early, and an append there would write over what
+    // follows: look 1, 2, 4 ... pages past the end found, and bisect again past one that belongs to the log
+    for (mid = 1; lo + mid < log.held && !live(log, a, lo + mid); mid *= 2);
+    if (lo + mid >= log.held) break;
+    lo += mid + 1;
   }
   if (everyPage)
     for (mid = log.held; (mid = lastNamed(log, a, lo + 1, mid)) > lo; )
