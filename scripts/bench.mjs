@@ -197,9 +197,11 @@ let yearCard = null;
 Object.assign(r, await viewerBench(yearCard));
 if (r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, only pigeon verify and the file size measured");
 
-// ---- the collector's tool: importing a bundle of 100,000 messages from 100 feeds ----
+// ---- the collector's tool: imports of bundles, each against node:crypto's verify in this run ----
+// 100,000 readings of 100 feeds; then the same again into the store that holds them (known data:
+// recognised by id, no signature checked); then long messages (1 to 4 KB) of 8 feeds.
 {
-  const FEEDS = 100, PER = Number(process.env.IMPORT_PER_FEED || 1000), dir = mkdtempSync(join(tmpdir(), "pigeon-import-"));
+  const dir = mkdtempSync(join(tmpdir(), "pigeon-import-"));
   const { createHash, generateKeyPairSync } = await import("node:crypto");
   const b32 = (b) => {
     const A = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -211,39 +213,72 @@ if (r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, onl
     }
     return bits ? out + A[(acc << (5 - bits)) & 31] : out;
   };
-  const feeds = Array.from({ length: FEEDS }, () => {
-    const k = generateKeyPairSync("ed25519");
-    return { k, author: "@" + b32(k.publicKey.export({ format: "der", type: "spki" }).subarray(12)) + ".ed25519", ids: [] };
+  /** A bundle of `feeds` feeds of `per` messages each, interleaved, signed with node:crypto; body(d) gives kind and body lines. */
+  const bundle = (name, feeds, per, body) => {
+    const fs = Array.from({ length: feeds }, () => {
+      const k = generateKeyPairSync("ed25519");
+      return { k, author: "@" + b32(k.publicKey.export({ format: "der", type: "spki" }).subarray(12)) + ".ed25519", ids: [] };
+    });
+    const parts = [], signed = [];
+    for (let d = 0; d < per; d++)
+      for (const f of fs) {
+        const l = Pigeon.lipmaa(d), { kind, lines } = body(d);
+        const u = `author ${f.author}\nkind ${kind}\nprev ${d ? f.ids[d - 1] : "NONE"}\ndepth ${d}\nlipmaa ${l === null ? "NONE" : f.ids[l]}\n\n${lines}\n`;
+        const sig = nodeSign(null, Buffer.from(u), f.k.privateKey), t = u + "signature " + b32(sig) + ".sig.ed25519";
+        f.ids.push("%" + b32(createHash("sha256").update(t).digest()) + ".sha256");
+        parts.push(t);
+        signed.push([Buffer.from(u), f.k.publicKey, sig]);
+      }
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, "messages.pgn"), parts.join("\n\n") + "\n");
+    return { path: join(dir, name), messages: parts.length, bytes: parts.reduce((n, t) => n + Buffer.byteLength(t), 0), signed };
+  };
+  /** `pigeon import` of a bundle into a store: its messages per second and the peak resident memory. */
+  const timedImport = async (b, store) => {
+    const t0 = performance.now();
+    let peak = 0;
+    const code = await new Promise((done) => {
+      const p = spawn("node", [join(root, "dist/pigeon-cli.mjs"), "import", b.path, "--store", join(dir, store)], { stdio: "ignore" });
+      const poll = setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
+          if (m) peak = Math.max(peak, Number(m[1]));
+        } catch {}
+      }, 20);
+      p.on("close", (c) => (clearInterval(poll), done(c)));
+    });
+    if (code !== 0) throw new Error(`import bench: the import of ${b.path} failed`);
+    return { perSec: b.messages / ((performance.now() - t0) / 1000), peakMB: peak / 1024 };
+  };
+
+  const readings = bundle("readings", 100, Number(process.env.IMPORT_PER_FEED || 1000), (d) => ({ kind: "reading", lines: `t:"${1764000000 + 600 * d}"\ntemp:"${(20 + (d % 50) / 10).toFixed(1)}"\n` }));
+  const first = await timedImport(readings, "store");
+  r["import.messages"] = readings.messages;
+  r["import.messagesPerSec"] = first.perSec;
+  r["import.vsNodeCryptoVerify"] = first.perSec / r["node.crypto.verifyPerSec"];
+  r["import.peakRssMB"] = first.peakMB;
+  const known = await timedImport(readings, "store");
+  r["import.known.messagesPerSec"] = known.perSec;
+  r["import.known.ratioToVerify"] = known.perSec / r["node.crypto.verifyPerSec"];
+
+  // long messages: 4 to 20 entries of 100 to 128 characters (mostly ASCII, some 2- to 4-byte UTF-8), 1 to 4.3 KB a message
+  const CH = ["a", "Z", "7", " ", "-", "e", "q", "é", "温", "😀"];
+  const long = bundle("long", 8, 1500, (d) => ({
+    kind: "note",
+    lines: Array.from({ length: 4 + ((d * 7) % 17) }, (_, i) => `line${i}:"${Array.from({ length: 100 + ((d + i) % 29) }, (_, j) => CH[(d * 31 + i * 7 + j * 13) % CH.length]).join("")}"\n`).join(""),
+  }));
+  r["import.long.messages"] = long.messages;
+  r["import.long.meanBytes"] = long.bytes / long.messages;
+  // node:crypto's verify of these very messages, in this process
+  let i = 0;
+  r["import.long.nodeCryptoVerifyPerSec"] = rate(() => {
+    const [u, k, sig] = long.signed[i++ % long.signed.length];
+    if (!nodeVerify(null, u, k, sig)) throw new Error("import bench: a long message does not verify");
   });
-  const parts = [];
-  for (let d = 0; d < PER; d++)
-    for (const f of feeds) {
-      const l = Pigeon.lipmaa(d);
-      const u = `author ${f.author}\nkind reading\nprev ${d ? f.ids[d - 1] : "NONE"}\ndepth ${d}\nlipmaa ${l === null ? "NONE" : f.ids[l]}\n\nt:"${1764000000 + 600 * d}"\ntemp:"${(20 + (d % 50) / 10).toFixed(1)}"\n\n`;
-      const t = u + "signature " + b32(nodeSign(null, Buffer.from(u), f.k.privateKey)) + ".sig.ed25519";
-      f.ids.push("%" + b32(createHash("sha256").update(t).digest()) + ".sha256");
-      parts.push(t);
-    }
-  mkdirSync(join(dir, "bundle"));
-  writeFileSync(join(dir, "bundle", "messages.pgn"), parts.join("\n\n") + "\n");
-  const t0 = performance.now();
-  let peak = 0;
-  const code = await new Promise((done) => {
-    const p = spawn("node", [join(root, "dist/pigeon-cli.mjs"), "import", join(dir, "bundle"), "--store", join(dir, "store")], { stdio: "ignore" });
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
-        if (m) peak = Math.max(peak, Number(m[1]));
-      } catch {}
-    }, 20);
-    p.on("close", (c) => (clearInterval(poll), done(c)));
-  });
-  if (code !== 0) throw new Error("import bench: the import failed");
-  const secs = (performance.now() - t0) / 1000;
-  r["import.messages"] = parts.length;
-  r["import.messagesPerSec"] = parts.length / secs;
-  r["import.vsNodeCryptoVerify"] = r["import.messagesPerSec"] / r["node.crypto.verifyPerSec"];
-  r["import.peakRssMB"] = peak / 1024;
+  const longImport = await timedImport(long, "long-store");
+  r["import.long.rate"] = longImport.perSec;
+  r["import.long.ratioToVerify"] = longImport.perSec / r["import.long.nodeCryptoVerifyPerSec"];
+  r["import.long.peakRssMB"] = longImport.peakMB;
 }
 
 // ---- the Thumb-2 kernels (issue 11): instructions per sign and verify under qemu-arm ----

@@ -78,8 +78,8 @@ for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["sim/bench.ts", "d
   });
 
 // the card viewer (targets/web/): one HTML file with its styles, the page's
-// script, and the worker's (the core dist/pigeon.js, then the worker, with
-// FatFs' WebAssembly as base64) in a script element the page starts from a blob
+// script, and the worker's (the core dist/pigeon.js, then the worker) in a
+// script element the page starts from a blob
 const browser = (entry, extra = {}) =>
   build({
     entryPoints: [root + entry],
@@ -91,13 +91,10 @@ const browser = (entry, extra = {}) =>
     minify: true,
     legalComments: "none",
     logLevel: "warning",
-    // js-fatfs' Node branch (never taken in a browser) imports "module"; the wasm comes inlined instead of by URL
-    external: ["module"],
     define: { "import.meta.url": '"about:blank"' },
     ...extra,
   }).then((r) => r.outputFiles[0].text);
-const wasm = readFileSync(dirname(createRequire(import.meta.url).resolve("js-fatfs")) + "/fatfs.wasm");
-const workerJs = core + `var FATFS_WASM=${JSON.stringify(wasm.toString("base64"))};\n` + (await browser("targets/web/worker.ts"));
+const workerJs = core + (await browser("targets/web/worker.ts"));
 const mainJs = await browser("targets/web/main.ts", { define: { "import.meta.url": '"about:blank"', WORKER_SOURCE_ID: '"pigeon-worker"' } });
 const css = readFileSync(dirname(createRequire(import.meta.url).resolve("uplot")) + "/uPlot.min.css", "utf8") + readFileSync(root + "targets/web/viewer.css", "utf8");
 for (const [what, text] of [["worker", workerJs], ["page", mainJs], ["styles", css]])

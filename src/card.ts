@@ -321,9 +321,13 @@ function headerField(h: string[], i: number, name: string): string {
  * Opens the log at path and finds where it ends: header, index sectors by
  * bisection, then pages by bisection. Throws an error with a code (NO_HEADER,
  * BAD_HEADER) and the path in its message when the log cannot be read; where
- * it can be read but not appended to, says why in log.broken.
+ * it can be read but not appended to, says why in log.broken. A reader that
+ * can afford to read the whole file (the host) passes everyPage: the pages
+ * after the end found are then looked at too, since pages the card damaged
+ * end the bisection early and the log may go on after them (each() then
+ * reports the damaged ones).
  */
-export function openLog(disk: Disk, path: string): Log {
+export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
   var a = disk.openFile(path, "r+"), h, v, i, c, lo, hi, mid, first, size;
   if (!a) throw new Error(path + ": cannot open");
   // the header: version 2 carries a check; version 1 (no check, no records that run on) is still read
@@ -373,12 +377,25 @@ export function openLog(disk: Disk, path: string): Log {
   // pages after the indexed ones: the log's first, then never written or left from a cut append
   first = log.indexed = Math.min(lo * INDEX_ENTRIES, log.held);
   lo = first;
-  hi = log.held;
-  while (lo < hi) {
-    mid = (lo + hi) >> 1;
-    if (live(log, a, mid)) lo = mid + 1;
-    else hi = mid;
+  for (;;) {
+    hi = log.held;
+    while (lo < hi) {
+      mid = (lo + hi) >> 1;
+      if (live(log, a, mid)) lo = mid + 1;
+      else hi = mid;
+    }
+    // a page the card garbled can end the bisection early, and an append there would write over what
+    // follows: look 1, 2, 4 ... pages past the end found, and bisect again past one that belongs to the log
+    for (mid = 1; lo + mid < log.held && !live(log, a, lo + mid); mid *= 2);
+    if (lo + mid >= log.held) break;
+    lo += mid + 1;
   }
+  if (everyPage)
+    for (mid = log.held; (mid = lastNamed(log, a, lo + 1, mid)) > lo; )
+      if (live(log, a, mid)) {
+        lo = mid + 1;
+        break;
+      }
   // lo is the first page past the log: the one before it is the tail
   log.page = Math.max(0, lo - 1);
   if (lo > 0) findTail(log, lo - 1);
@@ -390,6 +407,27 @@ export function openLog(disk: Disk, path: string): Log {
   log.next = nextDepth(log);
   log.b = disk.openFile(path, "r+")!;
   return log;
+}
+/**
+ * The last page in [from, below) with a slot that starts with this log's
+ * epoch and that page's number, or -1: a look at the pages after the end
+ * found, most never written, 32 pages a read, from the end back.
+ */
+function lastNamed(log: Log, f: File, from: number, below: number): number {
+  var q = below, n, s, i, k, o, e, p, ok;
+  while (q > from) {
+    n = Math.min(32, q - from);
+    q -= n;
+    f.seek(pageSector(log, q, 0) * SECTOR);
+    s = f.read(2 * n * SECTOR) || "";
+    for (i = 2 * n - 1; i >= 0; i--) {
+      o = i * SECTOR;
+      for (k = 0, e = log.epoch, p = q + (i >> 1), ok = s.length >= o + 8; ok && k < 4; k++, e = Math.floor(e / 256), p = Math.floor(p / 256))
+        ok = s.charCodeAt(o + S_EPOCH + k) == e % 256 && s.charCodeAt(o + S_PAGE + k) == p % 256;
+      if (ok) return q + (i >> 1);
+    }
+  }
+  return -1;
 }
 /** The tail from the last page of the log: a record whose append was cut is dropped (the tail is then the page it began on). */
 function findTail(log: Log, last: number) {
@@ -592,13 +630,13 @@ function walk(log: Log, f: File, page: number, fn: (text: string, depth: number)
 
 /**
  * Calls fn(text, depth) for every record of the log in order, from the page
- * that holds depth from (default: the first page); a record whose append was
- * cut never appears. What the card lost since it was written (a garbled page,
- * a damaged record, a record whose pages broke, a file cut short) is reported
- * to bad(page, why); the records around it stay readable.
+ * the record at depth from begins on (default: the first page); a record
+ * whose append was cut never appears. What the card lost since it was written
+ * (a garbled page, a damaged record, a record whose pages broke, a file cut
+ * short) is reported to bad(page, why); the records around it stay readable.
  */
 export function each(log: Log, f: File, fn: (text: string, depth: number) => void, bad?: (page: number, why: string) => void, from?: number) {
-  walk(log, f, from ? pageOf(log, f, from) : 0, function (t, d) {
+  walk(log, f, from ? startOf(log, f, from) : 0, function (t, d) {
     fn(t, d);
   }, function (page, why) {
     if (bad) bad(page, why);
@@ -626,12 +664,18 @@ function pageOf(log: Log, f: File, d: number): number {
   return lo;
 }
 
-/** The message text at depth d of a log whose depths ascend, or undefined. */
-export function find(log: Log, f: File, d: number): string | undefined {
-  var page = pageOf(log, f, d), b = image(log, f, page), found: string | undefined;
+/** The page the record at depth d begins on, if the log holds it (depths ascending). */
+function startOf(log: Log, f: File, d: number): number {
+  var page = pageOf(log, f, d), b = image(log, f, page);
   // a record that runs on into this page began on the page its head names
   if (b && b[S_FLAGS] & RUNS_IN && get(b, S_DATA + C_DEPTH, 7) == d) page = get(b, S_DATA + C_PAGE, 4);
-  walk(log, f, page, function (t, depth) {
+  return page;
+}
+
+/** The message text at depth d of a log whose depths ascend, or undefined. */
+export function find(log: Log, f: File, d: number): string | undefined {
+  var found: string | undefined;
+  walk(log, f, startOf(log, f, d), function (t, depth) {
     if (depth == d) found = t;
     return depth >= d;
   }, function () {});

@@ -34,3 +34,18 @@ export function certificatePath(n: number, a: number): number[] {
   }
   return path;
 }
+
+/**
+ * The depths whose lipmaa link names depth d, ascending. With m_k = (3^k - 1) / 2
+ * (1, 4, 13, 40, ...): d + m_k for k = 2, 3, ... up to the first k whose lipmaa
+ * is not d (those that link d form a run from k = 2: a larger step only adds
+ * carries), then 3d + 1 when d itself is an m_k (lipmaa(m_(k+1)) = m_k).
+ * test/certificate.test.ts checks it against lipmaa for every depth below 3^11.
+ */
+export function linkedFrom(d: number): number[] {
+  var out: number[] = [], m = 4, k = 1, MAX = 9007199254740991;
+  for (; d + m <= MAX && lipmaa(d + m) === d; m = 3 * m + 1) out.push(d + m);
+  while (k < d) k = 3 * k + 1;
+  if (d > 0 && k === d && 3 * d + 1 <= MAX) out.push(3 * d + 1);
+  return out;
+}

@@ -46,7 +46,7 @@ function all(disk: MemDisk, log: Log) {
 const recordOf = (t: string) => (parse(enc.b, 0, encode(t)), record(enc.b, 0));
 
 describe("records of any size", () => {
-  it("one reading, 61 wide entries, 4 KB of text and the most a message holds: appended, mounted again, read back and found by depth", () => {
+  it("one reading, 61 wide entries, 4 KB of text and the most a message holds: appended, mounted again, read back, found by depth and read from any depth", () => {
     const sizes = MIXED.map((t) => Buffer.byteLength(t));
     expect(Math.min(...sizes)).toBeLessThan(400);
     expect(sizes.filter((s) => s > 2 * PAGE_ROOM).length).toBeGreaterThan(10);
@@ -64,6 +64,12 @@ describe("records of any size", () => {
     const f = disk.openFile("M.LOG", "r")!;
     MIXED.forEach((t, d) => expect(find(log, f, d)).toBe(t));
     expect(find(log, f, MIXED.length)).toBeUndefined();
+    // read from any depth: the record there comes too, also one that runs on into the pages after it
+    MIXED.forEach((_, d) => {
+      const from: string[] = [];
+      each(log, f, (t, depth) => void (depth >= d && from.push(t)), undefined, d);
+      expect(from, `from depth ${d}`).toEqual(MIXED.slice(d));
+    });
   });
 
   it("the longest message the spec allows (39,233 bytes at a 16-digit depth) is a record of 39,013 bytes and comes back byte for byte", () => {

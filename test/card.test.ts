@@ -172,6 +172,22 @@ describe("card log faults", () => {
     for (const t of out) expect(FEED).toContain(t);
     expect(out).toEqual(FEED.filter((t) => out.includes(t)));
   });
+  it("a page garbled anywhere does not end the log early: mount finds the end past it, and appends never write over what follows", () => {
+    const disk = new MemDisk();
+    createLog(disk, "K.LOG", AUTHOR, 500, 3);
+    const log = openLog(disk, "K.LOG");
+    for (const t of FEED) appendText(log, t);
+    const pristine = Buffer.from(disk.files.get("K.LOG")!);
+    for (let page = 0; page < log.page; page++) {
+      const f = Buffer.from(pristine), at = (1 + log.indexSectors + 2 * page) * 512;
+      f[at + 100] ^= 0x55;
+      f[at + 512 + 100] ^= 0x55;
+      disk.files.set("K.LOG", f);
+      const again = openLog(disk, "K.LOG");
+      expect(again.next, `page ${page} garbled`).toBe(FEED.length);
+      expect(again.page).toBe(log.page);
+    }
+  });
   it("says the log is full and keeps what it holds", () => {
     const disk = new MemDisk();
     createLog(disk, "K.LOG", AUTHOR, 20, 3);

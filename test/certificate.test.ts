@@ -5,13 +5,14 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { certificatePath, lipmaa } from "../src/lipmaa";
-import { verify } from "../targets/node/verify";
+import { certificatePath, linkedFrom, lipmaa } from "../src/lipmaa";
+import { memoryHolder, verify } from "../targets/node/verify";
 import { createImage, FatImage } from "../targets/node/fat";
 import { loggerBoard } from "../sim/logger";
 import { ensure } from "../scripts/debian.mjs";
 import { splitPgn } from "../targets/node/reader";
 import { makeFeed } from "./feed";
+import { Pigeon } from "./pigeon";
 
 const root = resolve(__dirname, "..");
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-cert-"));
@@ -80,6 +81,58 @@ describe("certificate paths", () => {
     expect(verify({ messages: [...held, ...messagesOf(p.map((d) => feed.texts[d]))], blobs: [] }).messages).toEqual({ accepted: a + 1 + p.length, refused: 0 });
     const r = verify({ messages: [...held, ...messagesOf([feed.texts[n]])], blobs: [] });
     expect(r.messages.refused).toBe(1);
+  });
+});
+
+describe("a lipmaa link into a gap is checked when the gap is filled (F4)", () => {
+  it("linkedFrom(d) is exactly the depths whose lipmaa link names d, for every d below 3^11", () => {
+    const N = 3 ** 12, from: number[][] = Array.from({ length: N }, () => []), wrong: number[] = [];
+    for (let n = 1; n < N; n++) {
+      const l = lipmaa(n);
+      if (l !== null) from[l].push(n);
+    }
+    for (let d = 0; d < 3 ** 11; d++) if (linkedFrom(d).filter((n) => n < N).join() !== from[d].join()) wrong.push(d);
+    expect(wrong).toEqual([]);
+    expect(linkedFrom(4)).toEqual([8, 13]); // 13 = 3 * 4 + 1: lipmaa(13) = 4
+  });
+
+  // held: the path to 40 (0, 1, 4, 13, 40), then 39 as the prev of 40: its lipmaa link names 26, in the gap
+  const forged = () => Pigeon.sign(new Uint8Array(32).fill(7), { kind: "reading", prev: feed.ids[25], depth: 26, lipmaa: feed.ids[13], body: [["t", '"1764015600"'], ["temp", '"99.9"']] }) as string;
+  const gapped = () => [0, 1, 4, 13, 40, 39].map((d) => feed.texts[d]);
+  const filling = (fork: string) => [...feed.texts.slice(14, 26), fork, ...feed.texts.slice(26, 39)];
+
+  it("a message at the target that the author signed twice is a fork, refused and kept; the real one is taken", () => {
+    const fork = forged(), holder = memoryHolder();
+    expect(fork).toContain(`\nprev ${feed.ids[25]}\n`); // its own links name what is held: only 39's lipmaa link shows the fork
+    const r = verify({ messages: messagesOf([...gapped(), ...filling(fork)]), blobs: [] }, holder);
+    expect(r.refusals.map((x) => [x.depth, x.reason])).toEqual([[26, "fork: the message held at depth 39 names another message as lipmaa (kept as evidence)"]]);
+    expect(r.messages).toEqual({ accepted: 6 + 12 + 13, refused: 1 });
+    expect(holder.feeds.get(feed.author)!.forks).toEqual([{ depth: 26, text: fork }]);
+    expect(holder.idAt(feed.author, 26)).toBe(feed.ids[26]);
+  });
+
+  it("the same in a store: the fork is kept once in FORKS.PGN, however often it comes", () => {
+    const s = join(tmp, "lipfork"), first = join(tmp, "gapped.pgn"), second = join(tmp, "filling.pgn"), fork = forged();
+    writeFileSync(first, gapped().join("\n\n") + "\n");
+    writeFileSync(second, filling(fork).join("\n\n") + "\n");
+    expect(pigeon("import", first, "--store", s).out).toMatch(/messages: 6 accepted, 0 refused/);
+    expect(pigeon("feeds", "--store", s).out).toContain(" depths 0..1,4,13,39..40 ");
+    // the second time the real 26 is held: the fork is one by F3
+    for (const why of ["the message held at depth 39 names another message as lipmaa", "a different message at depth 26"]) {
+      const r = pigeon("import", second, "--store", s);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(`${second}:${1 + 12 * 11}: ${feed.author} depth 26: fork: ${why} (kept as evidence)\n`);
+      expect(r.out).toMatch(/messages: 25 accepted, 1 refused/);
+    }
+    expect(pigeon("feeds", "--store", s).out).toMatch(/ depths 0\.\.1,4,13\.\.40 .* forks 1\n$/);
+    expect(splitPgn(readFileSync(join(s, "FORKS.PGN"), "utf8"), "FORKS.PGN").map((m) => m.text)).toEqual([fork]);
+  });
+
+  it("a message that a held lipmaa link names is tied by it: a path taken from the top down", () => {
+    const down = [40, 13, 4, 1, 0];
+    expect(verify({ messages: messagesOf(down.map((d) => feed.texts[d])), blobs: [] }).messages).toEqual({ accepted: 5, refused: 0 });
+    // and nothing else: 12 is named by no held link
+    expect(verify({ messages: messagesOf([40, 12].map((d) => feed.texts[d])), blobs: [] }).refusals.map((x) => x.reason)).toEqual(["depth 12 leaves a gap: nothing is held at depth 11 (prev) or 8 (lipmaa), and no certificate path reaches it"]);
   });
 });
 

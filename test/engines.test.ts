@@ -1,7 +1,7 @@
 // dist/pigeon.js under other engines: es-check, Duktape, Node vm contexts with
 // Espruino's missing built-ins deleted (with and without native-helper
 // stand-ins), and the real Espruino interpreter when ESPRUINO names one.
-// Every engine must give exactly Node's results on the shared vectors, the
+// Every engine must give exactly Node's results on the vectors, the
 // invalid texts and non-ASCII messages.
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -10,13 +10,13 @@ const b32d = (s: string) => {
   return out;
 };
 import { Pigeon } from "./pigeon";
-import { invalid, vectors } from "./vectors";
+import { edgeMessages, invalid, vectors } from "./vectors";
 
 const utf8 = (t: string) => new Uint8Array(Buffer.from(t, "utf8"));
 
 describe("host verification at node:crypto speed", () => {
-  it("agrees with the core on the vectors and every invalid entry", () => {
-    for (const f of vectors.feeds) for (const m of f.messages) {
+  it("agrees with the core on the vectors, the unusual keys and signatures it accepts, and every invalid entry", () => {
+    for (const m of [...vectors.feeds.flatMap((f) => f.messages), ...edgeMessages]) {
       expect(refusalOf(utf8(m.text))).toBe("");
       expect(idOf(utf8(m.text))).toBe(m.id);
     }

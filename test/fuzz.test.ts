@@ -16,6 +16,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "../src/message";
 import { DIST, Pigeon } from "./pigeon";
 import { invalid, vectors } from "./vectors";
+// the generator's own readings of base32 and lipmaa, also from the format only
+import { ALPHA, b32, lipmaa as refLipmaa } from "../scripts/vectors.mjs";
 
 ed.hashes.sha512 = nobleSha512;
 const BASE_SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) | 0 : (Math.random() * 2 ** 31) | 0;
@@ -26,7 +28,6 @@ const FC = (k: number) => ({ seed: (BASE_SEED + k * 0x9e3779b1) | 0, endOnFailur
 // ---------------------------------------------------------------------------
 // The reference reader, from PIGEON-FORMAT.md only.
 
-const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const MAX_DEPTH = 9007199254740991n;
 /** Canonical base32 of exactly nbytes bytes: the right length, the alphabet, zero pad bits. */
 function b32ok(s: string, nbytes: number): boolean {
@@ -36,36 +37,9 @@ function b32ok(s: string, nbytes: number): boolean {
   for (const c of s) bits += ALPHA.indexOf(c).toString(2).padStart(5, "0");
   return /^0*$/.test(bits.slice(nbytes * 8));
 }
-function b32(b: Uint8Array): string {
-  let bits = "", s = "";
-  for (const v of b) bits += v.toString(2).padStart(8, "0");
-  while (bits.length % 5) bits += "0";
-  for (let i = 0; i < bits.length; i += 5) s += ALPHA[parseInt(bits.slice(i, i + 5), 2)];
-  return s;
-}
 /** sigil + canonical base32 of 32 bytes + suffix */
 function idOk(s: string, sigil: string, suffix: string): boolean {
   return s.length === 1 + 52 + suffix.length && s[0] === sigil && s.endsWith(suffix) && b32ok(s.slice(1, 53), 32);
-}
-/** The format's lipmaa(n), in exact integer arithmetic. */
-function refLipmaa(n: bigint): bigint | null {
-  if (n < 1n) return null;
-  let m = 1n, po3 = 3n, x = n;
-  while (m < n) {
-    po3 *= 3n;
-    m = (po3 - 1n) / 2n;
-  }
-  po3 /= 3n;
-  if (m !== n) {
-    while (x !== 0n) {
-      m = (po3 - 1n) / 2n;
-      po3 /= 3n;
-      x %= m;
-    }
-    if (m !== po3) po3 = m;
-  }
-  const r = n - po3;
-  return r === n - 1n ? null : r;
 }
 const NAME = /^[A-Za-z0-9\-_.=@&%]{1,90}$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -406,8 +380,8 @@ describe("the reference reader itself", () => {
   it("accepts every vector message and refuses every invalid vector", async () => {
     for (const t of originals) expect(refParse(Buffer.from(t, "utf8"))).toBe("");
     for (const e of invalid) {
-      // "signature over other bytes" is well formed: only the signature check refuses it
-      if (e.why === "signature over other bytes") continue;
+      // those refused by a step of section 2.3 are well formed: only the signature check refuses them
+      if (e.rule!.startsWith("2.3")) continue;
       expect(refParse(Buffer.from(e.text, "utf8")), e.why).not.toBe("");
     }
   });
@@ -445,11 +419,13 @@ describe("fuzzing the parser", () => {
       { ...FC(3), numRuns: 1000 },
     );
     // a vector message with a lone surrogate inside a string value: the core encodes it as ED A0..BF xx, which is not UTF-8
-    const t = originals[11];
+    const t = vectors.feeds[0].messages[0].text, line = t.split("\n").findIndex((l) => l.startsWith('site:"')) + 1;
+    expect(line).toBeGreaterThan(6);
     for (const u of ["\ud800", "\udbff", "\udc00", "\udfff", "\ud800x", "x\udc00"]) {
-      const s = t.replace("Nord", "No" + u + "rd");
+      const s = t.replace('site:"m', 'site:"' + u + "m");
+      expect(s).not.toBe(t);
       expect(Pigeon.verify(s), JSON.stringify(u)).toBe(false);
-      expect(Pigeon.refusal(s), JSON.stringify(u)).toMatch(/^line 9: /);
+      expect(Pigeon.refusal(s), JSON.stringify(u)).toMatch(new RegExp(`^line ${line}: `));
     }
   });
 

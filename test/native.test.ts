@@ -3,7 +3,7 @@
 // and called through the firmware's own binding code (targets/espruino/native.ts)
 // with a stand-in E whose nativeCall and getAddressOf reach the harness.
 // Each kernel against @noble on 10,000 random inputs; Ed25519 on the kernels
-// against RFC 8032 and the shared vectors. SEED=<n> replays a run.
+// against RFC 8032 and the vectors (test/vectors/). SEED=<n> replays a run.
 import * as ed from "@noble/ed25519";
 import { sha512 as nobleSha512 } from "@noble/hashes/sha2.js";
 import { spawnSync } from "node:child_process";
@@ -231,7 +231,7 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
     }
   });
 
-  it("Ed25519 on the kernels re-signs the shared feeds byte for byte and verifies them", () => {
+  it("Ed25519 on the kernels re-signs the vector feeds byte for byte and verifies them", () => {
     let count = 0;
     for (const f of vectors.feeds) {
       const kp = keys(hex(f.seed_hex));

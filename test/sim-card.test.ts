@@ -78,7 +78,7 @@ describe("card store on simulated boards", () => {
       expect(new Set(onCard).size).toBe(onCard.length);
       expect(acked.size).toBeGreaterThan(500);
       if (model === "atomic") expect(fsckRuns).toBe(10);
-    });
+    }, 600000); // about a minute on a quiet machine; several on a loaded one
 
   it("no card at boot: says so, keeps the readings in flash, and writes them in order when a card is put in", async () => {
     const b = loggerBoard({ profile: "pico", image: null, clock: 1764000000, seedBytes: SEED });

@@ -6,12 +6,13 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { b32encode } from "../src/base32";
 import { ensure } from "../scripts/debian.mjs";
+import { damage, header, loggerCard, pcCard, run, where } from "./cards";
 import { Pigeon } from "./pigeon";
 import { VECTORS, vectors } from "./vectors";
 
@@ -25,6 +26,8 @@ function pigeon(...args: string[]) {
   return { code: p.status, out: p.stdout, err: p.stderr };
 }
 const verifyJson = (path: string) => JSON.parse(pigeon("verify", path, "--json").out);
+/** `pigeon verify --json` run beside the file, so that it names the files of a loss as the viewer does (by the name picked). */
+const verifyBeside = (path: string) => JSON.parse(spawnSync("node", [join(root, "bin/pigeon.mjs"), "verify", basename(path), "--json"], { cwd: dirname(path), encoding: "utf8" }).stdout);
 let stores = 0;
 /** `pigeon csv` of a fresh store that imported path. */
 function csvOf(path: string): string {
@@ -125,7 +128,7 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
     await r.page.context().close();
   });
 
-  it("opens the shared vector bundle, blobs included", async () => {
+  it("opens the vector bundle, blobs included", async () => {
     const r = await check("bundle", join(VECTORS, "bundle-ab"), "dir");
     expect(r.summary.blobs.accepted).toBe(vectors.blobs.length);
     await r.page.context().close();
@@ -232,5 +235,60 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
       expect(r.requests).toEqual([]);
       await r.page.context().close();
     }
+  });
+
+  it("opens a PC-style card image with a bundle on it: every blob accepted; a blob with changed bytes refused; a looping directory ends", async () => {
+    const copy = (volume: string) => {
+      const b = join(VECTORS, "bundle-ab");
+      for (const f of ["messages.pgn", ...new Set(vectors.blobs.map((x) => x.path.split("/")[0]))]) run("mcopy", ["-s", "-i", volume, join(b, f), "::"]);
+    };
+    const blob = vectors.blobs[0].path.split("/"), cases: [string, ((v: Buffer) => void) | undefined][] = [
+      ["pc", undefined],
+      ["pc-badblob", (v) => void (v[where(v, vectors.blobs[0].path).offset(0)] ^= 1)],
+      ["pc-loop", (v) => {
+        const d = where(v, blob.slice(0, 3).join("/"));
+        v.writeUInt16LE(d.clusters[0], d.fat(d.clusters[0]));
+      }],
+    ];
+    for (const [name, change] of cases) {
+      const f = join(tmp, name + ".img");
+      pcCard(f, copy, change);
+      const r = await load(f, "file"), cli = verifyBeside(f);
+      expect(r.summary).toEqual(cli);
+      expect(r.summary.blobs).toEqual(name === "pc-badblob" ? { accepted: vectors.blobs.length - 1, refused: 1 } : { accepted: vectors.blobs.length, refused: 0 });
+      expect(r.summary.losses?.length ?? 0).toBe(name === "pc-loop" ? 1 : 0);
+      expect(r.errors).toEqual([]);
+      await r.page.context().close();
+    }
+  });
+
+  it("names what a damaged card lost as pigeon verify does: bad header numbers, a looping cluster chain, and a sample of the damages of the property test", async () => {
+    const card = await loggerCard(join(tmp, "damaged.img"), 3), orig = Buffer.from(card.buffer);
+    const log = card.readdir("")!.find((e) => e.name.endsWith(".LOG"))!.name, w = where(orig, log);
+    const text = card.readFile(log)!.toString("latin1", 0, 504).trimEnd(), used = 512 * (1 + 16 + 2 * 152);
+    const cases: [string, (b: Buffer) => void][] = [
+      ["pages-1e300", (b) => header(text.replace(/\npages \d+\n/, "\npages 1e300\n")).copy(b, w.offset(0))],
+      ["pages-0", (b) => header(text.replace(/\npages \d+\n/, "\npages 0\n")).copy(b, w.offset(0))],
+      ["fat-loop", (b) => b.writeUInt16LE(w.clusters[49], w.fat(w.clusters[59]))],
+      ...[750, 2250, 2750].map((seed): [string, (b: Buffer) => void] => [`seed-${seed}`, (b) => void damage(b, log, used, seed)]),
+    ];
+    let withLosses = 0;
+    for (const [name, fn] of cases) {
+      const b = Buffer.from(orig), f = join(tmp, `${name}.img`);
+      fn(b);
+      writeFileSync(f, b);
+      const r = await load(f, "file"), cli = verifyBeside(f);
+      expect(r.summary, name).toEqual(cli);
+      const shown = await r.page.locator(".losses li").count();
+      expect(shown, name).toBe(cli.losses?.length ?? 0);
+      if (shown) {
+        withLosses++;
+        expect(await r.page.textContent("#status"), name).toContain(`${shown} losses (not read)`);
+      }
+      expect(r.errors).toEqual([]);
+      if (name === "fat-loop") await r.page.screenshot({ path: join(ARTIFACTS, "viewer-losses.png"), fullPage: true });
+      await r.page.context().close();
+    }
+    expect(withLosses).toBeGreaterThanOrEqual(4);
   });
 });

@@ -1,11 +1,14 @@
-// The host's view of a card: its logs read through FatFs into memory and
-// walked with the device's own store code (src/card.ts).
-import { each, openLog } from "../../src/card";
+// The host's view of a simulated card: its logs read as `pigeon` reads a card
+// image (input.ts, fatvolume.ts), with the device's own store code, page by
+// page, each log on its own; what cannot be read is in losses.
+import type { Loss } from "./chain";
 import type { FatImage } from "./fat";
-import { MemDisk } from "./memdisk";
+import { FatVolume } from "./fatvolume";
+import { cardLog, LOG_NAME, logRecords, memoryBytes } from "./input";
 
 export interface CardFeed {
   path: string;
+  /** The log's author; "" when its header cannot be read (losses say why). */
   author: string;
   /** Message texts in depth order. */
   messages: string[];
@@ -13,19 +16,20 @@ export interface CardFeed {
   bad: number[];
   /** Pages in use (two sectors each). */
   pages: number;
+  /** What could not be read, and why. */
+  losses: Loss[];
 }
 
 /** Every log on the card (root *.LOG), with its messages. */
 export function readCard(img: FatImage): CardFeed[] {
-  const out: CardFeed[] = [];
-  for (const e of img.readdir("") ?? []) {
-    if (e.dir || !/\.LOG$/.test(e.name)) continue;
-    const disk = new MemDisk();
-    disk.files.set(e.name, img.readFile(e.name)!);
-    const log = openLog(disk, e.name);
-    const feed: CardFeed = { path: e.name, author: log.author, messages: [], bad: [], pages: log.page + 1 };
-    each(log, disk.openFile(e.name, "r")!, (t) => feed.messages.push(t), (p) => feed.bad.push(p));
-    out.push(feed);
+  const vol = new FatVolume(memoryBytes(img.buffer)), out: CardFeed[] = [];
+  for (const e of vol.list(null).entries) {
+    if (e.dir || !LOG_NAME.test(e.name)) continue;
+    const losses: Loss[] = [], f = vol.open(e);
+    if (f.lost) losses.push({ file: e.name, page: null, depths: null, reason: f.lost });
+    const l = cardLog(f, e.name, e.name, losses), messages: string[] = [];
+    if (l) for (const [text] of logRecords(l.log, l.file, e.name, losses)) messages.push(text);
+    out.push({ path: e.name, author: l ? l.log.author : "", messages, bad: losses.flatMap((x) => (x.page === null ? [] : [x.page])), pages: l ? l.log.page + 1 : 0, losses });
   }
   return out;
 }

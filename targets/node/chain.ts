@@ -7,6 +7,7 @@
 // No Node APIs: `pigeon` (verify.ts, with node:crypto) and the card viewer
 // (targets/web/, with the core or WebCrypto) run this same code, each giving
 // its own `Checks` for what a single message is.
+import { lipmaa, linkedFrom } from "../../src/lipmaa";
 import type { BlobFile, Input, Source } from "./input";
 
 export interface Refusal {
@@ -16,21 +17,35 @@ export interface Refusal {
   file: string;
   line: number;
 }
+/** What a reader could not read (spec/card.md, "What readers report"): its messages are lost to this reading. */
+export interface Loss {
+  /** The file: a log, a blob, a messages.pgn, a directory, the image. */
+  file: string;
+  /** The log's page where it was lost, when it is one page. */
+  page: number | null;
+  /** The depths lost, first..last, where the log tells them (last null: to the log's end, which was not read). */
+  depths: [number, number | null] | null;
+  reason: string;
+}
 export interface Report {
   messages: { accepted: number; refused: number };
   blobs: { accepted: number; refused: number };
   refusals: Refusal[];
+  losses: Loss[];
 }
 /** A report as `pigeon verify --json` prints it (and the viewer's window.pigeonSummary). */
 export interface Summary {
   messages: { accepted: number; refused: number };
   blobs: { accepted: number; refused: number };
   refusals: { author: string | null; depth: number | null; reason: string }[];
+  /** Present when something could not be read. */
+  losses?: Loss[];
 }
 export const summary = (r: Report): Summary => ({
   messages: r.messages,
   blobs: r.blobs,
   refusals: r.refusals.map(({ author, depth, reason }) => ({ author, depth, reason })),
+  ...(r.losses.length ? { losses: r.losses } : {}),
 });
 
 /** What a single message or blob is, by the core's rules: the one thing that differs between readers. */
@@ -51,8 +66,14 @@ export interface Holder {
   idAt(author: string, depth: number): string | undefined;
   /** The prev link of the held message at depth, if it is held. */
   prevAt(author: string, depth: number): string | undefined;
-  /** Takes an accepted message. */
-  accept(author: string, depth: number, id: string, text: string): void;
+  /** The lipmaa link of the held message at depth ("NONE" or an id), if it is held. */
+  lipmaaAt(author: string, depth: number): string | undefined;
+  /**
+   * Takes an accepted message: "" when it is held, else why this holder cannot
+   * keep it (the message is refused, and nothing of it is held). It throws only
+   * when the holder itself fails (a disk full): what it took before stays held.
+   */
+  accept(author: string, depth: number, id: string, text: string): string;
   /** Why nothing of this author is taken (blocked), if so. */
   refuses?(author: string): string | undefined;
   /** Keeps a fork's message as evidence. */
@@ -64,6 +85,8 @@ export interface HeldFeed {
   ids: Map<number, string>;
   /** prev links of messages held without the one before (the others' are ids held) */
   prevs: Map<number, string>;
+  /** lipmaa links of messages held without their target (the others' are ids held, or NONE) */
+  lipmaas: Map<number, string>;
   /** The accepted texts by depth (kept only when asked for). */
   texts: Map<number, string>;
   /** Forks' messages, kept as evidence. */
@@ -90,12 +113,19 @@ export function memoryHolder(keepTexts = false): Holder & { feeds: Map<string, H
       const f = feeds.get(a);
       return f?.ids.has(d) ? (f.prevs.get(d) ?? f.ids.get(d - 1)) : undefined;
     },
+    lipmaaAt(a, d) {
+      const f = feeds.get(a), l = lipmaa(d);
+      return f?.ids.has(d) ? (f.lipmaas.get(d) ?? (l === null ? "NONE" : f.ids.get(l))) : undefined;
+    },
     accept(a, d, id, text) {
       let f = feeds.get(a);
-      if (!f) feeds.set(a, (f = { author: a, ids: new Map(), prevs: new Map(), texts: new Map(), forks: [] }));
+      if (!f) feeds.set(a, (f = { author: a, ids: new Map(), prevs: new Map(), lipmaas: new Map(), texts: new Map(), forks: [] }));
+      const l = lipmaa(d);
       f.ids.set(d, id);
       if (!f.ids.has(d - 1)) f.prevs.set(d, field(text, "prev")!);
+      if (l !== null && !f.ids.has(l)) f.lipmaas.set(d, field(text, "lipmaa")!);
       if (keepTexts) f.texts.set(d, text);
+      return "";
     },
     fork(a, d, text) {
       feeds.get(a)?.forks.push({ depth: d, text });
@@ -105,9 +135,43 @@ export function memoryHolder(keepTexts = false): Holder & { feeds: Map<string, H
 
 const field = (text: string, name: string) => new RegExp(`^${name} (.*)$`, "m").exec(text)?.[1] ?? null;
 
+/**
+ * The author and depth a text names, read by position without parsing it: for
+ * a valid message, its own (its first line is the author line, and no other
+ * line but the depth line starts with "depth ": keys hold no space).
+ */
+function claimed(text: string): { author: string; depth: number } | null {
+  const d = text.indexOf("\ndepth "), end = text.indexOf("\n", d + 7);
+  if (!text.startsWith("author ") || d < 0 || end < 0) return null;
+  return { author: text.slice(7, text.indexOf("\n")), depth: Number(text.slice(d + 7, end)) };
+}
+
+/** A set of depths as ascending ranges [first, last], flat: a feed met in order costs two numbers. */
+class Depths {
+  private r: number[] = [];
+  /** Adds depth d; false when it was in already. */
+  add(d: number): boolean {
+    const r = this.r;
+    let lo = 0, hi = r.length >> 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (r[2 * mid + 1] < d - 1) lo = mid + 1;
+      else hi = mid;
+    }
+    const i = 2 * lo; // the first range that ends at d - 1 or later
+    if (i === r.length || r[i] > d + 1) r.splice(i, 0, d, d);
+    else if (r[i] <= d && d <= r[i + 1]) return false;
+    else if (r[i] === d + 1) r[i] = d;
+    else if (i + 2 < r.length && r[i + 2] === d + 1) r.splice(i + 1, 2); // d joins two ranges
+    else r[i + 1] = d;
+    return true;
+  }
+}
+
 /** The blob ids a message names (as a whole key or value). */
 export function blobRefs(text: string): string[] {
   const out: string[] = [];
+  if (!text.includes("&")) return out; // no blob id: the header and signature hold no "&"
   for (const line of text.split("\n\n")[1].split("\n")) {
     const k = line.slice(0, line.indexOf(":")), v = line.slice(line.indexOf(":") + 1);
     for (const x of [k, v]) if (/^&[0-9A-Z]{52}\.sha256$/.test(x)) out.push(x);
@@ -132,15 +196,18 @@ export function verify(input: Input, checks: Checks, holder: Holder = memoryHold
     v.report.refusals.push({ author: null, depth: null, reason: `${path} leads out of the bundle directory: not read`, file: path, line: 0 });
   }
   v.blobs(input.blobs);
+  v.report.losses.push(...(input.losses ?? [])); // whole now that every message was read
   return v.report;
 }
 
 /** The same checks, one message at a time (the viewer verifies in slices and reports progress between them). */
 export class Verifier {
-  report: Report = { messages: { accepted: 0, refused: 0 }, blobs: { accepted: 0, refused: 0 }, refusals: [] };
+  report: Report = { messages: { accepted: 0, refused: 0 }, blobs: { accepted: 0, refused: 0 }, refusals: [], losses: [] };
   /** Accepted and refused messages by author ("" for text without an author line). */
   byAuthor = new Map<string, { accepted: number; refused: number }>();
   private referenced = new Set<string>();
+  /** The depths of each feed counted as accepted: a message the input holds twice counts once. */
+  private counted = new Map<string, Depths>();
   private enc = new TextEncoder();
 
   constructor(private checks: Checks, private holder: Holder = memoryHolder(), private onBlob?: (id: string, bytes: Uint8Array) => void) {}
@@ -163,26 +230,36 @@ export class Verifier {
     });
   }
 
+  /** Counts a message held, once however often the input holds it, and notes the blobs it names. */
+  private taken(author: string, depth: number, text: string) {
+    let seen = this.counted.get(author);
+    if (!seen) this.counted.set(author, (seen = new Depths()));
+    if (!seen.add(depth)) return;
+    this.count(author, "accepted");
+    for (const r of blobRefs(text)) this.referenced.add(r);
+  }
+
   /** Checks one message and, when it extends its feed, gives it to the holder. */
   message(m: Source) {
-    const { checks, holder, referenced } = this;
-    const bytes = this.enc.encode(m.text);
+    const { checks, holder } = this;
+    const bytes = this.enc.encode(m.text), id = checks.id(bytes, m.text);
+    // F2 before F1: a text with the id of the message held at the depth it names is that message,
+    // byte for byte (an id is SHA-256 of the text), verified when it was taken: known data costs a hash
+    const claim = claimed(m.text), held = claim && holder.idAt(claim.author, claim.depth);
+    if (held === id && !holder.refuses?.(claim!.author)) {
+      this.taken(claim!.author, claim!.depth, m.text);
+      return;
+    }
     const why = checks.refusal(bytes, m.text);
     if (why) {
       const at = /^line (\d+): /.exec(why);
       this.refuse(m, why, at ? Number(at[1]) : 1);
       return;
     }
-    const author = field(m.text, "author")!, depth = Number(field(m.text, "depth")), id = checks.id(bytes, m.text);
+    const { author, depth } = claim!; // a valid message's own
     const blocked = holder.refuses?.(author);
     if (blocked) {
       this.refuse(m, blocked);
-      return;
-    }
-    const held = holder.idAt(author, depth);
-    if (held === id) {
-      this.count(author, "accepted"); // the same message again: nothing new
-      for (const r of blobRefs(m.text)) referenced.add(r);
       return;
     }
     if (held) {
@@ -190,9 +267,10 @@ export class Verifier {
       this.refuse(m, `fork: a different message at depth ${depth} (kept as evidence)`);
       return;
     }
-    // Each link whose target is held must name it; at least one link, either way, must tie the
-    // message to what is held (a certificate path is a chain of such ties), unless it is the
-    // feed's first message held or depth 0, which the author's key alone vouches for.
+    // Each link whose target is held must name it, and each held link to m's depth must name m
+    // (F4); at least one link, either way, must tie the message to what is held (F5: a certificate
+    // path is a chain of such ties), unless it is the feed's first message held or depth 0, which
+    // the author's key alone vouches for.
     const prev = field(m.text, "prev"), lip = field(m.text, "lipmaa"), l = checks.lipmaa(depth);
     const prevHeld = depth > 0 ? holder.idAt(author, depth - 1) : undefined, lipHeld = l !== null ? holder.idAt(author, l) : undefined;
     const above = holder.prevAt(author, depth + 1);
@@ -209,13 +287,32 @@ export class Verifier {
       this.refuse(m, `fork: the message held at depth ${depth + 1} names another message as prev (kept as evidence)`);
       return;
     }
-    if (prevHeld === undefined && lipHeld === undefined && above === undefined && depth > 0 && holder.known(author)) {
+    let named = above !== undefined;
+    for (const n of linkedFrom(depth)) {
+      const link = holder.lipmaaAt(author, n);
+      if (link === undefined) continue;
+      if (link !== id) {
+        holder.fork?.(author, depth, m.text);
+        this.refuse(m, `fork: the message held at depth ${n} names another message as lipmaa (kept as evidence)`);
+        return;
+      }
+      named = true;
+    }
+    if (prevHeld === undefined && lipHeld === undefined && !named && depth > 0 && holder.known(author)) {
       this.refuse(m, `depth ${depth} leaves a gap: nothing is held at depth ${depth - 1} (prev)${l !== null ? ` or ${l} (lipmaa)` : ""}, and no certificate path reaches it`);
       return;
     }
-    holder.accept(author, depth, id, m.text);
-    this.count(author, "accepted");
-    for (const r of blobRefs(m.text)) referenced.add(r);
+    let kept: string;
+    try {
+      kept = holder.accept(author, depth, id, m.text);
+    } catch (e) {
+      throw new Error(`${m.file}${m.line ? ":" + m.line : ""}: ${author} depth ${depth} could not be stored: ${(e as Error).message}; stopped there, and everything taken before it is kept`);
+    }
+    if (kept) {
+      this.refuse(m, `not stored: ${kept}`);
+      return;
+    }
+    this.taken(author, depth, m.text);
   }
 
   /** Checks blob files (after the messages: only blobs an accepted message names are taken). */

@@ -44,13 +44,20 @@ function option(args: string[], name: string): string | undefined {
   args.splice(i, 2);
   return v;
 }
+/** A report as verify and import print it: refusals and losses, one a line, then the counts. */
 function printReport(r: Report, json: boolean) {
   if (json) process.stdout.write(JSON.stringify(summary(r)) + "\n");
   else {
     for (const f of r.refusals) process.stdout.write(`${f.file}${f.line ? ":" + f.line : ""}: ${f.author ?? ""}${f.depth !== null ? " depth " + f.depth : ""}: ${f.reason}\n`);
-    process.stdout.write(`messages: ${r.messages.accepted} accepted, ${r.messages.refused} refused; blobs: ${r.blobs.accepted} accepted, ${r.blobs.refused} refused\n`);
+    for (const l of r.losses) {
+      const depths = l.depths ? ` depths ${l.depths[0]}..${l.depths[1] ?? "(the end)"}` : "";
+      process.stdout.write(`${l.file}${l.page !== null ? " page " + l.page : ""}: lost${depths}: ${l.reason}\n`);
+    }
+    process.stdout.write(`messages: ${r.messages.accepted} accepted, ${r.messages.refused} refused; blobs: ${r.blobs.accepted} accepted, ${r.blobs.refused} refused${r.losses.length ? `; ${r.losses.length} losses (not read)` : ""}\n`);
   }
 }
+/** verify's and import's exit status: 1 when anything was refused or could not be read. */
+const verdict = (r: Report) => (r.messages.refused || r.blobs.refused || r.losses.length ? 1 : 0);
 /** Output gathered into writes of about 64 KB: a write per line would be slow for a million lines. */
 function lines(stream: NodeJS.WriteStream) {
   let buf: string[] = [], size = 0;
@@ -71,7 +78,11 @@ async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 2;
   }
   const args = [...rest];
-  const store = () => new Store(option(args, "--store") ?? process.env.PIGEON_STORE ?? "pigeon-store");
+  const store = () => {
+    const s = new Store(option(args, "--store") ?? process.env.PIGEON_STORE ?? "pigeon-store");
+    for (const l of s.losses) process.stderr.write(`pigeon: ${l.file}${l.page !== null ? " page " + l.page : ""}: ${l.reason}\n`);
+    return s;
+  };
   if (cmd === "verify") {
     const json = args.includes("--json"), paths = args.filter((a) => a !== "--json");
     if (paths.length !== 1) {
@@ -80,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const r = verify(await readInput(paths[0]));
     printReport(r, json);
-    return r.messages.refused || r.blobs.refused ? 1 : 0;
+    return verdict(r);
   }
   if (cmd === "import") {
     const s = store(), json = args.includes("--json"), paths = args.filter((a) => a !== "--json");
@@ -89,11 +100,16 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const input = await readInput(paths[0]), bar = progress("importing", "messages"), read = input.read;
-    const { report: r, badHave } = importInto(s, input, (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined));
-    bar.end();
+    let done: ReturnType<typeof importInto>;
+    try {
+      done = importInto(s, input, (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined));
+    } finally {
+      bar.end(); // the error of a store that fails (exit 2) goes on its own line
+    }
+    const { report: r, badHave } = done;
     if (badHave) process.stderr.write(`pigeon: ${badHave.message} (what the peer holds is not remembered)\n`);
     printReport(r, json);
-    return r.messages.refused || r.blobs.refused ? 1 : 0;
+    return verdict(r);
   }
   if (cmd === "feeds") {
     const s = store(), forks = s.forks();

@@ -404,7 +404,7 @@ export class FatImage {
   /** A file's bytes, or undefined when missing (host side, volume "1:"). */
   readFile(path: string): Buffer | undefined {
     return this.host((ff) => {
-      const b = fatReadFile(ff, "1:", path);
+      const b = fatReadFile(ff, "1:", path, this.buffer.length);
       return b && Buffer.from(b.buffer, b.byteOffset, b.length);
     });
   }

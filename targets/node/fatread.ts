@@ -1,12 +1,9 @@
-// FatFs (ChaN's FatFs R0.15 compiled to WebAssembly, npm `js-fatfs`) without
-// Node APIs: making an instance over a disk from a compiled module, the
-// host-side file and directory reads, and a card image read whole. The
-// simulator's cards (fat.ts), `pigeon` (reader.ts) and the card viewer
-// (targets/web/, the module inlined) all go through here.
-//
-// A card formatted as a "super floppy" has its FAT volume at sector 0; one
-// formatted by a computer usually has a partition table first. FatFs finds
-// the first FAT partition of the table itself (FF_MULTI_PARTITION = 0).
+// FatFs (ChaN's FatFs R0.15 compiled to WebAssembly, npm `js-fatfs`) for the
+// simulator's cards (fat.ts): making an instance over a disk from a compiled
+// module, and the host-side file and directory reads of the cards it made.
+// Cards brought in from outside are read by fatvolume.ts instead, which
+// checks every number a card states (FatFs trusts them: a looping directory
+// chain makes it loop, a claimed size is allocated).
 import * as FatFsLib from "js-fatfs";
 import type { DiskIO, FatFs } from "js-fatfs";
 
@@ -53,12 +50,17 @@ export async function newFatFs(device: DiskIO, wasm: WebAssembly.Module, clock: 
 
 export interface HostEntry { name: string; size: number; dir: boolean }
 
-/** A file's bytes on volume `vol` (e.g. "1:"), or undefined when missing. */
-export function fatReadFile(ff: FatFs, vol: string, path: string): Uint8Array | undefined {
+/** A file's bytes on volume `vol` (e.g. "1:"), or undefined when missing; most: the volume's size, which a file's claimed size must not exceed. */
+export function fatReadFile(ff: FatFs, vol: string, path: string, most: number): Uint8Array | undefined {
   const fp = ff.malloc(FatFsLib.sizeof_FIL), br = ff.malloc(4);
   try {
     if (ff.f_open(fp, vol + path, FatFsLib.FA_READ) !== FatFsLib.FR_OK) return undefined;
-    const size = ff.f_size(fp), buf = ff.malloc(Math.max(1, size));
+    const size = ff.f_size(fp);
+    if (size > most) {
+      ff.f_close(fp);
+      throw new Error(`${path}: its entry claims ${size} bytes, more than the card holds (${most})`);
+    }
+    const buf = ff.malloc(Math.max(1, size));
     const res = ff.f_read(fp, buf, size, br);
     const out = ff.HEAPU8.slice(buf, buf + ff.getValue(br, "i32"));
     ff.free(buf);
@@ -101,31 +103,4 @@ export function withMount<T>(ff: FatFs, vol: string, what: string, fn: () => T):
     ff.f_mount(0, vol, 0);
     ff.free(fs);
   }
-}
-
-/** A card image as a read-only disk for FatFs. */
-export function readOnlyDisk(image: Uint8Array): DiskIO {
-  const sectors = Math.floor(image.length / SECTOR);
-  return {
-    initialize: () => 0,
-    status: () => 0,
-    read(ff: FatFs, _pdrv: number, buff: number, sector: number, count: number) {
-      if (sector + count > sectors) return FatFsLib.RES_PARERR;
-      ff.HEAPU8.set(image.subarray(sector * SECTOR, (sector + count) * SECTOR), buff);
-      return FatFsLib.RES_OK;
-    },
-    write: () => FatFsLib.RES_WRPRT,
-    ioctl(ff: FatFs, _pdrv: number, cmd: number, buff: number) {
-      if (cmd === FatFsLib.CTRL_SYNC) return FatFsLib.RES_OK;
-      if (cmd === FatFsLib.GET_SECTOR_COUNT) return ff.setValue(buff, sectors, "i32"), FatFsLib.RES_OK;
-      if (cmd === FatFsLib.GET_SECTOR_SIZE) return ff.setValue(buff, SECTOR, "i16"), FatFsLib.RES_OK;
-      return FatFsLib.RES_PARERR;
-    },
-  } as unknown as DiskIO;
-}
-
-/** The files in a card image's root directory that `match` picks, read through FatFs; `what` names the image in errors. */
-export async function imageRootFiles(image: Uint8Array, wasm: WebAssembly.Module, what: string, match: (name: string) => boolean): Promise<{ name: string; bytes: Uint8Array }[]> {
-  const ff = await newFatFs(readOnlyDisk(image), wasm, () => Date.UTC(2025, 0, 1));
-  return withMount(ff, "0:", what, () => (fatReaddir(ff, "0:", "") ?? []).filter((e) => !e.dir && match(e.name)).map((e) => ({ name: e.name, bytes: fatReadFile(ff, "0:", e.name)! })));
 }

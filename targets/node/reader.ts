@@ -1,35 +1,40 @@
 // `pigeon`'s inputs from the host's files: a bundle directory, a messages.pgn,
-// a card directory or a FAT16 card image, read by the shared logic of
-// input.ts (which the card viewer runs on the files a person picks). Here
-// also: links that lead out of a bundle, and the bundle's HAVE.TXT.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
-import { StringDecoder } from "node:string_decoder";
+// a card directory or a FAT card image, read by the shared logic of input.ts
+// (which the card viewer runs on the files a person picks). Here: the host's
+// files read at offsets (regular files only: a FIFO would block the reader),
+// links that lead out of a bundle, and the bundle's HAVE.TXT.
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
-import { fatfsWasm } from "./fat";
-import { readHave } from "./gossip";
-import { isImage, pgnMessages, readImage, readTree, type Input } from "./input";
+import { parseHave } from "./gossip";
+import { blockBytes, isImage, pgnMessages, readImage, readTree, textLines, type Bytes, type Entry, type Input } from "./input";
 
 export { splitPgn, type BlobFile, type Input, type Source } from "./input";
 
-/** The lines of a file, read a megabyte at a time; counts what was taken into read. */
-function* fileLines(path: string, read: NonNullable<Input["read"]>): Generator<string> {
-  const fd = openSync(path, "r"), chunk = Buffer.alloc(1 << 20), dec = new StringDecoder("utf8");
-  let rest = "", got;
-  read.total += statSync(path).size;
-  try {
-    while ((got = readSync(fd, chunk, 0, chunk.length, null)) > 0) {
-      const lines = (rest + dec.write(chunk.subarray(0, got))).split("\n");
-      rest = lines.pop()!;
-      for (const l of lines) {
-        read.bytes += l.length + 1; // characters for bytes: exact for ASCII, near enough for a progress bar
-        yield l;
-      }
-    }
-    yield rest + dec.end();
-  } finally {
-    closeSync(fd);
-  }
+/** A regular file, opened without blocking (a FIFO is refused before anything waits on it); returns its descriptor and size. */
+function openRegular(path: string): { fd: number; size: number } {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), st = fstatSync(fd);
+  if (st.isFile()) return { fd, size: st.size };
+  closeSync(fd);
+  throw new Error(`${path}: not a regular file`);
 }
+const readAt = (fd: number, at: number, n: number) => {
+  const b = Buffer.allocUnsafe(n);
+  return b.subarray(0, readSync(fd, b, 0, n, at));
+};
+/** A regular file read at offsets, in blocks. */
+export function fileBytes(path: string): Bytes & { close(): void } {
+  const { fd, size } = openRegular(path);
+  let open = true;
+  return {
+    ...blockBytes(size, (at, n) => readAt(fd, at, n), Buffer.allocUnsafe),
+    close() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+const MAX_HAVE = 1 << 24; // a have-file's line per feed: room for 200,000 feeds; a longer one is read that far and refused
 
 /** Whether a path, links followed, stays inside the directory dir. */
 function inside(dir: string, path: string) {
@@ -41,34 +46,55 @@ function inside(dir: string, path: string) {
   }
 }
 
-/** Reads a bundle directory, a messages.pgn file, a card directory or a FAT16 image. Throws (with the path) when it cannot. */
+/** Reads a bundle directory, a messages.pgn file, a card directory or a FAT image. Throws (with the path) when it cannot. */
 export async function readInput(path: string): Promise<Input> {
   if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
-  const st = statSync(path), read = { bytes: 0, total: 0 };
+  const st = statSync(path);
   if (st.isDirectory()) {
     const full = (p: string) => join(path, ...p.split("/"));
-    const into = readTree({
-      list: (d) => readdirSync(full(d)).map((name) => ({ name, dir: statSync(join(full(d), name), { throwIfNoEntry: false })?.isDirectory() ?? false })),
-      bytes: (p) => readFileSync(full(p)),
-      lines: (p) => fileLines(full(p), read),
+    const into = readTree<Entry>({
+      list(d) {
+        const entries: Entry[] = [];
+        for (const name of readdirSync(d ? full(d.path) : path)) {
+          const p = d ? d.path + "/" + name : name, s = statSync(full(p), { throwIfNoEntry: false });
+          entries.push({ name, path: p, kind: s?.isDirectory() ? "dir" : s?.isFile() ? "file" : "other", id: s && `${s.dev}:${s.ino}` });
+        }
+        return { entries };
+      },
+      open: (e) => fileBytes(full(e.path)),
       show: (p) => (p ? full(p) : path + sep),
-      inside: (p) => inside(path, full(p)),
+      inside: (e) => inside(path, full(e.path)),
     });
-    into.read = read;
-    if (existsSync(join(path, "HAVE.TXT")))
-      if (!inside(path, join(path, "HAVE.TXT"))) (into.outside ??= []).push("HAVE.TXT");
+    const have = join(path, "HAVE.TXT");
+    if (existsSync(have))
+      if (!inside(path, have)) (into.outside ??= []).push("HAVE.TXT");
       else
         try {
-          into.have = readHave(join(path, "HAVE.TXT"));
+          const f = fileBytes(have);
+          try {
+            into.have = parseHave(new TextDecoder().decode(f.read(0, Math.min(f.size, MAX_HAVE))), have);
+          } finally {
+            f.close();
+          }
         } catch (e) {
           into.have = e as Error;
         }
     return into;
   }
-  const head = Buffer.alloc(512), hd = openSync(path, "r");
-  readSync(hd, head, 0, 512, 0);
-  closeSync(hd);
-  // a card image: FAT16 through FatFs, no mounting
-  if (isImage(head, st.size)) return readImage(readFileSync(path), fatfsWasm(), path);
-  return { messages: pgnMessages(fileLines(path, read), path), blobs: [], read };
+  const f = fileBytes(path), head = Buffer.from(f.read(0, 512));
+  // a card image: its FAT volume read here, never mounted
+  if (isImage(head, f.size)) {
+    f.close();
+    // each block read with the file opened for it: nothing stays open
+    return readImage(blockBytes(f.size, (at, n) => {
+      const img = openRegular(path);
+      try {
+        return readAt(img.fd, at, n);
+      } finally {
+        closeSync(img.fd);
+      }
+    }, Buffer.allocUnsafe), path);
+  }
+  const read = { bytes: 0, total: 0 };
+  return { messages: pgnMessages(textLines(f, read), path), blobs: [], losses: [], read };
 }

@@ -4,13 +4,13 @@
 // SECRET.KEY (a store is the collector's, not a card: the board's seed stays
 // in its flash); follows and blocks in FOLLOWS.TXT and BLOCKS.TXT; what peers
 // said they hold under P/.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { appendMessage, blobPath, createLog, each, find, LOG_FULL, openLog, TOO_LARGE, type File, type Log } from "../../src/card";
+import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/card";
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
-import type { Holder } from "./chain";
+import type { Holder, Loss } from "./chain";
 import { b32encode } from "../../src/base32";
 import { b32decodeInto, idOf } from "./fastverify";
 import { splitPgn } from "./reader";
@@ -21,6 +21,7 @@ import { verify, type Report } from "./verify";
 
 const PAGES = 1 << 18; // a feed's first log: about 780,000 messages (sparse on the host's disk)
 const RUN_PAGES = 1 << 12; // a later run's log: about 12,000 messages; a full one goes on in a new log
+const FULL = "its log has no room for it"; // full, or a version 1 log and a record larger than its pages
 
 /**
  * What the store holds of one feed. A feed may have gaps (spec/pigeon.md, F6):
@@ -37,27 +38,101 @@ interface Feed {
   dir: string; // R/<name>
 }
 
+/** The ids of messages at consecutive depths from start, 32 bytes each, in chunks of up to 1024. */
+class Ids {
+  n = 0;
+  private chunks: Buffer[] = [];
+  constructor(readonly start: number, readonly size = Infinity) {}
+  at(depth: number): string | undefined {
+    const i = depth - this.start;
+    return i >= 0 && i < this.n ? "%" + b32encode(this.chunks[i >> 10], 32 * (i & 1023), 32) + ".sha256" : undefined;
+  }
+  push(id: string) {
+    if (!(this.n & 1023)) this.chunks.push(Buffer.allocUnsafeSlow(32 * Math.min(1024, this.size)));
+    b32decodeInto(id.slice(1, 53), this.chunks[this.n >> 10], 32 * (this.n++ & 1023));
+  }
+}
+const STOP = new Error("read far enough"); // thrown to end each() early
+
+/**
+ * A log's reading handle that reads 64 KB at a time: the card's code reads a
+ * sector at a time, and on the host each read would be a system call. What it
+ * holds is dropped (forget) before the log is written.
+ */
+class ReadAhead implements File {
+  private buf = "";
+  private at = 0;
+  private pos = 0;
+  constructor(private f: File) {}
+  seek(n: number) {
+    this.pos = n;
+  }
+  read(n: number) {
+    if (this.pos < this.at || this.pos + n > this.at + this.buf.length) {
+      this.f.seek((this.at = this.pos));
+      this.buf = this.f.read(Math.max(n, 1 << 13)) ?? "";
+    }
+    const out = this.buf.substr(this.pos - this.at, n);
+    this.pos += out.length;
+    return out || undefined;
+  }
+  write() {
+    return 0;
+  }
+  close() {
+    this.f.close();
+  }
+  forget() {
+    this.buf = "";
+  }
+}
+
 export class Store implements Holder {
   readonly disk: NodeDisk;
   private feedsBy = new Map<string, Feed>();
-  // ids of the messages appended in this run, 32 bytes each in chunks of 1024: prev and lipmaa
-  // links are checked against them without reading the log back (a million ids: 32 MB)
-  private ids = new Map<string, { start: number; n: number; chunks: Buffer[] }>();
-  private readers = new Map<string, File>(); // one reading handle per log, kept open
+  // ids of the messages appended in this run: prev and lipmaa links are checked against them
+  // without reading the log back (a million ids: 32 MB)
+  private ids = new Map<string, Ids>();
+  // per feed, the ids of the last stretch of a log read back: a message held already is known by
+  // its id (a gossip import of known data), and the stretch doubles while reading goes on in order,
+  // up to 4096 ids, and to about a million ids (32 MB) for all feeds together
+  private readBack = new Map<string, Ids>();
+  private readers = new Map<string, ReadAhead>(); // one reading handle per log, kept open
   private blocked?: Set<string>;
+  private forkIds?: Set<string>; // the ids of the forks' messages kept in FORKS.PGN
+
+  /** What the store cannot read of its own logs: a log that cannot be opened is left as it is (never made again when it may hold records), the others are read. */
+  readonly losses: Loss[] = [];
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
     this.disk = new NodeDisk(dir);
+    const lose = (path: string, reason: string, page: number | null = null) => this.losses.push({ file: join(dir, path), page, depths: null, reason });
+    const open = (path: string): Log | undefined => {
+      try {
+        const log = openLog(this.disk, path);
+        if (log.broken) lose(path, log.broken.replace(path + ": ", ""));
+        return log;
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (!code) throw e;
+        lose(path, `cannot be read: ${(e as Error).message.replace(path + ": ", "")}`);
+        // a log whose making was cut short holds nothing and may be made again (spec/card.md); any other is kept as it is
+        if (code !== NO_HEADER || mayHoldRecords(this.disk, path, statSync(join(dir, path)).size)) this.disk.keep.add(path);
+      }
+    };
     for (const name of readdirSync(dir)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(name)) {
-      const log = openLog(this.disk, name), feed: Feed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
+      const log = open(name);
+      if (!log) continue;
+      const feed: Feed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
       if (existsSync(join(dir, feed.dir)))
         for (const n of readdirSync(join(dir, feed.dir))) {
-          const path = feed.dir + "/" + n;
+          const path = feed.dir + "/" + n, run = n === "LOOSE.LOG" || /^[0-9]{1,8}\.LOG$/.test(n) ? open(path) : undefined;
+          if (!run) continue;
           if (n === "LOOSE.LOG") {
-            feed.looseLog = openLog(this.disk, path);
-            each(feed.looseLog, this.reader(feed.looseLog), (text, depth) => feed.loose.set(depth, text));
-          } else if (/^[0-9]{1,8}\.LOG$/.test(n)) feed.runs.push(openLog(this.disk, path));
+            feed.looseLog = run;
+            each(run, this.reader(run), (text, depth) => feed.loose.set(depth, text), (page, why) => lose(path, why, page));
+          } else feed.runs.push(run);
         }
       feed.runs.sort((a, b) => a.first - b.first);
       this.feedsBy.set(log.author, feed);
@@ -116,8 +191,10 @@ export class Store implements Holder {
   authors(): string[] {
     return [...this.feedsBy.keys()];
   }
+  /** Whether any message of the feed is held (a log made for it may have stayed empty). */
   known(author: string) {
-    return this.feedsBy.has(author);
+    const f = this.feedsBy.get(author);
+    return !!f && (f.loose.size > 0 || f.runs.some((r) => r.next > r.first));
   }
   /** The depths held of a feed, as ascending ranges first..last. */
   ranges(author: string): [number, number][] {
@@ -138,71 +215,113 @@ export class Store implements Holder {
     return out;
   }
   idAt(author: string, depth: number) {
-    const run = this.ids.get(author);
-    if (run && depth >= run.start && depth < run.start + run.n) {
-      const i = depth - run.start;
-      return "%" + b32encode(run.chunks[i >> 10], 32 * (i & 1023), 32) + ".sha256";
+    const id = this.ids.get(author)?.at(depth) ?? this.readBack.get(author)?.at(depth);
+    if (id) return id;
+    const f = this.feedsBy.get(author), run = f?.runs.find((r) => depth >= r.first && depth < r.next);
+    if (!run) {
+      const t = f?.loose.get(depth);
+      return t === undefined ? undefined : idOf(Buffer.from(t, "utf8"));
     }
-    const t = this.text(author, depth);
-    return t === undefined ? undefined : idOf(Buffer.from(t, "utf8"));
+    const last = this.readBack.get(author), most = Math.max(16, Math.min(4096, Math.floor((1 << 20) / this.feedsBy.size)));
+    const size = last && depth === last.start + last.n ? Math.min(most, 2 * last.size) : 16;
+    const ids = new Ids(depth, size);
+    try {
+      each(run, this.reader(run), (text, d) => {
+        if (d < depth) return;
+        if (d !== ids.start + ids.n || ids.n === size) throw STOP;
+        ids.push(idOf(Buffer.from(text, "utf8")));
+      }, undefined, depth);
+    } catch (e) {
+      if (e !== STOP) throw e;
+    }
+    this.readBack.set(author, ids);
+    return ids.at(depth);
   }
   prevAt(author: string, depth: number) {
+    return this.link(author, depth, "prev");
+  }
+  lipmaaAt(author: string, depth: number) {
+    return this.link(author, depth, "lipmaa");
+  }
+  private link(author: string, depth: number, name: "prev" | "lipmaa") {
     const t = this.text(author, depth);
-    return t === undefined ? undefined : /\nprev (\S+)\n/.exec(t)![1];
+    return t === undefined ? undefined : new RegExp(`\n${name} (\\S+)\n`).exec(t)![1];
   }
   /**
    * Takes a message the chain rules accepted: onto the run it extends, or
    * with a loose message before it into a new run, or else loose. A run that
-   * reaches a loose message takes it in too.
+   * reaches a loose message takes it in too. Returns "" when it is held, or
+   * why the logs cannot take it (nothing of it is then held); throws when
+   * writing fails.
    */
-  accept(author: string, depth: number, id: string, text: string) {
+  accept(author: string, depth: number, id: string, text: string): string {
     let f = this.feedsBy.get(author);
     if (!f) {
+      // the feed's first log, kept only when the message went into it
       const path = this.pathFor(author);
       createLog(this.disk, path, author, PAGES, (Math.random() * 4294967296) >>> 0, depth);
-      this.feedsBy.set(author, (f = { author, runs: [openLog(this.disk, path)], loose: new Map(), dir: "R/" + path.slice(0, -4) }));
+      const log = openLog(this.disk, path), why = this.append(log, text);
+      if (why) {
+        log.a.close();
+        log.b.close();
+        unlinkSync(join(this.dir, path));
+        return why;
+      }
+      this.feedsBy.set(author, { author, runs: [log], loose: new Map(), dir: "R/" + path.slice(0, -4) });
+      this.remember(author, depth, id);
+      return "";
     }
     let run = f.runs.find((r) => r.next === depth && r.next > r.first) ?? f.runs.find((r) => r.next === depth);
     if (!run && f.loose.has(depth - 1)) {
       run = this.newRun(f, depth - 1);
-      this.append(run, f.loose.get(depth - 1)!);
+      this.append(run, f.loose.get(depth - 1)!); // held already, so a new log takes it
     }
     if (run) {
-      run = this.extend(f, run, text);
-      while (f.loose.has(run.next) && !f.runs.some((r) => r.first === run!.next)) run = this.extend(f, run, f.loose.get(run.next)!);
+      const took = this.extend(f, run, text);
+      if (typeof took === "string") return took;
+      run = took;
+      while (f.loose.has(run.next) && !f.runs.some((r) => r.first === run!.next)) {
+        const next = this.extend(f, run, f.loose.get(run.next)!);
+        if (typeof next === "string") break; // it stays loose, held as before
+        run = next;
+      }
     } else {
       if (!f.looseLog) {
         createLog(this.disk, f.dir + "/LOOSE.LOG", author, RUN_PAGES, (Math.random() * 4294967296) >>> 0, depth);
         f.looseLog = openLog(this.disk, f.dir + "/LOOSE.LOG");
       }
       f.looseLog.next = depth; // the loose log takes any depth, in any order
-      this.append(f.looseLog, text);
+      const why = this.append(f.looseLog, text);
+      if (why) return why;
       f.loose.set(depth, text);
     }
+    this.remember(author, depth, id);
+    return "";
+  }
+  /** Notes the id of a message appended in this run. */
+  private remember(author: string, depth: number, id: string) {
     let ids = this.ids.get(author);
-    if (!ids || depth !== ids.start + ids.n) this.ids.set(author, (ids = { start: depth, n: 0, chunks: [] }));
-    if (!(ids.n & 1023)) ids.chunks.push(Buffer.allocUnsafeSlow(32 * 1024));
-    b32decodeInto(id.slice(1, 53), ids.chunks[ids.n >> 10], 32 * (ids.n++ & 1023));
+    if (!ids || depth !== ids.start + ids.n) this.ids.set(author, (ids = new Ids(depth)));
+    ids.push(id);
   }
-  /** Appends a message to a run, or when the run is full, to a new run after it; returns the run that took it. */
-  private extend(f: Feed, run: Log, text: string): Log {
-    if (this.append(run, text)) return run;
+  /** Appends a message to a run, or when the run is full, to a new run after it: the run that took it, or why none could. */
+  private extend(f: Feed, run: Log, text: string): Log | string {
+    const why = this.append(run, text);
+    if (why !== FULL) return why || run;
     const next = this.newRun(f, run.next);
-    this.append(next, text);
-    return next;
+    return this.append(next, text) || next;
   }
-  /** Appends a message to a log; false when the log cannot take it: full, or of format 1 and the record too large for it. */
-  private append(log: Log, text: string): boolean {
+  /** Appends a message to a log: "" when it is on the log, FULL, or why no log can take it. */
+  private append(log: Log, text: string): string {
     const n = encode(text); // before reading enc.b: encoding may replace the buffer
+    this.readers.get(log.path)?.forget();
     try {
-      const why = appendMessage(log, enc.b, n);
-      if (why) throw new Error(`${log.path}: ${why}`);
+      return appendMessage(log, enc.b, n);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === LOG_FULL || code === TOO_LARGE) return false;
+      if (code === LOG_FULL || code === TOO_LARGE) return FULL;
       throw e;
     }
-    return true;
   }
   private newRun(f: Feed, first: number): Log {
     const path = `${f.dir}/${f.runs.length}.LOG`;
@@ -213,8 +332,13 @@ export class Store implements Holder {
     f.runs.sort((a, b) => a.first - b.first);
     return log;
   }
+  /** Keeps a fork's message in FORKS.PGN, once. */
   fork(_author: string, _depth: number, text: string) {
+    const id = idOf(Buffer.from(text, "utf8"));
+    this.forkIds ??= new Set(this.forks().map((t) => idOf(Buffer.from(t, "utf8"))));
+    if (this.forkIds.has(id)) return;
     appendFileSync(join(this.dir, "FORKS.PGN"), text + "\n\n");
+    this.forkIds.add(id);
   }
   forks(): string[] {
     const f = join(this.dir, "FORKS.PGN");
@@ -251,7 +375,7 @@ export class Store implements Holder {
   }
   private reader(log: Log): File {
     let r = this.readers.get(log.path);
-    if (!r) this.readers.set(log.path, (r = this.disk.openFile(log.path, "r")!));
+    if (!r) this.readers.set(log.path, (r = new ReadAhead(this.disk.openFile(log.path, "r")!)));
     return r;
   }
   /** An 8.3 name for a new feed's log: the key's first 8 characters, or 7 and a digit if those are taken. */

@@ -94,9 +94,13 @@ function open(files: { path: string; file: File }[]) {
 function show(r: Result, name: string) {
   result = w.pigeonResult = r;
   const s = r.summary, out = $("out");
-  status(`${name}: ${s.messages.accepted.toLocaleString("en")} messages accepted, ${s.messages.refused} refused; blobs ${s.blobs.accepted} accepted, ${s.blobs.refused} refused ` +
-    `(${(r.ms.total / 1000).toFixed(1)} s, ${r.engine === "core" ? "verified by the core" : "the core's rules, then WebCrypto Ed25519"})`, s.messages.refused || s.blobs.refused ? "warn" : "ok");
+  const losses = s.losses ?? [];
+  status(`${name}: ${s.messages.accepted.toLocaleString("en")} messages accepted, ${s.messages.refused} refused; blobs ${s.blobs.accepted} accepted, ${s.blobs.refused} refused` +
+    `${losses.length ? `; ${losses.length} losses (not read)` : ""} (${(r.ms.total / 1000).toFixed(1)} s, ${r.engine === "core" ? "verified by the core" : "the core's rules, then WebCrypto Ed25519"})`, s.messages.refused || s.blobs.refused || losses.length ? "warn" : "ok");
   ($("csv") as HTMLButtonElement).disabled = false;
+  if (losses.length)
+    out.append(el("section", { class: "feed losses" }, el("h2", { text: "Not read: lost on the card or in the bundle" }), el("ul", { class: "refusals" }, ...losses.map((l) =>
+      el("li", {}, el("code", { text: `${l.file}${l.page !== null ? " page " + l.page : ""}` }), ` ${l.depths ? `depths ${l.depths[0]}..${l.depths[1] ?? "(the end)"}: ` : ""}`, el("b", { text: l.reason }))))));
   if (r.unattributed.length) out.append(el("section", { class: "feed" }, el("h2", { text: "Refused, with no feed" }), refusalList(r.unattributed)));
   for (const [i, f] of r.feeds.entries()) {
     const pending: (() => void)[] = [];

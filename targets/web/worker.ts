@@ -3,54 +3,53 @@
 // out each feed's readings, off the page's main thread.
 //
 // The core (dist/pigeon.js, global Pigeon) runs before this script in the same
-// worker; FatFs' WebAssembly comes inlined as base64 (FATFS_WASM). A message's
-// verdict is the core's: with `engine: "core"` the core checks everything; by
-// default, where the browser has Ed25519 in WebCrypto, the core's parser and
-// key/S rules (edrules.ts, as `pigeon` does before node:crypto) run first and
-// WebCrypto checks only the equation, in parallel, a slice at a time.
+// worker. A message's verdict is the core's: with `engine: "core"` the core
+// checks everything; by default, where the browser has Ed25519 in WebCrypto,
+// the core's parser and key/S rules (edrules.ts, as `pigeon` does before
+// node:crypto) run first and WebCrypto checks only the equation, in parallel,
+// a slice at a time. Files are read as `pigeon` reads them (input.ts), at
+// offsets as they are needed (FileReaderSync), never whole.
 import { b32encode } from "../../src/base32";
 import { heldRanges, memoryHolder, summary, Verifier, type Checks } from "../node/chain";
 import { keyAllowed, precheck } from "../node/edrules";
-import { isImage, mayRead, pgnMessages, readImage, readTree, type Input, type Source } from "../node/input";
+import { blockBytes, isImage, pgnMessages, readImage, readTree, textLines, type Bytes, type Entry, type Input, type Source } from "../node/input";
 import { field, readings } from "../node/readings";
 import type { FeedResult, Request, Result } from "./protocol";
 
 declare const Pigeon: any;
-declare const FATFS_WASM: string;
+declare const FileReaderSync: { new (): { readAsArrayBuffer(b: Blob): ArrayBuffer } };
 
 const post = (m: unknown) => (self as unknown as Worker).postMessage(m);
 const SLICE = 2000;
 
-let wasm: Promise<WebAssembly.Module> | null = null;
-const fatfsWasm = () => (wasm ??= WebAssembly.compile(Uint8Array.from(atob(FATFS_WASM), (c) => c.charCodeAt(0))));
+/** A picked file, read at offsets, a megabyte at a time (a read of a File has a cost of its own). */
+function pickedBytes(file: File): Bytes {
+  const reader = new FileReaderSync();
+  return blockBytes(file.size, (at, n) => new Uint8Array(reader.readAsArrayBuffer(file.slice(at, at + n))), undefined, 1 << 20);
+}
 
 /** The input from the picked files: one file (a card image or a messages.pgn) or a directory's files. */
-async function readPicked(req: Request): Promise<Input> {
-  const dec = new TextDecoder();
+function readPicked(req: Request): Input {
   if (req.files.length === 1 && !req.files[0].path.includes("/")) {
-    const { path, file } = req.files[0], bytes = new Uint8Array(await file.arrayBuffer());
-    if (isImage(bytes.subarray(0, 512), bytes.length)) return readImage(bytes, await fatfsWasm(), path);
-    return { messages: pgnMessages(dec.decode(bytes).split("\n"), path), blobs: [] };
+    const { path, file } = req.files[0], bytes = pickedBytes(file);
+    if (isImage(bytes.read(0, 512), bytes.size)) return readImage(bytes, path);
+    return { messages: pgnMessages(textLines(bytes), path), blobs: [], losses: [] };
   }
   // a directory: paths are "<dir>/<path inside it>"
   const top = req.files[0].path.includes("/") ? req.files[0].path.slice(0, req.files[0].path.indexOf("/")) : "";
-  const inside = new Map<string, Uint8Array>();
-  for (const { path, file } of req.files) {
-    const p = top ? path.slice(top.length + 1) : path;
-    inside.set(p, mayRead(p) ? new Uint8Array(await file.arrayBuffer()) : new Uint8Array(0)); // other files: listed, never read
-  }
-  return readTree({
+  const inside = new Map<string, File>();
+  for (const { path, file } of req.files) inside.set(top ? path.slice(top.length + 1) : path, file);
+  return readTree<Entry>({
     list(dir) {
-      const seen = new Map<string, boolean>(), pre = dir ? dir + "/" : "";
+      const seen = new Map<string, Entry>(), pre = dir ? dir.path + "/" : "";
       for (const p of inside.keys())
         if (p.startsWith(pre)) {
-          const rest = p.slice(pre.length), i = rest.indexOf("/");
-          seen.set(i < 0 ? rest : rest.slice(0, i), i >= 0 || !!seen.get(rest));
+          const rest = p.slice(pre.length), i = rest.indexOf("/"), name = i < 0 ? rest : rest.slice(0, i);
+          if (!seen.has(name) || i >= 0) seen.set(name, { name, path: pre + name, kind: i >= 0 ? "dir" : "file" });
         }
-      return [...seen].map(([name, dir]) => ({ name, dir }));
+      return { entries: [...seen.values()] };
     },
-    bytes: (p) => inside.get(p)!,
-    lines: (p) => dec.decode(inside.get(p)!).split("\n"),
+    open: (e) => pickedBytes(inside.get(e.path)!),
     show: (p) => (top ? top + "/" : "") + p,
   });
 }
@@ -104,7 +103,7 @@ function coreVerdicts(texts: string[]): Map<string, Verdict> {
 
 async function run(req: Request): Promise<Result> {
   const t0 = performance.now();
-  const input = await readPicked(req);
+  const input = readPicked(req);
   const messages: Source[] = [...input.messages];
   const tRead = performance.now();
   const engine = req.engine === "core" || !(await hasWebEd25519()) ? "core" : "webcrypto";
@@ -130,6 +129,7 @@ async function run(req: Request): Promise<Result> {
     post({ type: "progress", done: Math.min(messages.length, i + SLICE), total: messages.length, engine });
   }
   v.blobs(input.blobs);
+  v.report.losses.push(...(input.losses ?? [])); // whole now that every message was read
   const tVerify = performance.now();
 
   const feeds: FeedResult[] = [];
