@@ -13,12 +13,30 @@ import ts from "typescript";
 // (directly, or through the functions it calls) before its declaration moves up.
 const isDirective = (s) => ts.isExpressionStatement(s) && ts.isStringLiteral(s.expression);
 const isFn = (node) => (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node)) && node.body;
+/** An identifier that names a property (o.name, { name: ... }), not a variable. */
+const isPropertyName = (n) => n.parent && (ts.isPropertyAccessExpression(n.parent) || ts.isPropertyAssignment(n.parent)) && n.parent.name === n;
+/** The names a function declares: its parameters, its vars and its functions (not those of functions inside it). */
+function locals(fn) {
+  const names = new Set(fn.parameters.map((p) => p.name.getText()));
+  const walk = (node) => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name)) names.add(node.name.text);
+    if ((ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node)) && node.name && node !== fn) names.add(node.name.text);
+    if (!ts.isFunctionLike(node) || node === fn) ts.forEachChild(node, walk);
+  };
+  if (fn.name && ts.isFunctionExpression(fn)) names.add(fn.name.text);
+  ts.forEachChild(fn.body, walk);
+  return names;
+}
 /** Names of st's top-level function declarations that a non-function statement reaches before the declaration. */
 function earlyUses(st) {
   const at = new Map(), uses = new Map();
-  const refs = (node, out = new Set()) => {
-    if (ts.isIdentifier(node) && at.has(node.text) && !(node.parent && ts.isPropertyAccessExpression(node.parent) && node.parent.name === node)) out.add(node.text);
-    ts.forEachChild(node, (c) => void refs(c, out));
+  // identifiers naming a top-level function; a function's own names (parameters, vars,
+  // functions: minified code reuses short names) shadow them inside it
+  const refs = (node, out = new Set(), shadow = new Set()) => {
+    if (ts.isFunctionLike(node) && node.body) {
+      shadow = new Set([...shadow, ...locals(node)]);
+    } else if (ts.isIdentifier(node) && at.has(node.text) && !shadow.has(node.text) && !isPropertyName(node)) out.add(node.text);
+    ts.forEachChild(node, (c) => void refs(c, out, shadow));
     return out;
   };
   st.forEach((s, i) => ts.isFunctionDeclaration(s) && s.name && at.set(s.name.text, i));
