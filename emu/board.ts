@@ -7,9 +7,11 @@
 // .boot0, as a user's own code would be (PIGEON_ON_STATUS / PIGEON_ON_APPEND
 // hooks that mark the instruction count with peek8 and print a few words).
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { BoardName, flashImage, runQemu, RunResult, storageOf, Symbols, Toolkit } from "./qemu";
+import { readGeometry } from "../targets/node/fat";
+import { BOARDS, BoardName, flashImage, runQemu, RunResult, storageOf, Symbols, Toolkit } from "./qemu";
 
 const root = resolve(__dirname, "..");
 export const FIRMWARE = join(root, "dist/firmware.js");
@@ -37,7 +39,7 @@ export function hooks(readings: number, o: { marks: boolean; clock?: number; aft
   const mark = (n: number) => (o.marks ? `peek8(${n}); ` : "");
   return `var PIGEON_EMU = 0;
 ${o.clock ? `global.getTime = function () { return ${o.clock} + 600 * PIGEON_EMU; };\n` : ""}function PIGEON_ON_STATUS(s, why) {
-  if (s == "logging" && !PIGEON_EMU) { ${mark(AT_LOGGING)}print("<<MEM boot " + JSON.stringify(process.memory()) + ">>"); print("<<NATIVE " + PigeonLogger.state.native + ">>"); }
+  if (s == "logging" && !PIGEON_EMU) { ${mark(AT_LOGGING)}print("<<MEM boot " + JSON.stringify(process.memory()) + ">>"); print("<<NATIVE " + PigeonLogger.state.native + ">>"); print("<<STORAGE " + require("Storage").getFree() + ">>"); }
 }
 function PIGEON_ON_APPEND(t) {
   ${mark(AT_APPEND)}var d = /\\ndepth (\\d+)\\n/.exec(t)[1];
@@ -95,6 +97,19 @@ export function prepareFlash(kit: Toolkit, path: string, o: FlashOptions) {
   writeFileSync(path, flashImage(kit.firmware(o.board).image, o.board, files));
 }
 
+/** Writes a file into the Storage of a board's flash image, as require("Storage").write would (an older one is deleted first). */
+export function setStorageFile(path: string, board: BoardName, name: string, data: string | Uint8Array) {
+  const image = readFileSync(path), flash = storageOf(image, board), nm = Buffer.alloc(28), bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
+  nm.write(name, "latin1");
+  const old = flash.find(nm);
+  if (old) flash.erase(old.addr);
+  const at = flash.create(nm, bytes.length);
+  if (!at) throw new Error(`${name}: no room in the ${board}'s Storage`);
+  flash.program(at, bytes);
+  flash.bytes.copy(image, BOARDS[board].storage - 0x08000000);
+  writeFileSync(path, image);
+}
+
 /** A file of the board's Storage, read back from its flash image (undefined when absent). */
 export function storageFile(path: string, board: BoardName, name: string): Buffer | undefined {
   const flash = storageOf(readFileSync(path), board), nm = Buffer.alloc(28);
@@ -117,6 +132,8 @@ export interface LoggerResult {
   memory: { boot?: any; end?: any };
   /** PigeonLogger.state.native at boot: the kernels are bound. */
   native?: boolean;
+  /** Storage's free bytes at boot (require("Storage").getFree()). */
+  storageFree?: number;
   /** Sector writes to the card (disk_write's sector and count), in order, with the instruction count. */
   writes: { sector: number; count: number; at: number }[];
   /** Console lines of the logger ("pigeon: ..."), and errors the firmware printed. */
@@ -142,7 +159,7 @@ export async function runLogger(o: LoggerOptions): Promise<LoggerResult> {
   const peek = syms.address("jswrap_io_peek"), temp = syms.address("jswrap_espruino_getTemperature"), write = syms.address("disk_write");
   const run = await runQemu({
     kit: o.kit, board: o.board, flash: o.flash, card: o.card, stop: o.stop, profile: o.profile, timeout: o.timeout,
-    marks: [temp], args: [peek, write], until: DONE, onOutput: o.onOutput,
+    marks: [temp], args: [peek, write], until: DONE, fail: /Uncaught |OUT OF MEMORY/, onOutput: o.onOutput,
   });
   const r: LoggerResult = { run, readings: [], acks: [], memory: {}, writes: [], lines: [] };
   let sensor = -1;
@@ -160,6 +177,53 @@ export async function runLogger(o: LoggerOptions): Promise<LoggerResult> {
   for (const m of run.console.matchAll(/<<MEM (\w+) (\{.*?\})>>/g)) (r.memory as any)[m[1]] = JSON.parse(m[2]);
   const nat = /<<NATIVE (\w+)>>/.exec(run.console);
   if (nat) r.native = nat[1] === "true";
+  const st = /<<STORAGE (\d+)>>/.exec(run.console);
+  if (st) r.storageFree = Number(st[1]);
   r.lines = run.console.split(/\r?\n/).map((l) => l.replace(/^[>\s]*(\x1b\[J)?/, "")).filter((l) => /^(pigeon: |Uncaught |ERROR|Error|WARNING|Execution Interrupted|New interpreter error)/.test(l));
   return r;
+}
+
+export interface Emulated extends LoggerResult {
+  dir: string;
+  card: string;
+  flash: string;
+}
+/**
+ * A fresh board (flash with the logger, a fresh card of cardMiB, 128 by default,
+ * or a copy of the image cardFrom) run for `readings` appends, or until `stop`
+ * instructions (a power cut).
+ */
+export async function emulate(kit: Toolkit, o: FlashOptions & { cardMiB?: number; cardFrom?: string; stop?: number; timeout?: number; card?: string; profile?: boolean }): Promise<Emulated> {
+  const dir = mkdtempSync(join(tmpdir(), "pigeon-emu-")), card = o.card ?? join(dir, "card.img"), flash = join(dir, "flash.img");
+  if (o.cardFrom) copyFileSync(o.cardFrom, card);
+  else makeCard(card, o.cardMiB ?? 128);
+  prepareFlash(kit, flash, o);
+  const r = await runLogger({ kit, board: o.board, flash, card, stop: o.stop, profile: o.profile, timeout: o.timeout ?? 600 });
+  return { ...r, dir, card, flash };
+}
+/** The same board powered up again on its card and flash (after a cut, say), its hooks set for `readings` more appends. */
+export async function powerUp(kit: Toolkit, em: Emulated, o: { board: BoardName; readings: number; sensors?: string; clock?: number; stop?: number; timeout?: number }): Promise<Emulated> {
+  setStorageFile(em.flash, o.board, ".boot0", (o.sensors ?? "") + hooks(o.readings, { marks: true, clock: o.clock }));
+  const r = await runLogger({ kit, board: o.board, flash: em.flash, card: em.card, stop: o.stop, timeout: o.timeout ?? 600 });
+  return { ...r, dir: em.dir, card: em.card, flash: em.flash };
+}
+
+/** fsck.fat -n (reads only): clean when it exits 0 and says nothing is wrong. */
+export function fsck(card: string): { clean: boolean; output: string } {
+  const r = spawnSync("fsck.fat", ["-n", card], { encoding: "utf8" });
+  return { clean: r.status === 0, output: (r.stdout + r.stderr).trim() };
+}
+/** Names in the card's root directory that are not plain 8.3 entries: long-name entries (attribute 0x0F) or lower case. */
+export function notShortNames(card: string): string[] {
+  const img = readFileSync(card), g = readGeometry(img);
+  if (!g) throw new Error(`${card}: no FAT boot sector`);
+  const out: string[] = [];
+  for (let i = 0; i < g.rootEntries; i++) {
+    const e = img.subarray((g.firstRootSector * 512) + 32 * i, (g.firstRootSector * 512) + 32 * i + 32);
+    if (e[0] === 0) break;
+    if (e[0] === 0xe5) continue;
+    const name = e.subarray(0, 11).toString("latin1");
+    if (e[11] === 0x0f || name !== name.toUpperCase()) out.push(name);
+  }
+  return out;
 }

@@ -163,12 +163,16 @@ export interface RunOptions {
   profile?: boolean;
   /** Console text that ends the run. */
   until?: string;
+  /** Console text that ends the run as failed (done stays false). */
+  fail?: RegExp;
   /** Wall-clock limit in seconds (the machine may be loaded: be generous). */
   timeout: number;
   /** The RTC at power-on (ISO; the toolkit's default keeps runs reproducible). */
   rtc?: string;
   /** Called with console output as it comes. */
   onOutput?: (text: string) => void;
+  /** The console on tcp 127.0.0.1:port instead (for the espruino CLI): no output is collected then. */
+  serialTcp?: number;
 }
 
 export interface RunResult {
@@ -191,7 +195,7 @@ export interface RunResult {
  * no console input: the firmware starts from its own Storage, so the run is
  * the same instruction for instruction every time.
  */
-export function runQemu(o: RunOptions): Promise<RunResult> {
+export function runQemu(o: RunOptions & { started?: (stop: () => void) => void }): Promise<RunResult> {
   const log = `${o.flash}.probe.log`;
   const opts = [probePlugin(o.kit), ...(o.marks ?? []).map((a) => `mark=0x${a.toString(16)}`), ...(o.args ?? []).map((a) => `args=0x${a.toString(16)}`)];
   if (o.stop) opts.push(`stop=${o.stop}`);
@@ -199,14 +203,15 @@ export function runQemu(o: RunOptions): Promise<RunResult> {
   writeFileSync(log, "");
   const argv = [
     "-M", "netduinoplus2", "-icount", "shift=4,sleep=off", "-rtc", `base=${o.rtc ?? "2026-01-01T00:00:00"},clock=vm`,
-    "-nographic", "-monitor", "none", "-serial", "stdio",
+    "-nographic", "-monitor", "none", "-serial", o.serialTcp ? `tcp:127.0.0.1:${o.serialTcp},server,nowait` : "stdio",
     "-global", `stm32f405-soc.flash-file=${o.flash}`,
     ...(o.card ? ["-drive", `if=sd,index=0,format=raw,file=${o.card}`] : []),
     "-plugin", opts.join(","), "-d", "plugin", "-D", log,
   ];
   return new Promise((done, fail) => {
     const q = spawn(o.kit.qemu, argv, { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "", err = "", finished = false, timedOut = false;
+    o.started?.(() => q.kill("SIGTERM"));
+    let out = "", err = "", finished = false, failed = false, timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       q.kill("SIGKILL");
@@ -218,6 +223,9 @@ export function runQemu(o: RunOptions): Promise<RunResult> {
       if (o.until && !finished && out.includes(o.until)) {
         finished = true;
         q.kill("SIGTERM"); // QEMU ends cleanly: the plugin prints its total
+      } else if (o.fail && !failed && o.fail.test(out)) {
+        failed = true;
+        setTimeout(() => q.kill("SIGTERM"), 500); // the rest of the message, then the end
       }
     });
     q.stderr.setEncoding("latin1");

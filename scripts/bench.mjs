@@ -288,6 +288,13 @@ if (r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, onl
   else log(`native kernels: not counted: ${p.stderr.trim().split("\n").pop()}`);
 }
 
+// ---- the real firmware on emulated boards (issue 20): board.pico.*, board.wifi.* ----
+{
+  const p = spawnSync("node", [join(root, "dist/emu.mjs"), "--figures"], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (p.status === 0) Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
+  else log(`emulated boards: not measured: ${(p.stdout + p.stderr).trim().split("\n").pop()}`);
+}
+
 // ---- the fleet simulation (issue 6): sim/scenarios/fleet.json, 20 boards, 3 stations, 3 mules, 60 days ----
 {
   const p = spawnSync("node", [join(root, "dist/fleet.mjs"), join(root, "sim/scenarios/fleet.json")], { encoding: "utf8", maxBuffer: 1 << 24 });

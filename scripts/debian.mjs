@@ -5,6 +5,8 @@ import { execSync, spawnSync } from "node:child_process";
 export const TOOLS = {
   duk: "duktape",
   "fsck.fat": "dosfstools",
+  "mkfs.fat": "dosfstools", // the emulated boards' cards (emu/), formatted as a user would
+  gcc: "gcc", // the emulator's probe plugin (emu/probe/probe.c), where the emulator toolkit is
   mdir: "mtools",
   mcopy: "mtools",
   file: "file",
