@@ -24,19 +24,20 @@ var keys = new Int32Array(128); // start and end of every body key so far
 
 var s: Uint8Array, pos: number, end: number, line: number;
 
-/** Refuses, naming the line, unless ok. */
+/** Refuses, naming the line, unless ok. (Espruino makes a string each time it meets a
+ * literal: where a check runs per character or builds its message, the code tests first.) */
 function need(ok: any, why: string) {
   if (!ok) throw "line " + line + ": " + why;
 }
 function lit(t: string): boolean {
-  var n = t.length, i;
-  if (pos + n > end) return false;
-  for (i = 0; i < n; i++) if (s[pos + i] != t.charCodeAt(i)) return false;
-  pos += n;
+  var n = t.length, i, b = s, p = pos; // locals: a module variable costs a search of a long scope per use on Espruino
+  if (p + n > end) return false;
+  for (i = 0; i < n; i++) if (b[p + i] != t.charCodeAt(i)) return false;
+  pos = p + n;
   return true;
 }
 function eol(why?: string) {
-  need(pos < end && s[pos] == 10, why || "expected end of line");
+  if (!(pos < end && s[pos] == 10)) need(0, why || "expected end of line");
   pos++;
   line++;
 }
@@ -48,26 +49,28 @@ function id(sigil: number, suffix: string, out: Uint8Array): boolean {
 }
 /** A run of 1 to 90 of A-Z a-z 0-9 - _ . = @ & % */
 function name(what: string) {
-  var a = pos, c;
-  for (; pos < end; pos++) {
-    c = s[pos];
+  var a = pos, p = a, e = end, b = s, c;
+  for (; p < e; p++) {
+    c = b[p];
     if (!((c >= 48 && c <= 57) || (c >= 64 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95 || c == 46 || c == 61 || c == 38 || c == 37)) break;
   }
-  need(pos > a && pos - a <= 90, what + ": expected 1 to 90 of A-Z a-z 0-9 - _ . = @ & %");
+  pos = p;
+  if (!(pos > a && pos - a <= 90)) need(0, what + ": expected 1 to 90 of A-Z a-z 0-9 - _ . = @ & %");
 }
 /** "<field> NONE" or "<field> %<id>.sha256" and the line's end; returns the id's offset, or -1 for NONE. */
 function link(field: string): number {
   var a = pos + field.length + 2;
-  need(lit(field + " ") && (lit("NONE") ? (a = -1) : id(37, ".sha256", scratch)), "expected " + field + " NONE or " + field + " %<52 base32>.sha256");
+  if (!(lit(field + " ") && (lit("NONE") ? (a = -1) : id(37, ".sha256", scratch)))) need(0, "expected " + field + " NONE or " + field + " %<52 base32>.sha256");
   eol();
   return a;
 }
 /** The string value s[a..e) (between the quotes): 1-128 code points of valid UTF-8, no control characters. */
 function text(a: number, e: number) {
-  var n = 0, c, lo, hi, k;
+  var n = 0, c, lo, hi, k, b = s;
   while (a < e) {
-    c = s[a++];
+    c = b[a++];
     n++;
+    if (c > 31 && c < 127) continue;
     need(c > 31 && c != 127, "control character in string");
     if (c < 128) continue;
     k = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
@@ -75,7 +78,7 @@ function text(a: number, e: number) {
     hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
     need(c >= 0xc2 && c <= 0xf4, "invalid UTF-8 in string");
     for (; k > 0; k--, lo = 0x80, hi = 0xbf) {
-      c = a < e ? s[a++] : 0;
+      c = a < e ? b[a++] : 0;
       need(c >= lo && c <= hi, "invalid UTF-8 in string");
     }
   }
@@ -113,7 +116,7 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
     at.lipmaa = link("lipmaa");
     l = lipmaa(d);
     line = 5;
-    need(at.lipmaa < 0 == (l == null), "lipmaa must be " + (l == null ? "NONE" : "the id of depth " + l) + " at depth " + d);
+    if (at.lipmaa < 0 != (l == null)) need(0, "lipmaa must be " + (l == null ? "NONE" : "the id of depth " + l) + " at depth " + d);
     line = 6;
     eol("expected an empty line after the header");
     at.body = pos;
@@ -131,7 +134,7 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
       need(lit(":"), "expected ':' after the key");
       c = pos < end ? s[pos] : -1; // never a byte past the message: the buffer may hold an older one
       if (c == 34) {
-        for (e = pos; e < end && s[e] != 10; e++);
+        for (e = pos; e < end && b[e] != 10; e++);
         need(e - pos > 1 && s[e - 1] == 34, "a string value must end with a quote");
         text(pos + 1, e - 1);
         pos = e;
