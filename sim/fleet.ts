@@ -12,16 +12,18 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createImage, FatImage } from "../targets/node/fat";
-import { readCard } from "../targets/node/card";
-import { exportBundle, sendFrom } from "../targets/node/gossip";
-import { readInput, splitPgn } from "../targets/node/reader";
-import { feedsToExport, importInto, Store } from "../targets/node/store";
-import { field } from "../targets/node/readings";
+import { createImage, FatImage } from "./card/image";
+import { readCard } from "./card/read";
+import { sendFrom } from "../targets/host/have";
+import { exportBundle, feedsToExport } from "../targets/node/export";
+import { importInto } from "../targets/node/import";
+import { readInput, splitPgn } from "../targets/node/files";
+import { Store } from "../targets/node/store";
+import { field } from "../targets/host/readings";
 import { Pigeon } from "../targets/node/core";
 import type { ProfileName } from "./espruino";
 import type { Board } from "./espruino";
-import { loggerBoard } from "./logger";
+import { loggerBoard } from "./loggerboard";
 
 export interface Scenario {
   /** Unix seconds at which the boards' clocks start. */

@@ -5,10 +5,11 @@
 // summary.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createImage } from "../targets/node/fat";
-import { readCard } from "../targets/node/card";
-import { verify } from "../targets/node/verify";
-import { loggerBoard } from "./logger";
+import { createImage } from "./card/image";
+import { readCard } from "./card/read";
+import { verifyInput } from "../targets/host/chain";
+import { nodeChecks } from "../targets/node/checks";
+import { loggerBoard } from "./loggerboard";
 
 const root = join(__dirname, "..");
 const DAYS = Number(process.env.DAYS || 30);
@@ -28,7 +29,7 @@ async function main() {
   // ---- the host ----
   const feeds = readCard(img);
   const pgn = feeds.flatMap((f) => f.messages);
-  const report = verify({ messages: feeds.flatMap((f) => f.messages.map((text) => ({ text, file: f.path, line: 0 }))), blobs: [] });
+  const report = verifyInput({ messages: feeds.flatMap((f) => f.messages.map((text) => ({ text, file: f.path, line: 0 }))), blobs: [] }, nodeChecks);
   for (const r of report.refusals) console.log(`${r.file} depth ${r.depth}: refused: ${r.reason}`);
   for (const f of feeds) if (f.bad.length) console.log(`${f.path}: pages the card garbled: ${f.bad.join(", ")}`);
   const messages = pgn.length, refused = report.messages.refused, times = pgn.map((t) => Number(/\nt:"(\d+)"/.exec(t)?.[1]));

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { appendMessage, createLog, each, LOG_FULL, openLog, rec, record, text, type Log } from "../src/card";
+import { appendMessage, createLog, each, LOG_FULL, openLog, rec, record, text, type Log } from "../src/log";
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
 import { Pigeon } from "./pigeon";
-import { MemDisk, PowerCut } from "../targets/node/memdisk";
+import { MemDisk } from "../sim/card/memdisk";
+import { PowerCut } from "../sim/card/fault";
+import { prng } from "../sim/prng";
 import { vectors } from "./vectors";
 
 const SEED = new Uint8Array(32).fill(7);
@@ -82,11 +84,9 @@ describe("card log", () => {
     it(`keeps every acknowledged message through 150 power cuts (${model})`, () => {
       for (let cut = 0; cut < 150; cut++) {
         const disk = new MemDisk();
-        disk.model = model;
-        disk.rnd = cut + 1;
         createLog(disk, "K.LOG", AUTHOR, 500, 42);
         let log = openLog(disk, "K.LOG");
-        disk.cutAt = disk.writes + 1 + Math.floor(disk.random() * 300);
+        disk.armFault({ model, after: 1 + prng(cut + 1).int(300), seed: cut });
         let acked = 0;
         try {
           for (const t of FEED) {
@@ -96,8 +96,8 @@ describe("card log", () => {
         } catch (e) {
           if (!(e instanceof PowerCut)) throw e;
         }
-        disk.dead = false;
-        disk.cutAt = -1;
+        disk.disarm();
+        disk.powerOn();
         log = openLog(disk, "K.LOG");
         const back = all(disk, log);
         expect(back.length).toBeGreaterThanOrEqual(acked);
@@ -124,7 +124,7 @@ describe("card log with non-ASCII text", () => {
 
 describe("the logger's feed on a card log", () => {
   it("signs readings with prev and lipmaa ids read back from the card, across a remount", async () => {
-    const { openFeed, append, readingBody } = await import("../src/logger");
+    const { openFeed, append, readingBody } = await import("../src/ownfeed");
     const disk = new MemDisk();
     createLog(disk, "F.LOG", AUTHOR, 400, 77);
     const texts: string[] = [];
@@ -145,7 +145,7 @@ describe("the logger's feed on a card log", () => {
     expect(back[3]).toContain('\nt:"1764001800"\nboot:"1"\ntemp:"20.3"\n');
   });
   it("puts several readings in one message as name.i with dt", async () => {
-    const { readingBody } = await import("../src/logger");
+    const { readingBody } = await import("../src/ownfeed");
     expect(readingBody(1764000000.7, 3, 60, ["temp", "vbat"], [[21.5, 3.7123], [21.25, 3.7]])).toEqual([
       ["t", '"1764000000"'], ["boot", '"3"'], ["dt", '"60"'],
       ["temp.0", '"21.5"'], ["vbat.0", '"3.712"'], ["temp.1", '"21.25"'], ["vbat.1", '"3.7"'],

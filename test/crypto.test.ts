@@ -11,7 +11,7 @@ import { b32decode, b32encode } from "../src/base32";
 import { keypair, sign, verify } from "../src/ed25519";
 import { sha256 } from "../src/sha256";
 import { sha512 } from "../src/sha512";
-import { prng } from "./prng";
+import { prng } from "../sim/prng";
 import { RFC8032 } from "./rfc8032";
 import { VECTORS, vectors } from "./vectors";
 // refEncode: an independent encoder, the bits as a string of 0 and 1 cut into fives

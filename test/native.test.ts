@@ -19,11 +19,11 @@ import { baseMul, keypair, sign, verify } from "../src/ed25519";
 import { gf, mul, sqr } from "../src/field";
 import { sha512 } from "../src/sha512";
 import { keys, sign as signMessage, verify as verifyMessage } from "../src/index";
-import { loggerBoard } from "../sim/logger";
-import { readCard } from "../targets/node/card";
-import { createImage, FatImage } from "../targets/node/fat";
+import { loggerBoard } from "../sim/loggerboard";
+import { readCard } from "../sim/card/read";
+import { createImage, FatImage } from "../sim/card/image";
 import { checkFeed } from "./feed";
-import { prng } from "./prng";
+import { prng } from "../sim/prng";
 import { RFC8032 } from "./rfc8032";
 import { draftOf, hex, vectors } from "./vectors";
 

@@ -8,12 +8,12 @@ import { closeSync, cpSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, o
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { appendMessage, createLog, each, openLog, type Log } from "../src/card";
+import { appendMessage, createLog, each, openLog, type Log } from "../src/log";
 import { enc, encode } from "../src/utf8";
-import { readCard } from "../targets/node/card";
-import type { Loss, Summary } from "../targets/node/chain";
-import { cardLog, logRecords, memoryBytes } from "../targets/node/input";
-import { MemDisk } from "../targets/node/memdisk";
+import { readCard } from "../sim/card/read";
+import type { Loss, Summary } from "../targets/host/chain";
+import { cardLog, logRecords, memoryBytes } from "../targets/host/bundle";
+import { MemDisk } from "../sim/card/memdisk";
 import { NodeDisk } from "../targets/node/nodedisk";
 import { header, loggerCard, pcCard, run, where } from "./cards";
 import { makeFeed, signFeed } from "./feed";

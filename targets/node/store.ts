@@ -7,17 +7,15 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/card";
+import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/log";
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
-import type { Holder, Loss } from "./chain";
+import type { Holder, Loss } from "../host/chain";
 import { b32encode } from "../../src/base32";
-import { b32decodeInto, idOf } from "./fastverify";
-import { splitPgn } from "./reader";
+import { b32decodeInto, idOf } from "./checks";
+import { splitPgn } from "./files";
 import { Pigeon } from "./core";
-import { formatHave, mergeHave, parseHave, type Holdings } from "./gossip";
-import type { Input } from "./input";
-import { verify, type Report } from "./verify";
+import { formatHave, mergeHave, parseHave, type Holdings } from "../host/have";
 
 const PAGES = 1 << 18; // a feed's first log: about 780,000 messages (sparse on the host's disk)
 const RUN_PAGES = 1 << 12; // a later run's log: about 12,000 messages; a full one goes on in a new log
@@ -388,20 +386,3 @@ export class Store implements Holder {
   }
 }
 
-/**
- * `pigeon import`: verifies an input against the store, keeps what is valid
- * (blobs too) and remembers what the bundle's writer said it holds. Returns
- * the report, and why the have-file was not taken if it was not.
- */
-export function importInto(store: Store, input: Input, onProgress?: (messages: number) => void): { report: Report; badHave?: Error } {
-  const report = verify(input, store, (id, bytes) => store.putBlob(id, bytes), onProgress);
-  if (input.have instanceof Error) return { report, badHave: input.have };
-  if (input.have) store.rememberPeer(input.have.who, input.have.held);
-  return { report };
-}
-
-/** The feeds `pigeon export` passes on: the store's own and those it follows (all: every feed held), never a blocked one. */
-export function feedsToExport(store: Store, all: boolean): string[] {
-  const me = store.identity(), blocks = store.list("BLOCKS.TXT"), follows = store.list("FOLLOWS.TXT");
-  return store.authors().filter((a) => !blocks.has(a) && (all || a === me || follows.has(a)));
-}

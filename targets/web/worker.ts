@@ -10,10 +10,10 @@
 // a slice at a time. Files are read as `pigeon` reads them (input.ts), at
 // offsets as they are needed (FileReaderSync), never whole.
 import { b32encode } from "../../src/base32";
-import { heldRanges, memoryHolder, summary, Verifier, type Checks } from "../node/chain";
-import { keyAllowed, precheck } from "../node/edrules";
-import { blockBytes, isImage, pgnMessages, readImage, readTree, textLines, type Bytes, type Entry, type Input, type Source } from "../node/input";
-import { field, readings } from "../node/readings";
+import { heldRanges, memoryHolder, summary, Verifier, type Checks } from "../host/chain";
+import { keyAllowed, precheck } from "../host/edrules";
+import { blockBytes, isImage, pgnMessages, readImage, readTree, textLines, type Bytes, type Entry, type Input, type Source } from "../host/bundle";
+import { field, readings } from "../host/readings";
 import type { FeedResult, Request, Result } from "./protocol";
 
 declare const Pigeon: any;

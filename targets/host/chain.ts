@@ -8,7 +8,7 @@
 // (targets/web/, with the core or WebCrypto) run this same code, each giving
 // its own `Checks` for what a single message is.
 import { lipmaa, linkedFrom } from "../../src/lipmaa";
-import type { BlobFile, Input, Source } from "./input";
+import type { BlobFile, Input, Source } from "./bundle";
 
 export interface Refusal {
   author: string | null;
@@ -184,7 +184,7 @@ export function blobRefs(text: string): string[] {
  * order, giving each accepted message to the holder; returns the report in
  * `pigeon verify --json` form. A feed the holder lacks may start at any depth.
  */
-export function verify(input: Input, checks: Checks, holder: Holder = memoryHolder(), onBlob?: (id: string, bytes: Uint8Array) => void, onProgress?: (messages: number) => void): Report {
+export function verifyInput(input: Input, checks: Checks, holder: Holder = memoryHolder(), onBlob?: (id: string, bytes: Uint8Array) => void, onProgress?: (messages: number) => void): Report {
   const v = new Verifier(checks, holder, onBlob);
   let seen = 0;
   for (const m of input.messages) {

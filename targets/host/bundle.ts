@@ -10,10 +10,10 @@
 // be read (a garbled page, a log cut short or without a header, a cluster
 // chain that loops, a file that is not a regular one) is a loss, named with
 // its file and why (spec/card.md, "What readers report"), and the rest is read.
-import { each, openLog, type Disk, type File, type Log } from "../../src/card";
+import { each, openLog, type Disk, type File, type Log } from "../../src/log";
 import type { Loss } from "./chain";
-import { FatVolume, type FatEntry } from "./fatvolume";
-import type { Holdings } from "./gossip";
+import { FatVolume, type FatEntry } from "./fat";
+import type { Holdings } from "./have";
 
 export interface Source {
   text: string;

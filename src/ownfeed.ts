@@ -1,6 +1,6 @@
 // The logger's step: sensor values become one signed message of kind
 // "reading" (spec/card.md, "Reading messages"), appended to the own feed's log.
-import { appendMessage, each, File, find, Log } from "./card";
+import { appendMessage, each, File, find, Log } from "./log";
 import { certificatePath, lipmaa } from "./lipmaa";
 import { Draft } from "./message";
 import { id, sign } from "./index";
