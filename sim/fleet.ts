@@ -19,7 +19,7 @@ import { exportBundle, feedsToExport } from "../targets/node/export";
 import { importInto } from "../targets/node/import";
 import { readInput, splitPgn } from "../targets/node/files";
 import { Store } from "../targets/node/store";
-import { field } from "../targets/host/readings";
+import { field } from "../targets/host/message";
 import { Pigeon } from "../targets/node/core";
 import type { ProfileName } from "./espruino";
 import type { Board } from "./espruino";
@@ -207,10 +207,10 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
       // before each feed's first message, one of the same depth and links with a new reading, signed with the mule's own key under the feed's author
       const seed = Uint8Array.from(readFileSync(join(m.store.dir, "SECRET.KEY"))), out: string[] = [], seen = new Set<string>();
       for (const t of texts) {
-        const author = field(t, "author");
+        const author = field(t, "author")!; // texts a board wrote
         if (!seen.has(author)) {
           seen.add(author);
-          const forged = Pigeon.sign(seed, { kind: "reading", prev: field(t, "prev"), depth: Number(field(t, "depth")), lipmaa: field(t, "lipmaa"), body: [["t", `"${/\nt:"(\d+)"/.exec(t)![1]}"`], ["temp", '"99.9"']] });
+          const forged = Pigeon.sign(seed, { kind: "reading", prev: field(t, "prev")!, depth: Number(field(t, "depth")), lipmaa: field(t, "lipmaa")!, body: [["t", `"${/\nt:"(\d+)"/.exec(t)![1]}"`], ["temp", '"99.9"']] });
           out.push(forged.replace(/^author \S+/, "author " + author));
           m.acts++;
         }

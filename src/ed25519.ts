@@ -331,7 +331,7 @@ export function keypair(seed: Uint8Array, out?: Uint8Array): Uint8Array {
 
 var hk = new Uint8Array(64), rk = new Uint8Array(32);
 /** sig[0..64) = signature of m[p..p+n) under the expanded key k. */
-export function sign(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
+export function signBytes(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
   var B = room(n);
   copy(B, 64, m, p, n);
   copy(B, 32, k, 32, 32);
@@ -375,13 +375,17 @@ function loadKey(A: Uint8Array, p: number): boolean {
   return (haveA = true);
 }
 
+/** Whether the S of the signature sig[q..q+64) is below L (spec/pigeon.md 2.3, rule 1), compared from the top limb. */
+export function sBelowL(sig: Uint8Array, q: number): boolean {
+  for (var i = 15; i >= 0 && limb(sig, q + 32, i) == LL[i]; i--);
+  return i >= 0 && limb(sig, q + 32, i) < LL[i];
+}
+
 var hv = new Uint8Array(64), rv = new Uint8Array(32);
-/** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n). */
-export function verify(A: Uint8Array, r: number, m: Uint8Array, p: number, n: number, sig: Uint8Array, q: number): boolean {
+/** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n) (spec/pigeon.md 2.3). */
+export function verifySignature(A: Uint8Array, r: number, m: Uint8Array, p: number, n: number, sig: Uint8Array, q: number): boolean {
   var i, w, B;
-  // S < L, compared from the top limb
-  for (i = 15; i >= 0 && limb(sig, q + 32, i) == LL[i]; i--);
-  if (i < 0 || limb(sig, q + 32, i) > LL[i]) return false;
+  if (!sBelowL(sig, q)) return false;
   if (!comb) buildComb();
   if (!loadKey(A, r)) return false;
   B = room(n);

@@ -24,7 +24,7 @@ export function readingBody(t: number, boot: number, dt: number, names: string[]
 }
 
 /** The own feed: its log, a reader on it, the key, and the id of the last message. */
-export interface Feed {
+export interface OwnFeed {
   log: Log;
   reader: File;
   keys: Uint8Array;
@@ -32,13 +32,13 @@ export interface Feed {
 }
 
 /** The id of the message at depth d of the own feed ("" when it is not there). */
-function idAt(feed: Feed, d: number): string {
+function idAt(feed: OwnFeed, d: number): string {
   var t = find(feed.log, feed.reader, d);
   return t == undefined ? "" : id(t);
 }
 
 /** Opens the own feed over its log: finds the newest message's id. */
-export function openFeed(log: Log, reader: File, keys: Uint8Array): Feed {
+export function openFeed(log: Log, reader: File, keys: Uint8Array): OwnFeed {
   var feed = { log: log, reader: reader, keys: keys, last: "" };
   if (log.next) feed.last = idAt(feed, log.next - 1);
   return feed;
@@ -48,7 +48,7 @@ export function openFeed(log: Log, reader: File, keys: Uint8Array): Feed {
 export var REFUSED = "REFUSED";
 
 /** Signs and appends the next message with this body; returns its text, once it is on the card. */
-export function append(feed: Feed, kind: string, body: string[][]): string {
+export function append(feed: OwnFeed, kind: string, body: string[][]): string {
   var d = feed.log.next, l = lipmaa(d), n, why;
   var draft: Draft = { kind: kind, prev: d ? feed.last : "NONE", depth: d, lipmaa: l == null ? "NONE" : idAt(feed, l), body: body };
   var t = sign(feed.keys, draft);
@@ -69,7 +69,7 @@ export function append(feed: Feed, kind: string, body: string[][]): string {
  * depth 0, in ascending depth, each given to put (as `pigeon export --latest n`
  * writes them): a collector checks this week's readings without the history.
  */
-export function latest(feed: Feed, n: number, put: (text: string) => void) {
+export function latest(feed: OwnFeed, n: number, put: (text: string) => void) {
   var top = feed.log.next - 1, from = Math.max(feed.log.first, top - n + 1), path, i;
   if (top < 0) return;
   path = certificatePath(from, feed.log.first);

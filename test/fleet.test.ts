@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openImage } from "../sim/card/image";
 import { readCard } from "../sim/card/read";
 import { Store } from "../targets/node/store";
-import { field } from "../targets/host/readings";
+import { field } from "../targets/host/message";
 import { runFleet, type FleetResult, type Scenario } from "../sim/fleet";
 import { fleetSvg, formatReport, writtenBy } from "../sim/fleet-report";
 import { Pigeon } from "./pigeon";

@@ -6,7 +6,7 @@ import type { FatImage } from "./image";
 import { FatVolume } from "../../targets/host/fat";
 import { cardLog, LOG_NAME, logRecords, memoryBytes } from "../../targets/host/bundle";
 
-export interface CardFeed {
+export interface CardLog {
   path: string;
   /** The log's author; "" when its header cannot be read (losses say why). */
   author: string;
@@ -21,8 +21,8 @@ export interface CardFeed {
 }
 
 /** Every log on the card (root *.LOG), with its messages. */
-export function readCard(img: FatImage): CardFeed[] {
-  const vol = new FatVolume(memoryBytes(img.buffer)), out: CardFeed[] = [];
+export function readCard(img: FatImage): CardLog[] {
+  const vol = new FatVolume(memoryBytes(img.buffer)), out: CardLog[] = [];
   for (const e of vol.list(null).entries) {
     if (e.dir || !LOG_NAME.test(e.name)) continue;
     const losses: Loss[] = [], f = vol.open(e);

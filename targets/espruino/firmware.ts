@@ -4,7 +4,7 @@
 // (LED codes, the no-card queue, deep sleep and the watchdog: issue 4.)
 import { createLog, Disk, File, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog } from "../../src/log";
 import { parseConfig } from "../../src/config";
-import { append, Feed, latest, openFeed, readingBody, REFUSED } from "../../src/ownfeed";
+import { append, latest, openFeed, readingBody, REFUSED, type OwnFeed } from "../../src/ownfeed";
 import { board } from "../../src/engine";
 import { identity, keys } from "../../src/index";
 import { useNative } from "./native";
@@ -61,7 +61,7 @@ function sample(name: string): number | string {
 }
 
 export var state: {
-  feed?: Feed;
+  feed?: OwnFeed;
   keys?: Uint8Array;
   boot: number;
   config: any;

@@ -9,6 +9,7 @@
 // its own `Checks` for what a single message is.
 import { lipmaa, linkedFrom } from "../../src/lipmaa";
 import type { BlobFile, Input, Source } from "./bundle";
+import { blobRefs, field } from "./message";
 
 export interface Refusal {
   author: string | null;
@@ -92,16 +93,6 @@ export interface HeldFeed {
   /** Forks' messages, kept as evidence. */
   forks: { depth: number; text: string }[];
 }
-/** The depths held, as ascending ranges first..last. */
-export function heldRanges(depths: Iterable<number>): [number, number][] {
-  const out: [number, number][] = [];
-  for (const d of [...depths].sort((a, b) => a - b)) {
-    const last = out[out.length - 1];
-    if (last && d === last[1] + 1) last[1] = d;
-    else out.push([d, d]);
-  }
-  return out;
-}
 /** Holds feeds in memory: what `pigeon verify` checks a standalone bundle against; the viewer keeps the texts too. */
 export function memoryHolder(keepTexts = false): Holder & { feeds: Map<string, HeldFeed> } {
   const feeds = new Map<string, HeldFeed>();
@@ -133,7 +124,6 @@ export function memoryHolder(keepTexts = false): Holder & { feeds: Map<string, H
   };
 }
 
-const field = (text: string, name: string) => new RegExp(`^${name} (.*)$`, "m").exec(text)?.[1] ?? null;
 
 /**
  * The author and depth a text names, read by position without parsing it: for
@@ -168,16 +158,6 @@ class Depths {
   }
 }
 
-/** The blob ids a message names (as a whole key or value). */
-export function blobRefs(text: string): string[] {
-  const out: string[] = [];
-  if (!text.includes("&")) return out; // no blob id: the header and signature hold no "&"
-  for (const line of text.split("\n\n")[1].split("\n")) {
-    const k = line.slice(0, line.indexOf(":")), v = line.slice(line.indexOf(":") + 1);
-    for (const x of [k, v]) if (/^&[0-9A-Z]{52}\.sha256$/.test(x)) out.push(x);
-  }
-  return out;
-}
 
 /**
  * Checks every message and blob of an input against what the holder has, in

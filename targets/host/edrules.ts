@@ -5,37 +5,8 @@
 // (S < L). What passes them is the same question for OpenSSL, BoringSSL and
 // the core: does [S]B = R + [k]A, compared as encodings. No Node APIs.
 import * as ed from "@noble/ed25519";
+import { b32decode } from "../../src/base32";
 
-const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-const VAL = new Int8Array(128).fill(-1);
-for (let i = 0; i < 32; i++) VAL[ALPHA.charCodeAt(i)] = i;
-
-/** base32 of b[p..p+n) (already checked by the parser) into `bytes` bytes. */
-export function b32bytes(b: Uint8Array, p: number, n: number, bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let acc = 0, bits = 0, k = 0;
-  for (let i = 0; i < n; i++) {
-    acc = ((acc & 255) << 5) | VAL[b[p + i]];
-    bits += 5;
-    if (bits >= 8) out[k++] = acc >> (bits -= 8);
-  }
-  return out;
-}
-/** The 32 bytes of 52 base32 characters into out[o..]. */
-export function b32decodeInto(s: string, out: Uint8Array, o: number) {
-  let acc = 0, bits = 0;
-  for (let i = 0; i < s.length; i++) {
-    acc = ((acc & 255) << 5) | VAL[s.charCodeAt(i)];
-    bits += 5;
-    if (bits >= 8) out[o++] = acc >> (bits -= 8);
-  }
-}
-
-const L = [0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
-export function sBelowL(sig: Uint8Array): boolean {
-  for (let i = 31; i >= 0; i--) if (sig[32 + i] !== L[i]) return sig[32 + i] < L[i];
-  return false;
-}
 /** Whether the core takes a 32-byte public key: a canonical encoding of a point not of small order. */
 export function keyAllowed(a: Uint8Array): boolean {
   try {
@@ -57,10 +28,12 @@ export interface Pending {
  * the message is refused before it, else what the equation needs. `core` is the
  * device bundle (Pigeon); `allowed` caches keyAllowed by key.
  */
-export function precheck(core: { parse(b: Uint8Array, p: number, n: number): string; at: { author: number; sig: number; unsigned: number } }, bytes: Uint8Array, allowed: (a: Uint8Array) => boolean = keyAllowed): string | Pending {
+export function precheck(core: { parse(b: Uint8Array, p: number, n: number): string; at: { author: number; sig: number; unsigned: number }; sBelowL(sig: Uint8Array, q: number): boolean }, bytes: Uint8Array, allowed: (a: Uint8Array) => boolean = keyAllowed): string | Pending {
   const r: string = core.parse(bytes, 0, bytes.length);
   if (r) return r;
-  const at = core.at, key = b32bytes(bytes, at.author, 52, 32), sig = b32bytes(bytes, at.sig, 103, 64);
-  if (!allowed(key) || !sBelowL(sig)) return "signature does not verify";
+  const at = core.at, key = new Uint8Array(32), sig = new Uint8Array(64);
+  b32decode(bytes, at.author, 52, key); // the parser checked both spellings
+  b32decode(bytes, at.sig, 103, sig);
+  if (!allowed(key) || !core.sBelowL(sig, 0)) return "signature does not verify";
   return { unsigned: bytes.subarray(0, at.unsigned), key, sig };
 }

@@ -54,3 +54,14 @@ export function sendFrom(ours: { first: number; next: number }, peer?: { first: 
   return peer.last + 1;
 }
 
+
+/** The depths held as ascending ranges first..last, from ranges in any order ([d, d] for one depth); ranges that touch are one. */
+export function depthRanges(parts: Iterable<[number, number]>): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [a, b] of [...parts].sort((x, y) => x[0] - y[0])) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}

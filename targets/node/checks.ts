@@ -9,7 +9,6 @@ import { Pigeon } from "./core";
 import type { Checks } from "../host/chain";
 import { keyAllowed, precheck } from "../host/edrules";
 
-export { b32decodeInto } from "../host/edrules";
 
 const SPKI = Buffer.from("302a300506032b6570032100", "hex");
 const keys = new Map<string, KeyObject | null>();

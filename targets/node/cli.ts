@@ -8,7 +8,8 @@ import { feedsToExport, exportBundle } from "./export";
 import { importInto } from "./import";
 import { Store } from "./store";
 import { svgPlot } from "./plot";
-import { body, CSV_HEADER, csvRows, field, isNumeric, readings, unquote } from "../host/readings";
+import { body, field } from "../host/message";
+import { CSV_HEADER, csvRows, isNumeric, readings, unquote } from "../host/readings";
 import { summary, verifyInput, type Report } from "../host/chain";
 import { nodeChecks } from "./checks";
 

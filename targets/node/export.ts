@@ -4,7 +4,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, w
 import { join } from "node:path";
 import { certificatePath } from "../../src/lipmaa";
 import { blobPath } from "../../src/log";
-import { blobRefs } from "../host/chain";
+import { blobRefs } from "../host/message";
 import { formatHave, sendFrom, type Holdings } from "../host/have";
 import type { Store } from "./store";
 

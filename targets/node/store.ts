@@ -11,11 +11,11 @@ import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecord
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
 import type { Holder, Loss } from "../host/chain";
-import { b32encode } from "../../src/base32";
-import { b32decodeInto, idOf } from "./checks";
+import { b32decode, b32encode } from "../../src/base32";
+import { idOf } from "./checks";
 import { splitPgn } from "./files";
 import { Pigeon } from "./core";
-import { formatHave, mergeHave, parseHave, type Holdings } from "../host/have";
+import { depthRanges, formatHave, mergeHave, parseHave, type Holdings } from "../host/have";
 
 const PAGES = 1 << 18; // a feed's first log: about 780,000 messages (sparse on the host's disk)
 const RUN_PAGES = 1 << 12; // a later run's log: about 12,000 messages; a full one goes on in a new log
@@ -28,7 +28,7 @@ const FULL = "its log has no room for it"; // full, or a version 1 log and a rec
  * holds yet. The first run is the card-format log in the store's top directory;
  * the others, and the loose messages' log, are under R/<that log's name>/.
  */
-interface Feed {
+interface StoredFeed {
   author: string;
   runs: Log[];
   loose: Map<number, string>;
@@ -47,7 +47,7 @@ class Ids {
   }
   push(id: string) {
     if (!(this.n & 1023)) this.chunks.push(Buffer.allocUnsafeSlow(32 * Math.min(1024, this.size)));
-    b32decodeInto(id.slice(1, 53), this.chunks[this.n >> 10], 32 * (this.n++ & 1023));
+    b32decode(Buffer.from(id, "latin1"), 1, 52, this.chunks[this.n >> 10].subarray(32 * (this.n++ & 1023)));
   }
 }
 const STOP = new Error("read far enough"); // thrown to end each() early
@@ -87,7 +87,7 @@ class ReadAhead implements File {
 
 export class Store implements Holder {
   readonly disk: NodeDisk;
-  private feedsBy = new Map<string, Feed>();
+  private feedsBy = new Map<string, StoredFeed>();
   // ids of the messages appended in this run: prev and lipmaa links are checked against them
   // without reading the log back (a million ids: 32 MB)
   private ids = new Map<string, Ids>();
@@ -122,7 +122,7 @@ export class Store implements Holder {
     for (const name of readdirSync(dir)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(name)) {
       const log = open(name);
       if (!log) continue;
-      const feed: Feed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
+      const feed: StoredFeed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
       if (existsSync(join(dir, feed.dir)))
         for (const n of readdirSync(join(dir, feed.dir))) {
           const path = feed.dir + "/" + n, run = n === "LOOSE.LOG" || /^[0-9]{1,8}\.LOG$/.test(n) ? open(path) : undefined;
@@ -196,21 +196,9 @@ export class Store implements Holder {
   }
   /** The depths held of a feed, as ascending ranges first..last. */
   ranges(author: string): [number, number][] {
-    const f = this.feedsBy.get(author), out: [number, number][] = [];
-    if (!f) return out;
-    const add = (a: number, b: number) => {
-      const last = out[out.length - 1];
-      if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
-      else out.push([a, b]);
-    };
-    const loose = [...f.loose.keys()].sort((a, b) => a - b);
-    let i = 0;
-    for (const r of f.runs) {
-      for (; i < loose.length && loose[i] < r.first; i++) add(loose[i], loose[i]);
-      if (r.next > r.first) add(r.first, r.next - 1);
-    }
-    for (; i < loose.length; i++) add(loose[i], loose[i]);
-    return out;
+    const f = this.feedsBy.get(author);
+    if (!f) return [];
+    return depthRanges([...f.runs.filter((r) => r.next > r.first).map((r): [number, number] => [r.first, r.next - 1]), ...[...f.loose.keys()].map((d): [number, number] => [d, d])]);
   }
   idAt(author: string, depth: number) {
     const id = this.ids.get(author)?.at(depth) ?? this.readBack.get(author)?.at(depth);
@@ -303,7 +291,7 @@ export class Store implements Holder {
     ids.push(id);
   }
   /** Appends a message to a run, or when the run is full, to a new run after it: the run that took it, or why none could. */
-  private extend(f: Feed, run: Log, text: string): Log | string {
+  private extend(f: StoredFeed, run: Log, text: string): Log | string {
     const why = this.append(run, text);
     if (why !== FULL) return why || run;
     const next = this.newRun(f, run.next);
@@ -321,7 +309,7 @@ export class Store implements Holder {
       throw e;
     }
   }
-  private newRun(f: Feed, first: number): Log {
+  private newRun(f: StoredFeed, first: number): Log {
     const path = `${f.dir}/${f.runs.length}.LOG`;
     mkdirSync(join(this.dir, f.dir), { recursive: true });
     createLog(this.disk, path, f.author, RUN_PAGES, (Math.random() * 4294967296) >>> 0, first);
