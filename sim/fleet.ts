@@ -17,12 +17,12 @@ import { readCard } from "./card/read";
 import { sendFrom } from "../targets/host/have";
 import { exportBundle, feedsToExport } from "../targets/node/export";
 import { importInto } from "../targets/node/import";
-import { readInput, splitPgn } from "../targets/node/files";
+import { splitPgn } from "../targets/host/bundle";
+import { readInput } from "../targets/node/files";
 import { Store } from "../targets/node/store";
 import { field } from "../targets/host/message";
 import { Pigeon } from "../targets/node/core";
-import type { ProfileName } from "./espruino";
-import type { Board } from "./espruino";
+import type { ProfileName, Board } from "./espruino";
 import { loggerBoard } from "./loggerboard";
 
 export interface Scenario {

@@ -11,7 +11,7 @@ import { nodeChecks } from "../targets/node/checks";
 import { createImage, FatImage } from "../sim/card/image";
 import { loggerBoard } from "../sim/loggerboard";
 import { ensure } from "../scripts/debian.mjs";
-import { splitPgn } from "../targets/node/files";
+import { splitPgn } from "../targets/host/bundle";
 import { makeFeed } from "./feed";
 import { Pigeon } from "./pigeon";
 

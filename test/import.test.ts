@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { blobPath } from "../src/log";
 import { certificatePath } from "../src/lipmaa";
 import { memoryHolder, Verifier, verifyInput, type Checks, type Holder } from "../targets/host/chain";
-import { splitPgn } from "../targets/node/files";
+import { splitPgn } from "../targets/host/bundle";
 import { importInto } from "../targets/node/import";
 import { Store } from "../targets/node/store";
 import { nodeChecks } from "../targets/node/checks";

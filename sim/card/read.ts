@@ -1,10 +1,10 @@
 // The host's view of a simulated card: its logs read as `pigeon` reads a card
 // image (input.ts, fatvolume.ts), with the device's own store code, page by
 // page, each log on its own; what cannot be read is in losses.
-import type { Loss } from "../../targets/host/chain";
+import { type Loss, cardLog, LOG_NAME, logRecords } from "../../targets/host/bundle";
 import type { FatImage } from "./image";
 import { FatVolume } from "../../targets/host/fat";
-import { cardLog, LOG_NAME, logRecords, memoryBytes } from "../../targets/host/bundle";
+import { memoryBytes } from "../../targets/host/bytes";
 
 export interface CardLog {
   path: string;

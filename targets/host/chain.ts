@@ -8,7 +8,7 @@
 // (targets/web/, with the core or WebCrypto) run this same code, each giving
 // its own `Checks` for what a single message is.
 import { lipmaa, linkedFrom } from "../../src/lipmaa";
-import type { BlobFile, Input, Source } from "./bundle";
+import type { BlobFile, Input, Loss, Source } from "./bundle";
 import { blobRefs, field } from "./message";
 
 export interface Refusal {
@@ -17,16 +17,6 @@ export interface Refusal {
   reason: string;
   file: string;
   line: number;
-}
-/** What a reader could not read (spec/card.md, "What readers report"): its messages are lost to this reading. */
-export interface Loss {
-  /** The file: a log, a blob, a messages.pgn, a directory, the image. */
-  file: string;
-  /** The log's page where it was lost, when it is one page. */
-  page: number | null;
-  /** The depths lost, first..last, where the log tells them (last null: to the log's end, which was not read). */
-  depths: [number, number | null] | null;
-  reason: string;
 }
 export interface Report {
   messages: { accepted: number; refused: number };

@@ -6,9 +6,9 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
 import { parseHave } from "../host/have";
-import { blockBytes, isImage, pgnMessages, readImage, readTree, textLines, type Bytes, type Entry, type Input } from "../host/bundle";
+import { isImage, pgnMessages, readImage, readTree, textLines, type Entry, type Input } from "../host/bundle";
+import { blockBytes, type Bytes } from "../host/bytes";
 
-export { splitPgn, type BlobFile, type Input, type Source } from "../host/bundle";
 
 /** A regular file, opened without blocking (a FIFO is refused before anything waits on it); returns its descriptor and size. */
 function openRegular(path: string): { fd: number; size: number } {

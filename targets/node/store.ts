@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/log";
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
-import type { Holder, Loss } from "../host/chain";
+import type { Holder } from "../host/chain";
+import { type Loss, splitPgn } from "../host/bundle";
 import { b32decode, b32encode } from "../../src/base32";
 import { idOf } from "./checks";
-import { splitPgn } from "./files";
 import { Pigeon } from "./core";
 import { depthRanges, formatHave, mergeHave, parseHave, type Holdings } from "../host/have";
 
