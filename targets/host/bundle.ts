@@ -49,7 +49,7 @@ export interface Input {
   have?: { who: string; held: Holdings } | Error;
 }
 
-/** Messages of messages.pgn lines: a message ends at its signature line; one empty line between messages. */
+/** Messages of messages.pgn lines: a message ends at its signature line (P3); one empty line between messages (P1). */
 export function* pgnMessages(lines: Iterable<string>, file: string): Generator<Source> {
   let start = -1, n = 0, buf: string[] = [];
   for (const l of lines) {

@@ -220,7 +220,7 @@ export class Verifier {
       this.taken(claim!.author, claim!.depth, m.text);
       return;
     }
-    const why = checks.refusal(bytes, m.text);
+    const why = checks.refusal(bytes, m.text); // F1: the grammar, M1-M5 and the signature
     if (why) {
       const at = /^line (\d+): /.exec(why);
       this.refuse(m, why, at ? Number(at[1]) : 1);
@@ -233,6 +233,7 @@ export class Verifier {
       return;
     }
     if (held) {
+      // F3: another message at a depth held is a fork, kept as evidence
       holder.fork?.(author, depth, m.text);
       this.refuse(m, `fork: a different message at depth ${depth} (kept as evidence)`);
       return;
@@ -244,21 +245,21 @@ export class Verifier {
     const prev = field(m.text, "prev"), lip = field(m.text, "lipmaa"), l = checks.lipmaa(depth);
     const prevHeld = depth > 0 ? holder.idAt(author, depth - 1) : undefined, lipHeld = l !== null ? holder.idAt(author, l) : undefined;
     const above = holder.prevAt(author, depth + 1);
-    if (prevHeld !== undefined && prev !== prevHeld) {
+    if (prevHeld !== undefined && prev !== prevHeld) { // F4, M6
       this.refuse(m, `prev does not name the message at depth ${depth - 1}`, 3);
       return;
     }
-    if (lipHeld !== undefined && lip !== lipHeld) {
+    if (lipHeld !== undefined && lip !== lipHeld) { // F4, M6
       this.refuse(m, `lipmaa does not name the message at depth ${l}`, 5);
       return;
     }
-    if (above !== undefined && above !== id) {
+    if (above !== undefined && above !== id) { // F4: the prev of the message held above names another: a fork (F3)
       holder.fork?.(author, depth, m.text);
       this.refuse(m, `fork: the message held at depth ${depth + 1} names another message as prev (kept as evidence)`);
       return;
     }
     let named = above !== undefined;
-    for (const n of linkedFrom(depth)) {
+    for (const n of linkedFrom(depth)) { // F4: each held lipmaa link to this depth must name this message
       const link = holder.lipmaaAt(author, n);
       if (link === undefined) continue;
       if (link !== id) {
@@ -268,7 +269,7 @@ export class Verifier {
       }
       named = true;
     }
-    if (prevHeld === undefined && lipHeld === undefined && !named && depth > 0 && holder.known(author)) {
+    if (prevHeld === undefined && lipHeld === undefined && !named && depth > 0 && holder.known(author)) { // F5
       this.refuse(m, `depth ${depth} leaves a gap: nothing is held at depth ${depth - 1} (prev)${l !== null ? ` or ${l} (lipmaa)` : ""}, and no certificate path reaches it`);
       return;
     }
@@ -285,12 +286,13 @@ export class Verifier {
     this.taken(author, depth, m.text);
   }
 
-  /** Checks blob files (after the messages: only blobs an accepted message names are taken). */
+  /** Checks blob files (after the messages: only blobs an accepted message names are taken; spec/pigeon.md section 5). */
   blobs(list: BlobFile[]) {
     const { report, referenced } = this;
     for (const b of list) {
       const name = "&" + b.path.replace(/[/.]/g, "") + ".sha256", id = this.checks.blobId(b.bytes);
       if (id !== name) {
+        // section 5: a blob whose bytes do not hash to its path is refused
         report.blobs.refused++;
         report.refusals.push({ author: null, depth: null, reason: `blob ${b.path}: its bytes hash to ${id}, not to its name`, file: b.path, line: 0 });
       } else if (referenced.has(id)) {

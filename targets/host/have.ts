@@ -15,7 +15,7 @@ export function formatHave(who: string, held: Holdings): string {
   return out;
 }
 
-/** Reads a have-file; errors name the file, the line and what is wrong. */
+/** Reads a have-file (the grammar of section 5.1, and H1); errors name the file, the line and what is wrong. */
 export function parseHave(text: string, file: string): { who: string; held: Holdings } {
   const lines = text.split("\n"), held: Holdings = new Map();
   if (lines[lines.length - 1] !== "") throw new Error(`${file}:${lines.length}: a have-file ends with a line feed`);
@@ -23,14 +23,14 @@ export function parseHave(text: string, file: string): { who: string; held: Hold
   if (!head || !IDENTITY.test(head[1])) throw new Error(`${file}:1: expected "have @<identity>.ed25519"`);
   for (let i = 1; i < lines.length - 1; i++) {
     const f = lines[i].split(" ");
+    // held-line, and H1: the first depth at most the last
     if (f.length !== 3 || !IDENTITY.test(f[0]) || !DEPTH.test(f[1]) || !DEPTH.test(f[2]) || Number(f[1]) > Number(f[2]))
       throw new Error(`${file}:${i + 1}: expected "@<identity>.ed25519 <first depth> <last depth>"`);
-    if (held.has(f[0])) throw new Error(`${file}:${i + 1}: ${f[0]} is listed twice`);
+    if (held.has(f[0])) throw new Error(`${file}:${i + 1}: ${f[0]} is listed twice`); // H1
     held.set(f[0], { first: Number(f[1]), last: Number(f[2]) });
   }
   return { who: head[1], held };
 }
-
 
 /** What two reports of a peer's holdings say together: per feed, the most it is known to hold. */
 export function mergeHave(a: Holdings, b: Holdings): Holdings {
@@ -46,7 +46,7 @@ export function mergeHave(a: Holdings, b: Holdings): Holdings {
  * The depth from which to send a feed we hold from..to to a peer holding
  * `peer` of it: everything when it holds nothing; above its last depth when
  * our part reaches there; nothing when it holds all we have or when a gap
- * would lie between (the peer could not check what we sent).
+ * would lie between (the peer could not check what we sent: H2, F5).
  */
 export function sendFrom(ours: { first: number; next: number }, peer?: { first: number; last: number }): number | undefined {
   if (!peer) return ours.first;
