@@ -1,9 +1,7 @@
-// The collector's store: a directory in the card's own format (one log per
-// feed, blobs under B/), kept with the device's store code over the host's
-// files. Forks are kept as evidence in FORKS.PGN; the store's own seed in
-// SECRET.KEY (a store is the collector's, not a card: the board's seed stays
-// in its flash); follows and blocks in FOLLOWS.TXT and BLOCKS.TXT; what peers
-// said they hold under P/.
+// The collector's store: a directory in the card's own format, kept with the
+// device's store code over the host's files. spec/store.md gives its layout:
+// logs per feed (runs and loose messages), blobs under B/, forks in FORKS.PGN,
+// follows and blocks, what peers hold under P/, and the store's own seed.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
