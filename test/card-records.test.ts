@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { appendMessage, createLog, each, find, openLog, PAGE_ROOM, rec, record, TOO_LARGE, type Log } from "../src/log";
+import { createLog, each, find, openLog, PAGE_ROOM, rec, record, TOO_LARGE, type Log } from "../src/log";
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
 import { MemDisk } from "../sim/card/memdisk";
@@ -13,6 +13,7 @@ import { PowerCut } from "../sim/card/fault";
 import { prng } from "../sim/prng";
 import { signFeed } from "./feed";
 import { Pigeon } from "./pigeon";
+import { appendText, appendUntilCut } from "./cuts";
 
 const SEED = new Uint8Array(32).fill(9);
 const q = (v: string) => `"${v}"`;
@@ -34,11 +35,6 @@ function mixed(n: number, most: number[] = []) {
 }
 const MIXED = mixed(60, [17]);
 
-function appendText(log: Log, t: string) {
-  const n = encode(t);
-  const why = appendMessage(log, enc.b, n);
-  if (why) throw new Error(why);
-}
 function all(disk: MemDisk, log: Log) {
   const out: string[] = [], bad: string[] = [];
   each(log, disk.openFile(log.path, "r")!, (t) => out.push(t), (_p, why) => bad.push(why));
@@ -129,15 +125,7 @@ describe("records that run on, through power cuts", () => {
         const disk = new MemDisk();
         createLog(disk, "K.LOG", Pigeon.identity(SEED), 400, 42);
         let log = openLog(disk, "K.LOG");
-        disk.armFault({ model, after: 1 + prng(cut + 1).int(160), seed: cut });
-        let acked = 0;
-        try {
-          for (const t of texts) (appendText(log, t), acked++);
-        } catch (e) {
-          if (!(e instanceof PowerCut)) throw e;
-        }
-        disk.disarm();
-        disk.powerOn();
+        const acked = appendUntilCut(disk, log, texts, { model, after: 1 + prng(cut + 1).int(160), seed: cut });
         log = openLog(disk, "K.LOG");
         const back = all(disk, log);
         expect(back.length).toBeGreaterThanOrEqual(acked);

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { appendMessage, createLog, each, LOG_FULL, openLog, rec, record, text, type Log } from "../src/log";
+import { createLog, each, LOG_FULL, openLog, rec, record, text, type Log } from "../src/log";
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
 import { Pigeon } from "./pigeon";
 import { MemDisk } from "../sim/card/memdisk";
-import { PowerCut } from "../sim/card/fault";
 import { prng } from "../sim/prng";
 import { vectors } from "./vectors";
+import { appendText, appendUntilCut } from "./cuts";
 
 const SEED = new Uint8Array(32).fill(7);
 const KEYS = Pigeon.keys(SEED);
@@ -33,11 +33,6 @@ function feed(n: number) {
 }
 const FEED = feed(400);
 
-function appendText(log: Log, t: string) {
-  const n = encode(t);
-  const why = appendMessage(log, enc.b, n);
-  if (why) throw new Error(why);
-}
 function all(disk: MemDisk, log: Log) {
   const out: string[] = [];
   each(log, disk.openFile(log.path, "r")!, (t) => out.push(t));
@@ -86,18 +81,7 @@ describe("card log", () => {
         const disk = new MemDisk();
         createLog(disk, "K.LOG", AUTHOR, 500, 42);
         let log = openLog(disk, "K.LOG");
-        disk.armFault({ model, after: 1 + prng(cut + 1).int(300), seed: cut });
-        let acked = 0;
-        try {
-          for (const t of FEED) {
-            appendText(log, t);
-            acked++;
-          }
-        } catch (e) {
-          if (!(e instanceof PowerCut)) throw e;
-        }
-        disk.disarm();
-        disk.powerOn();
+        const acked = appendUntilCut(disk, log, FEED, { model, after: 1 + prng(cut + 1).int(300), seed: cut });
         log = openLog(disk, "K.LOG");
         const back = all(disk, log);
         expect(back.length).toBeGreaterThanOrEqual(acked);
