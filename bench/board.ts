@@ -4,15 +4,15 @@
 // probe plugin to count. The steps' sum is checked against the firmware's own
 // reading by the caller, which also splits each step by firmware function
 // (interpreter, FatFs and SPI, the kernels, native hashes).
-import { append as cardAppend, find, record } from "../src/card";
-import { sign as edSign } from "../src/ed25519";
+import { append as cardAppend, find, record } from "../src/log";
+import { signBytes as edSign } from "../src/ed25519";
 import { id, idBytes, identity } from "../src/index";
 import { lipmaa } from "../src/lipmaa";
-import { readingBody } from "../src/logger";
+import { readingBody } from "../src/ownfeed";
 import { at, parse, unsigned } from "../src/message";
 import { b32encode } from "../src/base32";
 import { enc, encode } from "../src/utf8";
-import { start, state, step } from "../targets/espruino/logger";
+import { start, state, step } from "../targets/espruino/firmware";
 
 declare var peek8: any, E: any, getTime: any;
 

@@ -1,8 +1,8 @@
 // Store appends timed inside another engine (duk): an in-memory card with
 // Espruino's file API, the device's card and logger code, one run.
-import { appendMessage, createLog, File, openLog } from "../src/card";
+import { appendMessage, createLog, File, openLog } from "../src/log";
 import { identity, keys } from "../src/index";
-import { append, openFeed, readingBody } from "../src/logger";
+import { append, openFeed, readingBody } from "../src/ownfeed";
 import { enc, encode } from "../src/utf8";
 
 declare var Date: any;

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { readGeometry } from "../targets/node/fat";
+import { readGeometry } from "../sim/card/device";
 import { BOARDS, BoardName, flashImage, runQemu, RunResult, storageOf, Symbols, Toolkit } from "./qemu";
 
 const root = resolve(__dirname, "..");

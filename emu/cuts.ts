@@ -9,9 +9,11 @@
 // run is the same up to its cut. Cuts are spread over the kinds of writes:
 // the log's making (before the first "logging"), the tail page's slots, the
 // directory entry each append's sync rewrites, and index sectors.
-import { openImage, readGeometry } from "../targets/node/fat";
-import { openLog } from "../src/card";
-import { MemDisk } from "../targets/node/memdisk";
+import { readGeometry } from "../sim/card/device";
+import { openImage } from "../sim/card/image";
+import { openLog } from "../src/log";
+import { MemDisk } from "../sim/card/memdisk";
+import type { Prng } from "../sim/prng";
 import { cardSummary } from "../sim/summary";
 import { emulate, Emulated, FlashOptions, fsck, powerUp } from "./board";
 import { BoardName, Toolkit } from "./qemu";
@@ -68,11 +70,11 @@ function dirCluster(b: Buffer, g: NonNullable<ReturnType<typeof readGeometry>>, 
 }
 
 /** A cut point: the n-th cut goes to kind n mod (kinds present), a random write of it, and a random instruction from just before it to its end. */
-export function cutPoint(writes: Write[], n: number, rnd: () => number): { at: number; kind: WriteKind } {
+export function cutPoint(writes: Write[], n: number, rnd: Prng): { at: number; kind: WriteKind } {
   const kinds = (["making", "slot", "directory", "index"] as const).filter((k) => writes.some((w) => w.kind === k));
-  const kind = kinds[n % kinds.length], of = writes.filter((w) => w.kind === kind), w = of[Math.floor(rnd() * of.length)];
+  const kind = kinds[n % kinds.length], of = writes.filter((w) => w.kind === kind), w = of[rnd.int(of.length)];
   // a sector write takes about 31,000 instructions (the SPI transfer); FatFs prepares it before disk_write
-  return { at: w.at - 8000 + Math.floor(rnd() * 40000), kind };
+  return { at: w.at - 8000 + rnd.int(40000), kind };
 }
 
 /** Cuts a fresh board at `at`, powers it up again for `more` appends, and checks the card. */

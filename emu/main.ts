@@ -8,9 +8,10 @@
 //   npm run emu -- --cuts N [--seed S]: N power cuts while the board writes, each checked on the host
 //   npm run emu -- --figures: the deployment figures of both boards as JSON (npm run bench takes them)
 import { readFileSync } from "node:fs";
-import { BlockDevice, openImage, REGIONS, type Counts } from "../targets/node/fat";
+import { BlockDevice, REGIONS, type Counts } from "../sim/card/device";
+import { openImage } from "../sim/card/image";
 import { cardSummary } from "../sim/summary";
-import { prng } from "../targets/node/fat";
+import { prng } from "../sim/prng";
 import { emulate, fsck, SD_PINS } from "./board";
 import { Cut, cutAndCheck, cutPoint, writesOf } from "./cuts";
 import { boardFigures } from "./figures";

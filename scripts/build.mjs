@@ -48,7 +48,7 @@ const core = await bundleES5("src/index.ts", "Pigeon");
 writeFileSync(root + "dist/pigeon.js", core);
 console.log(`dist/pigeon.js ${core.length} bytes`);
 // the logger: core + card store + the sampling loop, as a board (or the simulator) runs it
-const logger = await bundleES5("targets/espruino/logger.ts", "PigeonLogger");
+const logger = await bundleES5("targets/espruino/firmware.ts", "PigeonLogger");
 writeFileSync(root + "dist/logger.js", logger);
 console.log(`dist/logger.js ${logger.length} bytes`);
 // the flashable firmware: saved as .bootcde, so every boot starts the logger
@@ -61,7 +61,7 @@ writeFileSync(root + "dist/board-bench.js", (await bundleES5("bench/board.ts", "
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the
 // banner gives the ES module what the sources use: require and __dirname
-for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["sim/bench.ts", "dist/sim-bench.mjs"], ["sim/fleet-main.ts", "dist/fleet.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"], ["emu/main.ts", "dist/emu.mjs"]])
+for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["bench/card.ts", "dist/card-bench.mjs"], ["sim/fleet-main.ts", "dist/fleet.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"], ["emu/main.ts", "dist/emu.mjs"]])
   await build({
     entryPoints: [root + entry],
     outfile: root + out,

@@ -18,10 +18,12 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import vm from "node:vm";
 import * as FatFsLib from "js-fatfs";
-import { FatImage, PowerCut, frName, prng } from "../targets/node/fat";
+import { frName } from "./card/fatfs";
+import { PowerCut } from "./card/fault";
+import type { FatImage } from "./card/image";
+import { prng } from "./prng";
 import { addressOf, machineFor, nativeCallAt } from "./native";
 
-export { PowerCut };
 
 // ---- profiles -------------------------------------------------------------------
 
@@ -101,7 +103,7 @@ export interface SensorModel {
 
 /** A day-long temperature swing, a slow analog wave, a steady 3.3 V, each with seeded noise. */
 export function defaultSensors(seed = 1): SensorModel {
-  const noise = prng(seed ^ 0x5e45);
+  const noise = prng(seed ^ 0x5e45).float;
   const day = (t: number) => Math.sin((2 * Math.PI * t) / 86400);
   return {
     temperature: (t) => 18 + 6 * day(t) + (noise() - 0.5) * 0.2,
@@ -442,7 +444,7 @@ export class Board {
     if (this.image) this.image.device.powerOn();
     // hardware noise for this boot
     const noise = prng((this.seed * 2654435761 + this.boots) >>> 0);
-    this.hw = () => (noise() * 4294967296) | 0;
+    this.hw = () => noise.u32() | 0;
     // Espruino's own rand() (src/jsutils.c), behind Math.random and, on ESP32, E.hwRand:
     // STM32 seeds it from hardware noise at boot, ESP32 never does (same sequence every boot)
     this.randW = 0xdeadbeef;

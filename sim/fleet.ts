@@ -12,16 +12,18 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createImage, FatImage } from "../targets/node/fat";
-import { readCard } from "../targets/node/card";
-import { exportBundle, sendFrom } from "../targets/node/gossip";
-import { readInput, splitPgn } from "../targets/node/reader";
-import { feedsToExport, importInto, Store } from "../targets/node/store";
-import { field } from "../targets/node/readings";
+import { createImage, FatImage } from "./card/image";
+import { readCard } from "./card/read";
+import { sendFrom } from "../targets/host/have";
+import { exportBundle, feedsToExport } from "../targets/node/export";
+import { importInto } from "../targets/node/import";
+import { splitPgn } from "../targets/host/bundle";
+import { readInput } from "../targets/node/files";
+import { Store } from "../targets/node/store";
+import { field } from "../targets/host/message";
 import { Pigeon } from "../targets/node/core";
-import type { ProfileName } from "./espruino";
-import type { Board } from "./espruino";
-import { loggerBoard } from "./logger";
+import type { ProfileName, Board } from "./espruino";
+import { loggerBoard } from "./loggerboard";
 
 export interface Scenario {
   /** Unix seconds at which the boards' clocks start. */
@@ -205,10 +207,10 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
       // before each feed's first message, one of the same depth and links with a new reading, signed with the mule's own key under the feed's author
       const seed = Uint8Array.from(readFileSync(join(m.store.dir, "SECRET.KEY"))), out: string[] = [], seen = new Set<string>();
       for (const t of texts) {
-        const author = field(t, "author");
+        const author = field(t, "author")!; // texts a board wrote
         if (!seen.has(author)) {
           seen.add(author);
-          const forged = Pigeon.sign(seed, { kind: "reading", prev: field(t, "prev"), depth: Number(field(t, "depth")), lipmaa: field(t, "lipmaa"), body: [["t", `"${/\nt:"(\d+)"/.exec(t)![1]}"`], ["temp", '"99.9"']] });
+          const forged = Pigeon.sign(seed, { kind: "reading", prev: field(t, "prev")!, depth: Number(field(t, "depth")), lipmaa: field(t, "lipmaa")!, body: [["t", `"${/\nt:"(\d+)"/.exec(t)![1]}"`], ["temp", '"99.9"']] });
           out.push(forged.replace(/^author \S+/, "author " + author));
           m.acts++;
         }

@@ -5,8 +5,8 @@
 // summary.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createImage } from "../targets/node/fat";
-import { loggerBoard } from "./logger";
+import { createImage } from "./card/image";
+import { loggerBoard } from "./loggerboard";
 import { cardSummary } from "./summary";
 
 const root = join(__dirname, "..");

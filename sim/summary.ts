@@ -1,12 +1,14 @@
 // What `npm start` and `npm run emu` print about a card once the host has read
 // it: its feeds, every message verified with its links, the time span, the
 // sector writes per append and the room the messages take.
-import type { Counts, FatImage } from "../targets/node/fat";
-import { readCard, type CardFeed } from "../targets/node/card";
-import { verify } from "../targets/node/verify";
+import type { Counts } from "./card/device";
+import type { FatImage } from "./card/image";
+import { readCard, type CardLog } from "./card/read";
+import { verifyInput } from "../targets/host/chain";
+import { nodeChecks } from "../targets/node/checks";
 
 export interface CardSummary {
-  feeds: CardFeed[];
+  feeds: CardLog[];
   messages: string[];
   refused: number;
   lines: string[];
@@ -16,7 +18,7 @@ export interface CardSummary {
 export function cardSummary(img: FatImage, writes?: Counts): CardSummary {
   const feeds = readCard(img);
   const pgn = feeds.flatMap((f) => f.messages);
-  const report = verify({ messages: feeds.flatMap((f) => f.messages.map((text) => ({ text, file: f.path, line: 0 }))), blobs: [] });
+  const report = verifyInput({ messages: feeds.flatMap((f) => f.messages.map((text) => ({ text, file: f.path, line: 0 }))), blobs: [] }, nodeChecks);
   const lines: string[] = [];
   for (const r of report.refusals) lines.push(`${r.file} depth ${r.depth}: refused: ${r.reason}`);
   for (const f of feeds) if (f.bad.length) lines.push(`${f.path}: pages the card garbled: ${f.bad.join(", ")}`);

@@ -373,7 +373,7 @@ export function keypair(seed: Uint8Array, out?: Uint8Array): Uint8Array {
 
 var hk: Uint8Array, rk: Uint8Array;
 /** sig[0..64) = signature of m[p..p+n) under the expanded key k. */
-export function sign(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
+export function signBytes(k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
   if (nat && nat.sign(k, m, p, n, sig)) return;
   js();
   var B = room(n);
@@ -419,14 +419,18 @@ function loadKey(A: Uint8Array, p: number): boolean {
   return (haveA = true);
 }
 
-var hv: Uint8Array, rv: Uint8Array;
-/** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n). */
-export function verify(A: Uint8Array, r: number, m: Uint8Array, p: number, n: number, sig: Uint8Array, q: number): boolean {
-  var i, w, B;
+/** Whether the S of the signature sig[q..q+64) is below L (spec/pigeon.md 2.3, rule 1), compared from the top limb. */
+export function sBelowL(sig: Uint8Array, q: number): boolean {
   js();
-  // S < L, compared from the top limb
-  for (i = 15; i >= 0 && limb(sig, q + 32, i) == LL[i]; i--);
-  if (i < 0 || limb(sig, q + 32, i) > LL[i]) return false;
+  for (var i = 15; i >= 0 && limb(sig, q + 32, i) == LL[i]; i--);
+  return i >= 0 && limb(sig, q + 32, i) < LL[i];
+}
+
+var hv: Uint8Array, rv: Uint8Array;
+/** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n) (spec/pigeon.md 2.3). */
+export function verifySignature(A: Uint8Array, r: number, m: Uint8Array, p: number, n: number, sig: Uint8Array, q: number): boolean {
+  var i, w, B;
+  if (!sBelowL(sig, q)) return false;
   if (!loadKey(A, r)) return false;
   B = room(n);
   copy(B, 0, sig, q, 32);

@@ -1,6 +1,6 @@
 // The device bundle's surface: global Pigeon (and module.exports).
 import { b32encode } from "./base32";
-import { keypair, sign as edSign, verify as edVerify } from "./ed25519";
+import { keypair, sBelowL, signBytes, verifySignature } from "./ed25519";
 import { lipmaa } from "./lipmaa";
 import { at, author, Draft, parse, signature, unsigned } from "./message";
 import { sha256 } from "./sha256";
@@ -37,7 +37,7 @@ export function identity(k: Uint8Array): string {
 export function sign(k: Uint8Array, draft: Draft): string {
   var ek = expanded(k), t = unsigned(identity(ek), draft), n = encode(t), r = parse(enc.b, 0, n, true);
   if (r) throw new Error("draft: " + r);
-  edSign(ek, enc.b, 0, n, sig);
+  signBytes(ek, enc.b, 0, n, sig);
   t += "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
   encode(t);
   at.sig = at.unsigned + 10; // the one field the unsigned parse leaves unset
@@ -47,7 +47,7 @@ export function sign(k: Uint8Array, draft: Draft): string {
 export function refusalBytes(b: Uint8Array, p: number, n: number): string {
   var r = parse(b, p, n);
   if (r) return r;
-  return edVerify(author, 0, b, p, at.unsigned, signature, 0) ? "" : "signature does not verify";
+  return verifySignature(author, 0, b, p, at.unsigned, signature, 0) ? "" : "signature does not verify";
 }
 /** Why a message text is refused, or "" when it is valid. */
 export function refusal(text: string): string {
@@ -77,4 +77,4 @@ export function id(text: string): string {
 export function blobId(b: Uint8Array): string {
   return idBytes(b, 0, b.length, "&");
 }
-export { lipmaa, parse, at, encode, enc };
+export { lipmaa, parse, at, encode, enc, sBelowL };

@@ -5,12 +5,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { appendMessage, createLog, each, find, openLog, PAGE_ROOM, rec, record, TOO_LARGE, type Log } from "../src/card";
+import { createLog, each, find, openLog, PAGE_ROOM, rec, record, TOO_LARGE, type Log } from "../src/log";
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
-import { MemDisk, PowerCut } from "../targets/node/memdisk";
+import { MemDisk } from "../sim/card/memdisk";
+import { PowerCut } from "../sim/card/fault";
+import { prng } from "../sim/prng";
 import { signFeed } from "./feed";
 import { Pigeon } from "./pigeon";
+import { appendText, appendUntilCut } from "./cuts";
 
 const SEED = new Uint8Array(32).fill(9);
 const q = (v: string) => `"${v}"`;
@@ -32,11 +35,6 @@ function mixed(n: number, most: number[] = []) {
 }
 const MIXED = mixed(60, [17]);
 
-function appendText(log: Log, t: string) {
-  const n = encode(t);
-  const why = appendMessage(log, enc.b, n);
-  if (why) throw new Error(why);
-}
 function all(disk: MemDisk, log: Log) {
   const out: string[] = [], bad: string[] = [];
   each(log, disk.openFile(log.path, "r")!, (t) => out.push(t), (_p, why) => bad.push(why));
@@ -125,19 +123,9 @@ describe("records that run on, through power cuts", () => {
       const texts = mixed(45);
       for (let cut = 0; cut < 120; cut++) {
         const disk = new MemDisk();
-        disk.model = model;
-        disk.rnd = cut + 1;
         createLog(disk, "K.LOG", Pigeon.identity(SEED), 400, 42);
         let log = openLog(disk, "K.LOG");
-        disk.cutAt = disk.writes + 1 + Math.floor(disk.random() * 160);
-        let acked = 0;
-        try {
-          for (const t of texts) (appendText(log, t), acked++);
-        } catch (e) {
-          if (!(e instanceof PowerCut)) throw e;
-        }
-        disk.dead = false;
-        disk.cutAt = -1;
+        const acked = appendUntilCut(disk, log, texts, { model, after: 1 + prng(cut + 1).int(160), seed: cut });
         log = openLog(disk, "K.LOG");
         const back = all(disk, log);
         expect(back.length).toBeGreaterThanOrEqual(acked);
@@ -159,10 +147,9 @@ describe("records that run on, through power cuts", () => {
     // a feed of small readings with one long text at depth 5
     const { texts } = signFeed(120, SEED, (d) => (d === 5 ? big : ONE(d)));
     for (const t of texts.slice(0, 5)) appendText(log, t);
-    disk.cutAt = disk.writes + 3; // the record's start and two of its pages reach the card
+    disk.armFault({ model: "atomic", after: 4 }); // the record's start and two of its pages reach the card
     expect(() => appendText(log, texts[5])).toThrow(PowerCut);
-    disk.dead = false;
-    disk.cutAt = -1;
+    disk.powerOn();
     log = openLog(disk, "S.LOG");
     expect(log.next).toBe(5);
     expect(log.dirty).toBe(true);

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { appendMessage, createLog, each, LOG_FULL, openLog, rec, record, text, type Log } from "../src/card";
+import { createLog, each, LOG_FULL, openLog, rec, record, text, type Log } from "../src/log";
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
 import { Pigeon } from "./pigeon";
-import { MemDisk, PowerCut } from "../targets/node/memdisk";
+import { MemDisk } from "../sim/card/memdisk";
+import { prng } from "../sim/prng";
 import { vectors } from "./vectors";
+import { appendText, appendUntilCut } from "./cuts";
 
 const SEED = new Uint8Array(32).fill(7);
 const KEYS = Pigeon.keys(SEED);
@@ -31,11 +33,6 @@ function feed(n: number) {
 }
 const FEED = feed(400);
 
-function appendText(log: Log, t: string) {
-  const n = encode(t);
-  const why = appendMessage(log, enc.b, n);
-  if (why) throw new Error(why);
-}
 function all(disk: MemDisk, log: Log) {
   const out: string[] = [];
   each(log, disk.openFile(log.path, "r")!, (t) => out.push(t));
@@ -82,22 +79,9 @@ describe("card log", () => {
     it(`keeps every acknowledged message through 150 power cuts (${model})`, () => {
       for (let cut = 0; cut < 150; cut++) {
         const disk = new MemDisk();
-        disk.model = model;
-        disk.rnd = cut + 1;
         createLog(disk, "K.LOG", AUTHOR, 500, 42);
         let log = openLog(disk, "K.LOG");
-        disk.cutAt = disk.writes + 1 + Math.floor(disk.random() * 300);
-        let acked = 0;
-        try {
-          for (const t of FEED) {
-            appendText(log, t);
-            acked++;
-          }
-        } catch (e) {
-          if (!(e instanceof PowerCut)) throw e;
-        }
-        disk.dead = false;
-        disk.cutAt = -1;
+        const acked = appendUntilCut(disk, log, FEED, { model, after: 1 + prng(cut + 1).int(300), seed: cut });
         log = openLog(disk, "K.LOG");
         const back = all(disk, log);
         expect(back.length).toBeGreaterThanOrEqual(acked);
@@ -124,7 +108,7 @@ describe("card log with non-ASCII text", () => {
 
 describe("the logger's feed on a card log", () => {
   it("signs readings with prev and lipmaa ids read back from the card, across a remount", async () => {
-    const { openFeed, append, readingBody } = await import("../src/logger");
+    const { openFeed, append, readingBody } = await import("../src/ownfeed");
     const disk = new MemDisk();
     createLog(disk, "F.LOG", AUTHOR, 400, 77);
     const texts: string[] = [];
@@ -145,7 +129,7 @@ describe("the logger's feed on a card log", () => {
     expect(back[3]).toContain('\nt:"1764001800"\nboot:"1"\ntemp:"20.3"\n');
   });
   it("puts several readings in one message as name.i with dt", async () => {
-    const { readingBody } = await import("../src/logger");
+    const { readingBody } = await import("../src/ownfeed");
     expect(readingBody(1764000000.7, 3, 60, ["temp", "vbat"], [[21.5, 3.7123], [21.25, 3.7]])).toEqual([
       ["t", '"1764000000"'], ["boot", '"3"'], ["dt", '"60"'],
       ["temp.0", '"21.5"'], ["vbat.0", '"3.712"'], ["temp.1", '"21.25"'], ["vbat.1", '"3.7"'],

@@ -5,9 +5,10 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { loggerBoard } from "../sim/logger";
-import { createImage, readGeometry, type FatImage } from "../targets/node/fat";
-import { prng } from "./prng";
+import { loggerBoard } from "../sim/loggerboard";
+import { readGeometry } from "../sim/card/device";
+import { createImage, type FatImage } from "../sim/card/image";
+import { prng } from "../sim/prng";
 
 /** A 16 MiB card on which the simulated logger wrote `days` of 10-minute readings (log_mb=1: a log of 960 pages). */
 export async function loggerCard(path: string, days: number): Promise<FatImage> {

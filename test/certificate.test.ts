@@ -6,11 +6,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { certificatePath, linkedFrom, lipmaa } from "../src/lipmaa";
-import { memoryHolder, verify } from "../targets/node/verify";
-import { createImage, FatImage } from "../targets/node/fat";
-import { loggerBoard } from "../sim/logger";
+import { memoryHolder, verifyInput } from "../targets/host/chain";
+import { nodeChecks } from "../targets/node/checks";
+import { createImage, FatImage } from "../sim/card/image";
+import { loggerBoard } from "../sim/loggerboard";
 import { ensure } from "../scripts/debian.mjs";
-import { splitPgn } from "../targets/node/reader";
+import { splitPgn } from "../targets/host/bundle";
 import { makeFeed } from "./feed";
 import { Pigeon } from "./pigeon";
 
@@ -53,7 +54,7 @@ describe("certificate paths", () => {
     for (let n = 1; n <= 10000; n++) {
       const p = certificatePath(n, 0).reverse();
       if (n % 7 === 0 || n === 10000) {
-        const r = verify({ messages: messagesOf(p.map((d) => feed.texts[d])), blobs: [] });
+        const r = verifyInput({ messages: messagesOf(p.map((d) => feed.texts[d])), blobs: [] }, nodeChecks);
         expect(r.refusals).toEqual([]);
         expect(r.messages.accepted).toBe(p.length);
       }
@@ -68,7 +69,7 @@ describe("certificate paths", () => {
   it("a path with one altered message is refused from that message up", () => {
     const p = certificatePath(9999, 0).reverse(), texts = p.map((d) => feed.texts[d]), mid = Math.floor(p.length / 2);
     texts[mid] = texts[mid].replace(/temp:"[^"]*"/, 'temp:"99.9"');
-    const r = verify({ messages: messagesOf(texts), blobs: [] });
+    const r = verifyInput({ messages: messagesOf(texts), blobs: [] }, nodeChecks);
     expect(r.messages).toEqual({ accepted: mid, refused: p.length - mid });
     expect(r.refusals[0].reason).toMatch(/signature/);
     expect(r.refusals[0].depth).toBe(p[mid]);
@@ -78,8 +79,8 @@ describe("certificate paths", () => {
   it("a reader that holds depth a takes depth n with the path from n down to a, and nothing without it", () => {
     const a = 3000, n = 9000, p = certificatePath(n, a).reverse().slice(1);
     const held = messagesOf(feed.texts.slice(0, a + 1));
-    expect(verify({ messages: [...held, ...messagesOf(p.map((d) => feed.texts[d]))], blobs: [] }).messages).toEqual({ accepted: a + 1 + p.length, refused: 0 });
-    const r = verify({ messages: [...held, ...messagesOf([feed.texts[n]])], blobs: [] });
+    expect(verifyInput({ messages: [...held, ...messagesOf(p.map((d) => feed.texts[d]))], blobs: [] }, nodeChecks).messages).toEqual({ accepted: a + 1 + p.length, refused: 0 });
+    const r = verifyInput({ messages: [...held, ...messagesOf([feed.texts[n]])], blobs: [] }, nodeChecks);
     expect(r.messages.refused).toBe(1);
   });
 });
@@ -104,7 +105,7 @@ describe("a lipmaa link into a gap is checked when the gap is filled (F4)", () =
   it("a message at the target that the author signed twice is a fork, refused and kept; the real one is taken", () => {
     const fork = forged(), holder = memoryHolder();
     expect(fork).toContain(`\nprev ${feed.ids[25]}\n`); // its own links name what is held: only 39's lipmaa link shows the fork
-    const r = verify({ messages: messagesOf([...gapped(), ...filling(fork)]), blobs: [] }, holder);
+    const r = verifyInput({ messages: messagesOf([...gapped(), ...filling(fork)]), blobs: [] }, nodeChecks, holder);
     expect(r.refusals.map((x) => [x.depth, x.reason])).toEqual([[26, "fork: the message held at depth 39 names another message as lipmaa (kept as evidence)"]]);
     expect(r.messages).toEqual({ accepted: 6 + 12 + 13, refused: 1 });
     expect(holder.feeds.get(feed.author)!.forks).toEqual([{ depth: 26, text: fork }]);
@@ -130,9 +131,9 @@ describe("a lipmaa link into a gap is checked when the gap is filled (F4)", () =
 
   it("a message that a held lipmaa link names is tied by it: a path taken from the top down", () => {
     const down = [40, 13, 4, 1, 0];
-    expect(verify({ messages: messagesOf(down.map((d) => feed.texts[d])), blobs: [] }).messages).toEqual({ accepted: 5, refused: 0 });
+    expect(verifyInput({ messages: messagesOf(down.map((d) => feed.texts[d])), blobs: [] }, nodeChecks).messages).toEqual({ accepted: 5, refused: 0 });
     // and nothing else: 12 is named by no held link
-    expect(verify({ messages: messagesOf([40, 12].map((d) => feed.texts[d])), blobs: [] }).refusals.map((x) => x.reason)).toEqual(["depth 12 leaves a gap: nothing is held at depth 11 (prev) or 8 (lipmaa), and no certificate path reaches it"]);
+    expect(verifyInput({ messages: messagesOf([40, 12].map((d) => feed.texts[d])), blobs: [] }, nodeChecks).refusals.map((x) => x.reason)).toEqual(["depth 12 leaves a gap: nothing is held at depth 11 (prev) or 8 (lipmaa), and no certificate path reaches it"]);
   });
 });
 
@@ -212,7 +213,7 @@ describe("the board answers a request for its newest messages through the card",
     const depths = texts.map((t) => Number(/\ndepth (\d+)\n/.exec(t)![1])), top = depths[depths.length - 1];
     expect(top).toBeGreaterThanOrEqual(719);
     expect(depths).toEqual([...certificatePath(top - 49, 0).reverse(), ...Array.from({ length: 49 }, (_, i) => top - 48 + i)]);
-    const r = verify({ messages: messagesOf(texts), blobs: [] });
+    const r = verifyInput({ messages: messagesOf(texts), blobs: [] }, nodeChecks);
     expect(r.messages).toEqual({ accepted: texts.length, refused: 0 });
     // a request the board cannot read is answered with why, and removed
     b.removeCard();

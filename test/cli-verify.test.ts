@@ -4,8 +4,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeF
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loggerBoard } from "../sim/logger";
-import { createImage } from "../targets/node/fat";
+import { loggerBoard } from "../sim/loggerboard";
+import { createImage } from "../sim/card/image";
 import { Pigeon } from "./pigeon";
 import { invalid, VECTORS, vectors } from "./vectors";
 

@@ -12,15 +12,16 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ensure } from "../scripts/debian.mjs";
 // @ts-ignore: a build script
 import { sensorCode } from "../scripts/sensors.mjs";
-import { loggerBoard } from "../sim/logger";
+import { loggerBoard } from "../sim/loggerboard";
 import { cardSummary } from "../sim/summary";
-import { openLog } from "../src/card";
-import { openImage, readGeometry } from "../targets/node/fat";
-import { MemDisk } from "../targets/node/memdisk";
+import { openLog } from "../src/log";
+import { readGeometry } from "../sim/card/device";
+import { openImage } from "../sim/card/image";
+import { MemDisk } from "../sim/card/memdisk";
 import { BLOB, emulate, Emulated, FIRMWARE, fsck, hooks, makeCard, notShortNames, SD_PINS, STEADY_SENSORS, storageFile } from "../emu/board";
 import { cutAndCheck, cutPoint, lostClusters, writesOf } from "../emu/cuts";
 import { findToolkit, flashImage, runQemu, type Toolkit } from "../emu/qemu";
-import { prng } from "../targets/node/fat";
+import { prng } from "../sim/prng";
 import { checkFeed } from "./feed";
 
 const kit = findToolkit();

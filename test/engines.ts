@@ -246,7 +246,6 @@ export function runFile(cmd: string, args: string[], timeoutMs: number) {
 // ---- Node vm contexts shaped like Espruino ---------------------------------
 
 /** What Espruino lacks (ESPRUINO.md), plus later globals; each is deleted from the context (the simulator's list). */
-export { REMOVED } from "../sim/espruino";
 import { REMOVED } from "../sim/espruino";
 
 /** A fresh context with REMOVED deleted from inside it; throws if any survived. */

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { each, openLog } from "../src/card";
-import { MemDisk } from "../targets/node/memdisk";
+import { each, openLog } from "../src/log";
+import { MemDisk } from "../sim/card/memdisk";
 import { Pigeon } from "./pigeon";
 
 const ESPRUINO = process.env.ESPRUINO;

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Board } from "../sim/espruino";
-import { loggerBoard } from "../sim/logger";
-import { readCard } from "../targets/node/card";
-import { createImage, FatImage } from "../targets/node/fat";
+import { loggerBoard } from "../sim/loggerboard";
+import { readCard } from "../sim/card/read";
+import { createImage, FatImage } from "../sim/card/image";
 import { Pigeon } from "./pigeon";
 
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-fw-"));

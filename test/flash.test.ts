@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Board } from "../sim/espruino";
-import { readCard } from "../targets/node/card";
-import { createImage } from "../targets/node/fat";
+import { readCard } from "../sim/card/read";
+import { createImage } from "../sim/card/image";
 import { Pigeon } from "./pigeon";
 
 const root = resolve(__dirname, "..");

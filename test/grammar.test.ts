@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "../src/message";
 import { lipmaa } from "../src/lipmaa";
-import { formatHave, parseHave } from "../targets/node/gossip";
+import { formatHave, parseHave } from "../targets/host/have";
 import { invalid, VECTORS, vectors } from "./vectors";
 
 const require = createRequire(__filename);

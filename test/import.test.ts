@@ -5,12 +5,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { blobPath } from "../src/card";
+import { blobPath } from "../src/log";
 import { certificatePath } from "../src/lipmaa";
-import { memoryHolder, Verifier, verify as verifyWith, type Checks, type Holder } from "../targets/node/chain";
-import { splitPgn } from "../targets/node/reader";
-import { importInto, Store } from "../targets/node/store";
-import { nodeChecks, verify } from "../targets/node/verify";
+import { memoryHolder, Verifier, verifyInput, type Checks, type Holder } from "../targets/host/chain";
+import { splitPgn } from "../targets/host/bundle";
+import { importInto } from "../targets/node/import";
+import { Store } from "../targets/node/store";
+import { nodeChecks } from "../targets/node/checks";
 import { makeFeed, signFeed } from "./feed";
 import { Pigeon } from "./pigeon";
 
@@ -110,19 +111,19 @@ describe("known messages, duplicates and a holder that cannot keep one", () => {
     const s = new Store(join(tmp, "known"));
     expect(importInto(s, { messages: sources(texts), blobs: [] }).report.messages).toEqual({ accepted: texts.length, refused: 0 });
     expect(s.ranges(gapped.author).length).toBeGreaterThan(3);
-    const again = counting(), r = verifyWith({ messages: sources(texts), blobs: [] }, again.checks, new Store(join(tmp, "known")));
+    const again = counting(), r = verifyInput({ messages: sources(texts), blobs: [] }, again.checks, new Store(join(tmp, "known")));
     expect(r.messages).toEqual({ accepted: texts.length, refused: 0 });
     expect(again.checked).toBe(0);
     // the same author and depth with other bytes: checked, and refused for what it is
     const forged = feed.texts[7].replace('temp:"', 'temp:"1'), broken = feed.texts[8].replace("\nkind ", "\nkind  ");
-    const other = counting(), o = verifyWith({ messages: sources([forged, broken]), blobs: [] }, other.checks, new Store(join(tmp, "known")));
+    const other = counting(), o = verifyInput({ messages: sources([forged, broken]), blobs: [] }, other.checks, new Store(join(tmp, "known")));
     expect(other.checked).toBe(2);
     expect(o.refusals.map((x) => x.reason)).toEqual(["signature does not verify", "line 2: kind: expected 1 to 90 of A-Z a-z 0-9 - _ . = @ & %"]);
   });
 
   it("a message the input holds twice counts once, for the CLI and the viewer alike (they share the Verifier)", () => {
     const texts = [feed.texts[0], feed.texts[1], feed.texts[1], feed.texts[2], feed.texts[0], feed.texts[2]];
-    expect(verify({ messages: sources(texts), blobs: [] }).messages).toEqual({ accepted: 3, refused: 0 });
+    expect(verifyInput({ messages: sources(texts), blobs: [] }, nodeChecks).messages).toEqual({ accepted: 3, refused: 0 });
     const v = new Verifier(nodeChecks, memoryHolder(true));
     for (const m of sources(texts)) v.message(m);
     expect(v.byAuthor.get(feed.author)).toEqual({ accepted: 3, refused: 0 });
@@ -137,7 +138,7 @@ describe("known messages, duplicates and a holder that cannot keep one", () => {
     const inner = memoryHolder();
     const holder: Holder = { ...inner, accept: (a, d, id, t) => (d === 10 ? "no room for depth 10" : inner.accept(a, d, id, t)) };
     const other = makeFeed(5, new Uint8Array(32).fill(22));
-    const r = verify({ messages: sources([...feed.texts.slice(0, 11), ...other.texts, feed.texts[13]]), blobs: [] }, holder);
+    const r = verifyInput({ messages: sources([...feed.texts.slice(0, 11), ...other.texts, feed.texts[13]]), blobs: [] }, nodeChecks, holder);
     expect(r.refusals).toEqual([{ author: feed.author, depth: 10, reason: "not stored: no room for depth 10", file: "m.pgn", line: 101 }]);
     expect(r.messages).toEqual({ accepted: 10 + 5 + 1, refused: 1 }); // depth 13: its lipmaa link (4) is held
     expect(inner.idAt(feed.author, 10)).toBeUndefined();

@@ -9,17 +9,10 @@ import { refusalBytes } from "../src/index";
 import { parse } from "../src/message";
 import { Pigeon } from "./pigeon";
 import { vectors } from "./vectors";
+import { prng } from "../sim/prng";
 
 const SEED = process.env.SEED ? Number(process.env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 console.log(`mutation.test.ts: SEED=${SEED}`);
-function mulberry32(a: number) {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 function asText(b: Uint8Array): string | null {
   try {
@@ -40,7 +33,7 @@ describe("single-byte mutations of the vector messages", () => {
 
   for (const m of messages) {
     it(`${m.feed} depth ${m.depth}: every byte replaced by each of x^1, x^0x20, '0', 'A', ' ', LF, 0x00, 0xFF and a random byte`, () => {
-      const rnd = mulberry32(SEED ^ (m.depth * 7919 + m.text.length));
+      const rnd = prng(SEED ^ (m.depth * 7919 + m.text.length)).u32;
       const orig = Uint8Array.from(Buffer.from(m.text, "utf8"));
       expect(refusalBytes(orig, 0, orig.length)).toBe("");
       const b = new Uint8Array(orig.length + 16);

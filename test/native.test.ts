@@ -16,15 +16,15 @@ import { BLOB, checkObject, compileBlob, ENTRIES } from "../scripts/native.mjs";
 import { addressOf, machineFor, NativeMachine, nativeCallAt, nativeMissing } from "../sim/native";
 import { kernels, useNative } from "../targets/espruino/native";
 import { b32decode, b32encode } from "../src/base32";
-import { baseMul, comb, keypair, sign, verify } from "../src/ed25519";
+import { baseMul, comb, keypair, signBytes, verifySignature } from "../src/ed25519";
 import { gf, mul, sqr } from "../src/field";
 import { sha512 } from "../src/sha512";
 import { keys, sign as signMessage, verify as verifyMessage } from "../src/index";
-import { loggerBoard } from "../sim/logger";
-import { readCard } from "../targets/node/card";
-import { createImage, FatImage } from "../targets/node/fat";
+import { loggerBoard } from "../sim/loggerboard";
+import { readCard } from "../sim/card/read";
+import { createImage, FatImage } from "../sim/card/image";
 import { checkFeed } from "./feed";
-import { prng } from "./prng";
+import { prng } from "../sim/prng";
 import { RFC8032 } from "./rfc8032";
 import { draftOf, hex, vectors } from "./vectors";
 
@@ -180,8 +180,8 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
     // the tests above signed and multiplied by the base point through the binding alone
     expect(comb).toBeUndefined();
     const sig = new Uint8Array(64), kp = keypair(rnd.bytes(32));
-    sign(kp, kp, 0, 96, sig);
-    expect(verify(kp, 64, kp, 0, 96, sig, 0)).toBe(true); // verifying makes the state, but not the comb: ed_dsm takes the kernels' table
+    signBytes(kp, kp, 0, 96, sig);
+    expect(verifySignature(kp, 64, kp, 0, 96, sig, 0)).toBe(true); // verifying makes the state, but not the comb: ed_dsm takes the kernels' table
     expect(comb).toBeUndefined();
   });
 
@@ -223,11 +223,11 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
     for (const v of RFC8032) {
       const kp = keypair(hex(v.secret)), msg = hex(v.message), s = new Uint8Array(64);
       expect(toHex(kp.subarray(64))).toBe(v.public);
-      sign(kp, msg, 0, msg.length, s);
+      signBytes(kp, msg, 0, msg.length, s);
       expect(toHex(s)).toBe(v.signature);
-      expect(verify(kp, 64, msg, 0, msg.length, s, 0)).toBe(true);
+      expect(verifySignature(kp, 64, msg, 0, msg.length, s, 0)).toBe(true);
       s[5] ^= 1;
-      expect(verify(kp, 64, msg, 0, msg.length, s, 0)).toBe(false);
+      expect(verifySignature(kp, 64, msg, 0, msg.length, s, 0)).toBe(false);
     }
   });
 

@@ -12,10 +12,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { memoryHolder, summary, verify, type Checks } from "../targets/node/chain";
-import { blockBytes, cardLog, memoryBytes, readImage } from "../targets/node/input";
+import { memoryHolder, summary, verifyInput, type Checks } from "../targets/host/chain";
+import { cardLog, readImage } from "../targets/host/bundle";
+import { blockBytes, memoryBytes } from "../targets/host/bytes";
 import { Store } from "../targets/node/store";
-import { nodeChecks } from "../targets/node/verify";
+import { nodeChecks } from "../targets/node/checks";
 import { damage, loggerCard, where } from "./cards";
 
 const CASES = Number(process.env.CASES ?? 3000);
@@ -35,7 +36,7 @@ const checks: Checks = { refusal: (b, t) => verdict(b, t)[0], id: (b, t) => verd
 function read(img: Buffer, name = "card.img") {
   // through the block cache `pigeon` reads image files with (reads across blocks gathered, as Node's Buffers)
   const bytes = blockBytes(img.length, (at, n) => img.subarray(at, at + n), Buffer.allocUnsafe);
-  const holder = memoryHolder(true), report = verify(readImage(bytes, name), checks, holder);
+  const holder = memoryHolder(true), report = verifyInput(readImage(bytes, name), checks, holder);
   const texts = new Set<string>();
   for (const f of holder.feeds.values()) for (const t of f.texts.values()) texts.add(t);
   return { report, texts };

@@ -7,12 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensure } from "../scripts/debian.mjs";
-import { readCard } from "../targets/node/card";
-import { createImage, FatImage } from "../targets/node/fat";
-import { loggerBoard } from "../sim/logger";
+import { readCard } from "../sim/card/read";
+import { createImage, FatImage } from "../sim/card/image";
+import { loggerBoard } from "../sim/loggerboard";
 import type { Board } from "../sim/espruino";
 import { checkFeed } from "./feed";
 import { Pigeon } from "./pigeon";
+import { prng } from "../sim/prng";
 
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-card-"));
 let blank: Buffer;
@@ -54,8 +55,7 @@ describe("card store on simulated boards", () => {
       const img = await card(`${model}.img`);
       const b = loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=wave\ninterval=60\n", before: WAVE + ACKS, seed: 9 });
       b.runFor(600); // the log exists: cuts land on appends
-      let rnd = model === "atomic" ? 11 : 12;
-      const next = () => ((rnd = (rnd * 1103515245 + 12345) >>> 0) / 4294967296);
+      const next = prng(model === "atomic" ? 11 : 12).float;
       let fsckRuns = 0;
       for (let cut = 0; cut < 500; cut++) {
         img.device.armFault({ model, after: 1 + Math.floor(next() * 40), seed: cut });
@@ -172,7 +172,7 @@ describe("card store on simulated boards", () => {
 
 describe("blobs on the card", () => {
   it("are stored at B/ + their bundle path in 8.3 names, read back by id, and a torn one is not served", async () => {
-    const { putBlob, getBlob, blobPath } = await import("../src/card");
+    const { putBlob, getBlob, blobPath } = await import("../src/log");
     const { vectors } = await import("./vectors");
     const img = await card("blobs.img");
     const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED });

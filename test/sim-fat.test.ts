@@ -7,7 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensure, TOOLS } from "../scripts/debian.mjs";
-import { FatImage, PowerCut, createImage, openImage, prng, readGeometry } from "../targets/node/fat";
+import { readGeometry } from "../sim/card/device";
+import { PowerCut } from "../sim/card/fault";
+import { FatImage, createImage, openImage } from "../sim/card/image";
+import { prng } from "../sim/prng";
 import { Board } from "../sim/espruino";
 
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-fat-"));
@@ -175,7 +178,7 @@ describe("power faults", () => {
       const path = join(tmp, `atomic${trial}.img`);
       const img = await FatImage.fromBuffer(path, Buffer.from(clean));
       const b = board(img);
-      const k = 1 + Math.floor(rnd() * total);
+      const k = 1 + rnd.int(total);
       img.device.armFault({ model: "atomic", after: k });
       b.load(WORKLOAD);
       expect(b.off, `trial ${trial}: cut at write ${k} of ${total}`).toBe(true);
@@ -204,7 +207,7 @@ describe("power faults", () => {
     const dataWrites = trace.flatMap(([, r], i) => (r === "data" ? [i + 1] : []));
     const metaWrites = trace.flatMap(([, r], i) => (r !== "data" ? [i + 1] : []));
     const rnd = prng(77);
-    const pick = (a: number[]) => a[Math.floor(rnd() * a.length)];
+    const pick = (a: number[]) => a[rnd.int(a.length)];
     let garbled = 0;
     for (let trial = 0; trial < 10; trial++) {
       const k = trial < 7 ? pick(dataWrites) : pick(metaWrites);

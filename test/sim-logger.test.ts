@@ -3,9 +3,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createImage, FatImage } from "../targets/node/fat";
-import { readCard } from "../targets/node/card";
-import { loggerBoard } from "../sim/logger";
+import { createImage, FatImage } from "../sim/card/image";
+import { readCard } from "../sim/card/read";
+import { loggerBoard } from "../sim/loggerboard";
 import { checkFeed } from "./feed";
 import { Pigeon } from "./pigeon";
 

@@ -6,12 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensure } from "../scripts/debian.mjs";
-import { readCard } from "../targets/node/card";
-import { createImage, FatImage } from "../targets/node/fat";
-import { loggerBoard } from "../sim/logger";
+import { readCard } from "../sim/card/read";
+import { createImage, FatImage } from "../sim/card/image";
+import { loggerBoard } from "../sim/loggerboard";
 import type { Board, ProfileName } from "../sim/espruino";
 import { checkFeed } from "./feed";
-import { prng } from "./prng";
+import { prng } from "../sim/prng";
 
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-records-"));
 let blank: Buffer;

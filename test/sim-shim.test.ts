@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { FatImage, PowerCut, createImage } from "../targets/node/fat";
+import { PowerCut } from "../sim/card/fault";
+import { FatImage, createImage } from "../sim/card/image";
 import { Board, Flash, PROFILES, REMOVED, is83, type ProfileName } from "../sim/espruino";
 
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-shim-"));

@@ -15,6 +15,7 @@ import { ensure } from "../scripts/debian.mjs";
 import { damage, header, loggerCard, pcCard, run, where } from "./cards";
 import { Pigeon } from "./pigeon";
 import { VECTORS, vectors } from "./vectors";
+import { prng } from "../sim/prng";
 
 const root = resolve(__dirname, "..");
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-viewer-"));
@@ -201,8 +202,7 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
   });
 
   it("gives the core's verdicts with WebCrypto and with the core alone on corrupted messages, small-order keys and S >= L", async () => {
-    let seed = 11;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+    const rnd = prng(11).float;
     const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     const small = ["0100000000000000000000000000000000000000000000000000000000000000", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"];
     const texts: string[] = [];

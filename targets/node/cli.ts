@@ -1,13 +1,17 @@
 // The collector's tool: `pigeon <command>`.
 import { writeFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
-import { exportBundle, formatHave, mergeHave, readHave } from "./gossip";
+import { formatHave, mergeHave } from "../host/have";
 import { progress } from "./progress";
-import { readInput } from "./reader";
-import { feedsToExport, importInto, Store } from "./store";
+import { readHave, readInput } from "./files";
+import { feedsToExport, exportBundle } from "./export";
+import { importInto } from "./import";
+import { Store } from "./store";
 import { svgPlot } from "./plot";
-import { body, CSV_HEADER, csvRows, field, isNumeric, readings, unquote } from "./readings";
-import { summary, verify, type Report } from "./verify";
+import { body, field } from "../host/message";
+import { CSV_HEADER, csvRows, isNumeric, readings, unquote } from "../host/readings";
+import { summary, verifyInput, type Report } from "../host/chain";
+import { nodeChecks } from "./checks";
 
 const HELP = `pigeon: Pigeon cards, bundles and feeds, offline
 
@@ -89,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write("usage: pigeon verify <path> [--json]\n");
       return 2;
     }
-    const r = verify(await readInput(paths[0]));
+    const r = verifyInput(await readInput(paths[0]), nodeChecks);
     printReport(r, json);
     return verdict(r);
   }

@@ -3,7 +3,7 @@
 // card's own format: a card is a store, and a store can be copied to a card.
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Disk, File } from "../../src/card";
+import type { Disk, File } from "../../src/log";
 
 export class NodeDisk implements Disk {
   /** Paths never made again ("w"): logs that cannot be read but may hold records. */

@@ -1,7 +1,7 @@
 // A numeric reading over time as a standalone SVG: axes with ticks, one line
 // per feed, and a break in the line where readings stop for more than three
 // of their usual intervals (a gap in time stays a gap).
-import { isGap, usualStep } from "./readings";
+import { isGap, usualStep } from "../host/readings";
 
 const W = 900, H = 420, L = 70, R = 20, T = 30, B = 50;
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"];

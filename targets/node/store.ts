@@ -1,23 +1,19 @@
-// The collector's store: a directory in the card's own format (one log per
-// feed, blobs under B/), kept with the device's store code over the host's
-// files. Forks are kept as evidence in FORKS.PGN; the store's own seed in
-// SECRET.KEY (a store is the collector's, not a card: the board's seed stays
-// in its flash); follows and blocks in FOLLOWS.TXT and BLOCKS.TXT; what peers
-// said they hold under P/.
+// The collector's store: a directory in the card's own format, kept with the
+// device's store code over the host's files. spec/store.md gives its layout:
+// logs per feed (runs and loose messages), blobs under B/, forks in FORKS.PGN,
+// follows and blocks, what peers hold under P/, and the store's own seed.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/card";
+import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/log";
 import { encode, enc } from "../../src/utf8";
 import { NodeDisk } from "./nodedisk";
-import type { Holder, Loss } from "./chain";
-import { b32encode } from "../../src/base32";
-import { b32decodeInto, idOf } from "./fastverify";
-import { splitPgn } from "./reader";
+import type { Holder } from "../host/chain";
+import { type Loss, splitPgn } from "../host/bundle";
+import { b32decode, b32encode } from "../../src/base32";
+import { idOf } from "./checks";
 import { Pigeon } from "./core";
-import { formatHave, mergeHave, parseHave, type Holdings } from "./gossip";
-import type { Input } from "./input";
-import { verify, type Report } from "./verify";
+import { depthRanges, formatHave, mergeHave, parseHave, type Holdings } from "../host/have";
 
 const PAGES = 1 << 18; // a feed's first log: about 780,000 messages (sparse on the host's disk)
 const RUN_PAGES = 1 << 12; // a later run's log: about 12,000 messages; a full one goes on in a new log
@@ -30,7 +26,7 @@ const FULL = "its log has no room for it"; // full, or a version 1 log and a rec
  * holds yet. The first run is the card-format log in the store's top directory;
  * the others, and the loose messages' log, are under R/<that log's name>/.
  */
-interface Feed {
+interface StoredFeed {
   author: string;
   runs: Log[];
   loose: Map<number, string>;
@@ -49,7 +45,7 @@ class Ids {
   }
   push(id: string) {
     if (!(this.n & 1023)) this.chunks.push(Buffer.allocUnsafeSlow(32 * Math.min(1024, this.size)));
-    b32decodeInto(id.slice(1, 53), this.chunks[this.n >> 10], 32 * (this.n++ & 1023));
+    b32decode(Buffer.from(id, "latin1"), 1, 52, this.chunks[this.n >> 10].subarray(32 * (this.n++ & 1023)));
   }
 }
 const STOP = new Error("read far enough"); // thrown to end each() early
@@ -89,7 +85,7 @@ class ReadAhead implements File {
 
 export class Store implements Holder {
   readonly disk: NodeDisk;
-  private feedsBy = new Map<string, Feed>();
+  private feedsBy = new Map<string, StoredFeed>();
   // ids of the messages appended in this run: prev and lipmaa links are checked against them
   // without reading the log back (a million ids: 32 MB)
   private ids = new Map<string, Ids>();
@@ -124,7 +120,7 @@ export class Store implements Holder {
     for (const name of readdirSync(dir)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(name)) {
       const log = open(name);
       if (!log) continue;
-      const feed: Feed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
+      const feed: StoredFeed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
       if (existsSync(join(dir, feed.dir)))
         for (const n of readdirSync(join(dir, feed.dir))) {
           const path = feed.dir + "/" + n, run = n === "LOOSE.LOG" || /^[0-9]{1,8}\.LOG$/.test(n) ? open(path) : undefined;
@@ -198,21 +194,9 @@ export class Store implements Holder {
   }
   /** The depths held of a feed, as ascending ranges first..last. */
   ranges(author: string): [number, number][] {
-    const f = this.feedsBy.get(author), out: [number, number][] = [];
-    if (!f) return out;
-    const add = (a: number, b: number) => {
-      const last = out[out.length - 1];
-      if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
-      else out.push([a, b]);
-    };
-    const loose = [...f.loose.keys()].sort((a, b) => a - b);
-    let i = 0;
-    for (const r of f.runs) {
-      for (; i < loose.length && loose[i] < r.first; i++) add(loose[i], loose[i]);
-      if (r.next > r.first) add(r.first, r.next - 1);
-    }
-    for (; i < loose.length; i++) add(loose[i], loose[i]);
-    return out;
+    const f = this.feedsBy.get(author);
+    if (!f) return [];
+    return depthRanges([...f.runs.filter((r) => r.next > r.first).map((r): [number, number] => [r.first, r.next - 1]), ...[...f.loose.keys()].map((d): [number, number] => [d, d])]);
   }
   idAt(author: string, depth: number) {
     const id = this.ids.get(author)?.at(depth) ?? this.readBack.get(author)?.at(depth);
@@ -305,7 +289,7 @@ export class Store implements Holder {
     ids.push(id);
   }
   /** Appends a message to a run, or when the run is full, to a new run after it: the run that took it, or why none could. */
-  private extend(f: Feed, run: Log, text: string): Log | string {
+  private extend(f: StoredFeed, run: Log, text: string): Log | string {
     const why = this.append(run, text);
     if (why !== FULL) return why || run;
     const next = this.newRun(f, run.next);
@@ -323,7 +307,7 @@ export class Store implements Holder {
       throw e;
     }
   }
-  private newRun(f: Feed, first: number): Log {
+  private newRun(f: StoredFeed, first: number): Log {
     const path = `${f.dir}/${f.runs.length}.LOG`;
     mkdirSync(join(this.dir, f.dir), { recursive: true });
     createLog(this.disk, path, f.author, RUN_PAGES, (Math.random() * 4294967296) >>> 0, first);
@@ -388,20 +372,3 @@ export class Store implements Holder {
   }
 }
 
-/**
- * `pigeon import`: verifies an input against the store, keeps what is valid
- * (blobs too) and remembers what the bundle's writer said it holds. Returns
- * the report, and why the have-file was not taken if it was not.
- */
-export function importInto(store: Store, input: Input, onProgress?: (messages: number) => void): { report: Report; badHave?: Error } {
-  const report = verify(input, store, (id, bytes) => store.putBlob(id, bytes), onProgress);
-  if (input.have instanceof Error) return { report, badHave: input.have };
-  if (input.have) store.rememberPeer(input.have.who, input.have.held);
-  return { report };
-}
-
-/** The feeds `pigeon export` passes on: the store's own and those it follows (all: every feed held), never a blocked one. */
-export function feedsToExport(store: Store, all: boolean): string[] {
-  const me = store.identity(), blocks = store.list("BLOCKS.TXT"), follows = store.list("FOLLOWS.TXT");
-  return store.authors().filter((a) => !blocks.has(a) && (all || a === me || follows.has(a)));
-}

@@ -5,7 +5,7 @@
 // reset). After a load, window.pigeonSummary holds the result in the shape of
 // `pigeon verify --json`.
 import uPlot from "uplot";
-import { CSV_HEADER, csvRow, isGap, isNumeric, usualStep } from "../node/readings";
+import { CSV_HEADER, csvRow, isGap, isNumeric, usualStep } from "../host/readings";
 import type { Failure, FeedResult, Progress, Request, Result } from "./protocol";
 
 declare const WORKER_SOURCE_ID: string;

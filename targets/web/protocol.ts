@@ -1,5 +1,5 @@
 // What the viewer's page and its worker say to each other.
-import type { Refusal, Summary } from "../node/chain";
+import type { Refusal, Summary } from "../host/chain";
 
 export interface Request {
   /** "core": the core checks every signature; "auto": WebCrypto's Ed25519 where the browser has it (same verdicts). */

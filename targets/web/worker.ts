@@ -10,10 +10,13 @@
 // a slice at a time. Files are read as `pigeon` reads them (input.ts), at
 // offsets as they are needed (FileReaderSync), never whole.
 import { b32encode } from "../../src/base32";
-import { heldRanges, memoryHolder, summary, Verifier, type Checks } from "../node/chain";
-import { keyAllowed, precheck } from "../node/edrules";
-import { blockBytes, isImage, pgnMessages, readImage, readTree, textLines, type Bytes, type Entry, type Input, type Source } from "../node/input";
-import { field, readings } from "../node/readings";
+import { memoryHolder, summary, Verifier, type Checks } from "../host/chain";
+import { depthRanges } from "../host/have";
+import { keyAllowed, precheck } from "../host/edrules";
+import { isImage, pgnMessages, readImage, readTree, textLines, type Entry, type Input, type Source } from "../host/bundle";
+import { blockBytes, type Bytes } from "../host/bytes";
+import { field } from "../host/message";
+import { readings } from "../host/readings";
 import type { FeedResult, Request, Result } from "./protocol";
 
 declare const Pigeon: any;
@@ -137,7 +140,7 @@ async function run(req: Request): Promise<Result> {
   for (const author of [...authors].sort()) {
     const f = holder.feeds.get(author), counts = v.byAuthor.get(author) ?? { accepted: 0, refused: 0 };
     const r: FeedResult = {
-      author, ranges: f ? heldRanges(f.ids.keys()) : [], accepted: counts.accepted, refused: counts.refused,
+      author, ranges: f ? depthRanges([...f.ids.keys()].map((d): [number, number] => [d, d])) : [], accepted: counts.accepted, refused: counts.refused,
       refusals: v.report.refusals.filter((x) => x.author === author),
       forks: (f?.forks ?? []).map((x) => ({ depth: x.depth, id: Pigeon.id(x.text), text: x.text })),
       keys: [], depth: [], time: [], key: [], value: [], first: null, last: null,

@@ -1,6 +1,6 @@
 // The logger's step: sensor values become one signed message of kind
 // "reading" (spec/card.md, "Reading messages"), appended to the own feed's log.
-import { append as appendRecord, each, File, find, Log, record } from "./card";
+import { append as appendRecord, each, File, find, Log, record } from "./log";
 import { certificatePath, lipmaa } from "./lipmaa";
 import { Draft } from "./message";
 import { id, idBytes, sign } from "./index";
@@ -24,7 +24,7 @@ export function readingBody(t: number, boot: number, dt: number, names: string[]
 }
 
 /** The own feed: its log, a reader on it, the key, and the id of the last message. */
-export interface Feed {
+export interface OwnFeed {
   log: Log;
   reader: File;
   keys: Uint8Array;
@@ -32,13 +32,13 @@ export interface Feed {
 }
 
 /** The id of the message at depth d of the own feed ("" when it is not there). */
-function idAt(feed: Feed, d: number): string {
+function idAt(feed: OwnFeed, d: number): string {
   var t = find(feed.log, feed.reader, d);
   return t == undefined ? "" : id(t);
 }
 
 /** Opens the own feed over its log: finds the newest message's id. */
-export function openFeed(log: Log, reader: File, keys: Uint8Array): Feed {
+export function openFeed(log: Log, reader: File, keys: Uint8Array): OwnFeed {
   var feed = { log: log, reader: reader, keys: keys, last: "" };
   if (log.next) feed.last = idAt(feed, log.next - 1);
   return feed;
@@ -52,7 +52,7 @@ export var REFUSED = "REFUSED";
  * depth); returns its text, once it is on the card. The message is stored
  * from what sign() leaves (its bytes and their parse): parsed once, not again.
  */
-export function append(feed: Feed, kind: string, body: string[][]): string {
+export function append(feed: OwnFeed, kind: string, body: string[][]): string {
   var d = feed.log.next, l = lipmaa(d), t;
   var draft: Draft = { kind: kind, prev: d ? feed.last : "NONE", depth: d, lipmaa: l == null ? "NONE" : idAt(feed, l), body: body };
   try {
@@ -73,7 +73,7 @@ export function append(feed: Feed, kind: string, body: string[][]): string {
  * depth 0, in ascending depth, each given to put (as `pigeon export --latest n`
  * writes them): a collector checks this week's readings without the history.
  */
-export function latest(feed: Feed, n: number, put: (text: string) => void) {
+export function latest(feed: OwnFeed, n: number, put: (text: string) => void) {
   var top = feed.log.next - 1, from = Math.max(feed.log.first, top - n + 1), path, i;
   if (top < 0) return;
   path = certificatePath(from, feed.log.first);

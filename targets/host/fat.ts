@@ -9,7 +9,7 @@
 // table (the first FAT partition, as FatFs finds one), long names read.
 // The readers of cards (input.ts) go through here; the simulator writes its
 // cards with FatFs (fat.ts, fatread.ts).
-import type { Bytes } from "./input";
+import type { Bytes } from "./bytes";
 
 const SECTOR = 512;
 

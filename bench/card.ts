@@ -6,10 +6,10 @@
 // what it takes to check the newest reading of a feed a million deep, with and
 // without its certificate path.
 import { join } from "node:path";
-import { readCard } from "../targets/node/card";
-import { createImage } from "../targets/node/fat";
+import { readCard } from "../sim/card/read";
+import { createImage } from "../sim/card/image";
 import { certificatePath, lipmaa } from "../src/lipmaa";
-import { loggerBoard } from "./logger";
+import { loggerBoard } from "../sim/loggerboard";
 
 const SEED = Array.from({ length: 32 }, (_, i) => i);
 const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";

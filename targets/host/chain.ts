@@ -8,7 +8,8 @@
 // (targets/web/, with the core or WebCrypto) run this same code, each giving
 // its own `Checks` for what a single message is.
 import { lipmaa, linkedFrom } from "../../src/lipmaa";
-import type { BlobFile, Input, Source } from "./input";
+import type { BlobFile, Input, Loss, Source } from "./bundle";
+import { blobRefs, field } from "./message";
 
 export interface Refusal {
   author: string | null;
@@ -16,16 +17,6 @@ export interface Refusal {
   reason: string;
   file: string;
   line: number;
-}
-/** What a reader could not read (spec/card.md, "What readers report"): its messages are lost to this reading. */
-export interface Loss {
-  /** The file: a log, a blob, a messages.pgn, a directory, the image. */
-  file: string;
-  /** The log's page where it was lost, when it is one page. */
-  page: number | null;
-  /** The depths lost, first..last, where the log tells them (last null: to the log's end, which was not read). */
-  depths: [number, number | null] | null;
-  reason: string;
 }
 export interface Report {
   messages: { accepted: number; refused: number };
@@ -92,16 +83,6 @@ export interface HeldFeed {
   /** Forks' messages, kept as evidence. */
   forks: { depth: number; text: string }[];
 }
-/** The depths held, as ascending ranges first..last. */
-export function heldRanges(depths: Iterable<number>): [number, number][] {
-  const out: [number, number][] = [];
-  for (const d of [...depths].sort((a, b) => a - b)) {
-    const last = out[out.length - 1];
-    if (last && d === last[1] + 1) last[1] = d;
-    else out.push([d, d]);
-  }
-  return out;
-}
 /** Holds feeds in memory: what `pigeon verify` checks a standalone bundle against; the viewer keeps the texts too. */
 export function memoryHolder(keepTexts = false): Holder & { feeds: Map<string, HeldFeed> } {
   const feeds = new Map<string, HeldFeed>();
@@ -133,7 +114,6 @@ export function memoryHolder(keepTexts = false): Holder & { feeds: Map<string, H
   };
 }
 
-const field = (text: string, name: string) => new RegExp(`^${name} (.*)$`, "m").exec(text)?.[1] ?? null;
 
 /**
  * The author and depth a text names, read by position without parsing it: for
@@ -168,23 +148,13 @@ class Depths {
   }
 }
 
-/** The blob ids a message names (as a whole key or value). */
-export function blobRefs(text: string): string[] {
-  const out: string[] = [];
-  if (!text.includes("&")) return out; // no blob id: the header and signature hold no "&"
-  for (const line of text.split("\n\n")[1].split("\n")) {
-    const k = line.slice(0, line.indexOf(":")), v = line.slice(line.indexOf(":") + 1);
-    for (const x of [k, v]) if (/^&[0-9A-Z]{52}\.sha256$/.test(x)) out.push(x);
-  }
-  return out;
-}
 
 /**
  * Checks every message and blob of an input against what the holder has, in
  * order, giving each accepted message to the holder; returns the report in
  * `pigeon verify --json` form. A feed the holder lacks may start at any depth.
  */
-export function verify(input: Input, checks: Checks, holder: Holder = memoryHolder(), onBlob?: (id: string, bytes: Uint8Array) => void, onProgress?: (messages: number) => void): Report {
+export function verifyInput(input: Input, checks: Checks, holder: Holder = memoryHolder(), onBlob?: (id: string, bytes: Uint8Array) => void, onProgress?: (messages: number) => void): Report {
   const v = new Verifier(checks, holder, onBlob);
   let seen = 0;
   for (const m of input.messages) {
@@ -250,7 +220,7 @@ export class Verifier {
       this.taken(claim!.author, claim!.depth, m.text);
       return;
     }
-    const why = checks.refusal(bytes, m.text);
+    const why = checks.refusal(bytes, m.text); // F1: the grammar, M1-M5 and the signature
     if (why) {
       const at = /^line (\d+): /.exec(why);
       this.refuse(m, why, at ? Number(at[1]) : 1);
@@ -263,6 +233,7 @@ export class Verifier {
       return;
     }
     if (held) {
+      // F3: another message at a depth held is a fork, kept as evidence
       holder.fork?.(author, depth, m.text);
       this.refuse(m, `fork: a different message at depth ${depth} (kept as evidence)`);
       return;
@@ -274,21 +245,21 @@ export class Verifier {
     const prev = field(m.text, "prev"), lip = field(m.text, "lipmaa"), l = checks.lipmaa(depth);
     const prevHeld = depth > 0 ? holder.idAt(author, depth - 1) : undefined, lipHeld = l !== null ? holder.idAt(author, l) : undefined;
     const above = holder.prevAt(author, depth + 1);
-    if (prevHeld !== undefined && prev !== prevHeld) {
+    if (prevHeld !== undefined && prev !== prevHeld) { // F4, M6
       this.refuse(m, `prev does not name the message at depth ${depth - 1}`, 3);
       return;
     }
-    if (lipHeld !== undefined && lip !== lipHeld) {
+    if (lipHeld !== undefined && lip !== lipHeld) { // F4, M6
       this.refuse(m, `lipmaa does not name the message at depth ${l}`, 5);
       return;
     }
-    if (above !== undefined && above !== id) {
+    if (above !== undefined && above !== id) { // F4: the prev of the message held above names another: a fork (F3)
       holder.fork?.(author, depth, m.text);
       this.refuse(m, `fork: the message held at depth ${depth + 1} names another message as prev (kept as evidence)`);
       return;
     }
     let named = above !== undefined;
-    for (const n of linkedFrom(depth)) {
+    for (const n of linkedFrom(depth)) { // F4: each held lipmaa link to this depth must name this message
       const link = holder.lipmaaAt(author, n);
       if (link === undefined) continue;
       if (link !== id) {
@@ -298,7 +269,7 @@ export class Verifier {
       }
       named = true;
     }
-    if (prevHeld === undefined && lipHeld === undefined && !named && depth > 0 && holder.known(author)) {
+    if (prevHeld === undefined && lipHeld === undefined && !named && depth > 0 && holder.known(author)) { // F5
       this.refuse(m, `depth ${depth} leaves a gap: nothing is held at depth ${depth - 1} (prev)${l !== null ? ` or ${l} (lipmaa)` : ""}, and no certificate path reaches it`);
       return;
     }
@@ -315,12 +286,13 @@ export class Verifier {
     this.taken(author, depth, m.text);
   }
 
-  /** Checks blob files (after the messages: only blobs an accepted message names are taken). */
+  /** Checks blob files (after the messages: only blobs an accepted message names are taken; spec/pigeon.md section 5). */
   blobs(list: BlobFile[]) {
     const { report, referenced } = this;
     for (const b of list) {
       const name = "&" + b.path.replace(/[/.]/g, "") + ".sha256", id = this.checks.blobId(b.bytes);
       if (id !== name) {
+        // section 5: a blob whose bytes do not hash to its path is refused
         report.blobs.refused++;
         report.refusals.push({ author: null, depth: null, reason: `blob ${b.path}: its bytes hash to ${id}, not to its name`, file: b.path, line: 0 });
       } else if (referenced.has(id)) {

@@ -1,13 +1,14 @@
-// Host-side verification at node:crypto's speed, giving the same verdicts as
-// the core: the core's rules first (edrules.ts, shared with the card viewer),
-// then OpenSSL's Ed25519 verify, which compares encodings as the core does.
+// The checks of one message for `pigeon` (targets/host/chain.ts Checks), at
+// node:crypto's speed and with the core's verdicts: the core's rules first
+// (targets/host/edrules.ts, shared with the card viewer), then OpenSSL's
+// Ed25519 verify, which compares encodings as the core does.
 // test/fastverify.test.ts holds them equal.
 import { createHash, createPublicKey, verify as edVerify, type KeyObject } from "node:crypto";
 import { b32encode } from "../../src/base32";
 import { Pigeon } from "./core";
-import { keyAllowed, precheck } from "./edrules";
+import type { Checks } from "../host/chain";
+import { keyAllowed, precheck } from "../host/edrules";
 
-export { b32decodeInto } from "./edrules";
 
 const SPKI = Buffer.from("302a300506032b6570032100", "hex");
 const keys = new Map<string, KeyObject | null>();
@@ -36,3 +37,11 @@ export function idOf(bytes: Uint8Array): string {
   const d = createHash("sha256").update(bytes).digest();
   return "%" + b32encode(d, 0, 32) + ".sha256";
 }
+
+/** What a single message or blob is, for `pigeon`'s verification (verifyInput with these). */
+export const nodeChecks: Checks = {
+  refusal: (bytes) => refusalOf(bytes),
+  id: (bytes) => idOf(bytes),
+  lipmaa: (d) => Pigeon.lipmaa(d),
+  blobId: (b) => Pigeon.blobId(b),
+};

@@ -10,10 +10,10 @@
 // be read (a garbled page, a log cut short or without a header, a cluster
 // chain that loops, a file that is not a regular one) is a loss, named with
 // its file and why (spec/card.md, "What readers report"), and the rest is read.
-import { each, openLog, type Disk, type File, type Log } from "../../src/card";
-import type { Loss } from "./chain";
-import { FatVolume, type FatEntry } from "./fatvolume";
-import type { Holdings } from "./gossip";
+import { each, openLog, type Disk, type File, type Log } from "../../src/log";
+import type { Bytes } from "./bytes";
+import { FatVolume, type FatEntry } from "./fat";
+import type { Holdings } from "./have";
 
 export interface Source {
   text: string;
@@ -24,6 +24,16 @@ export interface BlobFile {
   /** Path inside the bundle, "/"-separated, e.g. 9YK6W64/9RHEJBC/V2RMG52/BAH2WKG/SEBNRS2/DDYV37B/J4469T9.4ZG */
   path: string;
   bytes: Uint8Array;
+}
+/** What a reader could not read (spec/card.md, "What readers report"): its messages are lost to this reading. */
+export interface Loss {
+  /** The file: a log, a blob, a messages.pgn, a directory, the image. */
+  file: string;
+  /** The log's page where it was lost, when it is one page. */
+  page: number | null;
+  /** The depths lost, first..last, where the log tells them (last null: to the log's end, which was not read). */
+  depths: [number, number | null] | null;
+  reason: string;
 }
 export interface Input {
   /** Read as they are needed: a messages.pgn file may be streamed, not held whole. */
@@ -39,52 +49,7 @@ export interface Input {
   have?: { who: string; held: Holdings } | Error;
 }
 
-/** A file's bytes, read at offsets. */
-export interface Bytes {
-  size: number;
-  /** Up to n bytes from offset at (fewer only at the end); the view may be reused by the next read. */
-  read(at: number, n: number): Uint8Array;
-  close?(): void;
-}
-/** Bytes in memory. */
-export const memoryBytes = (b: Uint8Array): Bytes => ({ size: b.length, read: (at, n) => b.subarray(at, Math.min(b.length, at + n)) });
-/**
- * A file read in blocks (64 KiB unless said), the last 4 MiB of them kept: a
- * card image's FAT and directories are read again and again, a log's pages in
- * order. readBlock(at, n) reads n bytes from at (fewer at the end); alloc
- * makes the array a read across blocks is gathered in (Node's Buffer keeps
- * latin1() fast).
- */
-export function blockBytes(size: number, readBlock: (at: number, n: number) => Uint8Array, alloc = (n: number) => new Uint8Array(n), BLOCK = 1 << 16): Bytes {
-  const KEEP = Math.max(2, (4 << 20) / BLOCK), blocks = new Map<number, Uint8Array>();
-  const block = (i: number) => {
-    let b = blocks.get(i);
-    if (b) blocks.delete(i); // most recent last
-    else b = readBlock(i * BLOCK, Math.min(BLOCK, size - i * BLOCK));
-    blocks.set(i, b);
-    if (blocks.size > KEEP) blocks.delete(blocks.keys().next().value!);
-    return b;
-  };
-  return {
-    size,
-    read(at: number, n: number) {
-      n = Math.min(n, size - at);
-      if (!(n > 0)) return alloc(0);
-      const i = Math.floor(at / BLOCK), o = at - i * BLOCK;
-      if (o + n <= BLOCK) return block(i).subarray(o, o + n);
-      const out = alloc(n);
-      for (let got = 0; got < n; ) {
-        const j = Math.floor((at + got) / BLOCK), k = at + got - j * BLOCK, b = block(j).subarray(k, k + n - got);
-        if (!b.length) return out.subarray(0, got);
-        out.set(b, got);
-        got += b.length;
-      }
-      return out;
-    },
-  };
-}
-
-/** Messages of messages.pgn lines: a message ends at its signature line; one empty line between messages. */
+/** Messages of messages.pgn lines: a message ends at its signature line (P3); one empty line between messages (P1). */
 export function* pgnMessages(lines: Iterable<string>, file: string): Generator<Source> {
   let start = -1, n = 0, buf: string[] = [];
   for (const l of lines) {
@@ -180,7 +145,6 @@ export function cardLog(b: Bytes, name: string, file: string, losses: Loss[]): {
 
 // A log is read in slices of this many messages (each resumed from the depth it stopped at), so a 2 GiB log is never held whole.
 const SLICE = 4096;
-const PAUSE = new Error("a slice of the log is full");
 
 /**
  * The messages of an open log as [text, depth], in order, a slice at a time.
@@ -205,22 +169,18 @@ export function* logRecords(log: Log, f: File, file: string, losses: Loss[]): Ge
     // a resumed slice starts on the page where the last one's last record ends (or begins):
     // what comes before it there was given, up to that record or the first deeper one
     let skipping = last >= 0, seen = false, count = 0;
-    try {
-      each(log, f, (t, d) => {
-        if (skipping && !seen && d <= last) return void (seen = d === last);
-        skipping = false;
-        slice.push([t, d]);
-        if (++count >= SLICE) throw PAUSE;
-      }, (page, reason) => {
-        const l = loss(file, why(log.path, reason), page), key = page + "\n" + l.reason;
-        if (told.has(key)) return;
-        told.add(key);
-        slice.push(l);
-      }, last >= 0 ? last : undefined);
-      done = true;
-    } catch (e) {
-      if (e !== PAUSE) throw e;
-    }
+    each(log, f, (t, d) => {
+      if (skipping && !seen && d <= last) return void (seen = d === last);
+      skipping = false;
+      slice.push([t, d]);
+      return ++count >= SLICE;
+    }, (page, reason) => {
+      const l = loss(file, why(log.path, reason), page), key = page + "\n" + l.reason;
+      if (told.has(key)) return;
+      told.add(key);
+      slice.push(l);
+    }, last >= 0 ? last : undefined);
+    done = count < SLICE;
     for (const x of slice) {
       if (!Array.isArray(x)) {
         losses.push(x);

@@ -1,5 +1,7 @@
-// Reproducible random bytes for tests that print their SEED.
-/** sfc32, seeded from one 32-bit number: reproducible random bytes. */
+// The one seeded generator of the simulator and the tests: runs that print
+// their seed can be replayed exactly (a torn write, a power-cut point, a
+// corruption, a random message).
+/** sfc32, seeded from one 32-bit number. */
 export function prng(seed: number) {
   let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
   const next = () => {
@@ -13,9 +15,13 @@ export function prng(seed: number) {
     return t;
   };
   for (let i = 0; i < 16; i++) next();
+  const float = () => next() / 2 ** 32;
   return {
     u32: next,
-    int: (n: number) => Math.floor((next() / 2 ** 32) * n),
+    /** A number in [0, 1). */
+    float,
+    /** A whole number in [0, n). */
+    int: (n: number) => Math.floor(float() * n),
     bytes(n: number) {
       const r = new Uint8Array(n);
       for (let i = 0; i < n; i++) r[i] = next() & 255;
@@ -23,3 +29,4 @@ export function prng(seed: number) {
     },
   };
 }
+export type Prng = ReturnType<typeof prng>;

@@ -5,10 +5,10 @@
 // links that lead out of a bundle, and the bundle's HAVE.TXT.
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
-import { parseHave } from "./gossip";
-import { blockBytes, isImage, pgnMessages, readImage, readTree, textLines, type Bytes, type Entry, type Input } from "./input";
+import { parseHave } from "../host/have";
+import { isImage, pgnMessages, readImage, readTree, textLines, type Entry, type Input } from "../host/bundle";
+import { blockBytes, type Bytes } from "../host/bytes";
 
-export { splitPgn, type BlobFile, type Input, type Source } from "./input";
 
 /** A regular file, opened without blocking (a FIFO is refused before anything waits on it); returns its descriptor and size. */
 function openRegular(path: string): { fd: number; size: number } {
@@ -35,6 +35,16 @@ export function fileBytes(path: string): Bytes & { close(): void } {
 }
 
 const MAX_HAVE = 1 << 24; // a have-file's line per feed: room for 200,000 feeds; a longer one is read that far and refused
+
+/** A have-file (a regular file, read that far): what its writer holds; errors name the file and the line. */
+export function readHave(path: string) {
+  const f = fileBytes(path);
+  try {
+    return parseHave(new TextDecoder().decode(f.read(0, Math.min(f.size, MAX_HAVE))), path);
+  } finally {
+    f.close();
+  }
+}
 
 /** Whether a path, links followed, stays inside the directory dir. */
 function inside(dir: string, path: string) {
@@ -70,12 +80,7 @@ export async function readInput(path: string): Promise<Input> {
       if (!inside(path, have)) (into.outside ??= []).push("HAVE.TXT");
       else
         try {
-          const f = fileBytes(have);
-          try {
-            into.have = parseHave(new TextDecoder().decode(f.read(0, Math.min(f.size, MAX_HAVE))), have);
-          } finally {
-            f.close();
-          }
+          into.have = readHave(have);
         } catch (e) {
           into.have = e as Error;
         }

@@ -1,37 +1,13 @@
-// SD card images for the simulator: FAT16 volumes driven by real FatFs (ChaN's
-// FatFs R0.15 compiled to WebAssembly, npm `js-fatfs`), over a block device that
-// counts sector traffic by region and can lose power at a chosen sector write.
-//
-// The image lives in memory (a Buffer) and reaches its file only on `save()`:
-// a simulated year of appends is hundreds of thousands of sector writes, which
-// would be slow as file I/O. Whatever a board wrote is in `image.buffer` at
-// once; call `save()` before handing the file to other tools (fsck.fat, mtools)
-// or to another process.
-//
-// Layout: no partition table (a "super floppy", as FatFs' FM_SFD makes it),
-// 512-byte sectors, two FATs, a 512-entry root directory; FatFs picks the
-// cluster size, which for 32 to 256 MiB keeps the cluster count in FAT16's range.
-import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+// An SD card for the simulator: an image in memory as FatFs' block device,
+// counting sector traffic by region and losing power at a chosen sector write
+// (the fault model of sim/card/fault.ts). FatFs runs over it in image.ts.
 import * as FatFsLib from "js-fatfs";
 import type { DiskIO, FatFs } from "js-fatfs";
-import { fatReaddir, fatReadFile, frName, newFatFs as newFatFsWith, SECTOR, withMount, type HostEntry } from "./fatread";
-
-export { FRESULT, frName, SECTOR, type HostEntry } from "./fatread";
-
-/** Thrown when the card loses power: at the armed sector write (see `BlockDevice.armFault`) or by `powerCut()`. */
-export class PowerCut extends Error {
-  constructor(message = "power cut") {
-    super(message);
-    this.name = "PowerCut";
-  }
-}
+import { Fault, SECTOR, type FaultPlan, type FaultRecord, type Region } from "./fault";
 
 // ---- geometry ---------------------------------------------------------------
 
 /** Where a sector lies: reserved (boot) sectors, a FAT copy, the root directory, a sub-directory's cluster, or file data. */
-export type Region = "boot" | "fat" | "root" | "dir" | "data";
 export const REGIONS: readonly Region[] = ["boot", "fat", "root", "dir", "data"];
 
 /** The volume layout, from the boot sector's BIOS parameter block. */
@@ -73,53 +49,10 @@ export function readGeometry(buf: Uint8Array): Geometry | null {
   };
 }
 
-// ---- a seeded PRNG (tests must replay a torn write exactly) ------------------
-
-/** mulberry32: small, fast, and good enough to pick fault points and garbage. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---- the block device ---------------------------------------------------------
 
 export type Counts = Record<Region, number>;
 const zero = (): Counts => ({ boot: 0, fat: 0, root: 0, dir: 0, data: 0 });
-
-/**
- * How power fails. `atomic`: the k-th sector write from now, and every later one,
- * never reaches the card. `torn`: the k-th write lands as a random prefix of the
- * new bytes, the rest of the sector being the old bytes or random garbage; every
- * later write is lost. Boot, FAT and directory sectors stay atomic under `torn`
- * (FatFs has no way to protect them, so a model that tore them would only show
- * that), so a torn fault falling on one of them acts as `atomic`.
- */
-export interface FaultPlan {
-  model: "atomic" | "torn";
-  /** 1 = the very next sector write. */
-  after: number;
-  /** Seeds the torn prefix and garbage. */
-  seed?: number;
-  /** What follows the torn prefix: the sector's old bytes, random bytes, or either (chosen by the PRNG; default). */
-  tail?: "old" | "garbage" | "either";
-}
-
-/** What happened at the fault, for tests and reports. */
-export interface FaultRecord {
-  model: "atomic" | "torn";
-  sector: number;
-  region: Region;
-  /** "lost": nothing of this write reached the card; "torn": `prefix` new bytes did. */
-  outcome: "lost" | "torn";
-  prefix: number;
-  tail: "old" | "garbage" | null;
-}
 
 /**
  * A card over an in-memory image, as FatFs' disk I/O layer (js-fatfs calls
@@ -135,8 +68,8 @@ export interface FaultRecord {
 export class BlockDevice implements DiskIO {
   /** Card in the slot; a removed card answers STA_NODISK / RES_NOTRDY. */
   present = true;
-  /** Power was lost (a fault fired): writes are dropped until `powerOn()`. */
-  dead = false;
+  /** Its power: the fault model (armed by `armFault`). */
+  readonly power = new Fault();
   reads: Counts = zero();
   writes: Counts = zero();
   /** Writes dropped because the card was dead. */
@@ -145,10 +78,6 @@ export class BlockDevice implements DiskIO {
   counting = true;
   /** When set, every counted sector write is appended as [sector, region]. */
   trace: [number, Region][] | null = null;
-  fault: FaultRecord | null = null;
-
-  private plan: FaultPlan | null = null;
-  private untilFault = 0;
   private geo: Geometry | null;
   private dirs: Set<number> | null = null;
 
@@ -174,24 +103,28 @@ export class BlockDevice implements DiskIO {
     return { reads: sum(this.reads), writes: sum(this.writes) };
   }
 
+  /** Power was lost (a fault fired): writes are dropped until `powerOn()`. */
+  get dead(): boolean {
+    return this.power.dead;
+  }
+  /** What happened at the last fault. */
+  get fault(): FaultRecord | null {
+    return this.power.record;
+  }
   /** Arms a power fault at the `plan.after`-th sector write from now. */
   armFault(plan: FaultPlan): void {
-    if (!(plan.after >= 1)) throw new Error("armFault: after must be >= 1");
-    this.plan = { ...plan };
-    this.untilFault = Math.floor(plan.after);
-    this.fault = null;
+    this.power.arm(plan);
   }
   disarm(): void {
-    this.plan = null;
+    this.power.disarm();
   }
   /** Cuts power now: every later write is lost. */
   powerCut(): void {
-    this.dead = true;
-    this.plan = null;
+    this.power.cut();
   }
   /** Power back (a new board boots on the card): writes reach it again (a fault armed for later stays armed). */
   powerOn(): void {
-    this.dead = false;
+    this.power.powerOn();
   }
 
   /** The region of a sector, by the current boot sector (sub-directories found by walking the tree). */
@@ -261,24 +194,7 @@ export class BlockDevice implements DiskIO {
       this.trace?.push([sector, region]);
     }
     const at = sector * SECTOR;
-    if (this.plan && --this.untilFault === 0) {
-      const plan = this.plan;
-      this.plan = null;
-      this.dead = true;
-      if (plan.model === "torn" && region === "data") {
-        const rnd = prng(plan.seed ?? 1);
-        const prefix = Math.floor(rnd() * SECTOR); // 0..511 new bytes: never the whole sector
-        const tail = plan.tail === "old" || plan.tail === "garbage" ? plan.tail : rnd() < 0.5 ? "old" : "garbage";
-        const out = Buffer.from(this.buffer.subarray(at, at + SECTOR));
-        data.copy(out, 0, 0, prefix);
-        if (tail === "garbage") for (let i = prefix; i < SECTOR; i++) out[i] = Math.floor(rnd() * 256);
-        out.copy(this.buffer, at);
-        this.fault = { model: plan.model, sector, region, outcome: "torn", prefix, tail };
-      } else {
-        this.fault = { model: plan.model, sector, region, outcome: "lost", prefix: 0, tail: null };
-      }
-      return;
-    }
+    if (!this.power.write(sector, region, data, this.buffer.subarray(at, at + SECTOR))) return;
     this.noteMetadata(sector, region, data);
     data.copy(this.buffer, at);
   }
@@ -348,123 +264,3 @@ export class BlockDevice implements DiskIO {
   }
 }
 
-// ---- FatFs instances ------------------------------------------------------------
-
-let wasmModule: WebAssembly.Module | null = null;
-/** The FatFs WebAssembly module, compiled once per process. */
-export function fatfsWasm(): WebAssembly.Module {
-  if (!wasmModule) {
-    const main = createRequire(import.meta.url).resolve("js-fatfs");
-    wasmModule = new WebAssembly.Module(readFileSync(join(dirname(main), "fatfs.wasm")));
-  }
-  return wasmModule;
-}
-
-/** A FatFs instance over `device`, with the simulator's clock (see fatread.ts). */
-const newFatFs = (device: DiskIO, clock: () => number) => newFatFsWith(device, fatfsWasm(), clock);
-
-// ---- images ---------------------------------------------------------------------
-
-/**
- * An SD card: its image in memory, the block device over it, and the FatFs
- * instance a board in the simulator mounts it with (volume "0:"). The host-side
- * helpers (`readFile`, `readdir`) mount their own FATFS object on volume "1:" of
- * the same FatFs (same device), so they never disturb a board's mount; call
- * them when the board is not in the middle of a write, as FatFs caches sectors.
- */
-export class FatImage {
-  /** Milliseconds since 1970 for FAT time stamps; a board points it at its virtual clock. */
-  clock: () => number = () => Date.UTC(2025, 0, 1);
-
-  private constructor(
-    public path: string,
-    readonly buffer: Buffer,
-    readonly device: BlockDevice,
-    readonly ff: FatFs,
-  ) {}
-
-  /** An image over `buffer` (kept, not copied); nothing touches `path` until `save()`. */
-  static async fromBuffer(path: string, buffer: Buffer): Promise<FatImage> {
-    const device = new BlockDevice(buffer);
-    let img: FatImage | null = null;
-    const ff = await newFatFs(device, () => (img ? img.clock() : Date.UTC(2025, 0, 1)));
-    img = new FatImage(path, buffer, device, ff);
-    return img;
-  }
-
-  get geometry(): Geometry | null {
-    return this.device.geometry;
-  }
-
-  /** Writes the image to its file (or to `path`). */
-  save(path = this.path): void {
-    writeFileSync(path, this.buffer);
-  }
-
-  /** A file's bytes, or undefined when missing (host side, volume "1:"). */
-  readFile(path: string): Buffer | undefined {
-    return this.host((ff) => {
-      const b = fatReadFile(ff, "1:", path, this.buffer.length);
-      return b && Buffer.from(b.buffer, b.byteOffset, b.length);
-    });
-  }
-
-  /** A directory's entries (host side), or undefined when missing. */
-  readdir(path = ""): HostEntry[] | undefined {
-    return this.host((ff) => fatReaddir(ff, "1:", path));
-  }
-
-  /** Runs fn with volume "1:" mounted, without counting its sector reads. */
-  private host<T>(fn: (ff: FatFs) => T): T {
-    const counting = this.device.counting;
-    this.device.counting = false;
-    try {
-      return withMount(this.ff, "1:", this.path, () => fn(this.ff));
-    } finally {
-      this.device.counting = counting;
-    }
-  }
-}
-
-export interface CreateOptions {
-  /** FAT copies (2, as card formatters write). */
-  fats?: number;
-  /** Root directory entries (512). */
-  rootEntries?: number;
-  /** Sectors per cluster; 0 lets FatFs choose by size (8 up to 128 MiB, 16 up to 256 MiB). */
-  sectorsPerCluster?: number;
-}
-
-/**
- * A fresh FAT16 card image of `sizeBytes` (a multiple of 512), formatted by
- * FatFs' f_mkfs(FM_FAT | FM_SFD, 2 FATs, 512 root entries), written to `path`.
- * Sizes from about 16 MiB to 1 GiB come out FAT16 with FatFs' own cluster sizes;
- * 32 to 256 MiB are the intended ones.
- */
-export async function createImage(path: string, sizeBytes: number, o: CreateOptions = {}): Promise<FatImage> {
-  if (sizeBytes % SECTOR || sizeBytes < 8 << 20) throw new Error("createImage: size must be a multiple of 512, at least 8 MiB");
-  const img = await FatImage.fromBuffer(path, Buffer.alloc(sizeBytes));
-  const ff = img.ff, workLen = 64 * 1024, work = ff.malloc(workLen);
-  const res = ff.f_mkfs("", {
-    fmt: FatFsLib.FM_FAT | FatFsLib.FM_SFD,
-    n_fat: o.fats ?? 2,
-    align: 0,
-    n_root: o.rootEntries ?? 512,
-    au_size: (o.sectorsPerCluster ?? 0) * SECTOR,
-  }, work, workLen);
-  ff.free(work);
-  if (res !== FatFsLib.FR_OK) throw new Error(`f_mkfs: ${frName(res)}`);
-  const g = img.geometry;
-  if (!g || g.fatType !== 16) throw new Error(`createImage: ${sizeBytes} bytes formats as FAT${g?.fatType}, not FAT16`);
-  // FatFs labels FAT12/16 volumes "FAT     "; card formatters write "FAT16   ". The label is
-  // informational only (drivers decide by cluster count), but `file` and people read it.
-  img.buffer.write("FAT16   ", 54, "latin1");
-  img.device.resetCounters();
-  img.save();
-  return img;
-}
-
-/** An existing image file, loaded into memory. */
-export async function openImage(path: string): Promise<FatImage> {
-  return FatImage.fromBuffer(path, readFileSync(path));
-}

@@ -2,9 +2,9 @@
 // boot, keep the seed in internal flash, mount the card's log, then every
 // `interval` seconds take the sensors' values and append one signed reading.
 // (LED codes, the no-card queue, deep sleep and the watchdog: issue 4.)
-import { createLog, Disk, File, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog } from "../../src/card";
+import { createLog, Disk, File, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog } from "../../src/log";
 import { parseConfig } from "../../src/config";
-import { append, Feed, latest, openFeed, readingBody, REFUSED } from "../../src/logger";
+import { append, latest, openFeed, readingBody, REFUSED, type OwnFeed } from "../../src/ownfeed";
 import { board } from "../../src/engine";
 import { identity, keys } from "../../src/index";
 import { useNative } from "./native";
@@ -61,7 +61,7 @@ function sample(name: string): number | string {
 }
 
 export var state: {
-  feed?: Feed;
+  feed?: OwnFeed;
   keys?: Uint8Array;
   boot: number;
   config: any;

@@ -1,11 +1,8 @@
 // Readings of messages, and their CSV rows: what `pigeon csv`, `pigeon feeds`,
 // `pigeon plot` and the card viewer (targets/web/) show. No Node APIs: the
 // viewer bundles this module as it is.
+import { body, field } from "./message";
 
-/** A header field of a message text ("" when missing). */
-export const field = (t: string, k: string) => new RegExp(`^${k} (.*)$`, "m").exec(t)?.[1] ?? "";
-/** The body lines of a message text as [key, value] pairs, values in wire form. */
-export const body = (t: string) => t.split("\n\n")[1].split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]);
 export const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1) : v);
 export const csvCell = (v: string) => (/[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v);
 /** A reading value a plot can draw. */

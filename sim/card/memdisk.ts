@@ -1,25 +1,33 @@
 // A card in memory with Espruino's file API (E.openFile: r, r+, w; seek past
 // the end extends; read gives a byte string, undefined at the end; every
-// write is flushed), counting sector reads and writes, and able to lose power
-// at a chosen sector write: "atomic" drops it and all after it, "torn" lands
-// a random prefix of it over the old bytes, the rest garbage. For the store's
-// logic, and for the host to read a log file it has in memory. The FAT-level
-// simulation lives in targets/node/fat.ts and sim/.
-import type { Disk, File } from "../../src/card";
-
-export class PowerCut extends Error {}
+// write is flushed), counting sector reads and writes, and losing power at a
+// chosen sector write by the fault model of every emulated card (fault.ts).
+// For the store's logic alone, without FAT: the FAT-level card is device.ts
+// and image.ts.
+import type { Disk, File } from "../../src/log";
+import { Fault, PowerCut, type FaultPlan } from "./fault";
 
 export class MemDisk implements Disk {
   files = new Map<string, Buffer>();
   reads = 0;
   writes = 0;
-  cutAt = -1; // sector write number at which power fails
-  model: "atomic" | "torn" = "atomic";
-  dead = false;
-  rnd = 1;
+  /** Its power: the fault model (armed by `armFault`). */
+  readonly power = new Fault();
+
+  /** Arms a power fault at the `plan.after`-th sector write from now (any sector may tear). */
+  armFault(plan: FaultPlan): void {
+    this.power.arm(plan);
+  }
+  disarm(): void {
+    this.power.disarm();
+  }
+  /** Power back: writes reach the card again. */
+  powerOn(): void {
+    this.power.powerOn();
+  }
 
   openFile(path: string, mode: string): File | undefined {
-    if (this.dead) throw new PowerCut("no power");
+    if (this.power.dead) throw new PowerCut("no power");
     const m = mode.slice(0, 2);
     if (m !== "r" && m !== "r+" && m !== "w") return undefined;
     if (m === "w") this.files.set(path, Buffer.alloc(0));
@@ -41,18 +49,9 @@ export class MemDisk implements Disk {
         let b = disk.files.get(path)!;
         if (pos + bytes.length > b.length) disk.files.set(path, (b = Buffer.concat([b, Buffer.alloc(pos + bytes.length - b.length)])));
         for (let o = 0; o < bytes.length; o += 512) {
-          const piece = bytes.subarray(o, o + 512);
-          if (disk.dead) throw new PowerCut("no power");
-          if (disk.writes++ === disk.cutAt) {
-            disk.dead = true;
-            if (disk.model === "torn") {
-              const keep = Math.floor(disk.random() * piece.length);
-              piece.copy(b, pos + o, 0, keep);
-              for (let i = keep; i < piece.length; i++) if (disk.random() < 0.5) b[pos + o + i] = (disk.random() * 256) | 0;
-            }
-            throw new PowerCut("power cut");
-          }
-          piece.copy(b, pos + o);
+          const piece = bytes.subarray(o, o + 512), at = pos + o;
+          if (!disk.power.write(disk.writes++, "data", piece, b.subarray(at, at + piece.length))) throw new PowerCut(disk.power.record ? "power cut" : "no power");
+          piece.copy(b, at);
         }
         pos += bytes.length;
         return bytes.length;
@@ -65,9 +64,5 @@ export class MemDisk implements Disk {
       close() {},
       size: () => disk.files.get(path)!.length,
     };
-  }
-  random() {
-    this.rnd = (this.rnd * 1103515245 + 12345) >>> 0;
-    return this.rnd / 4294967296;
   }
 }

@@ -1,12 +1,12 @@
 // The host's view of a simulated card: its logs read as `pigeon` reads a card
 // image (input.ts, fatvolume.ts), with the device's own store code, page by
 // page, each log on its own; what cannot be read is in losses.
-import type { Loss } from "./chain";
-import type { FatImage } from "./fat";
-import { FatVolume } from "./fatvolume";
-import { cardLog, LOG_NAME, logRecords, memoryBytes } from "./input";
+import { type Loss, cardLog, LOG_NAME, logRecords } from "../../targets/host/bundle";
+import type { FatImage } from "./image";
+import { FatVolume } from "../../targets/host/fat";
+import { memoryBytes } from "../../targets/host/bytes";
 
-export interface CardFeed {
+export interface CardLog {
   path: string;
   /** The log's author; "" when its header cannot be read (losses say why). */
   author: string;
@@ -21,8 +21,8 @@ export interface CardFeed {
 }
 
 /** Every log on the card (root *.LOG), with its messages. */
-export function readCard(img: FatImage): CardFeed[] {
-  const vol = new FatVolume(memoryBytes(img.buffer)), out: CardFeed[] = [];
+export function readCard(img: FatImage): CardLog[] {
+  const vol = new FatVolume(memoryBytes(img.buffer)), out: CardLog[] = [];
   for (const e of vol.list(null).entries) {
     if (e.dir || !LOG_NAME.test(e.name)) continue;
     const losses: Loss[] = [], f = vol.open(e);

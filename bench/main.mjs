@@ -14,10 +14,10 @@ import { gzipSync } from "node:zlib";
 import vm from "node:vm";
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
-import { DRAFT, naclDriver, parseDriverOutput, pigeonDriver, SEED } from "../bench/drivers.mjs";
+import { DRAFT, naclDriver, parseDriverOutput, pigeonDriver, SEED } from "./drivers.mjs";
 
-import { ensure } from "./debian.mjs";
-import { viewerBench } from "../bench/viewer.mjs";
+import { ensure } from "../scripts/debian.mjs";
+import { viewerBench } from "./viewer.mjs";
 
 const require = createRequire(import.meta.url);
 const root = new URL("..", import.meta.url).pathname;
@@ -180,7 +180,7 @@ setTimeout(go, 1);`);
 // ---- the card (issue 9): a simulated year on the bare profile, and appends under duk ----
 let yearCard = null;
 {
-  const p = spawnSync("node", [join(root, "dist/sim-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const p = spawnSync("node", [join(root, "dist/card-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (p.status !== 0) throw new Error("card bench: " + p.stderr);
   const card = JSON.parse(p.stdout.trim().split("\n").pop());
   yearCard = card["card.image"];
