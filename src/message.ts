@@ -1,8 +1,12 @@
 // The Pigeon message format (PIGEON-FORMAT.md, spec/pigeon.md): a strict
-// parser over UTF-8 bytes that says which line is wrong and why, and the
-// writer that turns a draft into the unsigned text.
-import { b32decode } from "./base32";
+// parser over UTF-8 bytes that says which line is wrong and why, the
+// writer that turns a draft into the unsigned text, and the signed message:
+// its author's key, signing, verification (M8) and ids.
+import { b32decode, b32encode } from "./base32";
+import { keypair, signBytes, verifySignature } from "./ed25519";
 import { lipmaa } from "./lipmaa";
+import { sha256 } from "./sha256";
+import { enc, encode } from "./utf8";
 
 /** Where the parts of the last parsed message lie (byte offsets), and what it said. */
 export var at = {
@@ -20,7 +24,7 @@ export var at = {
 /** Author key and signature of the last parsed message. */
 export var author = new Uint8Array(32), signature = new Uint8Array(64);
 var scratch = new Uint8Array(32);
-var keys = new Int32Array(128); // start and end of every body key so far
+var keySpans = new Int32Array(128); // start and end of every body key so far
 
 var s: Uint8Array, pos: number, end: number, line: number;
 
@@ -42,7 +46,7 @@ function eol(why?: string) {
   line++;
 }
 /** sigil + 52 canonical base32 characters + suffix, decoded into out. */
-function id(sigil: number, suffix: string, out: Uint8Array): boolean {
+function idField(sigil: number, suffix: string, out: Uint8Array): boolean {
   if (s[pos] != sigil || pos + 53 > end || b32decode(s, pos + 1, 52, out) != 32) return false;
   pos += 53;
   return lit(suffix);
@@ -60,11 +64,11 @@ function name(what: string) {
 /** "<field> NONE" or "<field> %<id>.sha256" and the line's end; returns the id's offset, or -1 for NONE. */
 function link(field: string): number {
   var a = pos + field.length + 2;
-  if (!(lit(field + " ") && (lit("NONE") ? (a = -1) : id(37, ".sha256", scratch)))) need(0, "expected " + field + " NONE or " + field + " %<52 base32>.sha256");
+  if (!(lit(field + " ") && (lit("NONE") ? (a = -1) : idField(37, ".sha256", scratch)))) need(0, "expected " + field + " NONE or " + field + " %<52 base32>.sha256");
   eol();
   return a;
 }
-/** The string value s[a..e) (between the quotes): 1-128 code points of valid UTF-8, no control characters. */
+/** The string value s[a..e) (between the quotes): 1-128 code points of valid UTF-8 (M1), no control characters. */
 function text(a: number, e: number) {
   var n = 0, c, lo, hi, k, b = s;
   while (a < e) {
@@ -96,7 +100,7 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
   end = p + n;
   line = 1;
   try {
-    need(lit("author ") && id(64, ".ed25519", author), "expected author @<52 base32>.ed25519");
+    need(lit("author ") && idField(64, ".ed25519", author), "expected author @<52 base32>.ed25519");
     at.author = p + 8;
     eol();
     need(lit("kind "), "expected kind");
@@ -107,15 +111,17 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
     at.prev = link("prev");
     need(lit("depth "), "expected depth");
     for (a = pos, d = 0; pos < end && s[pos] >= 48 && s[pos] <= 57; pos++) d = d * 10 + (s[pos] - 48);
+    // M3
     need(pos > a && pos - a < 17 && d <= 9007199254740991 && (s[a] != 48 || pos - a == 1), "depth must be 0 to 9007199254740991 without leading zeros");
     at.depth = d;
     eol();
     line = 3;
-    need(at.prev < 0 == !d, "prev must be NONE exactly at depth 0");
+    need(at.prev < 0 == !d, "prev must be NONE exactly at depth 0"); // M4
     line = 5;
     at.lipmaa = link("lipmaa");
     l = lipmaa(d);
     line = 5;
+    // M5
     if (at.lipmaa < 0 != (l == null)) need(0, "lipmaa must be " + (l == null ? "NONE" : "the id of depth " + l) + " at depth " + d);
     line = 6;
     eol("expected an empty line after the header");
@@ -124,12 +130,12 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
       need(k < 64, "more than 64 body entries");
       a = pos;
       name("key");
-      keys[2 * k] = a;
-      keys[2 * k + 1] = pos;
+      keySpans[2 * k] = a;
+      keySpans[2 * k + 1] = pos;
       for (i = 0; i < k; i++)
-        if (keys[2 * i + 1] - keys[2 * i] == pos - a) {
-          for (j = 0; j < pos - a && s[keys[2 * i] + j] == s[a + j]; j++);
-          need(j < pos - a, "duplicate key");
+        if (keySpans[2 * i + 1] - keySpans[2 * i] == pos - a) {
+          for (j = 0; j < pos - a && s[keySpans[2 * i] + j] == s[a + j]; j++);
+          need(j < pos - a, "duplicate key"); // M2
         }
       need(lit(":"), "expected ':' after the key");
       c = pos < end ? s[pos] : -1; // never a byte past the message: the buffer may hold an older one
@@ -138,13 +144,13 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
         need(e - pos > 1 && s[e - 1] == 34, "a string value must end with a quote");
         text(pos + 1, e - 1);
         pos = e;
-      } else need(c == 64 ? id(64, ".ed25519", scratch) : c == 37 || c == 38 ? id(c, ".sha256", scratch) : lit("NONE"), 'value must be "string", an id or NONE');
+      } else need(c == 64 ? idField(64, ".ed25519", scratch) : c == 37 || c == 38 ? idField(c, ".sha256", scratch) : lit("NONE"), 'value must be "string", an id or NONE');
       eol();
     }
     need(k, "empty body");
     eol();
     at.entries = k;
-    at.unsigned = pos - p;
+    at.unsigned = pos - p; // M7: what the signature covers
     if (!unsignedOnly) {
       at.sig = pos + 10;
       need(lit("signature ") && pos + 103 <= end && b32decode(s, pos, 103, signature) == 64 && ((pos += 103), lit(".sig.ed25519")), "expected signature <103 base32>.sig.ed25519");
@@ -180,4 +186,76 @@ export function unsigned(authorId: string, m: Draft): string {
   var t = "author " + authorId + "\nkind " + m.kind + "\nprev " + m.prev + "\ndepth " + (typeof m.depth == "number" ? decimal(m.depth) : m.depth) + "\nlipmaa " + m.lipmaa + "\n\n";
   for (var i = 0; i < m.body.length; i++) t += m.body[i][0] + ":" + m.body[i][1] + "\n";
   return t + "\n";
+}
+
+var key = new Uint8Array(96), sig = new Uint8Array(64), digest = new Uint8Array(32);
+var keySeed = new Uint8Array(32), keyValid = false;
+
+/** The expanded key (96 bytes) for a 32-byte seed; keep it to sign without deriving the key each time. */
+export function keys(seed: Uint8Array): Uint8Array {
+  return keypair(seed);
+}
+function expanded(k: Uint8Array): Uint8Array {
+  var i;
+  if (k.length == 96) return k;
+  if (k.length != 32) throw new Error("seed must be 32 bytes");
+  for (i = 0; i < 32 && keySeed[i] == k[i]; i++);
+  if (i < 32 || !keyValid) {
+    keypair(k, key);
+    keySeed.set(k);
+    keyValid = true;
+  }
+  return key;
+}
+/** "@<52>.ed25519" for a seed or an expanded key. */
+export function identity(k: Uint8Array): string {
+  return "@" + b32encode(expanded(k), 64, 32) + ".ed25519";
+}
+/**
+ * The whole signed message text for a draft {kind, prev, depth, lipmaa, body}.
+ * It leaves the text's bytes in enc and `at` set as parse() would leave it
+ * for them: a caller can store the message without parsing it again.
+ */
+export function sign(k: Uint8Array, draft: Draft): string {
+  var ek = expanded(k), t = unsigned(identity(ek), draft), n = encode(t), r = parse(enc.b, 0, n, true);
+  if (r) throw new Error("draft: " + r);
+  signBytes(ek, enc.b, 0, n, sig);
+  t += "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
+  encode(t);
+  at.sig = at.unsigned + 10; // the one field the unsigned parse leaves unset
+  return t;
+}
+/** Why the message in b[p .. p+n) is refused, or "" when it parses (M1-M5) and its signature over the unsigned text (M7) verifies. */
+export function refusalBytes(b: Uint8Array, p: number, n: number): string {
+  var r = parse(b, p, n);
+  if (r) return r;
+  return verifySignature(author, 0, b, p, at.unsigned, signature, 0) ? "" : "signature does not verify";
+}
+/** Why a message text is refused, or "" when it is valid. */
+export function refusal(text: string): string {
+  if (typeof text != "string") return "not a string";
+  var n = encode(text);
+  return refusalBytes(enc.b, 0, n);
+}
+/** true when the text parses and its signature verifies; never throws. */
+export function verify(text: string): boolean {
+  try {
+    return refusal(text) == "";
+  } catch (e) {
+    return false;
+  }
+}
+/** "%<52>.sha256" of b[p .. p+n). */
+export function idBytes(b: Uint8Array, p: number, n: number, sigil?: string): string {
+  sha256(b, p, n, digest, 0);
+  return (sigil || "%") + b32encode(digest, 0, 32) + ".sha256";
+}
+/** The message id of a text: over the whole message text (M8). */
+export function id(text: string): string {
+  var n = encode(text);
+  return idBytes(enc.b, 0, n);
+}
+/** The blob id of some bytes. */
+export function blobId(b: Uint8Array): string {
+  return idBytes(b, 0, b.length, "&");
 }

@@ -2,8 +2,7 @@
 // "reading" (spec/card.md, "Reading messages"), appended to the own feed's log.
 import { append as appendRecord, each, File, find, Log, record } from "./log";
 import { certificatePath, lipmaa } from "./lipmaa";
-import { Draft } from "./message";
-import { id, idBytes, sign } from "./index";
+import { Draft, id, idBytes, sign } from "./message";
 import { enc } from "./utf8";
 
 /** A value in wire form: numbers to at most 3 decimals, strings as they are. */

@@ -1,7 +1,7 @@
 // SHA-256 (FIPS 180-4), or the board's native one. Round constants and
 // initial state are the upper halves of SHA-512's.
 import { nativeSha256 } from "./engine";
-import { K, md } from "./sha512";
+import { K, md } from "./_sha2";
 
 var W = new Int32Array(64);
 var H = new Int32Array(8);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  checkReference, driver, espruinoLikeContext, has, installNatives, nodeResults, results, runFile, runInContext, tasks,
+  checkReference, driver, espruinoLikeContext, has, installNatives, nodeResults, results, runFile, runInContext, tasks, espruinoInterpreter, noEspruino
 } from "./engines";
 import { DIST } from "./pigeon";
 
@@ -73,9 +73,8 @@ describe("dist/pigeon.js under other engines", () => {
     });
   });
 
-  const ESPRUINO = process.env.ESPRUINO;
-  if (!ESPRUINO)
-    console.log("Espruino interpreter test skipped: set ESPRUINO to an espruino executable to run it, e.g.  ESPRUINO=/path/to/espruino npx vitest run test/engines.test.ts");
+  const ESPRUINO = espruinoInterpreter();
+  if (!ESPRUINO) console.log(noEspruino("Espruino interpreter test"));
   it.skipIf(!ESPRUINO)("Espruino interpreter: vectors, invalid and non-ASCII texts give Node's results", () => {
     accessSync(ESPRUINO!, constants.X_OK);
     // kept small: a verify takes about 2 s on the -O0 build

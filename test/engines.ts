@@ -8,11 +8,29 @@
 // encoding can change them. Node computes its reference with the same RUNNER
 // source on the same bundle loaded with require().
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { createHash } from "node:crypto";
 import vm from "node:vm";
 import { DIST, Pigeon } from "./pigeon";
 import { draftOf, hex, invalid, vectors } from "./vectors";
+
+/**
+ * Espruino's Linux interpreter, a tool the user points to: ESPRUINO, else the one in the
+ * emulator toolkit (PIGEON_EMU or ../shared/emu); undefined when neither is there.
+ */
+export function espruinoInterpreter(): string | undefined {
+  const at = process.env.ESPRUINO || resolve(process.env.PIGEON_EMU || resolve(__dirname, "../../shared/emu"), "espruino-linux-x64");
+  try {
+    accessSync(at, constants.X_OK);
+    return at;
+  } catch {
+    return undefined;
+  }
+}
+const ESPRUINO_WHERE = "set ESPRUINO to an espruino executable (its Linux build), or put the emulator toolkit at ../shared/emu";
+/** Why a test that needs Espruino's interpreter is skipped. */
+export const noEspruino = (what: string) => `${what} skipped: no Espruino interpreter (${ESPRUINO_WHERE})`;
 
 export type Draft = ReturnType<typeof draftOf>;
 /** One call on the bundle: op and its JSON-able arguments. */

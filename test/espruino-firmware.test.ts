@@ -1,5 +1,5 @@
 // The firmware on Espruino's own interpreter (its Linux build, where files are
-// the host's): when ESPRUINO names the binary, it boots the firmware in a
+// the host's; ESPRUINO or ../shared/emu's build): it boots the firmware in a
 // directory standing in for the card, logs a few readings, and the host reads
 // and verifies the log. This is where Espruino's language subset shows.
 import { spawnSync } from "node:child_process";
@@ -9,10 +9,11 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { each, openLog } from "../src/log";
 import { MemDisk } from "../sim/card/memdisk";
+import { espruinoInterpreter, noEspruino } from "./engines";
 import { Pigeon } from "./pigeon";
 
-const ESPRUINO = process.env.ESPRUINO;
-if (!ESPRUINO) console.log("Espruino firmware test skipped: set ESPRUINO to an espruino executable (its Linux build) to run it");
+const ESPRUINO = espruinoInterpreter();
+if (!ESPRUINO) console.log(noEspruino("Espruino firmware test"));
 
 describe("the firmware on Espruino's interpreter", () => {
   it.skipIf(!ESPRUINO)("boots, logs three readings to the stand-in card, and the host verifies them", () => {

@@ -8,7 +8,7 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 // @ts-ignore: a build script
 import { checkHoisted, hoistFunctions } from "../scripts/hoist.mjs";
-import { findToolkit } from "../emu/qemu";
+import { espruinoInterpreter, noEspruino } from "./engines";
 
 const LATE = `var Lib = (function () {
   function f(n) { var r = [], i; for (i = 0; i < n; i++) r.push(g(i)); return r; function g(x) { return x * 10; } }
@@ -37,7 +37,8 @@ describe("function declarations for Espruino", () => {
     new Function("print", out)((s: string) => logs.push(s));
     expect(logs).toEqual(["[[0,10,20],7]"]);
   });
-  const kit = findToolkit(), espruino = typeof kit === "string" ? process.env.ESPRUINO : join(kit.dir, "espruino-linux-x64");
+  const espruino = espruinoInterpreter();
+  if (!espruino) console.log(noEspruino("hoist test on Espruino"));
   it.skipIf(!espruino)("on Espruino's interpreter the original throws and the rewrite runs", () => {
     const dir = mkdtempSync(join(tmpdir(), "pigeon-hoist-"));
     const run = (code: string) => {

@@ -6,7 +6,7 @@ import { createLog, Disk, File, find, LOG_FULL, mayHoldRecords, NO_HEADER, openL
 import { parseConfig } from "../../src/config";
 import { append, latest, openFeed, readingBody, REFUSED, type OwnFeed } from "../../src/ownfeed";
 import { board } from "../../src/engine";
-import { identity, keys } from "../../src/index";
+import { identity, keys } from "../../src/message";
 import { useNative } from "./native";
 
 declare var E: any, getTime: any, setInterval: any, analogRead: any, print: any;

@@ -7,7 +7,8 @@ import { b32decode, setDecode } from "../../src/base32";
 import { copy, grow } from "../../src/engine";
 import { setNative } from "../../src/ed25519";
 import { Gf, mul, setField } from "../../src/field";
-import { blocks, H, K, setBlocks } from "../../src/sha512";
+import { K } from "../../src/_sha2";
+import { blocks, H, setBlocks } from "../../src/sha512";
 
 /** Boards whose CPU runs the blob: STM32F4 (Pico, WiFi) and nRF52 (Puck.js, Pixl.js, Bangle.js, MDBT42Q, Jolt.js). */
 export var CORTEX_M4 = /^(PICO|ESPRUINOWIFI|PUCKJS|PIXLJS|BANGLEJS|MDBT42Q|JOLTJS|NRF52)/;
