@@ -26,7 +26,7 @@
 // I/O goes through Espruino's file API (E.openFile and its File objects),
 // which the board has and the simulator and the host tool reproduce.
 import { b32decode, b32encode } from "./base32";
-import { grow } from "./engine";
+import { bytesInto, fill, grow } from "./engine";
 import { at, decimal, parse } from "./message";
 import { sha256 } from "./sha256";
 import { decode } from "./utf8";
@@ -92,9 +92,9 @@ function check(b: Uint8Array, write: boolean): boolean {
 }
 function readSector(f: File, n: number, into: Uint8Array): boolean {
   f.seek(n * SECTOR);
-  var s = f.read(SECTOR), i;
+  var s = f.read(SECTOR);
   if (!s || s.length < SECTOR) return false;
-  for (i = 0; i < SECTOR; i++) into[i] = s.charCodeAt(i);
+  bytesInto(s, into, 0);
   return true;
 }
 
@@ -104,7 +104,7 @@ export var rec = { b: new Uint8Array(PAGE_ROOM) as Uint8Array, n: 0 };
 
 /** The record of the message in b[p..] that parse() has just read, into rec; returns its length. */
 export function record(b: Uint8Array, p: number): number {
-  var kindLen = at.kindEnd - at.kind, bodyLen = at.unsigned - 1 - (at.body - p), o = R_LINKS, r, i;
+  var kindLen = at.kindEnd - at.kind, bodyLen = at.unsigned - 1 - (at.body - p), o = R_LINKS, r;
   var len = R_LINKS + (at.prev > 0 ? 32 : 0) + (at.lipmaa > 0 ? 32 : 0) + 64 + 1 + kindLen + bodyLen;
   r = rec.b = grow(rec.b, len);
   put(r, R_LEN, len, 2);
@@ -114,8 +114,8 @@ export function record(b: Uint8Array, p: number): number {
   if (at.lipmaa > 0) o += b32decode(b, at.lipmaa, 52, r.subarray(o));
   o += b32decode(b, at.sig, 103, r.subarray(o));
   r[o++] = kindLen;
-  for (i = 0; i < kindLen; i++) r[o++] = b[at.kind + i];
-  for (i = 0; i < bodyLen; i++) r[o++] = b[at.body + i];
+  r.set(b.subarray(at.kind, at.kind + kindLen), o);
+  r.set(b.subarray(at.body, at.body + bodyLen), o + kindLen);
   return (rec.n = len);
 }
 /**
@@ -252,14 +252,14 @@ function logSectors(n: number) {
  */
 export function createLog(disk: Disk, path: string, author: string, pages: number, epoch: number, first?: number): number {
   if (!is83(path)) throw new Error(path + ": not an 8.3 name");
-  var f: File, i, h, size, s;
+  var f: File, h, size, s;
   for (;;) {
     size = logSectors(pages) * SECTOR;
     f = disk.openFile(path, "w")!; // "w" truncates: a try that did not fit gives its clusters back
     // FatFs allocates the clusters on the seek; writing the last sector also
     // extends the file where a seek alone does not (Espruino's Linux build)
     f.seek(size - SECTOR);
-    for (i = 0; i < SECTOR; i++) sec[i] = 0;
+    fill(sec, 0, 0, SECTOR);
     try {
       f.write(sec);
     } catch (e) {
@@ -276,7 +276,8 @@ export function createLog(disk: Disk, path: string, author: string, pages: numbe
   }
   // first: the depth a followed feed's log starts at, when its holder starts above 0
   h = MAGIC + VERSION + "\nauthor " + author + "\npages " + pages + "\nepoch " + epoch + "\nfirst " + decimal(first || 0) + "\n";
-  for (i = 0; i < CHECK; i++) sec[i] = i < h.length ? h.charCodeAt(i) : 32;
+  fill(sec, 32, 0, CHECK);
+  bytesInto(h, sec, 0);
   check(sec, true);
   f = disk.openFile(path, "r+")!;
   f.write(sec);
@@ -307,8 +308,9 @@ function number(t: string, max: number): number {
 }
 /** Whether t is an identity: @, 52 base32 characters (checked as the parser does), .ed25519. */
 function isIdentity(t: string): boolean {
-  for (var i = 0; i < t.length; i++) sec[i] = t.charCodeAt(i) & 255;
-  return t.length == 61 && t.charAt(0) == "@" && t.slice(53) == ".ed25519" && b32decode(sec, 1, 52, digest) == 32;
+  if (t.length != 61) return false;
+  bytesInto(t, sec, 0);
+  return t.charAt(0) == "@" && t.slice(53) == ".ed25519" && b32decode(sec, 1, 52, digest) == 32;
 }
 
 /** The value of header line i when it reads "name value", else "". */
@@ -449,7 +451,7 @@ function findTail(log: Log, last: number) {
 function dropLast(b: Uint8Array) {
   var p = recordsAt(b), i, n = b[S_COUNT];
   for (i = 0; i < n - 1; i++) p += get(b, p + R_LEN, 2);
-  for (i = p; i < CHECK; i++) b[i] = 0;
+  fill(b, 0, p, CHECK);
   put(b, S_USED, p - S_DATA, 2);
   b[S_COUNT] = n - 1;
   b[S_FLAGS] &= ~RUNS_ON;
@@ -472,7 +474,7 @@ function readIndex(log: Log, n: number): boolean {
  * written then), TOO_LARGE when a version 1 log cannot hold it.
  */
 export function append(log: Log, len: number) {
-  var tail = log.tail, r = rec.b, o, n, i, start, startSeq, depth = get(r, R_DEPTH, 7);
+  var tail = log.tail, r = rec.b, o, n, start, startSeq, depth = get(r, R_DEPTH, 7);
   if (log.broken) fail(BAD_TAIL, log.broken);
   if (len > PAGE_ROOM && log.version < 2) fail(TOO_LARGE, log.path + ": a record of " + len + " bytes does not fit a page of a version 1 log");
   // a record that fits a page but not the room left starts the next page; a larger one begins in the room
@@ -484,7 +486,8 @@ export function append(log: Log, len: number) {
   n = Math.min(len, PAGE_ROOM - log.used);
   if (log.page + Math.ceil((len - n) / (PAGE_ROOM - C_HEAD)) >= log.held) fail(LOG_FULL, log.path + ": log full");
   // the record's start (or all of it) on the tail page, to its other slot: the slot it leaves keeps what was acknowledged
-  for (o = 0; o < n; o++) tail[S_DATA + log.used + o] = r[o];
+  tail.set(r.subarray(0, n), S_DATA + log.used);
+  o = n;
   log.used += n;
   log.count++;
   if (n < len) tail[S_FLAGS] |= RUNS_ON;
@@ -500,7 +503,8 @@ export function append(log: Log, len: number) {
     put(tail, S_DATA + C_SEQ, startSeq, 4);
     put(tail, S_DATA + C_DEPTH, depth, 7);
     put(tail, S_DATA + C_BYTES, n, 2);
-    for (i = 0; i < n; i++) tail[S_DATA + C_HEAD + i] = r[o++];
+    tail.set(r.subarray(o, o + n), S_DATA + C_HEAD);
+    o += n;
     log.used = C_HEAD + n;
     writeTail(log);
   }
@@ -519,7 +523,7 @@ function seal(log: Log) {
   log.index.push(Math.max(0, pageDepth(log.tail)), log.tail[S_COUNT]);
   log.page++;
   log.used = log.count = log.seq = 0;
-  for (var i = 0; i < SECTOR; i++) log.tail[i] = 0;
+  fill(log.tail, 0, 0, SECTOR);
 }
 /** Writes the tail page's next version: odd write counts to slot A, even ones to B, so the other slot keeps the last. */
 function writeTail(log: Log) {
@@ -541,7 +545,7 @@ function writeTail(log: Log) {
 /** Writes the index sector for the next 60 sealed pages, once and whole. */
 function writeIndex(log: Log) {
   var n = log.indexed / INDEX_ENTRIES, i;
-  for (i = 0; i < SECTOR; i++) sec[i] = 0;
+  fill(sec, 0, 0, SECTOR);
   for (i = 0; i < INDEX_ENTRIES; i++) {
     put(sec, I_ENTRY * i, log.index[2 * i], 7);
     sec[I_ENTRY * i + 7] = log.index[2 * i + 1];
@@ -715,14 +719,13 @@ export function putBlob(fs: Fs, bytes: Uint8Array): string {
 }
 /** The blob's bytes (as a byte string), or undefined when it is missing or its bytes do not match its id (a torn write). */
 export function getBlob(fs: Fs, id: string): string | undefined {
-  var b = id.slice(1, 53), s, bytes, i;
+  var b = id.slice(1, 53), s, bytes;
   try {
     s = fs.readFileSync(blobPath(b)) || "";
   } catch (e) {
     return undefined;
   }
-  bytes = new Uint8Array(s.length);
-  for (i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  bytesInto(s, (bytes = new Uint8Array(s.length)), 0);
   sha256(bytes, 0, bytes.length, blobDigest, 0);
   return b32encode(blobDigest, 0, 32) == b ? s : undefined;
 }
