@@ -47,7 +47,7 @@ function keep(feed: OwnFeed, d: number, ident: string, after: number) {
 }
 
 /** The id the message at depth d names by its lipmaa link l: kept, or read from the card (once, after a reboot). */
-function lipmaaId(feed: OwnFeed, l: number, d: number): string {
+export function lipmaaId(feed: OwnFeed, l: number, d: number): string {
   var k = feed.linked, i, t;
   for (i = 0; i < k.length; i += 3) if (k[i] == l) return k[i + 2] as string;
   if ((t = idAt(feed, l))) keep(feed, l, t, d);
@@ -71,7 +71,7 @@ export var REFUSED = "REFUSED";
  */
 export function append(feed: OwnFeed, kind: string, body: string[][]): string {
   var d = feed.log.next, l = lipmaa(d), t;
-  var draft: Draft = { kind: kind, prev: d ? feed.last : "NONE", depth: d, lipmaa: l == null ? "NONE" : lipmaaId(feed, l, d), body: body }, k, i;
+  var draft: Draft = { kind: kind, prev: d ? feed.last : "NONE", depth: d, lipmaa: l == null ? "NONE" : lipmaaId(feed, l, d), body: body };
   try {
     t = sign(feed.keys, draft);
   } catch (x) {
@@ -81,11 +81,16 @@ export function append(feed: OwnFeed, kind: string, body: string[][]): string {
     throw e;
   }
   appendRecord(feed.log, record(enc.b, 0));
-  feed.last = idBytes(enc.b, 0, enc.n);
-  // ids no later message links to go; this one stays when one will
-  for (k = feed.linked, i = k.length - 3; i >= 0; i -= 3) if ((k[i + 1] as number) <= d) k.splice(i, 3);
-  keep(feed, d, feed.last, d);
+  appended(feed, d, idBytes(enc.b, 0, enc.n));
   return t;
+}
+
+/** After the message at depth d (of id ident) is on the card: it is the last, and the ids no later message links to go. */
+export function appended(feed: OwnFeed, d: number, ident: string) {
+  var k = feed.linked, i;
+  feed.last = ident;
+  for (i = k.length - 3; i >= 0; i -= 3) if ((k[i + 1] as number) <= d) k.splice(i, 3);
+  keep(feed, d, ident, d); // this one stays when a later message will link to it
 }
 
 /**
