@@ -12,8 +12,12 @@ import { checkHoisted, hoistFunctions } from "./hoist.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
-/** Bundles an entry of src/ or targets/ to one ES5 script defining the global `name`. */
-export async function bundleES5(entry, name) {
+/**
+ * Bundles an entry of src/ or targets/ to one ES5 script defining the global `name`. With firmware, code
+ * under `typeof PIGEON_FIRMWARE == "undefined"` is left out: the logger runs only on Espruino (a board, the
+ * Linux build, the simulator's shim), and a Pico's 48 KB of Storage holds it with the kernels and the user's code.
+ */
+export async function bundleES5(entry, name, firmware) {
   const bundled = await build({
     entryPoints: [root + entry],
     bundle: true,
@@ -22,6 +26,8 @@ export async function bundleES5(entry, name) {
     target: "es2015",
     platform: "neutral",
     legalComments: "none",
+    define: firmware ? { PIGEON_FIRMWARE: "true" } : {},
+    minifySyntax: !!firmware, // drops the branches the define decides
   });
   let code = bundled.outputFiles[0].text;
   const m = /\nexport \{([^}]*)\};\s*$/.exec(code);
@@ -48,7 +54,7 @@ const core = await bundleES5("src/index.ts", "Pigeon");
 writeFileSync(root + "dist/pigeon.js", core);
 console.log(`dist/pigeon.js ${core.length} bytes`);
 // the logger: core + card store + the sampling loop, as a board (or the simulator) runs it
-const logger = await bundleES5("targets/espruino/firmware.ts", "PigeonLogger");
+const logger = await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", true);
 writeFileSync(root + "dist/logger.js", logger);
 console.log(`dist/logger.js ${logger.length} bytes`);
 // the flashable firmware: saved as .bootcde, so every boot starts the logger
@@ -56,7 +62,7 @@ const firmware = logger + "PigeonLogger.start();\n";
 writeFileSync(root + "dist/firmware.js", firmware);
 console.log(`dist/firmware.js ${firmware.length} bytes`);
 // a reading in marked steps, for npm run emu -- --profile (not shipped): the firmware with bench/board.ts
-writeFileSync(root + "dist/board-bench.js", (await bundleES5("bench/board.ts", "PigeonLogger")) + "PigeonLogger.start();\n");
+writeFileSync(root + "dist/board-bench.js", (await bundleES5("bench/board.ts", "PigeonLogger", true)) + "PigeonLogger.start();\n");
 // the store timed under duk by the benchmark (not shipped)
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the

@@ -31,6 +31,8 @@ import { at, decimal, parse } from "./message";
 import { sha256 } from "./sha256";
 import { decode } from "./utf8";
 
+declare var PIGEON_FIRMWARE: any; // set only in the firmware's build (scripts/build.mjs): the board never reads every page
+
 /** Espruino's File object, as E.openFile returns it. */
 export interface File {
   read(n: number): string | undefined;
@@ -392,7 +394,7 @@ export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
     if (lo + mid >= log.held) break;
     lo += mid + 1;
   }
-  if (everyPage)
+  if (everyPage && typeof PIGEON_FIRMWARE == "undefined")
     for (mid = log.held; (mid = lastNamed(log, a, lo + 1, mid)) > lo; )
       if (live(log, a, mid)) {
         lo = mid + 1;
@@ -559,8 +561,9 @@ function writeIndex(log: Log) {
   log.indexed += INDEX_ENTRIES;
 }
 
-// A record that runs on is gathered here from its pages (grown to the longest seen).
-var whole: Uint8Array = new Uint8Array(PAGE_ROOM);
+// A record that runs on is gathered here from its pages (grown to the longest seen; made on first use: a board's
+// own readings never run on, and 500 bytes are about 40 of a Pico's 5,100 variables).
+var whole: Uint8Array = new Uint8Array(0);
 
 /** A page's image: the tail as the log holds it (a cut append's start dropped), else its newest valid slot; null when it has none. */
 function image(log: Log, f: File, page: number): Uint8Array | null {
