@@ -1,18 +1,26 @@
 // `pigeon import`: an input into a store, verified message by message.
 import type { Input } from "../host/bundle";
 import { verifyInput, type Report } from "../host/chain";
+import { receiptBodies, taken } from "../host/receipt";
 import { nodeChecks } from "./checks";
 import type { Store } from "./store";
 
 /**
  * `pigeon import`: verifies an input against the store, keeps what is valid
- * (blobs too) and remembers what the bundle's writer said it holds. Returns
- * the report, and why the have-file was not taken if it was not.
+ * (blobs too) and remembers what the bundle's writer said it holds. With
+ * receipt, then signs onto the store's own feed a receipt per feed it took
+ * messages of (spec/pigeon.md, section 6.1), at receipt.t. Returns the
+ * report, why the have-file was not taken if it was not, and the receipts.
  */
-export function importInto(store: Store, input: Input, onProgress?: (messages: number) => void): { report: Report; badHave?: Error } {
+export function importInto(store: Store, input: Input, onProgress?: (messages: number) => void, receipt?: { t: number }): { report: Report; badHave?: Error; receipts: string[] } {
+  const before = receipt && new Map(store.authors().map((a) => [a, store.ranges(a)]));
   const report = verifyInput(input, nodeChecks, store, (id, bytes) => store.putBlob(id, bytes), onProgress);
-  if (input.have instanceof Error) return { report, badHave: input.have };
-  if (input.have) store.rememberPeer(input.have.who, input.have.held);
-  return { report };
+  const have = input.have instanceof Error ? undefined : input.have;
+  if (have) store.rememberPeer(have.who, have.held);
+  const receipts: string[] = [];
+  if (before) {
+    const bodies = store.authors().flatMap((a) => receiptBodies(a, taken(before.get(a) ?? [], store.ranges(a)), (d) => store.idAt(a, d)!, receipt.t, have?.who));
+    for (const b of bodies) receipts.push(store.post("receipt", b));
+  }
+  return input.have instanceof Error ? { report, badHave: input.have, receipts } : { report, receipts };
 }
-
