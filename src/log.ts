@@ -630,14 +630,15 @@ function walk(log: Log, f: File, page: number, fn: (text: string, depth: number)
 
 /**
  * Calls fn(text, depth) for every record of the log in order, from the page
- * the record at depth from begins on (default: the first page); a record
- * whose append was cut never appears. What the card lost since it was written
- * (a garbled page, a damaged record, a record whose pages broke, a file cut
- * short) is reported to bad(page, why); the records around it stay readable.
+ * the record at depth from begins on (default: the first page), until fn
+ * returns true (any other value goes on); a record whose append was cut never appears. What the card
+ * lost since it was written (a garbled page, a damaged record, a record whose
+ * pages broke, a file cut short) is reported to bad(page, why); the records
+ * around it stay readable.
  */
-export function each(log: Log, f: File, fn: (text: string, depth: number) => void, bad?: (page: number, why: string) => void, from?: number) {
+export function each(log: Log, f: File, fn: (text: string, depth: number) => unknown, bad?: (page: number, why: string) => void, from?: number) {
   walk(log, f, from ? startOf(log, f, from) : 0, function (t, d) {
-    fn(t, d);
+    return fn(t, d) === true;
   }, function (page, why) {
     if (bad) bad(page, why);
   });

@@ -145,7 +145,6 @@ export function cardLog(b: Bytes, name: string, file: string, losses: Loss[]): {
 
 // A log is read in slices of this many messages (each resumed from the depth it stopped at), so a 2 GiB log is never held whole.
 const SLICE = 4096;
-const PAUSE = new Error("a slice of the log is full");
 
 /**
  * The messages of an open log as [text, depth], in order, a slice at a time.
@@ -170,22 +169,18 @@ export function* logRecords(log: Log, f: File, file: string, losses: Loss[]): Ge
     // a resumed slice starts on the page where the last one's last record ends (or begins):
     // what comes before it there was given, up to that record or the first deeper one
     let skipping = last >= 0, seen = false, count = 0;
-    try {
-      each(log, f, (t, d) => {
-        if (skipping && !seen && d <= last) return void (seen = d === last);
-        skipping = false;
-        slice.push([t, d]);
-        if (++count >= SLICE) throw PAUSE;
-      }, (page, reason) => {
-        const l = loss(file, why(log.path, reason), page), key = page + "\n" + l.reason;
-        if (told.has(key)) return;
-        told.add(key);
-        slice.push(l);
-      }, last >= 0 ? last : undefined);
-      done = true;
-    } catch (e) {
-      if (e !== PAUSE) throw e;
-    }
+    each(log, f, (t, d) => {
+      if (skipping && !seen && d <= last) return void (seen = d === last);
+      skipping = false;
+      slice.push([t, d]);
+      return ++count >= SLICE;
+    }, (page, reason) => {
+      const l = loss(file, why(log.path, reason), page), key = page + "\n" + l.reason;
+      if (told.has(key)) return;
+      told.add(key);
+      slice.push(l);
+    }, last >= 0 ? last : undefined);
+    done = count < SLICE;
     for (const x of slice) {
       if (!Array.isArray(x)) {
         losses.push(x);
