@@ -192,7 +192,7 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
     return { d, bytes, messages: r.messages };
   };
   const take = async (to: StoreNode, d: string, t: number, from: StoreNode) => {
-    const { report } = importInto(to.store, await readInput(d), undefined, sc.receipts ? { t } : undefined);
+    const { report } = importInto(to.store, await readInput(d), { receipt: sc.receipts ? { t } : undefined });
     rmSync(d, { recursive: true });
     arrived(to, t);
     if (from.adversary && report.refusals.length) {
@@ -240,7 +240,7 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
         const r = m.store.ranges(f.author), from = sendFrom({ first: 0, next: f.messages.length }, r.length ? { first: r[0][0], last: r[0][1] } : undefined);
         return from === undefined ? [] : f.messages.slice(from).map((text) => ({ text, file: b.name + "/" + f.path, line: 0 }));
       });
-      importInto(m.store, { messages, blobs: [] }, undefined, sc.receipts ? { t: v.t } : undefined);
+      importInto(m.store, { messages, blobs: [] }, { receipt: sc.receipts ? { t: v.t } : undefined });
       arrived(m, v.t);
       record.push({ mule: m.name, node: b.name, t: v.t, bytes: messages.reduce((n, s) => n + Buffer.byteLength(s.text) + 2, 0), messages: messages.length });
     } else {

@@ -152,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
     const input = await readInput(paths[0]), bar = progress("importing", "messages"), read = input.read;
     let done: ReturnType<typeof importInto>;
     try {
-      done = importInto(s, input, (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined), receipt ? { t: Date.now() / 1000 } : undefined);
+      done = importInto(s, input, { onProgress: (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined), receipt: receipt ? { t: Date.now() / 1000 } : undefined });
     } finally {
       bar.end(); // the error of a store that fails (exit 2) goes on its own line
     }

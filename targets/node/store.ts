@@ -228,6 +228,10 @@ export class Store implements Holder {
     if (!f) return [];
     return depthRanges([...f.runs.filter((r) => r.next > r.first).map((r): [number, number] => [r.first, r.next - 1]), ...[...f.loose.keys()].map((d): [number, number] => [d, d])]);
   }
+  holds(author: string, depth: number) {
+    const f = this.feedsBy.get(author);
+    return !!f && (f.loose.has(depth) || f.runs.some((r) => depth >= r.first && depth < r.next));
+  }
   idAt(author: string, depth: number) {
     const id = this.ids.get(author)?.at(depth) ?? this.readBack.get(author)?.at(depth);
     if (id) return id;
