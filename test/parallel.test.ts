@@ -101,4 +101,11 @@ describe("an import on two cores and one on one core of the same bundles", () =>
     expect(Object.keys(listed)).toContain("/FORKS.PGN");
     for (const f of Object.keys(listed)) expect(sameBytes(join(tmp, "one", f), join(tmp, "two", f)), f).toBe(true);
   });
+
+  it("a bundle shorter than one batch is checked on this thread, its first message too, and taken whole", () => {
+    const posted = vi.spyOn(Worker.prototype, "postMessage"), f = makeFeed(40, seed(35));
+    const r = importInto(new Store(join(tmp, "short")), { messages: f.texts.map((text, i) => ({ text, file: "m.pgn", line: 1 + 10 * i })), blobs: [] }, { cores: 2 }).report;
+    expect(r.messages).toEqual({ accepted: 40, refused: 0 });
+    expect(posted).not.toHaveBeenCalled();
+  });
 });

@@ -86,8 +86,9 @@ export class ParallelChecks implements Checks {
         }
       }
       if (head === queue.length) return;
-      const a = queue[head++];
-      if (a.batch === sent) send(); // the batch it is in goes now, short
+      const a = queue[head];
+      if (a.batch === sent) send(); // the batch it is in goes now, short (send marks from head: this one too)
+      head++;
       if (head > limit) (queue.splice(0, head), (head = 0));
       let result: string[] | undefined;
       if (a.batch >= 0) {
