@@ -24,9 +24,10 @@ commands:
   verify <path> [--json]   check every message and blob of a bundle directory, a messages.pgn,
                            a card directory or a FAT16 card image; exit 0 when all verified,
                            1 when anything was refused, 2 on usage or I/O errors
-  import <path> [--receipt]  verify and keep what is valid in the store; nothing held is lost,
-                           a fork is kept as evidence; importing twice changes nothing.
-                           --receipt: sign a receipt per feed taken onto the own feed
+  import <path> [--receipt] [--cores N]  verify and keep what is valid in the store; nothing held
+                           is lost, a fork is kept as evidence; importing twice changes nothing.
+                           --receipt: sign a receipt per feed taken onto the own feed; --cores:
+                           the threads that check signatures (default: every core)
   feeds [@id]              the feeds in the store: author, depths held (gaps show), last time, forks;
                            with @id, also the receipts held about that feed
   log [@id]                the messages of one feed (or all), in depth order
@@ -144,15 +145,16 @@ async function main(argv: string[]): Promise<number> {
     return verdict(r);
   }
   if (cmd === "import") {
-    const s = store(), json = args.includes("--json"), receipt = args.includes("--receipt"), paths = args.filter((a) => a !== "--json" && a !== "--receipt");
-    if (paths.length !== 1) {
-      process.stderr.write("usage: pigeon import <path> [--json] [--receipt] [--store DIR]\n");
+    const s = store(), json = args.includes("--json"), receipt = args.includes("--receipt"), coresArg = option(args, "--cores"), paths = args.filter((a) => a !== "--json" && a !== "--receipt");
+    const cores = coresArg === undefined ? undefined : Number(coresArg);
+    if (paths.length !== 1 || (cores !== undefined && !(Number.isInteger(cores) && cores > 0))) {
+      process.stderr.write("usage: pigeon import <path> [--json] [--receipt] [--cores N] [--store DIR]\n");
       return 2;
     }
     const input = await readInput(paths[0]), bar = progress("importing", "messages"), read = input.read;
     let done: ReturnType<typeof importInto>;
     try {
-      done = importInto(s, input, { onProgress: (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined), receipt: receipt ? { t: Date.now() / 1000 } : undefined });
+      done = importInto(s, input, { onProgress: (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined), receipt: receipt ? { t: Date.now() / 1000 } : undefined, cores });
     } finally {
       bar.end(); // the error of a store that fails (exit 2) goes on its own line
     }
