@@ -10,7 +10,7 @@ import { importInto } from "./import";
 import { Store } from "./store";
 import { svgPlot } from "./plot";
 import { body, field } from "../host/message";
-import { CSV_HEADER, csvRows, isNumeric, readings, unquote } from "../host/readings";
+import { CSV_HEADER, csvRows, isNumeric, lpLine, readings, TimeRows, unquote, wideHeader, wideRow } from "../host/readings";
 import { summary, verifyInput, type Report } from "../host/chain";
 import { nodeChecks } from "./checks";
 import { blobFile, post } from "./post";
@@ -31,7 +31,11 @@ commands:
   feeds [@id]              the feeds in the store: author, depths held (gaps show), last time, forks;
                            with @id, also the receipts held about that feed
   log [@id]                the messages of one feed (or all), in depth order
-  csv [@id] [--key K]      readings as CSV: feed,depth,time,key,value
+  csv [@id] [--key K] [--wide]  readings as CSV: feed,depth,time,key,value; --wide: a row per
+                           feed and time, a column per key (feed,time,temp,...), for spreadsheets
+  lines [@id] [--key K]    InfluxDB line protocol: a line per feed, kind and time, the kind as
+                           measurement, the feed as tag "feed", values as fields (decimal numbers
+                           as floats, the rest strings), the time in nanoseconds
   export <dir> [--for @peer] [--since HAVE-FILE] [--latest N] [--all]
                            a bundle (messages.pgn, blobs, 8.3 layout) of the own feed and every
                            followed feed (--all: every feed held), only what the peer lacks: what
@@ -75,7 +79,7 @@ function printReport(r: Report, json: boolean) {
 /** verify's and import's exit status: 1 when anything was refused or could not be read. */
 const verdict = (r: Report) => (r.messages.refused || r.blobs.refused || r.losses.length ? 1 : 0);
 /** Output gathered into writes of about 64 KB: a write per line would be slow for a million lines. */
-function lines(stream: NodeJS.WriteStream) {
+function writes(stream: NodeJS.WriteStream) {
   let buf: string[] = [], size = 0;
   const flush = () => (stream.write(buf.join("")), (buf = []), (size = 0));
   return {
@@ -180,16 +184,35 @@ async function main(argv: string[]): Promise<number> {
     if (who) printReceipts(s, who);
     return 0;
   }
-  if (cmd === "log" || cmd === "csv") {
-    const s = store(), key = option(args, "--key"), who = args.find((a) => a.startsWith("@"));
+  if (cmd === "log" || cmd === "csv" || cmd === "lines") {
+    const s = store(), key = option(args, "--key"), wide = args.includes("--wide"), who = args.find((a) => a.startsWith("@"));
     const feeds = s.authors().filter((a) => !who || a === who);
     if (who && !feeds.length) {
       process.stderr.write(`pigeon: no feed ${who} in the store\n`);
       return 2;
     }
-    const out = lines(process.stdout);
-    if (cmd === "csv") out.write(CSV_HEADER);
-    for (const author of feeds) s.each(author, (text, depth) => out.write(cmd === "log" ? text + "\n\n" : csvRows(author, depth, text, key)));
+    const out = writes(process.stdout), isReading = (text: string) => field(text, "kind") === "reading";
+    if (cmd === "log") for (const author of feeds) s.each(author, (text) => out.write(text + "\n\n"));
+    else if (cmd === "lines") {
+      // a series per feed and kind: its readings at one time make one point
+      const rows = new TimeRows((series, t, values) => out.write(lpLine(series.slice(series.indexOf(" ") + 1), series.slice(0, series.indexOf(" ")), t, values)));
+      for (const author of feeds) s.each(author, (text) => rows.add(author + " " + field(text, "kind"), text, key));
+      rows.end();
+    } else if (wide) {
+      // the columns first: every key of the readings, in the order met (a pass that keeps only the keys)
+      const column = new Map<string, number>();
+      for (const author of feeds)
+        s.each(author, (text) => {
+          if (isReading(text)) for (const [, k] of readings(text)) if ((!key || k === key) && !column.has(k)) column.set(k, column.size);
+        });
+      out.write(wideHeader([...column.keys()]));
+      const rows = new TimeRows((feed, t, values) => out.write(wideRow(feed, t, values, column)));
+      for (const author of feeds) s.each(author, (text) => isReading(text) && rows.add(author, text, key));
+      rows.end();
+    } else {
+      out.write(CSV_HEADER);
+      for (const author of feeds) s.each(author, (text, depth) => out.write(csvRows(author, depth, text, key)));
+    }
     out.end();
     return 0;
   }
