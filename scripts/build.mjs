@@ -56,7 +56,7 @@ console.log(`dist/firmware.js ${firmware.length} bytes`);
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the
 // banner gives the ES module what the sources use: require and __dirname
-for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["bench/card.ts", "dist/card-bench.mjs"], ["sim/fleet-main.ts", "dist/fleet.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"]])
+for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["bench/card.ts", "dist/card-bench.mjs"], ["sim/fleet-main.ts", "dist/fleet.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["bench/link.ts", "dist/link-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"]])
   await build({
     entryPoints: [root + entry],
     outfile: root + out,
