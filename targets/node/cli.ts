@@ -126,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "pull") {
     const port = option(args, "--port"), latestArg = option(args, "--latest"), baudArg = option(args, "--baud"), json = args.includes("--json");
     const latest = latestArg === undefined ? undefined : Number(latestArg), baud = baudArg === undefined ? 115200 : Number(baudArg);
-    const s = port === undefined ? undefined : store(); // listing the loggers needs no store
+    const s = port === undefined ? void option(args, "--store") : store(); // listing the loggers needs no store
     if ((latest !== undefined && !(Number.isInteger(latest) && latest > 0)) || !(Number.isInteger(baud) && baud > 0) || args.some((a) => a !== "--json" && a !== "--set-clock")) {
       process.stderr.write("usage: pigeon pull [--port P] [--latest N] [--set-clock] [--baud B] [--json] [--store DIR]\n");
       return 2;
