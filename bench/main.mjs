@@ -3,7 +3,7 @@
 // duk: the core vs nacl-fast; Espruino (when ESPRUINO names its Linux build):
 // the core vs nacl-fast, with process.memory() variables; the year card; the card
 // viewer opening it in headless Chromium next to pigeon verify; the fleet
-// simulation's wall time; bundle size.
+// simulation's wall time; a pull over a simulated serial line (link.*); bundle size.
 import { spawn, spawnSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -191,6 +191,13 @@ let yearCard = null;
     r["duk.card.signAndAppendMs"] = d.signAndAppendMs;
     r["duk.card.appendMs"] = d.appendMs;
   }
+}
+
+// ---- bundles over a wire (issue 19): a pull over a simulated 115,200-baud line ----
+{
+  const p = spawnSync("node", [join(root, "dist/link-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (p.status !== 0) throw new Error("link bench: " + p.stderr);
+  Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
 }
 
 // ---- the card viewer (issue 10): the year's card opened in headless Chromium, next to pigeon verify ----

@@ -61,7 +61,7 @@ writeFileSync(root + "dist/board-bench.js", (await bundleES5("bench/board.ts", "
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the
 // banner gives the ES module what the sources use: require and __dirname
-for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["bench/card.ts", "dist/card-bench.mjs"], ["sim/fleet-main.ts", "dist/fleet.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"], ["targets/node/checker.ts", "dist/pigeon-checker.mjs"], ["emu/main.ts", "dist/emu.mjs"]])
+for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["bench/card.ts", "dist/card-bench.mjs"], ["sim/fleet-main.ts", "dist/fleet.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["bench/link.ts", "dist/link-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"], ["targets/node/checker.ts", "dist/pigeon-checker.mjs"], ["emu/main.ts", "dist/emu.mjs"]])
   await build({
     entryPoints: [root + entry],
     outfile: root + out,

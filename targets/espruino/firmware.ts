@@ -6,6 +6,7 @@ import { createLog, Disk, File, find, LOG_FULL, mayHoldRecords, NO_HEADER, openL
 import { parseConfig } from "../../src/config";
 import { append, latest, openFeed, readingBody, REFUSED, type OwnFeed } from "../../src/ownfeed";
 import { board } from "../../src/engine";
+import { serve } from "../../src/link";
 import { identity, keys } from "../../src/message";
 import { useNative } from "./native";
 
@@ -306,4 +307,17 @@ export function step() {
     if (state.status == "no card") connectCard(state.config.sd);
     for (i = 0; i < rows.length; i++) enqueue(state.t0 + i * c.interval, rows[i]);
   }
+}
+
+/**
+ * A pull over the console (spec/link.md): the host's request line calls this
+ * with its tag, have-line, first depth, most messages and check; the answer
+ * is printed. It ends within about half a second, and a reading that fell due
+ * meanwhile is taken when it returns.
+ */
+export function pull(tag: number, have: string, from: number, max: number, check: string) {
+  var feed = state.feed;
+  serve(feed && feed.log, feed ? feed.reader : (undefined as any), state.ident, state.status || "not started", tag, have, from, max, check, print, function () {
+    return Date.now();
+  });
 }

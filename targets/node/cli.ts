@@ -15,6 +15,7 @@ import { summary, verifyInput, type Report } from "../host/chain";
 import { nodeChecks } from "./checks";
 import { blobFile, post } from "./post";
 import { Pigeon } from "./core";
+import { listLoggers, openLine, pullInto } from "./pull";
 
 const HELP = `pigeon: Pigeon cards, bundles and feeds, offline
 
@@ -28,8 +29,15 @@ commands:
                            is lost, a fork is kept as evidence; importing twice changes nothing.
                            --receipt: sign a receipt per feed taken onto the own feed; --cores:
                            the threads that check signatures (default: every core)
+  pull [--port P] [--latest N] [--set-clock] [--baud B] [--json]
+                           what the store lacks of a logger's feed, over its console: P is a serial
+                           port (/dev/ttyACM0, COM3), tcp://host:port or ble:<address or name>;
+                           verified and kept as an import of its card; a pull cut off resumes.
+                           Reports the logger's clock against this computer's (kept in the store);
+                           --set-clock sets it. Without --port: the loggers this computer can see
   feeds [@id]              the feeds in the store: author, depths held (gaps show), last time, forks;
-                           with @id, also the receipts held about that feed
+                           a pulled logger's clock against this computer's; with @id,
+                           also the receipts held about that feed
   log [@id]                the messages of one feed (or all), in depth order
   csv [@id] [--key K] [--wide]  readings as CSV: feed,depth,time,key,value; --wide: a row per
                            feed and time, a column per key (feed,time,temp,...), for spreadsheets
@@ -168,6 +176,47 @@ async function main(argv: string[]): Promise<number> {
     if (receipt && !json) process.stdout.write(`receipts: ${done.receipts.length} signed onto ${s.identity()}\n`);
     return verdict(r);
   }
+  if (cmd === "pull") {
+    const port = option(args, "--port"), latestArg = option(args, "--latest"), baudArg = option(args, "--baud"), json = args.includes("--json");
+    const latest = latestArg === undefined ? undefined : Number(latestArg), baud = baudArg === undefined ? 115200 : Number(baudArg);
+    const s = port === undefined ? void option(args, "--store") : store(); // listing the loggers needs no store
+    if ((latest !== undefined && !(Number.isInteger(latest) && latest > 0)) || !(Number.isInteger(baud) && baud > 0) || args.some((a) => a !== "--json" && a !== "--set-clock")) {
+      process.stderr.write("usage: pigeon pull [--port P] [--latest N] [--set-clock] [--baud B] [--json] [--store DIR]\n");
+      return 2;
+    }
+    if (port === undefined) {
+      const seen = await listLoggers({ ble: !process.env.PIGEON_NO_BLE });
+      if (json) process.stdout.write(JSON.stringify(seen) + "\n");
+      for (const x of json ? [] : seen) {
+        const l = x.logger, who = !l ? "" : "error" in l ? `: no logger answered (${l.error})` : `: logger ${l.identity}, depths ${l.first}..${l.next - 1}, clock ${(l.offsetMs / 1000).toFixed(1)} s off`;
+        process.stdout.write(`${x.port}  ${x.what}${who}\n`);
+      }
+      if (!seen.length && !json) process.stdout.write("no serial ports or Bluetooth LE loggers seen\n");
+      return 0;
+    }
+    const line = await openLine(port, baud), bar = progress("pulling", "messages"), t0 = Date.now();
+    let done: Awaited<ReturnType<typeof pullInto>>;
+    try {
+      done = await pullInto(s!, line, { latest, setClock: args.includes("--set-clock"), progress: (n, of) => bar.update(n, n / Math.max(1, of)) });
+    } catch (e) {
+      bar.end();
+      process.stderr.write(`pigeon: ${port}: ${(e as Error).message}; what arrived is kept: pull again to go on from there\n`);
+      return 1;
+    } finally {
+      await line.close();
+    }
+    bar.end();
+    const { pulled: p, report: r } = done, secs = (Date.now() - t0) / 1000;
+    const ahead = (ms: number) => `${Math.abs(ms / 1000).toFixed(3)} s ${ms >= 0 ? "ahead of" : "behind"} this computer's`;
+    if (json) process.stdout.write(JSON.stringify({ ...summary(r), logger: p.identity, depths: [p.first, p.next - 1], clock: p.clock, ...(p.clockAfter ? { clockAfter: p.clockAfter } : {}), pulled: p.messages, bytes: p.bytes, seconds: secs, retried: p.retried }) + "\n");
+    else {
+      printReport(r, false);
+      process.stdout.write(`logger ${p.identity} on ${port}: holds depths ${p.first}..${p.next - 1}\n`);
+      process.stdout.write(`clock: ${ahead(p.clock.offsetMs)}${p.clockAfter ? `; set, now ${ahead(p.clockAfter.offsetMs)}` : ""} (kept in the store)\n`);
+      process.stdout.write(`pulled ${p.messages} messages in ${secs.toFixed(1)} s (${p.messages ? Math.round(p.bytes / p.messages) : 0} bytes a message over the line)${p.retried ? `, ${p.retried} answers asked for again` : ""}\n`);
+    }
+    return verdict(r);
+  }
   if (cmd === "feeds") {
     const s = store(), forks = s.forks(), who = args.find((a) => a.startsWith("@"));
     if (who && !s.known(who)) {
@@ -179,7 +228,8 @@ async function main(argv: string[]): Promise<number> {
       const last = top >= 0 ? s.text(author, top) : undefined;
       const tv = last && body(last).find(([k]) => k === "t")?.[1], t = tv ? Number(unquote(tv)) : NaN;
       const nForks = forks.filter((f) => field(f, "author") === author).length;
-      process.stdout.write(`${author} depths ${formatRanges(ranges) || "none"} last ${isNaN(t) ? "-" : new Date(t * 1000).toISOString()} forks ${nForks}\n`);
+      const clock = s.clocks(author).pop(), off = clock && (clock.setTo ?? clock.offsetMs); // the last pull's word on the logger's clock
+      process.stdout.write(`${author} depths ${formatRanges(ranges) || "none"} last ${isNaN(t) ? "-" : new Date(t * 1000).toISOString()} forks ${nForks}${clock ? ` clock ${off! >= 0 ? "+" : ""}${(off! / 1000).toFixed(1)}s at ${new Date(clock.hostMs).toISOString()}` : ""}\n`);
     }
     if (who) printReceipts(s, who);
     return 0;

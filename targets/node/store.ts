@@ -213,6 +213,27 @@ export class Store implements Holder {
     writeFileSync(f + ".NEW", text);
     renameSync(f + ".NEW", f);
   }
+  /**
+   * Notes a logger's clock as a pull found it (and, after --set-clock, as it
+   * left it): a line of CLOCKS.TXT, so that its readings' times can be judged
+   * later. Appended: a power cut can cost only the last line, which has no LF
+   * then and is not read (a note after it begins on a line of its own).
+   */
+  noteClock(logger: string, seen: { hostMs: number; offsetMs: number }, after?: { offsetMs: number }) {
+    const f = join(this.dir, "CLOCKS.TXT"), cut = existsSync(f) && statSync(f).size > 0 && !readFileSync(f, "latin1").endsWith("\n");
+    appendFileSync(f, `${cut ? "\n" : ""}${logger} ${seen.hostMs} ${seen.offsetMs}${after ? ` set ${after.offsetMs}` : ""}\n`);
+  }
+  /** The clock notes of a logger, oldest first: when (host ms since 1970), the offset seen (board minus host, ms), and the offset left when it was set. */
+  clocks(logger: string): { hostMs: number; offsetMs: number; setTo?: number }[] {
+    const f = join(this.dir, "CLOCKS.TXT");
+    if (!existsSync(f)) return [];
+    const out: { hostMs: number; offsetMs: number; setTo?: number }[] = [];
+    for (const l of readFileSync(f, "latin1").split("\n").slice(0, -1)) {
+      const m = /^(@\S+) (\d+) (-?\d+)(?: set (-?\d+))?$/.exec(l); // the last piece is "" or a line a power cut broke off
+      if (m && m[1] === logger) out.push({ hostMs: Number(m[2]), offsetMs: Number(m[3]), ...(m[4] !== undefined ? { setTo: Number(m[4]) } : {}) });
+    }
+    return out;
+  }
   /** The authors of the feeds held. */
   authors(): string[] {
     return [...this.feedsBy.keys()];
