@@ -3,10 +3,11 @@
 // logs per feed (runs and loose messages), blobs under B/, forks in FORKS.PGN,
 // follows and blocks, what peers hold under P/, and the store's own seed.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/log";
 import { encode, enc } from "../../src/utf8";
+import { useSha256 } from "../../src/engine";
 import { NodeDisk } from "./nodedisk";
 import type { Holder } from "../host/chain";
 import { type Loss, splitPgn } from "../host/bundle";
@@ -14,6 +15,12 @@ import { b32decode, b32encode } from "../../src/base32";
 import { idOf } from "./checks";
 import { Pigeon } from "./core";
 import { depthRanges, formatHave, mergeHave, parseHave, type Holdings } from "../host/have";
+
+// The store seals every sector it writes with SHA-256 (spec/card.md): node:crypto's, not the core's JavaScript one
+useSha256((b) => {
+  const h = createHash("sha256").update(b).digest();
+  return h.buffer.slice(h.byteOffset, h.byteOffset + 32);
+});
 
 const PAGES = 1 << 18; // a feed's first log: about 780,000 messages (sparse on the host's disk)
 const RUN_PAGES = 1 << 12; // a later run's log: about 12,000 messages; a full one goes on in a new log
