@@ -22,6 +22,11 @@ import { viewerBench } from "./viewer.mjs";
 const require = createRequire(import.meta.url);
 const root = new URL("..", import.meta.url).pathname;
 const json = process.argv.includes("--json");
+// --only card,import,...: those parts only (node's sign/verify and the sizes always run); the parts:
+const PARTS = ["engines", "espruino", "card", "link", "viewer", "import", "native", "board", "fleet"];
+const onlyAt = process.argv.indexOf("--only"), only = onlyAt > 0 ? process.argv[onlyAt + 1].split(",") : PARTS;
+for (const p of only) if (!PARTS.includes(p)) throw new Error(`npm run bench -- --only: no part ${p} (${PARTS.join(", ")})`);
+const want = (part) => only.includes(part);
 const log = json ? () => {} : (...a) => console.log(...a);
 ensure(["arm-none-eabi-gcc", "arm-linux-gnueabihf-gcc", "qemu-arm"]); // the native kernels' count (below)
 spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: json ? "ignore" : "inherit" });
@@ -117,10 +122,12 @@ function engine(name, cmd, args, n, naclN) {
   r[`${name}.verifyVsTweetnacl`] = theirs.verifyMs / ours.verifyMs;
   return { ours, theirs };
 }
-if (ensure(["duk"]).length === 0) engine("duk", "duk", [], 20, 5);
-else log("duk: not installed, skipped");
+if (want("engines")) {
+  if (ensure(["duk"]).length === 0) engine("duk", "duk", [], 20, 5);
+  else log("duk: not installed, skipped");
+}
 let espruinoCore = null;
-if (process.env.ESPRUINO)
+if (want("espruino") && process.env.ESPRUINO)
   try {
     espruinoCore = engine("espruino", process.env.ESPRUINO, [], 2, 1);
   } catch (e) {
@@ -144,7 +151,7 @@ if (espruinoCore) {
 // ---- the firmware on Espruino's interpreter, loaded as a board keeps it: from Storage (flash), so
 // function bodies stay there; then first boot and readings logged to a directory standing in for the card.
 // Point ESPRUINO at a 32-bit build with 5,100 variables for the Pico's own figures.
-if (process.env.ESPRUINO) {
+if (want("espruino") && process.env.ESPRUINO) {
   const dir = mkdtempSync(join(tmpdir(), "pigeon-fw-"));
   writeFileSync(join(dir, "PIGEON.CFG"), "log_mb=1\n");
   writeFileSync(join(dir, "logger.js"), readFileSync(join(root, "dist/logger.js")));
@@ -179,7 +186,7 @@ setTimeout(go, 1);`);
 
 // ---- the card (issue 9): a simulated year on the bare profile, and appends under duk ----
 let yearCard = null;
-{
+if (want("card") || want("viewer")) {
   const p = spawnSync("node", [join(root, "dist/card-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (p.status !== 0) throw new Error("card bench: " + p.stderr);
   const card = JSON.parse(p.stdout.trim().split("\n").pop());
@@ -194,20 +201,20 @@ let yearCard = null;
 }
 
 // ---- bundles over a wire (issue 19): a pull over a simulated 115,200-baud line ----
-{
+if (want("link")) {
   const p = spawnSync("node", [join(root, "dist/link-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (p.status !== 0) throw new Error("link bench: " + p.stderr);
   Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
 }
 
 // ---- the card viewer (issue 10): the year's card opened in headless Chromium, next to pigeon verify ----
-Object.assign(r, await viewerBench(yearCard));
-if (r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, only pigeon verify and the file size measured");
+if (want("viewer")) Object.assign(r, await viewerBench(yearCard));
+if (want("viewer") && r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, only pigeon verify and the file size measured");
 
 // ---- the collector's tool: imports of bundles, each against node:crypto's verify in this run ----
 // 100,000 readings of 100 feeds; then the same again into the store that holds them (known data:
 // recognised by id, no signature checked); then long messages (1 to 4 KB) of 8 feeds.
-{
+if (want("import")) {
   const dir = mkdtempSync(join(tmpdir(), "pigeon-import-"));
   const { createHash, generateKeyPairSync } = await import("node:crypto");
   const b32 = (b) => {
@@ -328,21 +335,21 @@ if (r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, onl
 }
 
 // ---- the Thumb-2 kernels (issue 11): instructions per sign and verify under qemu-arm ----
-{
+if (want("native")) {
   const p = spawnSync("node", [join(root, "dist/native-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (p.status === 0) Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
   else log(`native kernels: not counted: ${p.stderr.trim().split("\n").pop()}`);
 }
 
 // ---- the real firmware on emulated boards (issue 20): board.pico.*, board.wifi.* ----
-{
+if (want("board")) {
   const p = spawnSync("node", [join(root, "dist/emu.mjs"), "--figures"], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (p.status === 0) Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
   else log(`emulated boards: not measured: ${(p.stdout + p.stderr).trim().split("\n").pop()}`);
 }
 
 // ---- the fleet simulation (issue 6): sim/scenarios/fleet.json, 20 boards, 3 stations, 3 mules, 60 days ----
-{
+if (want("fleet")) {
   const p = spawnSync("node", [join(root, "dist/fleet.mjs"), join(root, "sim/scenarios/fleet.json")], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (p.status !== 0) throw new Error("fleet bench: " + p.stdout + p.stderr);
   const f = JSON.parse(readFileSync(join(root, "out/fleet.json"), "utf8"));
