@@ -13,9 +13,10 @@ import { checkHoisted, hoistFunctions } from "./hoist.mjs";
 const root = new URL("..", import.meta.url).pathname;
 
 /** Bundles an entry of src/ or targets/ to one ES5 script defining the global `name`. */
-export async function bundleES5(entry, name) {
+export async function bundleES5(entry, name, { link = true } = {}) {
   const bundled = await build({
     entryPoints: [root + entry],
+    define: { PIGEON_LINK: String(link) }, // the firmware's pull server (spec/link.md), left out of dist/firmware-nolink.js
     bundle: true,
     write: false,
     format: "esm",
@@ -55,6 +56,10 @@ console.log(`dist/logger.js ${logger.length} bytes`);
 const firmware = logger + "PigeonLogger.start();\n";
 writeFileSync(root + "dist/firmware.js", firmware);
 console.log(`dist/firmware.js ${firmware.length} bytes`);
+// the same without the pull server (npm run flash -- --no-link): room in a Pico's Storage for a larger sensor driver
+const noLink = (await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", { link: false })) + "PigeonLogger.start();\n";
+writeFileSync(root + "dist/firmware-nolink.js", noLink);
+console.log(`dist/firmware-nolink.js ${noLink.length} bytes`);
 // a reading in marked steps, for npm run emu -- --profile (not shipped): the firmware with bench/board.ts
 writeFileSync(root + "dist/board-bench.js", (await bundleES5("bench/board.ts", "PigeonLogger")) + "PigeonLogger.start();\n");
 // the store timed under duk by the benchmark (not shipped)

@@ -2,7 +2,7 @@
 // simulated board answers, the host loop rebuilds and imports into a store
 // as `pigeon pull` does, with lines lost and garbled at random (seeded) both
 // ways, the cable pulled mid-transfer, and readings falling due meanwhile.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,10 +18,10 @@ import { Store } from "../targets/node/store";
 const CLOCK = 1764000000, BAUD = 115200;
 
 /** A logger with n readings on its card, one every `interval` seconds, whose console is a line at BAUD. */
-async function logger(n: number, interval: number) {
+async function logger(n: number, interval: number, code?: string) {
   const dir = mkdtempSync(join(tmpdir(), "pigeon-link-"));
   const image = await createImage(join(dir, "card.img"), 16 << 20);
-  const board = loggerBoard({ profile: "bare", image, clock: CLOCK, seedBytes: Array.from({ length: 32 }, (_, i) => i * 7), config: `interval=${interval}\nlog_mb=2\n`, consoleLine: { baud: BAUD } });
+  const board = loggerBoard({ profile: "bare", image, clock: CLOCK, seedBytes: Array.from({ length: 32 }, (_, i) => i * 7), config: `interval=${interval}\nlog_mb=2\n`, consoleLine: { baud: BAUD }, code });
   board.runFor(n * interval + 0.5);
   return { dir, image, board, store: new Store(join(dir, "store")) };
 }
@@ -79,4 +79,11 @@ describe("a pull over a simulated serial line", () => {
     // the last pull asked only for what the store lacked
     expect(pulled.messages).toBe(messages.length - 1 - last);
   }, 120_000);
+
+  it("a logger flashed --no-link: the pull stops with the console's reason and stores nothing", async () => {
+    const { board, store } = await logger(3, 2, readFileSync(join(__dirname, "../dist/firmware-nolink.js"), "utf8"));
+    const line = new SimLine(board, BAUD, CLOCK * 1000, { seed: 1 });
+    await expect(pullInto(store, line, {})).rejects.toThrow(/flashed with --no-link/);
+    expect(store.authors()).toEqual([]);
+  }, 60_000);
 });

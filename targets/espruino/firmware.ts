@@ -10,6 +10,8 @@ import { serve } from "../../src/link";
 import { identity, keys } from "../../src/message";
 import { useNative } from "./native";
 
+/** false in dist/firmware-nolink.js (npm run flash -- --no-link): on a Pico, Storage for a larger sensor driver in place of the pull server (spec/link.md) */
+declare var PIGEON_LINK: boolean;
 declare var E: any, getTime: any, setInterval: any, analogRead: any, print: any;
 declare var PIGEON_SENSORS: any;
 
@@ -317,7 +319,10 @@ export function step() {
  */
 export function pull(tag: number, have: string, from: number, max: number, check: string) {
   var feed = state.feed;
-  serve(feed && feed.log, feed ? feed.reader : (undefined as any), state.ident, state.status || "not started", tag, have, from, max, check, print, function () {
-    return Date.now();
-  });
+  // without the server, the console's "Uncaught Error: ..." line is the answer (spec/link.md)
+  if (PIGEON_LINK)
+    serve(feed && feed.log, feed ? feed.reader : (undefined as any), state.ident, state.status || "not started", tag, have, from, max, check, print, function () {
+      return Date.now();
+    });
+  else throw new Error("flashed with --no-link");
 }

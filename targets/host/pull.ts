@@ -89,6 +89,9 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
         const l = pending.slice(0, nl).replace(/[\r\x11\x13]/g, ""); // CR, and XON/XOFF a UART may slip in
         pending = pending.slice(nl + 1);
         if (l.includes("~PGN ")) return l;
+        // the console's own error: a firmware without the pull server (older, or flashed --no-link), or one that failed
+        if (/Uncaught .*(pull|PigeonLogger|--no-link)/.test(l))
+          throw new Error(`the logger cannot answer a pull: ${l.slice(l.indexOf("Uncaught")).trim()} (take its card out, or flash it again without --no-link)`);
         continue;
       }
       const got = await line.read(ms);

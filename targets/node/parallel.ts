@@ -107,7 +107,8 @@ export class ParallelChecks implements Checks {
       for (let k = 0; k < this.cores; k++) {
         const { port1, port2 } = new MessageChannel();
         const data: CheckerData = { port: port2, signal: this.signal };
-        const worker = new Worker(join(projectRoot(), "dist", "pigeon-checker.mjs"), { workerData: data, transferList: [port2] });
+        // a small young generation, as the main thread has (cli.ts): a checker keeps nothing between batches
+        const worker = new Worker(join(projectRoot(), "dist", "pigeon-checker.mjs"), { workerData: data, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: 4 } });
         worker.unref();
         this.workers.push({ worker, port: port1 });
       }
