@@ -15,6 +15,8 @@ import { BOARDS, BoardName, flashImage, runQemu, RunResult, storageOf, Symbols, 
 
 const root = resolve(__dirname, "..");
 export const FIRMWARE = join(root, "dist/firmware.js");
+/** The firmware without its pull server (npm run flash -- --no-link). */
+export const FIRMWARE_NOLINK = join(root, "dist/firmware-nolink.js");
 export const BLOB = join(root, "targets/espruino/native/kernels.bin");
 /** The emulator's SD wiring (SPI1: sck A5, mosi A7, miso A6; CS is not modelled, B1 as in the toolkit's README). */
 export const SD_PINS = "A5,A7,A6,B1";

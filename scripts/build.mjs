@@ -16,8 +16,9 @@ const root = new URL("..", import.meta.url).pathname;
  * Bundles an entry of src/ or targets/ to one ES5 script defining the global `name`. With firmware, code
  * under `typeof PIGEON_FIRMWARE == "undefined"` is left out: the logger runs only on Espruino (a board, the
  * Linux build, the simulator's shim), and a Pico's 48 KB of Storage holds it with the kernels and the user's code.
+ * Without link, the firmware's pull server (spec/link.md) is left out too (dist/firmware-nolink.js).
  */
-export async function bundleES5(entry, name, firmware) {
+export async function bundleES5(entry, name, { firmware = false, link = true } = {}) {
   const bundled = await build({
     entryPoints: [root + entry],
     bundle: true,
@@ -26,7 +27,7 @@ export async function bundleES5(entry, name, firmware) {
     target: "es2015",
     platform: "neutral",
     legalComments: "none",
-    define: firmware ? { PIGEON_FIRMWARE: "true" } : {},
+    define: firmware ? { PIGEON_FIRMWARE: "true", PIGEON_LINK: String(link) } : { PIGEON_LINK: String(link) },
     minifySyntax: !!firmware, // drops the branches the define decides
   });
   let code = bundled.outputFiles[0].text;
@@ -54,20 +55,24 @@ const core = await bundleES5("src/index.ts", "Pigeon");
 writeFileSync(root + "dist/pigeon.js", core);
 console.log(`dist/pigeon.js ${core.length} bytes`);
 // the logger: core + card store + the sampling loop, as a board (or the simulator) runs it
-const logger = await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", true);
+const logger = await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", { firmware: true });
 writeFileSync(root + "dist/logger.js", logger);
 console.log(`dist/logger.js ${logger.length} bytes`);
 // the flashable firmware: saved as .bootcde, so every boot starts the logger
 const firmware = logger + "PigeonLogger.start();\n";
 writeFileSync(root + "dist/firmware.js", firmware);
 console.log(`dist/firmware.js ${firmware.length} bytes`);
+// the same without the pull server (npm run flash -- --no-link): room in a Pico's Storage for a larger sensor driver
+const noLink = (await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", { firmware: true, link: false })) + "PigeonLogger.start();\n";
+writeFileSync(root + "dist/firmware-nolink.js", noLink);
+console.log(`dist/firmware-nolink.js ${noLink.length} bytes`);
 // a reading in marked steps, for npm run emu -- --profile (not shipped): the firmware with bench/board.ts
-writeFileSync(root + "dist/board-bench.js", (await bundleES5("bench/board.ts", "PigeonLogger", true)) + "PigeonLogger.start();\n");
+writeFileSync(root + "dist/board-bench.js", (await bundleES5("bench/board.ts", "PigeonLogger", { firmware: true })) + "PigeonLogger.start();\n");
 // the store timed under duk by the benchmark (not shipped)
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the
 // banner gives the ES module what the sources use: require and __dirname
-for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["bench/card.ts", "dist/card-bench.mjs"], ["sim/fleet-main.ts", "dist/fleet.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"], ["emu/main.ts", "dist/emu.mjs"]])
+for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["bench/card.ts", "dist/card-bench.mjs"], ["sim/fleet-main.ts", "dist/fleet.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["bench/link.ts", "dist/link-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"], ["targets/node/checker.ts", "dist/pigeon-checker.mjs"], ["emu/main.ts", "dist/emu.mjs"]])
   await build({
     entryPoints: [root + entry],
     outfile: root + out,

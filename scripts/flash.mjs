@@ -1,6 +1,6 @@
 // npm run flash -- --port <serial port> [--config PIGEON.CFG] [--sensors my-sensors.js]
 // npm run flash -- --board <BOARD or board.json> --out file.js [...]
-// Uploads the logger firmware (dist/firmware.js) with the espruino CLI
+// Uploads the logger firmware (dist/firmware.js, or dist/firmware-nolink.js with --no-link) with the espruino CLI
 // (espruino-tools) and saves it to flash as the boot code (SAVE_ON_SEND=1:
 // .bootcde, run at every boot; functions parsed from flash keep their code
 // there). It sets the board's clock (-t), and can save a PIGEON.CFG and your
@@ -34,7 +34,7 @@ const opt = (name) => {
 const port = opt("--port"), board = opt("--board"), out = opt("--out"), config = opt("--config"), sensors = opt("--sensors");
 if (port ? out : !(board && out)) {
   console.error(
-    "usage: npm run flash -- --port <serial port> [--config PIGEON.CFG] [--sensors file.js] [--new-seed]\n" +
+    "usage: npm run flash -- --port <serial port> [--config PIGEON.CFG] [--sensors file.js] [--new-seed] [--no-link]\n" +
       "       npm run flash -- --board <BOARD name or board.json> --out file.js [...]: writes what would be sent instead of connecting (no board needed)",
   );
   process.exit(2);
@@ -51,7 +51,8 @@ if (args.includes("--new-seed")) {
   seedFile = join(mkdtempSync(join(tmpdir(), "pigeon-seed-")), "seed.bin");
   writeFileSync(seedFile, randomBytes(32), { mode: 0o600 });
 }
-const firmware = join(root, "dist/firmware.js");
+// --no-link: the firmware without its pull server (spec/link.md), 2.6 KB less of a Pico's 48 KB of Storage for sensor code
+const firmware = join(root, args.includes("--no-link") ? "dist/firmware-nolink.js" : "dist/firmware.js");
 if (!existsSync(firmware)) spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
 const cli = join(require.resolve("espruino/package.json"), "../bin/espruino-cli.js");
 const p = spawnSync(

@@ -1,4 +1,4 @@
-// The import graph's rules (spec of the layout: README "Layout"): no module
+// The import graph's rules (the layout: docs/layout.md): no module
 // imports one of a layer above its own, none re-exports another's names, and
 // there is no circle, type imports included. `node scripts/imports.mjs`
 // prints what breaks them and exits 1; test/imports.test.ts runs it in npm test.
@@ -43,7 +43,7 @@ export function graph(dir = root) {
       } else if (/\.(ts|mjs)$/.test(n) && !n.endsWith(".d.ts")) files.push(p);
     }
   };
-  for (const d of ["src", "targets", "sim", "bench", "scripts", "test"]) if (existsSync(join(dir, d))) walk(join(dir, d));
+  for (const d of ["src", "targets", "sim", "bench", "emu", "scripts", "test"]) if (existsSync(join(dir, d))) walk(join(dir, d));
   const g = new Map(), reexports = [];
   for (const f of files) {
     const text = readFileSync(f, "utf8"), rel = relative(dir, f), deps = [];

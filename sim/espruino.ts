@@ -240,6 +240,14 @@ export interface BoardOptions {
    * others it crashes the board, as Thumb code would on an ESP32.
    */
   native?: boolean;
+  /**
+   * The console's line as a host sees it (spec/link.md talks over it): the
+   * device it is (E.getConsole(): "USB", "Serial1", "Bluetooth"; default
+   * "USB"), and its speed in baud: each byte then takes 10 bit times, and
+   * print waits while more than Espruino's 256-byte transmit buffer is queued,
+   * as on a UART (virtual time passes). Absent: output costs no time.
+   */
+  consoleLine?: { device?: string; baud?: number };
 }
 
 export interface PinEvent { t: number; pin: string; value: number }
@@ -327,6 +335,15 @@ export class Board {
   private openFiles = new Set<OpenFile>();
   private pinValues = new Map<string, number>();
   private initHandlers: unknown[] = [];
+  // the console (src/jsinteractive.c): its device, the line being typed, echo, and what was sent when
+  private consoleDevice = "USB";
+  private inputLine = "";
+  private echoOffForLine = false;
+  private inputLineRemoved = false;
+  private escape = 0; // in an escape sequence: characters of it still to skip
+  private hadCR = false;
+  private sent: { at: number; bytes: string }[] = []; // console bytes, each piece with the ms its last byte went out
+  private lineFree = 0; // ms when the line has sent everything queued
   /** The context's File constructor (E.openFile's results are its instances). */
   private FileCtor: any;
   private callScript = new vm.Script("__sim.fn.apply(undefined, __sim.args)");
@@ -436,6 +453,10 @@ export class Board {
     this.files = new WeakMap();
     this.initHandlers = [];
     this.pinValues.clear();
+    this.consoleDevice = this.opts.consoleLine?.device ?? "USB";
+    this.inputLine = "";
+    this.echoOffForLine = this.inputLineRemoved = this.hadCR = false;
+    this.escape = 0;
     this.flags = Object.fromEntries(FLAG_NAMES.map((n) => [n, 0]));
     this.off = false;
     this.cut = null;
@@ -514,6 +535,7 @@ export class Board {
       else this.timers.splice(this.timers.indexOf(next), 1);
       try {
         this.guard(() => this.uncaught(() => (typeof next!.fn === "string" ? this.exec(next!.fn, "timer") : this.call(next!.fn, next!.args))));
+        this.returnInputLine();
       } catch (e) {
         if (e instanceof PowerCut) break;
         throw e;
@@ -564,6 +586,118 @@ export class Board {
   private print(line: string): void {
     this.output.push(line);
     this.opts.console?.(line);
+    this.consoleOutput(line + "\n");
+  }
+
+  // ---- the console's line (src/jsinteractive.c, src/jsdevices.c) ----
+
+  /** Console output: before the first output since the prompt, the input line is taken off the screen; LF goes out as CR LF. */
+  private consoleOutput(text: string): void {
+    if (!this.inputLineRemoved) {
+      this.inputLineRemoved = true;
+      if (!this.echoOffForLine) this.send("\r\x1b[J");
+    }
+    this.send(text.replace(/\n/g, "\r\n"));
+  }
+  /** After an event or a typed line: the prompt and the input line come back, if output took them away. */
+  private returnInputLine(): void {
+    if (!this.inputLineRemoved) return;
+    this.inputLineRemoved = false;
+    if (!this.echoOffForLine) this.send(">" + this.inputLine);
+  }
+  /** Bytes onto the console's line: at its speed, print waiting while more than the transmit buffer is queued. */
+  private send(bytes: string): void {
+    const line = this.opts.consoleLine;
+    if (!line || this.consoleDevice !== (line.device ?? "USB")) return;
+    if (!line.baud) return void this.sent.push({ at: this.ms, bytes });
+    const byteMs = 10000 / line.baud;
+    this.lineFree = Math.max(this.lineFree, this.ms) + bytes.length * byteMs;
+    this.sent.push({ at: this.lineFree, bytes });
+    this.ms = Math.max(this.ms, this.lineFree - 256 * byteMs); // the 256-byte buffer: print waits for room
+  }
+
+  /**
+   * The host types on the console's line (spec/link.md's requests): Espruino's
+   * line editing, in part: DLE at the start of a line turns echo off for it,
+   * CR or LF runs a line whose brackets are closed (its value is printed as
+   * "=..." when echo is on), backspace deletes, Ctrl-C clears the line, escape
+   * sequences are skipped. Typed while the console is another device: lost.
+   */
+  type(chars: string): void {
+    this.alive();
+    const line = this.opts.consoleLine;
+    if (!line || this.consoleDevice !== (line.device ?? "USB")) return;
+    for (const ch of chars) {
+      const c = ch.charCodeAt(0) & 255;
+      if (this.escape === 1) {
+        this.escape = c === 91 || c === 79 ? 2 : 0; // ESC [ or ESC O, then digits and a final character
+        continue;
+      }
+      if (this.escape === 2) {
+        if (c < 48 || c > 57) this.escape = 0;
+        continue;
+      }
+      if (c === 10 && this.hadCR) {
+        this.hadCR = false;
+        continue;
+      }
+      this.hadCR = c === 13;
+      if (c === 16) {
+        if (this.inputLine === "") this.echoOffForLine = true;
+      } else if (c === 27) this.escape = 1;
+      else if (c === 3) this.inputLine = "";
+      else if (c === 8 || c === 127) this.inputLine = this.inputLine.slice(0, -1);
+      else if (c === 13 || c === 10) this.newLine();
+      else if (c >= 32 || c === 9) {
+        this.inputLine += c === 9 ? "    " : String.fromCharCode(c);
+        if (!this.echoOffForLine && !this.inputLineRemoved) this.send(c === 9 ? "    " : String.fromCharCode(c));
+      }
+      if (this.off) return;
+    }
+  }
+  private newLine(): void {
+    if (bracketDepth(this.inputLine) > 0) {
+      this.inputLine += "\n";
+      if (!this.echoOffForLine) this.send("\r\n:");
+      return;
+    }
+    const code = this.inputLine.trimEnd(), echo = !this.echoOffForLine;
+    if (echo) {
+      this.send("\r\n");
+      this.inputLineRemoved = true;
+    }
+    this.inputLine = "";
+    let value: unknown, failed = true;
+    try {
+      this.guard(() => this.uncaught(() => {
+        value = this.exec(code, "REPL");
+        failed = false;
+      }));
+    } catch (e) {
+      if (!(e instanceof PowerCut)) throw e;
+      return;
+    }
+    if (echo && !failed && code !== "") {
+      let v: string;
+      try {
+        v = value === undefined ? "undefined" : typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+      } catch {
+        v = String(value);
+      }
+      this.consoleOutput("=" + v + "\n");
+    }
+    this.echoOffForLine = false;
+    this.returnInputLine();
+  }
+  /** What the board has sent on its console's line and that has gone out by now, since the last call. */
+  received(): string {
+    let out = "";
+    while (this.sent.length && this.sent[0].at <= this.ms) out += this.sent.shift()!.bytes;
+    return out;
+  }
+  /** When the console bytes queued next will have gone out (simulated seconds, as `elapsed`), or null when none are queued. */
+  get nextSent(): number | null {
+    return this.sent.length ? this.sent[0].at / 1000 : null;
   }
 
   // ---- the context ----
@@ -806,6 +940,11 @@ export class Board {
       this.spi = null;
     });
     E.openFile = host((path: unknown, mode: unknown) => this.openFile(path, mode));
+    E.getConsole = host(() => this.consoleDevice);
+    E.setConsole = host((device: unknown) => {
+      this.alive();
+      this.consoleDevice = String(device); // null: no console; output then goes nowhere
+    });
 
     // File objects
     const File = vm.runInContext("(function File() {})", ctx);
@@ -1397,4 +1536,20 @@ function mapInPlace(board: Board) {
       to[o++] = map === undefined || map === null ? value : typeof map === "function" ? map(value, index) : map[value];
     }
   };
+}
+
+/** Open brackets left in a typed line (strings and comments skipped): Espruino runs a line only when none are (jsiCountBracketsInInput). */
+function bracketDepth(code: string): number {
+  let depth = 0, quote = "";
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+    } else if (c === '"' || c === "'" || c === "`") quote = c;
+    else if (c === "/" && code[i + 1] === "/") while (i < code.length && code[i] !== "\n") i++;
+    else if (c === "(" || c === "{" || c === "[") depth++;
+    else if (c === ")" || c === "}" || c === "]") depth--;
+  }
+  return depth;
 }

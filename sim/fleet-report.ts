@@ -55,7 +55,16 @@ export function formatReport(r: FleetResult): string {
       else out.push(`  ${a.node} ${a.kind === "alter" ? "altered" : "forged"} ${a.acts} messages: refused for their signature by ${seen || "nobody (never handed over)"}`);
     }
   }
-  out.push(`messages held that no board wrote (altered or forged data taken): ${r.untrue.length}`);
+  if (r.receipts) {
+    out.push("", "receipts: where each station's messages came from and how late (median / max), from its own receipts alone:");
+    for (const [node, x] of Object.entries(r.receipts)) {
+      const c = x.chain, ok = !c.problems && !c.unnamed && !c.notHeld;
+      out.push(`  ${node.padEnd(8)} receipt chain ${ok ? "consistent with what it holds" : `${c.problems} problems, ${c.unnamed} depths held without a receipt, ${c.notHeld} named but not held`}`);
+      for (const [source, f] of Object.entries(x.from))
+        out.push(`    from ${source.padEnd(8)} ${String(f.messages).padStart(6)} messages ${f.delays ? `${days(f.delays.median)} / ${days(f.delays.max)}` : ""}${f.holes ? `; ${f.holes} depths left out, ${f.withheld} of them ones the mule's receipts show it had (dropped or spoiled on the way)` : ""}`);
+    }
+  }
+  out.push(`messages held that their author did not write (altered or forged data taken): ${r.untrue.length}`);
   return out.join("\n") + "\n";
 }
 

@@ -20,7 +20,9 @@ import { importInto } from "../targets/node/import";
 import { splitPgn } from "../targets/host/bundle";
 import { readInput } from "../targets/node/files";
 import { Store } from "../targets/node/store";
-import { field } from "../targets/host/message";
+import { body, field } from "../targets/host/message";
+import { checkReceipts, readReceipt, receiptDepths, type Receipt } from "../targets/host/receipt";
+import { unquote } from "../targets/host/readings";
 import { Pigeon } from "../targets/node/core";
 import type { ProfileName, Board } from "./espruino";
 import { loggerBoard } from "./loggerboard";
@@ -39,6 +41,8 @@ export interface Scenario {
   /** A mule starts a trip every `every` days (first at `offset` days), visiting its route `hop` hours apart. */
   mules: { name: string; every: number; offset?: number; hop?: number; route: string[] }[];
   adversaries?: Adversary[];
+  /** Stations and mules sign a receipt per feed taken at each import (spec/pigeon.md, section 6.1). */
+  receipts?: boolean;
 }
 export type Adversary =
   | { node: string; kind: "alter" | "drop"; every?: number }
@@ -64,8 +68,10 @@ export interface FleetResult {
   converged: Record<string, { follows: string[]; missing: number }>;
   visits: { mule: string; node: string; t: number; bytes: number; messages: number }[];
   adversaries: { node: string; kind: string; acts: number; caught: Record<string, number>; forksKept: Record<string, number> }[];
-  /** Messages held anywhere that no board wrote (altered or forged data taken): must be empty. */
+  /** Messages held anywhere that their author did not write (altered or forged data taken): must be empty. */
   untrue: { node: string; author: string; depth: number }[];
+  /** With receipts: per station, read from its own receipts alone, where its messages came from (fromReceipts). */
+  receipts?: Record<string, StationReceipts>;
   timeline: { feed: string; node: string; steps: Steps }[];
   /** Per feed, the times its messages were written (by depth). */
   written: Record<string, number[]>;
@@ -130,8 +136,8 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
     return n;
   };
   for (const s of sc.stations) storeNode(s.name, s.follows);
-  const allAuthors = [...new Set([...boards.values()].map((b) => b.author))];
-  for (const m of sc.mules) storeNode(m.name, []).follows = new Set(allAuthors); // a mule carries every feed
+  const boardAuthors = new Set([...boards.values()].map((b) => b.author));
+  for (const m of sc.mules) storeNode(m.name, []).follows = new Set(boardAuthors); // a mule carries every feed
   for (const a of sc.adversaries ?? []) if (!boards.has(a.node) && !stores.has(a.node)) throw new Error(`adversary ${a.node}: no such node`);
 
   // ---- the mules' visits, in time order ----
@@ -186,7 +192,7 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
     return { d, bytes, messages: r.messages };
   };
   const take = async (to: StoreNode, d: string, t: number, from: StoreNode) => {
-    const { report } = importInto(to.store, await readInput(d));
+    const { report } = importInto(to.store, await readInput(d), { receipt: sc.receipts ? { t } : undefined });
     rmSync(d, { recursive: true });
     arrived(to, t);
     if (from.adversary && report.refusals.length) {
@@ -200,14 +206,17 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
     const a = m.adversary!, file = join(d, "messages.pgn");
     let texts = splitPgn(readFileSync(file, "utf8"), file).map((s) => s.text);
     const every = "every" in a && a.every ? a.every : 3;
-    if (a.kind === "drop") texts = texts.filter((_, i) => (i % every !== every - 1 || (m.acts++, false)));
-    if (a.kind === "alter")
-      texts = texts.map((t, i) => (i % every === every - 1 ? (m.acts++, t.replace(/\n(temp|a0|vbat):"([^"]*)"/, (_, k, v) => `\n${k}:"${v}1"`)) : t));
+    // the boards' messages are counted, so stores' receipts in the bundle leave the boards' data to the same fate
+    let i = 0;
+    const nth = (t: string) => boardAuthors.has(field(t, "author")!) && i++ % every === every - 1;
+    if (a.kind === "drop") texts = texts.filter((t) => !nth(t) || (m.acts++, false));
+    if (a.kind === "alter") texts = texts.map((t) => (nth(t) ? (m.acts++, t.replace(/\n(temp|a0|vbat):"([^"]*)"/, (_, k, v) => `\n${k}:"${v}1"`)) : t));
     if (a.kind === "forge") {
       // before each feed's first message, one of the same depth and links with a new reading, signed with the mule's own key under the feed's author
-      const seed = Uint8Array.from(readFileSync(join(m.store.dir, "SECRET.KEY"))), out: string[] = [], seen = new Set<string>();
+      // (not under its own: that would be its own fork, no forgery)
+      const seed = Uint8Array.from(readFileSync(join(m.store.dir, "SECRET.KEY"))), out: string[] = [], seen = new Set<string>([m.store.identity()]);
       for (const t of texts) {
-        const author = field(t, "author")!; // texts a board wrote
+        const author = field(t, "author")!;
         if (!seen.has(author)) {
           seen.add(author);
           const forged = Pigeon.sign(seed, { kind: "reading", prev: field(t, "prev")!, depth: Number(field(t, "depth")), lipmaa: field(t, "lipmaa")!, body: [["t", `"${/\nt:"(\d+)"/.exec(t)![1]}"`], ["temp", '"99.9"']] });
@@ -231,7 +240,7 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
         const r = m.store.ranges(f.author), from = sendFrom({ first: 0, next: f.messages.length }, r.length ? { first: r[0][0], last: r[0][1] } : undefined);
         return from === undefined ? [] : f.messages.slice(from).map((text) => ({ text, file: b.name + "/" + f.path, line: 0 }));
       });
-      importInto(m.store, { messages, blobs: [] });
+      importInto(m.store, { messages, blobs: [] }, { receipt: sc.receipts ? { t: v.t } : undefined });
       arrived(m, v.t);
       record.push({ mule: m.name, node: b.name, t: v.t, bytes: messages.reduce((n, s) => n + Buffer.byteLength(s.text) + 2, 0), messages: messages.length });
     } else {
@@ -258,10 +267,11 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
       if (!f) truth.set(b.author, (f = []));
       (f[d] ??= new Set()).add(t);
     });
-  const untrue: FleetResult["untrue"] = [];
+  const untrue: FleetResult["untrue"] = [], writer = new Map([...stores.values()].map((n) => [n.store.identity(), n.store]));
   for (const n of stores.values())
     for (const author of n.store.authors()) n.store.each(author, (text, depth) => {
-      if (!truth.get(author)?.[depth]?.has(text)) untrue.push({ node: n.name, author, depth });
+      // a board's message as its card holds it, a station's or mule's (its receipts) as its own store does
+      if (!(truth.get(author)?.[depth]?.has(text) || writer.get(author)?.text(author, depth) === text)) untrue.push({ node: n.name, author, depth });
     });
   const forked = new Set((sc.adversaries ?? []).flatMap((a) => (a.kind === "fork" ? [authorOf(a.of)] : [])));
   const written: Record<string, number[]> = {};
@@ -299,5 +309,95 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
   const timeline: FleetResult["timeline"] = [];
   for (const f of feeds) for (const n of stores.values()) if (n.steps.get(f.author)) timeline.push({ feed: f.name, node: n.name, steps: n.steps.get(f.author)! });
   const appends = [...cards.values()].reduce((k, c) => k + c.length, 0);
-  return { scenario: sc, end, wallSeconds: (performance.now() - t0) / 1000, appends, feeds, converged, visits: record, adversaries, untrue, timeline, written };
+  const names = new Map([...stores.values()].map((n) => [n.store.identity(), n.name]));
+  const receipts = sc.receipts ? Object.fromEntries(sc.stations.map((st) => [st.name, fromReceipts(stores.get(st.name)!.store, names)])) : undefined;
+  return { scenario: sc, end, wallSeconds: (performance.now() - t0) / 1000, appends, feeds, converged, visits: record, adversaries, untrue, receipts, timeline, written };
+}
+
+/** What a station's own receipts say (fromReceipts). */
+export interface StationReceipts {
+  /** Per source (a mule's name, or "card"): messages taken, their delay from their time t to the receipt's, and depths left out. */
+  from: Record<string, { messages: number; delays: { median: number; max: number } | null; holes: number; withheld: number }>;
+  /** The receipt chain against what the station holds (checkReceipts, summed over feeds): all 0 when consistent. */
+  chain: { problems: number; unnamed: number; notHeld: number };
+}
+
+/**
+ * From a store's own receipts and the messages it holds, nothing else: for
+ * each source, how many messages the store took from it and how late (now
+ * minus the message's t), its holes (depths inside a receipt's first..last,
+ * not taken, and still lacking after that import) and, of those, how many
+ * the mule's own receipts show it had taken before (withheld: a mule that
+ * drops messages). names: identity -> node name.
+ */
+export function fromReceipts(store: Store, names: Map<string, string>): StationReceipts {
+  const me = store.identity(), mine: Receipt[] = [];
+  const read = (author: string, fn: (r: Receipt) => void) =>
+    store.each(author, (text) => {
+      const r = readReceipt(text);
+      if (r && typeof r !== "string") fn(r);
+    });
+  read(me, (r) => mine.push(r));
+  // what each mule's receipts say it took, and when: mule -> feed -> depth -> time
+  const took = new Map<string, Map<string, Map<number, number>>>();
+  for (const who of new Set(mine.map((r) => r.from).filter((f): f is string => !!f))) {
+    const m = new Map<string, Map<number, number>>();
+    read(who, (r) => {
+      if (!m.has(r.feed)) m.set(r.feed, new Map());
+      for (const [lo, hi] of receiptDepths(r)) for (let d = lo; d <= hi; d++) if (!m.get(r.feed)!.has(d)) m.get(r.feed)!.set(d, r.t);
+    });
+    took.set(who, m);
+  }
+  const times = new Map<string, number[]>(); // feed -> t of each message held, by depth
+  const timeOf = (feed: string, d: number) => {
+    if (!times.has(feed)) {
+      const t: number[] = [];
+      store.each(feed, (text, depth) => {
+        const v = body(text).find(([k]) => k === "t")?.[1];
+        t[depth] = v ? Number(unquote(v)) : NaN;
+      });
+      times.set(feed, t);
+    }
+    return times.get(feed)![d];
+  };
+  const held = new Map<string, Set<number>>(), from: StationReceipts["from"] = {}, delays = new Map<string, number[]>();
+  // one import's receipts are consecutive, with one t and one from: holes are what is still lacking after them all
+  for (let i = 0; i < mine.length; ) {
+    let j = i;
+    while (j < mine.length && mine[j].t === mine[i].t && mine[j].from === mine[i].from) j++;
+    const group = mine.slice(i, j), source = group[0].from ? (names.get(group[0].from) ?? group[0].from) : "card";
+    const f = (from[source] ??= { messages: 0, delays: null, holes: 0, withheld: 0 });
+    for (const r of group) {
+      if (!held.has(r.feed)) held.set(r.feed, new Set());
+      for (const [lo, hi] of receiptDepths(r))
+        for (let d = lo; d <= hi; d++) {
+          held.get(r.feed)!.add(d);
+          f.messages++;
+          const late = r.t - timeOf(r.feed, d);
+          if (!isNaN(late)) (delays.get(source) ?? delays.set(source, []).get(source)!).push(late);
+        }
+    }
+    for (const r of group)
+      for (const [lo, hi] of r.gaps)
+        for (let d = lo; d <= hi; d++)
+          if (!held.get(r.feed)!.has(d)) {
+            f.holes++;
+            const had = r.from ? took.get(r.from)?.get(r.feed)?.get(d) : undefined;
+            if (had !== undefined && had < r.t) f.withheld++;
+          }
+    i = j;
+  }
+  for (const [source, ds] of delays) {
+    ds.sort((a, b) => a - b);
+    from[source].delays = { median: ds[ds.length >> 1], max: ds[ds.length - 1] };
+  }
+  const chain = { problems: 0, unnamed: 0, notHeld: 0 }, count = (r: [number, number][]) => r.reduce((n, [a, b]) => n + b - a + 1, 0);
+  for (const feed of store.authors()) {
+    if (feed === me) continue;
+    const c = checkReceipts(mine.filter((r) => r.feed === feed), store.ranges(feed), (d) => store.idAt(feed, d));
+    chain.problems += c.problems.length;
+    chain.unnamed += count(c.unnamed);
+    chain.notHeld += count(c.notHeld);
+  }
+  return { from, chain };
 }

@@ -20,6 +20,10 @@ if (esp) {
 /** Native SHA-256 / SHA-512 (bytes -> ArrayBuffer), or null. */
 export var nativeSha256: any = crypto && crypto.SHA256;
 export var nativeSha512: any = crypto && crypto.SHA512;
+/** Gives the core a host's own SHA-256 (bytes -> ArrayBuffer), as a board's crypto.SHA256 is: the host store seals every sector it writes. */
+export function useSha256(f: (b: Uint8Array) => ArrayBuffer) {
+  nativeSha256 = f;
+}
 /** E.convolve(a, b, offset): a dot product in C, or null. */
 export var convolve: any = esp && esp.convolve;
 /** E.mapInPlace(from, to, map, bits): bit groups of one typed array looked up into another, in C, or null. */

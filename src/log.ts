@@ -120,17 +120,51 @@ export function record(b: Uint8Array, p: number): number {
   r.set(b.subarray(at.body, at.body + bodyLen), o + kindLen);
   return (rec.n = len);
 }
+/** Whether the parts of the record at b[p..] fit its length (else it is damaged: the reader reports it). */
+function fits(b: Uint8Array, p: number): boolean {
+  var len = get(b, p + R_LEN, 2), f = b[p + R_FLAGS], o = p + R_LINKS + (f & HAS_PREV ? 32 : 0) + (f & HAS_LIPMAA ? 32 : 0);
+  return !(len < R_MIN || f > 3 || o + 65 > p + len || o + 65 + b[o + 64] >= p + len);
+}
 /**
  * The message text (bytes as a byte string on a board) of the record at
  * b[p..] in the log of author, or undefined when its parts do not fit its
  * length (a damaged record: the reader reports it).
  */
 export function text(b: Uint8Array, p: number, author: string): string | undefined {
-  var len = get(b, p + R_LEN, 2), f = b[p + R_FLAGS], e = p + len, o = p + R_LINKS + (f & HAS_PREV ? 32 : 0) + (f & HAS_LIPMAA ? 32 : 0), k;
-  if (len < R_MIN || f > 3 || o + 65 > e || o + 65 + b[o + 64] >= e) return undefined;
-  k = b[o + 64];
+  if (!fits(b, p)) return undefined;
+  var len = get(b, p + R_LEN, 2), f = b[p + R_FLAGS], e = p + len, o = p + R_LINKS + (f & HAS_PREV ? 32 : 0) + (f & HAS_LIPMAA ? 32 : 0), k = b[o + 64];
   return "author " + author + "\nkind " + decode(b, o + 65, o + 65 + k) + "\nprev " + link(b, p + R_LINKS, f & HAS_PREV) + "\ndepth " + decimal(get(b, p + R_DEPTH, 7)) +
     "\nlipmaa " + link(b, p + R_LINKS + (f & HAS_PREV ? 32 : 0), f & HAS_LIPMAA) + "\n\n" + decode(b, o + 65 + k, e) + "\nsignature " + b32encode(b, o, 64) + ".sig.ed25519";
+}
+/** Where the parts of a record lie (offsets into its bytes; a link that is NONE: -1), as parts() found them. */
+export var part = { depth: 0, prev: -1, lipmaa: -1, sig: 0, kind: 0, body: 0, end: 0 };
+/** Finds the parts of the record at b[p..] (one that fits its length, as records() gives them) into part. */
+export function parts(b: Uint8Array, p: number) {
+  var f = b[p + R_FLAGS], o = p + R_LINKS;
+  part.depth = get(b, p + R_DEPTH, 7);
+  part.prev = f & HAS_PREV ? o : -1;
+  if (f & HAS_PREV) o += 32;
+  part.lipmaa = f & HAS_LIPMAA ? o : -1;
+  if (f & HAS_LIPMAA) o += 32;
+  part.sig = o;
+  part.kind = o + 65;
+  part.body = o + 65 + b[o + 64];
+  part.end = p + get(b, p + R_LEN, 2);
+}
+/** The record of a message from its parts, into rec (a link that is NONE: null; kind and body as UTF-8 bytes); returns its length. */
+export function compose(depth: number, prev: Uint8Array | null, lipmaa: Uint8Array | null, sig: Uint8Array, kind: Uint8Array, body: Uint8Array): number {
+  var len = R_LINKS + (prev ? 32 : 0) + (lipmaa ? 32 : 0) + 64 + 1 + kind.length + body.length, r, o = R_LINKS;
+  r = rec.b = grow(rec.b, len);
+  put(r, R_LEN, len, 2);
+  put(r, R_DEPTH, depth, 7);
+  r[R_FLAGS] = (prev ? HAS_PREV : 0) | (lipmaa ? HAS_LIPMAA : 0);
+  if (prev) r.set(prev, (o += 32) - 32);
+  if (lipmaa) r.set(lipmaa, (o += 32) - 32);
+  r.set(sig, o);
+  r[o + 64] = kind.length;
+  r.set(kind, o + 65);
+  r.set(body, o + 65 + kind.length);
+  return (rec.n = len);
 }
 function link(b: Uint8Array, p: number, present: number): string {
   return present ? "%" + b32encode(b, p, 32) + ".sha256" : "NONE";
@@ -304,7 +338,7 @@ export function mayHoldRecords(disk: Disk, path: string, bytes: number): boolean
 }
 
 /** A whole number in [0, max] written in decimal, else -1. */
-function number(t: string, max: number): number {
+export function number(t: string, max: number): number {
   for (var i = 0; i < t.length; i++) if (t.charCodeAt(i) < 48 || t.charCodeAt(i) > 57) return -1;
   return t.length && t.length < 17 && (t.length == 1 || t.charAt(0) != "0") && +t <= max ? +t : -1;
 }
@@ -572,13 +606,19 @@ function image(log: Log, f: File, page: number): Uint8Array | null {
 }
 
 /**
- * Gives fn(text, depth) every record from page on, in order, until fn returns
- * true; a record whose append was cut never appears. What the card lost since
- * it was written goes to lose(page, why), and the records around it are read:
- * a garbled page, a damaged record, a record whose pages broke, a file cut short.
+ * Gives fn(b, p, depth) every record from page on (its bytes at b[p..], valid
+ * during the call), in order, until fn returns true; a record whose append was
+ * cut never appears. What the card lost since it was written goes to
+ * lose(page, why), and the records around it are read: a garbled page, a
+ * damaged record, a record whose pages broke, a file cut short.
  */
-function walk(log: Log, f: File, page: number, fn: (text: string, depth: number) => boolean | void, lose: (page: number, why: string) => void) {
-  var from = page, b, p, e, i, len, t, n, got = 0, want = 0, startPage = 0, startSeq = 0, depth = 0;
+function walk(log: Log, f: File, page: number, fn: (b: Uint8Array, p: number, depth: number) => boolean | void, lose: (page: number, why: string) => void) {
+  // declared first: Espruino does not hoist a function declared in a function body
+  function emit(r: Uint8Array, p: number, d: number, at: number) {
+    if (fits(r, p)) return fn(r, p, d);
+    lose(at, "page " + at + " holds a damaged record");
+  }
+  var from = page, b, p, e, i, len, n, got = 0, want = 0, startPage = 0, startSeq = 0, depth = 0;
   for (; page <= log.page; page++) {
     b = image(log, f, page);
     if (!b) {
@@ -628,11 +668,6 @@ function walk(log: Log, f: File, page: number, fn: (text: string, depth: number)
   }
   if (log.broken) lose(log.page, log.broken);
   else if (log.held < log.pages && log.page == log.held - 1) lose(log.held, "the file ends at page " + log.held + " of " + log.pages + ": the records after it are lost");
-  function emit(r: Uint8Array, p: number, d: number, at: number) {
-    t = text(r, p, log.author);
-    if (t != undefined) return fn(t, d);
-    lose(at, "page " + at + " holds a damaged record");
-  }
 }
 
 /**
@@ -644,8 +679,8 @@ function walk(log: Log, f: File, page: number, fn: (text: string, depth: number)
  * around it stay readable.
  */
 export function each(log: Log, f: File, fn: (text: string, depth: number) => unknown, bad?: (page: number, why: string) => void, from?: number) {
-  walk(log, f, from ? startOf(log, f, from) : 0, function (t, d) {
-    return fn(t, d) === true;
+  walk(log, f, from ? startOf(log, f, from) : 0, function (r, p, d) {
+    return fn(text(r, p, log.author)!, d) === true;
   }, function (page, why) {
     if (bad) bad(page, why);
   });
@@ -683,11 +718,22 @@ function startOf(log: Log, f: File, d: number): number {
 /** The message text at depth d of a log whose depths ascend, or undefined. */
 export function find(log: Log, f: File, d: number): string | undefined {
   var found: string | undefined;
-  walk(log, f, startOf(log, f, d), function (t, depth) {
-    if (depth == d) found = t;
+  walk(log, f, startOf(log, f, d), function (r, p, depth) {
+    if (depth == d) found = text(r, p, log.author);
     return depth >= d;
   }, function () {});
   return found;
+}
+
+/**
+ * The records of the log from depth from on, as they lie on the card: fn(b, p,
+ * depth) gets each one's bytes at b[p..] (valid during the call) until it
+ * returns true. What the card lost goes to bad(page, why), as with each().
+ */
+export function records(log: Log, f: File, from: number, fn: (b: Uint8Array, p: number, depth: number) => boolean | void, bad: (page: number, why: string) => void) {
+  walk(log, f, startOf(log, f, from), function (r, p, d) {
+    if (d >= from) return fn(r, p, d);
+  }, bad);
 }
 
 // ---- blobs: B/ then the bundle path of the blob's id ----

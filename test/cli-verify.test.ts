@@ -117,7 +117,7 @@ describe("pigeon verify", () => {
     const p = spawnSync("npx", ["pigeon", "--help"], { cwd: root, encoding: "utf8" });
     expect(p.status).toBe(0);
     const listed = [...p.stdout.matchAll(/^  ([a-z|]+) /gm)].flatMap((m) => m[1].split("|"));
-    expect(listed.sort()).toEqual(["block", "csv", "export", "feeds", "follow", "have", "help", "identity", "import", "log", "plot", "unfollow", "verify"]);
+    expect(listed.sort()).toEqual(["blob", "block", "csv", "export", "feeds", "follow", "have", "help", "identity", "import", "lines", "log", "plot", "post", "pull", "unfollow", "verify"]);
     // each is a command the tool knows (an unknown one exits 2 with "unknown command")
     for (const c of listed) expect(pigeon(c, "--store", join(tmp, "each")).err).not.toMatch(/unknown command/);
   });

@@ -18,7 +18,7 @@ import { openLog } from "../src/log";
 import { readGeometry } from "../sim/card/device";
 import { openImage } from "../sim/card/image";
 import { MemDisk } from "../sim/card/memdisk";
-import { BLOB, emulate, Emulated, FIRMWARE, fsck, hooks, makeCard, notShortNames, SD_PINS, STEADY_SENSORS, storageFile } from "../emu/board";
+import { BLOB, emulate, Emulated, FIRMWARE, FIRMWARE_NOLINK, fsck, hooks, makeCard, notShortNames, SD_PINS, STEADY_SENSORS, storageFile } from "../emu/board";
 import { cutAndCheck, cutPoint, lostClusters, writesOf } from "../emu/cuts";
 import { findToolkit, flashImage, runQemu, type Toolkit } from "../emu/qemu";
 import { prng } from "../sim/prng";
@@ -113,10 +113,10 @@ describe.skipIf(!!absent)("the logger on Espruino's own Pico and WiFi firmware, 
     expect(await checkCard(without, 2)).toEqual(await checkCard(withK, 2));
   }, LONG);
 
-  it("pico: a user's sensor module of realistic size (a 140-line BME280 driver) fits in Storage and runs alongside for 100 readings without running out of memory", async () => {
-    // as npm run flash saves it: minified (scripts/sensors.mjs)
+  it("pico: a user's sensor module of realistic size (a 140-line BME280 driver) fits in Storage beside the firmware flashed --no-link, and runs alongside for 100 readings without running out of memory", async () => {
+    // as npm run flash -- --no-link saves it: the driver minified (scripts/sensors.mjs); with the pull server, firmware, kernels and driver pass the Pico's 48 KB
     const driver = sensorCode(BUS + readFileSync(join(__dirname, "fixtures/bme280.js"), "latin1"));
-    const r = await emulate(K, { board: "pico", config: config("sensors=bme_t,bme_p,bme_h,dew\n"), readings: 100, native: true, sensors: driver, timeout: 900 });
+    const r = await emulate(K, { board: "pico", config: config("sensors=bme_t,bme_p,bme_h,dew\n"), readings: 100, native: true, sensors: driver, code: readFileSync(FIRMWARE_NOLINK, "latin1"), timeout: 900 });
     expect(r.run.done, r.run.console.slice(-1500)).toBe(true);
     expect(complaints(r)).toEqual([]);
     expect(r.run.console).not.toMatch(/OUT OF MEMORY|LOW_MEMORY|MEMORY/);

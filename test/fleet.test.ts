@@ -10,6 +10,7 @@ import { readCard } from "../sim/card/read";
 import { Store } from "../targets/node/store";
 import { field } from "../targets/host/message";
 import { runFleet, type FleetResult, type Scenario } from "../sim/fleet";
+import { readReceipt, receiptDepths, type Receipt } from "../targets/host/receipt";
 import { fleetSvg, formatReport, writtenBy } from "../sim/fleet-report";
 import { Pigeon } from "./pigeon";
 
@@ -94,12 +95,47 @@ describe("adversaries", () => {
   const nodes = () => [...sc.stations, ...sc.mules].map((n) => new Store(join(dir, n.name)));
   const written = () => new Set([...card.values()].flatMap((c) => c.messages));
 
-  it("nobody accepts altered or forged data: every message any node holds is one a board wrote", () => {
-    const all = written();
-    let n = 0;
-    for (const s of nodes()) for (const a of s.authors()) s.each(a, (t) => (expect(all.has(t)).toBe(true), n++));
-    expect(n).toBeGreaterThan(0);
+  it("nobody accepts altered or forged data: every message any node holds is one its author wrote, a board or a store (its receipts)", () => {
+    const all = written(), own = new Map(nodes().map((s) => [s.identity(), s]));
+    let n = 0, receipts = 0;
+    for (const s of nodes())
+      for (const a of s.authors())
+        s.each(a, (t, d) => {
+          if (own.has(a)) (expect(own.get(a)!.text(a, d)).toBe(t), receipts++);
+          else expect(all.has(t)).toBe(true);
+          n++;
+        });
+    expect(receipts).toBeGreaterThan(0);
+    expect(n).toBeGreaterThan(receipts);
     expect(r.untrue).toEqual([]);
+  });
+
+  it("receipts: every station's chain is what it holds; the delays its receipts give are the simulation's; a mule that drops messages shows", () => {
+    expect(sc.receipts).toBe(true);
+    for (const st of sc.stations) {
+      const x = r.receipts![st.name], s = new Store(join(dir, st.name)), mine: Receipt[] = [];
+      expect(x.chain).toEqual({ problems: 0, unnamed: 0, notHeld: 0 });
+      s.each(s.identity(), (t) => {
+        const rc = readReceipt(t);
+        if (rc !== null) mine.push(rc as Receipt);
+      });
+      // per feed followed: the arrival time a receipt gives each depth, against when the board wrote it
+      for (const b of st.follows) {
+        const f = r.feeds.find((g) => g.name === b)!, delays: number[] = [];
+        for (const rc of mine.filter((y) => y.feed === f.author)) for (const [lo, hi] of receiptDepths(rc)) for (let d = lo; d <= hi; d++) delays.push(rc.t - r.written[f.author][d]);
+        delays.sort((p, q) => p - q);
+        expect({ median: delays[delays.length >> 1], max: delays[delays.length - 1] }).toEqual(f.held[st.name].delays);
+      }
+      // where the messages came from: the honest mules left nothing out, the others' own receipts give them away
+      expect(Object.keys(x.from).sort()).toEqual(sc.mules.filter((m) => m.route.includes(st.name)).map((m) => m.name).sort());
+      expect(x.from.dropper.withheld).toBeGreaterThan(0);
+      expect(x.from.alterer.withheld).toBeGreaterThan(0); // what it altered was refused
+      expect(x.from.forger.withheld).toBe(0); // what it forged came on top
+      for (const m of ["honest", "courier"]) expect(x.from[m].holes).toBe(0);
+      for (const m of Object.values(x.from)) expect(m.messages).toBeGreaterThan(0);
+    }
+    expect(formatReport(r)).toMatch(/base {5}receipt chain consistent with what it holds\n/);
+    expect(formatReport(r)).toMatch(/from dropper +\d+ messages .*; \d+ depths left out, [1-9]\d* of them ones the mule's receipts show it had/);
   });
 
   it("altered and forged messages were handed over and refused for their signature", () => {
@@ -148,5 +184,7 @@ describe("adversaries", () => {
         if (a.median > b.median) later++;
       }
     expect(later).toBeGreaterThan(0);
+    // the same mule carrying honestly leaves nothing out that it had
+    for (const st of sc.stations) expect(honest.receipts![st.name].from.dropper.withheld).toBe(0);
   });
 });

@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest";
 import { parse } from "../src/message";
 import { lipmaa } from "../src/lipmaa";
 import { formatHave, parseHave } from "../targets/host/have";
+import { readReceipt, receiptBodies } from "../targets/host/receipt";
+import { Pigeon } from "./pigeon";
 import { invalid, VECTORS, vectors } from "./vectors";
 
 const require = createRequire(__filename);
@@ -59,7 +61,7 @@ describe("spec/pigeon.md grammar", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(4);
     expect(/^[\x0a\x20-\x7e]*$/.test(grammarText)).toBe(true);
     const names = grammar.rules.map((r: { name: string }) => r.name);
-    for (const n of ["message", "unsigned-text", "signature-line", "pgn", "blob-path", "identity", "message-id", "blob-id", "have-file"])
+    for (const n of ["message", "unsigned-text", "signature-line", "pgn", "blob-path", "identity", "message-id", "blob-id", "have-file", "receipt-body"])
       expect(names).toContain(n);
   });
 
@@ -111,6 +113,25 @@ describe("spec/pigeon.md grammar", () => {
       // H1, which the grammar cannot state
       expect(() => parseHave(`have ${a}\n${b} 4 3\n`, "X")).toThrow(/^X:2: /);
       expect(() => parseHave(`have ${a}\n${b} 1 3\n${b} 1 3\n`, "X")).toThrow(/^X:3: .* listed twice/);
+    });
+
+    it("receipts from the tool match receipt-body and are valid messages; what the grammar refuses is no receipt", () => {
+      const [a, b] = vectors.feeds.map((f) => f.author), id = feedA.messages[0].id, seed = new Uint8Array(32).fill(7);
+      const cases: [number, number][][] = [[[0, 41]], [[5, 5]], [[0, 1], [4, 4], [13, 13], [40, 99]], Array.from({ length: 40 }, (_, i): [number, number] => [1000 * i, 1000 * i + 2])];
+      let n = 0;
+      for (const ranges of cases)
+        for (const entries of receiptBodies(a, ranges, () => id, 1764000000, b)) {
+          const text = entries.map(([k, v]) => `${k}:${v}\n`).join("");
+          expect(matches("receipt-body", text)).toBe(true);
+          const m = Pigeon.sign(seed, { kind: "receipt", prev: "NONE", depth: 0, lipmaa: "NONE", body: entries });
+          expect(readReceipt(m)).toMatchObject({ feed: a, from: b, newest: id, t: 1764000000 });
+          n++;
+        }
+      expect(n).toBeGreaterThan(cases.length); // the last case's gaps do not fit in one receipt
+      const good = `feed:${a}\nfirst:"0"\nlast:"9"\ngaps:"2..3,5"\nnewest:${id}\nt:"1"\n`;
+      expect(matches("receipt-body", good)).toBe(true);
+      for (const bad of [good.replace("first", "First"), good.replace('"0"', '"00"'), good.replace('"2..3,5"', '"2..3,"'), good.replace("t:", "time:"), good.replace(`newest:${id}\n`, ""), good + `from:"x"\n`])
+        expect(matches("receipt-body", bad)).toBe(false);
     });
 
     // Each entry of invalid.json names its rule: the grammar refuses exactly the

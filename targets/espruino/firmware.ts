@@ -6,9 +6,12 @@ import { createLog, Disk, File, find, LOG_FULL, mayHoldRecords, NO_HEADER, openL
 import { parseConfig } from "../../src/config";
 import { append, latest, openFeed, readingBody, REFUSED, type OwnFeed } from "../../src/ownfeed";
 import { board } from "../../src/engine";
+import { serve } from "../../src/link";
 import { identity, keys } from "../../src/message";
 import { useNative } from "./native";
 
+/** false in dist/firmware-nolink.js (npm run flash -- --no-link): on a Pico, Storage for a larger sensor driver in place of the pull server (spec/link.md) */
+declare var PIGEON_LINK: boolean;
 declare var E: any, getTime: any, setInterval: any, analogRead: any, print: any;
 declare var PIGEON_SENSORS: any;
 
@@ -306,4 +309,20 @@ export function step() {
     if (state.status == "no card") connectCard(state.config.sd);
     for (i = 0; i < rows.length; i++) enqueue(state.t0 + i * c.interval, rows[i]);
   }
+}
+
+/**
+ * A pull over the console (spec/link.md): the host's request line calls this
+ * with its tag, have-line, first depth, most messages and check; the answer
+ * is printed. It ends within about half a second, and a reading that fell due
+ * meanwhile is taken when it returns.
+ */
+export function pull(tag: number, have: string, from: number, max: number, check: string) {
+  var feed = state.feed;
+  // without the server, the console's "Uncaught Error: ..." line is the answer (spec/link.md)
+  if (PIGEON_LINK)
+    serve(feed && feed.log, feed ? feed.reader : (undefined as any), state.ident, state.status || "not started", tag, have, from, max, check, print, function () {
+      return Date.now();
+    });
+  else throw new Error("flashed with --no-link");
 }

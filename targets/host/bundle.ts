@@ -213,7 +213,7 @@ export function* logMessages(open: () => Bytes | undefined, name: string, file: 
 
 export const LOG_NAME = /^[0-9A-Z]{1,8}\.LOG$/;
 const BLOB_DIR = /^[0-9A-Z]{7}$/, BLOB_FILE = /^[0-9A-Z]{7}\.[0-9A-Z]{3}$/;
-const MAX_BLOB = 360000; // PIGEON-FORMAT.md: a blob is at most 360,000 bytes
+export const MAX_BLOB = 360000; // PIGEON-FORMAT.md: a blob is at most 360,000 bytes
 const IDENTITY = /^(@[0-9A-Z]{52}\.ed25519)\n?$/;
 
 /** A file or directory of a tree; paths are "/"-separated and relative to its top. */

@@ -55,6 +55,8 @@ export interface Holder {
   known(author: string): boolean;
   /** The id of the held message at depth, if any. */
   idAt(author: string, depth: number): string | undefined;
+  /** Whether a message is held at depth: what idAt tells, where that costs less (nothing is read). */
+  holds?(author: string, depth: number): boolean;
   /** The prev link of the held message at depth, if it is held. */
   prevAt(author: string, depth: number): string | undefined;
   /** The lipmaa link of the held message at depth ("NONE" or an id), if it is held. */
@@ -124,6 +126,16 @@ function claimed(text: string): { author: string; depth: number } | null {
   const d = text.indexOf("\ndepth "), end = text.indexOf("\n", d + 7);
   if (!text.startsWith("author ") || d < 0 || end < 0) return null;
   return { author: text.slice(7, text.indexOf("\n")), depth: Number(text.slice(d + 7, end)) };
+}
+
+/**
+ * Whether a text claims a place where the holder holds a message, of an
+ * author it takes: if the text's id is that message's, it is that message
+ * (F2), verified when it was taken, and only its id needs checking.
+ */
+export function claimsHeld(holder: Holder, text: string): boolean {
+  const c = claimed(text);
+  return !!c && !holder.refuses?.(c.author) && (holder.holds ? holder.holds(c.author, c.depth) : holder.idAt(c.author, c.depth) !== undefined);
 }
 
 /** A set of depths as ascending ranges [first, last], flat: a feed met in order costs two numbers. */

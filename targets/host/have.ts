@@ -65,3 +65,19 @@ export function depthRanges(parts: Iterable<[number, number]>): [number, number]
   }
   return out;
 }
+
+/** Ascending ranges as text: "0..35,40,42..50" (a range of one depth as the depth alone). */
+export const formatRanges = (ranges: [number, number][]) => ranges.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(",");
+
+/** formatRanges' text read back, or null when it is not in that form (a depth alone, or first..last with first < last). */
+export function parseRanges(text: string): [number, number][] | null {
+  const out: [number, number][] = [];
+  for (const part of text.split(",")) {
+    const m = /^(0|[1-9][0-9]{0,15})(?:\.\.(0|[1-9][0-9]{0,15}))?$/.exec(part);
+    if (!m) return null;
+    const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
+    if (m[2] !== undefined && a >= b) return null;
+    out.push([a, b]);
+  }
+  return out;
+}

@@ -3,10 +3,11 @@
 // logs per feed (runs and loose messages), blobs under B/, forks in FORKS.PGN,
 // follows and blocks, what peers hold under P/, and the store's own seed.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/log";
 import { encode, enc } from "../../src/utf8";
+import { useSha256 } from "../../src/engine";
 import { NodeDisk } from "./nodedisk";
 import type { Holder } from "../host/chain";
 import { type Loss, splitPgn } from "../host/bundle";
@@ -14,6 +15,12 @@ import { b32decode, b32encode } from "../../src/base32";
 import { idOf } from "./checks";
 import { Pigeon } from "./core";
 import { depthRanges, formatHave, mergeHave, parseHave, type Holdings } from "../host/have";
+
+// The store seals every sector it writes with SHA-256 (spec/card.md): node:crypto's, not the core's JavaScript one
+useSha256((b) => {
+  const h = createHash("sha256").update(b).digest();
+  return h.buffer.slice(h.byteOffset, h.byteOffset + 32);
+});
 
 const PAGES = 1 << 18; // a feed's first log: about 780,000 messages (sparse on the host's disk)
 const RUN_PAGES = 1 << 12; // a later run's log: about 12,000 messages; a full one goes on in a new log
@@ -136,10 +143,40 @@ export class Store implements Holder {
   }
   /** This store's identity, made (with its seed) on first use. */
   identity(): string {
+    return Pigeon.identity(this.seed());
+  }
+  private seed(): Uint8Array {
     const f = join(this.dir, "SECRET.KEY");
     if (existsSync(join(this.dir, "PIGEON.CFG"))) throw new Error(`${this.dir} is a logger's card (it has PIGEON.CFG): a secret key is never written to a card`);
     if (!existsSync(f)) writeFileSync(f, randomBytes(32), { mode: 0o600, flag: "wx" });
-    return Pigeon.identity(new Uint8Array(readFileSync(f)));
+    return new Uint8Array(readFileSync(f));
+  }
+  /** The depth of the own feed's next message: one past the highest held. */
+  next(): number {
+    const ranges = this.ranges(this.identity());
+    return ranges.length ? ranges[ranges.length - 1][1] + 1 : 0;
+  }
+  /**
+   * Signs the next message of the store's own feed (body entries in wire
+   * form) and appends it, as a logger appends a reading (src/ownfeed.ts):
+   * returns its text once it is on the log. The blobs it names are kept
+   * first. A draft the format refuses throws the core's reason ("draft: line
+   * N: ...") and nothing is written.
+   */
+  post(kind: string, body: string[][], blobs: Uint8Array[] = []): string {
+    const me = this.identity(), d = this.next(), l = Pigeon.lipmaa(d);
+    // M6: prev and lipmaa name the messages held at depth - 1 and lipmaa(depth)
+    const link = (at: number | null) => {
+      if (at === null) return "NONE";
+      const id = this.idAt(me, at);
+      if (!id) throw new Error(`the own feed ${me} lacks depth ${at}, which message ${d} must link to: import it first`);
+      return id;
+    };
+    const text = Pigeon.sign(this.seed(), { kind, prev: d ? link(d - 1) : "NONE", depth: d, lipmaa: link(l), body }) as string;
+    for (const b of blobs) this.putBlob(Pigeon.blobId(b), b); // before the message that names them
+    const why = this.accept(me, d, idOf(Buffer.from(text, "utf8")), text);
+    if (why) throw new Error(`the own feed's log cannot take message ${d}: ${why}`);
+    return text;
   }
   /** The identities listed in FOLLOWS.TXT or BLOCKS.TXT. */
   list(name: "FOLLOWS.TXT" | "BLOCKS.TXT"): Set<string> {
@@ -183,6 +220,27 @@ export class Store implements Holder {
     writeFileSync(f + ".NEW", text);
     renameSync(f + ".NEW", f);
   }
+  /**
+   * Notes a logger's clock as a pull found it (and, after --set-clock, as it
+   * left it): a line of CLOCKS.TXT, so that its readings' times can be judged
+   * later. Appended: a power cut can cost only the last line, which has no LF
+   * then and is not read (a note after it begins on a line of its own).
+   */
+  noteClock(logger: string, seen: { hostMs: number; offsetMs: number }, after?: { offsetMs: number }) {
+    const f = join(this.dir, "CLOCKS.TXT"), cut = existsSync(f) && statSync(f).size > 0 && !readFileSync(f, "latin1").endsWith("\n");
+    appendFileSync(f, `${cut ? "\n" : ""}${logger} ${seen.hostMs} ${seen.offsetMs}${after ? ` set ${after.offsetMs}` : ""}\n`);
+  }
+  /** The clock notes of a logger, oldest first: when (host ms since 1970), the offset seen (board minus host, ms), and the offset left when it was set. */
+  clocks(logger: string): { hostMs: number; offsetMs: number; setTo?: number }[] {
+    const f = join(this.dir, "CLOCKS.TXT");
+    if (!existsSync(f)) return [];
+    const out: { hostMs: number; offsetMs: number; setTo?: number }[] = [];
+    for (const l of readFileSync(f, "latin1").split("\n").slice(0, -1)) {
+      const m = /^(@\S+) (\d+) (-?\d+)(?: set (-?\d+))?$/.exec(l); // the last piece is "" or a line a power cut broke off
+      if (m && m[1] === logger) out.push({ hostMs: Number(m[2]), offsetMs: Number(m[3]), ...(m[4] !== undefined ? { setTo: Number(m[4]) } : {}) });
+    }
+    return out;
+  }
   /** The authors of the feeds held. */
   authors(): string[] {
     return [...this.feedsBy.keys()];
@@ -197,6 +255,10 @@ export class Store implements Holder {
     const f = this.feedsBy.get(author);
     if (!f) return [];
     return depthRanges([...f.runs.filter((r) => r.next > r.first).map((r): [number, number] => [r.first, r.next - 1]), ...[...f.loose.keys()].map((d): [number, number] => [d, d])]);
+  }
+  holds(author: string, depth: number) {
+    const f = this.feedsBy.get(author);
+    return !!f && (f.loose.has(depth) || f.runs.some((r) => depth >= r.first && depth < r.next));
   }
   idAt(author: string, depth: number) {
     const id = this.ids.get(author)?.at(depth) ?? this.readBack.get(author)?.at(depth);
@@ -328,11 +390,21 @@ export class Store implements Holder {
     const f = join(this.dir, "FORKS.PGN");
     return existsSync(f) ? splitPgn(readFileSync(f, "utf8"), f).map((m) => m.text) : [];
   }
+  /** Keeps a blob under B/ (its id checked by the caller), whole or not at all: a power cut leaves no part of it. */
   putBlob(id: string, bytes: Uint8Array) {
     const path = join(this.dir, blobPath(id.slice(1, 53)));
     if (existsSync(path)) return;
     mkdirSync(join(path, ".."), { recursive: true });
-    writeFileSync(path, bytes);
+    writeFileSync(path + ".NEW", bytes);
+    renameSync(path + ".NEW", path);
+  }
+  /** A blob's bytes, or undefined when the store lacks it; throws when the bytes held do not hash to the id. */
+  blob(id: string): Buffer | undefined {
+    const path = join(this.dir, blobPath(id.slice(1, 53)));
+    if (!existsSync(path)) return undefined;
+    const bytes = readFileSync(path);
+    if (Pigeon.blobId(bytes) !== id) throw new Error(`${path}: its bytes do not hash to ${id}`);
+    return bytes;
   }
   /** The text of the message held at depth, if any. */
   text(author: string, depth: number): string | undefined {

@@ -1,0 +1,311 @@
+// Bundles over a wire (spec/link.md): a logger's feed pulled over its console
+// (USB, a UART, Bluetooth LE's UART, or a TCP port standing for one of them).
+// The host types one request line; the board answers with lines that start
+// with "~PGN " and end in a CRC-32 of the line: what it holds and its clock
+// (HI), frames of wire records (M), pages its card lost (LOST), where the
+// answer stopped (END), that the request came garbled (AGAIN), or why it
+// cannot answer (ERR). A wire record is the
+// card's record (spec/card.md) without what the host can derive: a link to a
+// message it holds or was sent earlier in the answer, the depth after the
+// record before, and the kind and keys when they repeat the record before's.
+// Nothing is acknowledged: the host's store is the only state, and a pull
+// that was cut off is resumed by the next request, from what the store holds.
+//
+// The board answers (serve); the host reads the lines (answer) and rebuilds
+// the texts (rebuild). On Espruino the byte work is native: E.toString, btoa,
+// E.CRC32, and String split/indexOf/substr.
+import { b32decode } from "./base32";
+import { esp } from "./engine";
+import { certificatePath, lipmaa } from "./lipmaa";
+import { compose, File, Log, number, part, parts, rec, records, text } from "./log";
+import { decimal } from "./message";
+
+declare var btoa: (s: string) => string, atob: (s: string) => string;
+
+/** What every answer line starts with. */
+export var MAGIC = "~PGN ";
+// a wire record's head byte: the links it carries as ids, whether its body is values only, whether it gives its depth
+var W_PREV = 1, W_LIPMAA = 2, W_SAME = 4, W_DEPTH = 8;
+var FRAME = 480; // bytes of wire records a frame holds before it is sent (640 characters of base64)
+var BUDGET_MS = 500; // an answer ends after the frame that passes this, so the board's timers run between answers
+
+// ---- checks ----
+var table: Int32Array | null = null;
+/** CRC-32 (the zip one) of a string's character codes taken as bytes: Espruino's E.CRC32 where there is one. */
+export function crc32(s: string): number {
+  var c = -1, i, j, t;
+  if (esp && esp.CRC32) return esp.CRC32(s);
+  if (!table) {
+    table = new Int32Array(256);
+    for (i = 0; i < 256; i++) {
+      for (t = i, j = 0; j < 8; j++) t = t & 1 ? (t >>> 1) ^ 0xedb88320 : t >>> 1;
+      table[i] = t;
+    }
+  }
+  for (i = 0; i < s.length; i++) c = (c >>> 8) ^ table[(c ^ s.charCodeAt(i)) & 255];
+  return (c ^ -1) >>> 0;
+}
+function hex8(n: number): string {
+  return ("0000000" + n.toString(16)).slice(-8);
+}
+/** A line with its check: the text, a space, and the CRC-32 of the text in 8 lower-case hex digits. */
+export function checked(t: string): string {
+  return t + " " + hex8(crc32(t));
+}
+
+// ---- the request ----
+function requestText(tag: number, have: string, from: number, max: number): string {
+  return decimal(tag) + " " + decimal(from) + " " + decimal(max) + " " + have;
+}
+/**
+ * The line a host types to ask for messages: DLE (Espruino then neither
+ * echoes it nor prints its value), a call of the firmware's pull with the
+ * answer's tag, the have-line ("" or "@<id> <first> <last>"), the first depth
+ * wanted, the most messages to send, and a check of the four; then LF.
+ */
+export function request(tag: number, have: string, from: number, max: number): string {
+  return "\x10PigeonLogger.pull(" + decimal(tag) + "," + JSON.stringify(have) + "," + decimal(from) + "," + decimal(max) + ',"' + hex8(crc32(requestText(tag, have, from, max))) + '")\n';
+}
+
+// ---- the board's answer ----
+var say: (t: string) => void, frame = "", inFrame = 0, frames = 0, over = false, started = 0, clockMs: () => number;
+// what the host holds (the have-line's depths; none: hf > hl), and what this answer sent: a run of depths and the path's
+var hf = 0, hl = -1, runFrom = 0, expected = 0, sentPath: number[] = [], shape = "";
+
+function known(t: number): boolean {
+  return (t >= hf && t <= hl) || (t >= runFrom && t < expected) || sentPath.indexOf(t) >= 0;
+}
+/** b[p .. p+n) as a byte string. */
+function bytes(b: Uint8Array, p: number, n: number): string {
+  return esp ? esp.toString(b.subarray(p, p + n)) : String.fromCharCode.apply(null, b.subarray(p, p + n) as any);
+}
+function varint(d: number): string {
+  var s = "";
+  for (; d >= 128; d = Math.floor(d / 128)) s += String.fromCharCode(128 + (d % 128));
+  return s + String.fromCharCode(d);
+}
+/** The wire record (a byte string) of the card record at r[p..], the message at depth d. */
+function wire(r: Uint8Array, p: number, d: number): string {
+  parts(r, p);
+  var s = bytes(r, p, part.end - p), b = part.body - p, head = 0, links = "", l = lipmaa(d), lines, i, c, v, q, sh, values = "", same;
+  if (part.prev >= 0 && !known(d - 1)) {
+    head |= W_PREV;
+    links += s.substr(part.prev - p, 32);
+  }
+  if (part.lipmaa >= 0 && !known(l!)) {
+    head |= W_LIPMAA;
+    links += s.substr(part.lipmaa - p, 32);
+  }
+  // the shape: the kind, then each key, marked when its value is a string; values: each value (a string's content) and LF
+  sh = s.substring(part.kind - p, b);
+  lines = s.substring(b).split("\n");
+  for (i = 0; i < lines.length - 1; i++) {
+    c = lines[i].indexOf(":");
+    v = lines[i].substr(c + 1);
+    q = v.charAt(0) == '"';
+    sh += "\n" + lines[i].substr(0, c) + (q ? '"' : "");
+    values += (q ? v.substr(1, v.length - 2) : v) + "\n";
+  }
+  same = sh == shape;
+  shape = sh;
+  if (d != expected) {
+    head |= W_DEPTH;
+    runFrom = d;
+  }
+  expected = d + 1;
+  return String.fromCharCode(head | (same ? W_SAME : 0)) + (head & W_DEPTH ? varint(d) : "") + links + s.substr(part.sig - p, 64) +
+    (same ? values : String.fromCharCode(b - (part.kind - p)) + s.substring(part.kind - p, b) + String.fromCharCode((s.length - b) & 255, (s.length - b) >> 8) + s.substring(b));
+}
+function flush() {
+  if (!inFrame) return;
+  say("M " + frames++ + " " + inFrame + " " + btoa(frame));
+  frame = "";
+  inFrame = 0;
+  over = clockMs() - started > BUDGET_MS;
+}
+function add(w: string) {
+  frame += w;
+  inFrame++;
+  if (frame.length >= FRAME) flush();
+}
+
+/**
+ * Answers a request (see request()) with lines given to print: HI (identity,
+ * the log's first and next depth, the board's clock in ms since 1970), then
+ * the certificate path from `from` down to what the host holds (or to the
+ * log's first depth), ascending, then the messages from `from` on, at most max
+ * of them and for about half a second, as frames of wire records, then END
+ * (the frames sent and the depth to ask for next). The log's reading handle is
+ * reader; without a log, why says why (ERR). clock gives ms since 1970.
+ */
+export function serve(log: Log | undefined, reader: File, ident: string, why: string, tag: number, have: string, from: number, max: number, check: string, print: (line: string) => void, clock: () => number) {
+  var f = have ? ("" + have).split(" ") : [], base, path: number[], i: number, count = 0, next, lost = function (page: number, why: string) {
+    say("LOST " + page + " " + why);
+  };
+  say = function (t) {
+    print(checked(MAGIC + tag + " " + t));
+  };
+  clockMs = clock;
+  if (check != hex8(crc32(requestText(tag, have, from, max)))) return say("AGAIN the request was garbled: its check does not match");
+  if (!log) return say("ERR " + why);
+  hf = 0;
+  hl = -1;
+  if (f.length && (f.length != 3 || f[0] != ident || (hf = number(f[1], 9007199254740991)) < 0 || (hl = number(f[2], 9007199254740991)) < hf))
+    return say("ERR the have-line is not this feed's @<id> <first> <last>: " + have);
+  if (!(from >= 0 && from % 1 == 0 && max >= 0 && max % 1 == 0)) return say("ERR from and max must be whole numbers");
+  say("HI " + ident + " " + decimal(log.first) + " " + decimal(log.next) + " " + decimal(Math.floor(clock())));
+  frame = "";
+  inFrame = frames = 0;
+  over = false;
+  started = clock();
+  sentPath = [];
+  shape = "";
+  from = Math.min(Math.max(from, log.first), log.next);
+  runFrom = expected = next = from;
+  // below from: what the host holds, else the log's first depth; the path from there up to from comes first
+  base = hl >= hf ? hl : log.first - 1;
+  if (from > base + 1 && from < log.next) {
+    path = certificatePath(from, base + 1 > log.first ? base : log.first);
+    for (i = path.length - 1; i > 0; i--)
+      if (path[i] > base)
+        records(log, reader, path[i], function (r, p, d) {
+          if (d == path[i]) {
+            add(wire(r, p, d));
+            sentPath.push(d);
+          }
+          return true;
+        }, lost);
+  }
+  if (max > 0 && from < log.next)
+    records(log, reader, from, function (r, p, d) {
+      add(wire(r, p, d));
+      next = d + 1;
+      return ++count >= max || over;
+    }, lost);
+  flush();
+  say("END " + frames + " " + decimal(next));
+}
+
+// ---- the host: answer lines and wire records ----
+/**
+ * The answer in a line the host received (other console output may come
+ * before it on the line, such as Espruino's prompt ">"): its words after
+ * "~PGN " (tag, kind, fields), [] when its check does not match (a garbled
+ * line), or null when the line holds no answer.
+ */
+export function answer(line: string): string[] | null {
+  var i = line.indexOf(MAGIC), j, t;
+  if (i < 0) return null;
+  t = line.substring(i);
+  j = t.lastIndexOf(" ");
+  if (j < 0 || t.substring(j + 1) != hex8(crc32(t.substring(0, j)))) return [];
+  return t.substring(MAGIC.length, j).split(" ");
+}
+
+/** Reading one answer: the feed's author, the depth of a record that gives none, the shape of the record before, and the ids of messages the host holds or was sent. */
+export interface Rebuilding {
+  author: string;
+  expected: number;
+  kind?: Uint8Array;
+  keys?: { key: Uint8Array; quoted: boolean }[];
+  /** The id ("%...sha256") of the message at a depth, when the host holds it or rebuilt it from this answer. */
+  linkId(depth: number): string | undefined;
+}
+var idBytes = new Uint8Array(52);
+/** The 32 bytes of a link whose target the record leaves out, from the id the host holds. */
+function held(st: Rebuilding, d: number, what: string): Uint8Array {
+  var id = st.linkId(d), i;
+  if (id == undefined) throw what + " of depth " + (st.expected) + " is left out, but the host holds no message at depth " + d;
+  for (i = 0; i < 52; i++) idBytes[i] = id.charCodeAt(i + 1);
+  var out = new Uint8Array(32);
+  b32decode(idBytes, 0, 52, out);
+  return out;
+}
+/** The shape of a full body: each line's key, and whether its value is a string. */
+function shapeOf(body: Uint8Array): { key: Uint8Array; quoted: boolean }[] {
+  var out: { key: Uint8Array; quoted: boolean }[] = [], p = 0, c, e;
+  while (p < body.length) {
+    for (c = p; c < body.length && body[c] != 58; c++);
+    for (e = c; e < body.length && body[e] != 10; e++);
+    out.push({ key: body.subarray(p, c), quoted: body[c + 1] == 34 });
+    p = e + 1;
+  }
+  return out;
+}
+/** A body from the shape before and values each ending in LF at b[o..]; returns it and where the values end. */
+function fill(keys: { key: Uint8Array; quoted: boolean }[], b: Uint8Array, o: number, n: number): { body: Uint8Array; end: number } {
+  var out: number[] = [], i, j, e;
+  for (i = 0; i < keys.length; i++) {
+    for (e = o; e < n && b[e] != 10; e++);
+    if (e >= n) throw "a record's values run past the frame's end";
+    for (j = 0; j < keys[i].key.length; j++) out.push(keys[i].key[j]);
+    out.push(58);
+    if (keys[i].quoted) out.push(34);
+    for (j = o; j < e; j++) out.push(b[j]);
+    if (keys[i].quoted) out.push(34);
+    out.push(10);
+    o = e + 1;
+  }
+  return { body: new Uint8Array(out), end: o };
+}
+/**
+ * Rebuilds the messages of a frame's wire records (the bytes of its base64,
+ * b64) and gives each text and depth to put, in order, before the next is
+ * read (so put can note its id for the links of the records after it).
+ * Returns "" or why the frame cannot be read.
+ */
+export function rebuild(st: Rebuilding, b64: string, put: (text: string, depth: number) => void): string {
+  var s, b, n, o = 0, head, d, m, k, l, prev, lip, sig, kind, body, f;
+  try {
+    s = atob(b64);
+  } catch (e) {
+    return "its base64 is not valid";
+  }
+  n = s.length;
+  b = new Uint8Array(n);
+  for (o = 0; o < n; o++) b[o] = s.charCodeAt(o);
+  o = 0;
+  try {
+    while (o < n) {
+      head = b[o++];
+      if (head > 15) throw "a record's head byte is " + head;
+      d = st.expected;
+      if (head & W_DEPTH)
+        for (d = 0, m = 1; ; m *= 128) {
+          if (o >= n) throw "a record's depth runs past the frame's end";
+          d += (b[o] & 127) * m;
+          if (b[o++] < 128) break;
+        }
+      st.expected = d;
+      l = lipmaa(d);
+      if (d == 0 && head & W_PREV || l == null && head & W_LIPMAA) throw "a record at depth " + d + " carries a link its depth does not have";
+      prev = d == 0 ? null : head & W_PREV ? b.subarray(o, (o += 32)) : held(st, d - 1, "prev");
+      lip = l == null ? null : head & W_LIPMAA ? b.subarray(o, (o += 32)) : held(st, l, "lipmaa");
+      sig = b.subarray(o, (o += 64));
+      if (head & W_SAME) {
+        if (!st.kind || !st.keys) throw "a record repeats the shape of a record before it, but is the answer's first";
+        f = fill(st.keys, b, o, n);
+        kind = st.kind;
+        body = f.body;
+        o = f.end;
+      } else {
+        k = b[o++];
+        kind = b.subarray(o, (o += k));
+        body = b.subarray(o + 2, o + 2 + (b[o] | (b[o + 1] << 8)));
+        o += 2 + body.length;
+        st.kind = kind;
+        st.keys = shapeOf(body);
+      }
+      if (o > n) throw "a record runs past the frame's end";
+      compose(d, prev, lip, sig, kind, body);
+      f = text(rec.b, 0, st.author);
+      if (f == undefined) throw "the record at depth " + d + " is too short to be a message";
+      put(f, d);
+      st.expected = d + 1;
+    }
+  } catch (e) {
+    if (typeof e != "string") throw e;
+    return e;
+  }
+  return "";
+}
