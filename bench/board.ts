@@ -17,12 +17,34 @@ import { start, state, step } from "../targets/espruino/firmware";
 declare var peek8: any, E: any, getTime: any;
 
 /** The steps, in order: peek8(10 + i) ends step i (sign() in index.ts is identity to signature text and encode). */
-export var STEPS = ["sampling", "body", "lipmaa find", "lipmaa id", "identity", "message text", "parse", "sign", "signature text", "encode", "record", "page write", "id"];
+export var STEPS = [
+  "sampling",
+  "body",
+  "lipmaa find",
+  "lipmaa id",
+  "identity",
+  "message text",
+  "parse",
+  "sign",
+  "signature text",
+  "encode",
+  "record",
+  "page write",
+  "id",
+];
 
 var sig = new Uint8Array(64);
 /** One reading, as append() in src/logger.ts does it, marked step by step. */
 export function reading() {
-  var feed = state.feed!, c = state.config, d, l, lip, t, n, len, k = state.keys!;
+  var feed = state.feed!,
+    c = state.config,
+    d,
+    l,
+    lip,
+    t,
+    n,
+    len,
+    k = state.keys!;
   peek8(9);
   var row = [E.getTemperature()];
   peek8(10);
@@ -36,7 +58,13 @@ export function reading() {
   peek8(13);
   var who = identity(k);
   peek8(14);
-  t = unsigned(who, { kind: "reading", prev: d ? feed.last : "NONE", depth: d, lipmaa: lip, body: body });
+  t = unsigned(who, {
+    kind: "reading",
+    prev: d ? feed.last : "NONE",
+    depth: d,
+    lipmaa: lip,
+    body: body,
+  });
   peek8(15);
   n = encode(t);
   if (parse(enc.b, 0, n, true)) throw new Error("draft");

@@ -12,12 +12,23 @@ import { certificatePath, lipmaa } from "../src/lipmaa";
 import { loggerBoard } from "../sim/loggerboard";
 
 const SEED = Array.from({ length: 32 }, (_, i) => i);
-const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
+const WAVE =
+  "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
 
 /** A simulated year (or BENCH_DAYS) of 10-minute readings on a card: what the appends wrote, and a mount after it. */
 async function year(name: string, config: string, before: string, days: number) {
-  const img = await createImage(join(process.env.TMPDIR || "/tmp", `pigeon-bench-${name || "card"}.img`), 128 << 20);
-  const board = loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: SEED, config, before });
+  const img = await createImage(
+    join(process.env.TMPDIR || "/tmp", `pigeon-bench-${name || "card"}.img`),
+    128 << 20
+  );
+  const board = loggerBoard({
+    profile: "bare",
+    image: img,
+    clock: 1764000000,
+    seedBytes: SEED,
+    config,
+    before,
+  });
   const perMessage = Number(/per_message=(\d+)/.exec(config)?.[1] ?? 1);
   // steady state: from the first append on (the log exists)
   board.runFor(600 * perMessage);
@@ -25,7 +36,8 @@ async function year(name: string, config: string, before: string, days: number) 
   const t0 = performance.now();
   board.runFor(days * 86400 - 600 * perMessage);
   const wallS = (performance.now() - t0) / 1000;
-  const w = { ...img.device.writes }, written = w.data + w.root + w.dir + w.fat + w.boot;
+  const w = { ...img.device.writes },
+    written = w.data + w.root + w.dir + w.fat + w.boot;
   img.save(); // the year's card, for the viewer's and pigeon verify's timings
   const [feed] = readCard(img);
   const appends = feed.messages.length - 1;
@@ -53,21 +65,40 @@ async function year(name: string, config: string, before: string, days: number) 
     mountReadFraction: reads / logSectors,
     mountMs,
   };
-  return { img, feed, figures: Object.fromEntries(Object.entries(figures).map(([k, v]) => [`card.${name ? name + "." : ""}${k}`, v])) };
+  return {
+    img,
+    feed,
+    figures: Object.fromEntries(
+      Object.entries(figures).map(([k, v]) => [`card.${name ? name + "." : ""}${k}`, v])
+    ),
+  };
 }
 
 async function main() {
   const days = Number(process.env.BENCH_DAYS || 365);
   const { img, feed, figures } = await year("", "sensors=wave\n", WAVE, days);
   const SENSORS = Array.from({ length: 10 }, (_, i) => `s${i}`);
-  const wide = await year("wide", `per_message=6\nsensors=${SENSORS.join(",")}\n`,
-    `var PIGEON_SENSORS = {${SENSORS.map((n, i) => `${n}: function () { return ${i} + 5 * Math.sin(getTime() / ${7200 + i}); }`).join(", ")}};`, days);
+  const wide = await year(
+    "wide",
+    `per_message=6\nsensors=${SENSORS.join(",")}\n`,
+    `var PIGEON_SENSORS = {${SENSORS.map((n, i) => `${n}: function () { return ${i} + 5 * Math.sin(getTime() / ${7200 + i}); }`).join(", ")}};`,
+    days
+  );
   // checking depth 10^6: the certificate path (lipmaa links) against the whole feed. Message sizes are the
   // year card's last message's, with the depth's digits and its links (an id, or NONE) put in: generating a
   // feed a million deep would take too long, and a reading's size does not change with depth otherwise
-  const DEEP = 1e6, k = feed.messages.length - 1, sample = Buffer.byteLength(feed.messages[k]);
+  const DEEP = 1e6,
+    k = feed.messages.length - 1,
+    sample = Buffer.byteLength(feed.messages[k]);
   const link = (to: number | null) => (to === null ? 4 : 60); // "NONE", or "%" + 52 + ".sha256"
-  const size = (d: number) => sample - String(k).length + String(d).length - link(lipmaa(k)) + link(lipmaa(d)) - link(k - 1) + link(d ? d - 1 : null);
+  const size = (d: number) =>
+    sample -
+    String(k).length +
+    String(d).length -
+    link(lipmaa(k)) +
+    link(lipmaa(d)) -
+    link(k - 1) +
+    link(d ? d - 1 : null);
   const pathDepths = certificatePath(DEEP, 0);
   let fullBytes = 0;
   for (let d = 0; d <= DEEP; d++) fullBytes += size(d) + 2; // and the blank line between messages in messages.pgn
@@ -81,18 +112,23 @@ async function main() {
   // a day on each profile: wall time per reading in the simulator (boot and table building included)
   const perProfile: Record<string, number> = {};
   for (const profile of ["pico", "wifi", "esp32", "bare"] as const) {
-    const day = await createImage(join(process.env.TMPDIR || "/tmp", `pigeon-bench-${profile}.img`), 32 << 20);
+    const day = await createImage(
+      join(process.env.TMPDIR || "/tmp", `pigeon-bench-${profile}.img`),
+      32 << 20
+    );
     const p0 = performance.now();
     loggerBoard({ profile, image: day, clock: 1764000000, seedBytes: SEED }).runFor(86400 + 1);
     perProfile[`sim.${profile}.msPerReading`] = (performance.now() - p0) / 144;
   }
-  console.log(JSON.stringify({
-    ...perProfile,
-    ...path,
-    "card.image": img.path,
-    ...figures,
-    ...wide.figures,
-  }));
+  console.log(
+    JSON.stringify({
+      ...perProfile,
+      ...path,
+      "card.image": img.path,
+      ...figures,
+      ...wide.figures,
+    })
+  );
 }
 main().catch((e) => {
   console.error(e);

@@ -12,7 +12,12 @@ export const DRAFT = {
   prev: "%PS6EM5SNKSW0YJ3GXAJZTCBM6VDEHEZSQ57GJ1929A16KSN4GKV0.sha256",
   depth: 12,
   lipmaa: "%Y8HKMQ89M5SHBS0CXW0M2PQFA1Y4ZJX5VTM8PYD3S4TB21V1J4D0.sha256",
-  body: [["t", '"1764007200"'], ["temp_c", '"21.5"'], ["vbat", '"3.71"'], ["humidity", '"63.2"']],
+  body: [
+    ["t", '"1764007200"'],
+    ["temp_c", '"21.5"'],
+    ["vbat", '"3.71"'],
+    ["humidity", '"63.2"'],
+  ],
 };
 export const SEED = Array.from({ length: 32 }, (_, i) => i);
 
@@ -72,7 +77,8 @@ out({ ok: ok, keyMs: keyMs, signMs: signMs, verifyMs: verifyMs, varsLoaded: m1 -
 
 /** The JSON a driver printed between the markers. */
 export function parseDriverOutput(stdout) {
-  const i = stdout.indexOf(MARK), j = stdout.indexOf(MARK, i + MARK.length);
+  const i = stdout.indexOf(MARK),
+    j = stdout.indexOf(MARK, i + MARK.length);
   if (i < 0 || j < 0) throw new Error(`no result in output:\n${stdout.slice(-2000)}`);
   return JSON.parse(stdout.slice(i + MARK.length, j));
 }

@@ -16,32 +16,60 @@ import { depthRanges } from "../targets/host/have";
 import { pullFeed } from "../targets/host/pull";
 import { idOf, nodeChecks } from "../targets/node/checks";
 
-const BAUD = 115200, YEAR = 365 * 144;
+const BAUD = 115200,
+  YEAR = 365 * 144;
 
 async function main() {
   const n = Number(process.env.LINK_MESSAGES || 1000);
-  const img = await createImage(join(process.env.TMPDIR || "/tmp", "pigeon-bench-link.img"), 16 << 20);
-  const board = loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: Array.from({ length: 32 }, (_, i) => i), config: "interval=600\nlog_mb=4\n", consoleLine: { baud: BAUD } });
+  const img = await createImage(
+    join(process.env.TMPDIR || "/tmp", "pigeon-bench-link.img"),
+    16 << 20
+  );
+  const board = loggerBoard({
+    profile: "bare",
+    image: img,
+    clock: 1764000000,
+    seedBytes: Array.from({ length: 32 }, (_, i) => i),
+    config: "interval=600\nlog_mb=4\n",
+    consoleLine: { baud: BAUD },
+  });
   board.runFor(600 * n + 1);
-  const [card] = readCard(img), texts = card.messages;
+  const [card] = readCard(img),
+    texts = card.messages;
   // the pull, keeping the frames' lines for the host's rebuild rate
-  const holder = memoryHolder(), v = new Verifier(nodeChecks, holder), line = new SimLine(board, BAUD, 1764000000000), frames: string[] = [];
+  const holder = memoryHolder(),
+    v = new Verifier(nodeChecks, holder),
+    line = new SimLine(board, BAUD, 1764000000000),
+    frames: string[] = [];
   const read = line.read.bind(line);
   let part = "";
   line.read = async (ms) => {
-    const got = await read(ms), lines = (part + (got ?? "")).split("\r\n");
+    const got = await read(ms),
+      lines = (part + (got ?? "")).split("\r\n");
     part = lines.pop()!;
     for (const l of lines) if (answer(l)?.[1] === "M") frames.push(answer(l)![4]);
     return got;
   };
   const t0 = board.elapsed;
-  const held = { ranges: (a: string) => depthRanges([...(holder.feeds.get(a)?.ids.keys() ?? [])].map((d) => [d, d])), idAt: (a: string, d: number) => holder.idAt(a, d) };
-  const pulled = await pullFeed(line, { held, id: (t) => idOf(Buffer.from(t)), take: (text) => v.message({ text, file: "line", line: 0 }) });
+  const held = {
+    ranges: (a: string) =>
+      depthRanges([...(holder.feeds.get(a)?.ids.keys() ?? [])].map((d) => [d, d])),
+    idAt: (a: string, d: number) => holder.idAt(a, d),
+  };
+  const pulled = await pullFeed(line, {
+    held,
+    id: (t) => idOf(Buffer.from(t)),
+    take: (text) => v.message({ text, file: "line", line: 0 }),
+  });
   const seconds = board.elapsed - t0;
-  if (pulled.messages !== texts.length || v.report.refusals.length) throw new Error(`link bench: pulled ${pulled.messages} of ${texts.length}, ${v.report.refusals.length} refused`);
+  if (pulled.messages !== texts.length || v.report.refusals.length)
+    throw new Error(
+      `link bench: pulled ${pulled.messages} of ${texts.length}, ${v.report.refusals.length} refused`
+    );
   const recordBytes = frames.reduce((s, f) => s + Buffer.from(f, "base64").length, 0);
   // the host's side alone: rebuilding the frames' messages (no verifying)
-  const author = pulled.identity, ids = new Map<number, string>();
+  const author = pulled.identity,
+    ids = new Map<number, string>();
   let rebuilt = 0;
   const r0 = performance.now();
   for (let k = 0; k < 3; k++) {

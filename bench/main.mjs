@@ -5,7 +5,12 @@
 // viewer opening it in headless Chromium next to pigeon verify; the fleet
 // simulation's wall time; a pull over a simulated serial line (link.*); bundle size.
 import { spawn, spawnSync } from "node:child_process";
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, tmpdir } from "node:os";
@@ -23,9 +28,22 @@ const require = createRequire(import.meta.url);
 const root = new URL("..", import.meta.url).pathname;
 const json = process.argv.includes("--json");
 // --only card,import,...: those parts only (node's sign/verify and the sizes always run); the parts:
-const PARTS = ["engines", "espruino", "card", "link", "viewer", "import", "native", "board", "fleet"];
-const onlyAt = process.argv.indexOf("--only"), only = onlyAt > 0 ? process.argv[onlyAt + 1].split(",") : PARTS;
-for (const p of only) if (!PARTS.includes(p)) throw new Error(`npm run bench -- --only: no part ${p} (${PARTS.join(", ")})`);
+const PARTS = [
+  "engines",
+  "espruino",
+  "card",
+  "link",
+  "viewer",
+  "import",
+  "native",
+  "board",
+  "fleet",
+];
+const onlyAt = process.argv.indexOf("--only"),
+  only = onlyAt > 0 ? process.argv[onlyAt + 1].split(",") : PARTS;
+for (const p of only)
+  if (!PARTS.includes(p))
+    throw new Error(`npm run bench -- --only: no part ${p} (${PARTS.join(", ")})`);
 const want = (part) => only.includes(part);
 const log = json ? () => {} : (...a) => console.log(...a);
 ensure(["arm-none-eabi-gcc", "arm-linux-gnueabihf-gcc", "qemu-arm"]); // the native kernels' count (below)
@@ -66,7 +84,9 @@ r["node.pigeon.signPerSec"] = rate(() => Pigeon.sign(keys, DRAFT));
 r["node.pigeon.signWithSeedPerSec"] = rate(() => Pigeon.sign(Pigeon.keys(seed), DRAFT));
 r["node.pigeon.verifyPerSec"] = rate(() => Pigeon.verify(text));
 r["node.tweetnacl.signPerSec"] = rate(() => nacl.sign.detached(unsigned, kp.secretKey));
-r["node.tweetnacl.verifyPerSec"] = rate(() => nacl.sign.detached.verify(unsigned, naclSig, kp.publicKey));
+r["node.tweetnacl.verifyPerSec"] = rate(() =>
+  nacl.sign.detached.verify(unsigned, naclSig, kp.publicKey)
+);
 r["node.noble.signPerSec"] = rate(() => ed.sign(unsigned, seed));
 r["node.noble.verifyPerSec"] = rate(() => ed.verify(nobleSig, unsigned, pk));
 r["node.crypto.signPerSec"] = rate(() => nodeSign(null, unsigned, nodePriv));
@@ -86,7 +106,7 @@ r["node.verifyVsTweetnacl"] = r["node.pigeon.verifyPerSec"] / r["node.tweetnacl.
       W.prototype = T.prototype; W.BYTES_PER_ELEMENT = T.BYTES_PER_ELEMENT; globalThis[n] = W;
       T.prototype.subarray = function () { made++; return sub.apply(this, arguments); };
     });`,
-    ctx,
+    ctx
   );
   vm.runInContext(readFileSync(BUNDLE, "utf8"), ctx);
   ctx.draft = DRAFT;
@@ -94,7 +114,7 @@ r["node.verifyVsTweetnacl"] = r["node.pigeon.verifyPerSec"] / r["node.tweetnacl.
   r["node.typedArraysPerSign"] = vm.runInContext(
     `var k = Pigeon.keys(new Uint8Array(seedArr)); for (var i = 0; i < 3; i++) Pigeon.sign(k, draft);
      made = 0; for (i = 0; i < 10; i++) Pigeon.sign(k, draft); made / 10`,
-    ctx,
+    ctx
   );
 }
 
@@ -103,8 +123,13 @@ function runEngine(cmd, args, script) {
   const dir = mkdtempSync(join(tmpdir(), "pigeon-bench-"));
   const file = join(dir, "driver.js");
   writeFileSync(file, script);
-  const p = spawnSync(cmd, [...args, file], { encoding: "utf8", maxBuffer: 1 << 26, timeout: 30 * 60 * 1000 });
-  if (p.status !== 0 && !p.stdout.includes("@@BENCH@@")) throw new Error(`${cmd}: ${p.stderr || p.stdout}`);
+  const p = spawnSync(cmd, [...args, file], {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+    timeout: 30 * 60 * 1000,
+  });
+  if (p.status !== 0 && !p.stdout.includes("@@BENCH@@"))
+    throw new Error(`${cmd}: ${p.stderr || p.stdout}`);
   return parseDriverOutput(p.stdout);
 }
 function engine(name, cmd, args, n, naclN) {
@@ -132,7 +157,13 @@ if (want("espruino") && process.env.ESPRUINO)
     espruinoCore = engine("espruino", process.env.ESPRUINO, [], 2, 1);
   } catch (e) {
     // e.g. a build with a Pico's 5,100 variables cannot hold nacl-fast's code in RAM
-    console.error(`espruino: the sign/verify comparison did not run: ${String(e.message).split("\n").find((l) => /rror|MEMORY/.test(l)) ?? "it failed"}`);
+    console.error(
+      `espruino: the sign/verify comparison did not run: ${
+        String(e.message)
+          .split("\n")
+          .find((l) => /rror|MEMORY/.test(l)) ?? "it failed"
+      }`
+    );
   }
 if (espruinoCore) {
   const { ours, theirs } = espruinoCore;
@@ -145,8 +176,12 @@ if (espruinoCore) {
   // the same with each code text taken out, as when a board keeps the code in flash
   r["espruino.pigeon.codeTextVars"] = ours.codeVars;
   r["espruino.tweetnacl.codeTextVars"] = theirs.codeVars;
-  r["espruino.dataVarsVsTweetnacl"] = (ours.varsAfterSign - ours.codeVars) / (theirs.varsAfterSign - theirs.codeVars);
-} else log("espruino: set ESPRUINO=/path/to/espruino (its Linux build) to measure on the interpreter; skipped");
+  r["espruino.dataVarsVsTweetnacl"] =
+    (ours.varsAfterSign - ours.codeVars) / (theirs.varsAfterSign - theirs.codeVars);
+} else
+  log(
+    "espruino: set ESPRUINO=/path/to/espruino (its Linux build) to measure on the interpreter; skipped"
+  );
 
 // ---- the firmware on Espruino's interpreter, loaded as a board keeps it: from Storage (flash), so
 // function bodies stay there; then first boot and readings logged to a directory standing in for the card.
@@ -155,8 +190,13 @@ if (want("espruino") && process.env.ESPRUINO) {
   const dir = mkdtempSync(join(tmpdir(), "pigeon-fw-"));
   writeFileSync(join(dir, "PIGEON.CFG"), "log_mb=1\n");
   writeFileSync(join(dir, "logger.js"), readFileSync(join(root, "dist/logger.js")));
-  writeFileSync(join(dir, "setup.js"), `require("Storage").write("logger.js", require("fs").readFileSync("logger.js")); quit();`);
-  writeFileSync(join(dir, "run.js"), `var m0 = process.memory().usage, t0 = getTime();
+  writeFileSync(
+    join(dir, "setup.js"),
+    `require("Storage").write("logger.js", require("fs").readFileSync("logger.js")); quit();`
+  );
+  writeFileSync(
+    join(dir, "run.js"),
+    `var m0 = process.memory().usage, t0 = getTime();
 eval(require("Storage").read("logger.js"));
 var m1 = process.memory().usage;
 PigeonLogger.start();
@@ -165,7 +205,8 @@ function go() { PigeonLogger.step(); if (++n < 5) setTimeout(go, 1); else {
   var m = process.memory();
   print("@@BENCH@@" + JSON.stringify({ bootMs: (t1 - t0) * 1000, readingMs: (getTime() - t1) * 1000 / 5, varsLoaded: m1 - m0, varsAfterReadings: m.usage - m0, total: m.total, status: PigeonLogger.state.status }) + "@@BENCH@@");
   quit(); } }
-setTimeout(go, 1);`);
+setTimeout(go, 1);`
+  );
   // stdin stays an open, empty pipe until the end: Espruino's Linux port reads garbage from a closed one
   const run = (file) =>
     new Promise((done, fail) => {
@@ -187,14 +228,22 @@ setTimeout(go, 1);`);
 // ---- the card (issue 9): a simulated year on the bare profile, and appends under duk ----
 let yearCard = null;
 if (want("card") || want("viewer")) {
-  const p = spawnSync("node", [join(root, "dist/card-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const p = spawnSync("node", [join(root, "dist/card-bench.mjs")], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
   if (p.status !== 0) throw new Error("card bench: " + p.stderr);
   const card = JSON.parse(p.stdout.trim().split("\n").pop());
   yearCard = card["card.image"];
   delete card["card.image"];
   Object.assign(r, card);
   if (ensure(["duk"]).length === 0) {
-    const d = runEngine("duk", [], readFileSync(join(root, "dist/card-duk.js"), "utf8") + '\nprint("@@BENCH@@" + JSON.stringify(CardBench.run(50)) + "@@BENCH@@");');
+    const d = runEngine(
+      "duk",
+      [],
+      readFileSync(join(root, "dist/card-duk.js"), "utf8") +
+        '\nprint("@@BENCH@@" + JSON.stringify(CardBench.run(50)) + "@@BENCH@@");'
+    );
     r["duk.card.signAndAppendMs"] = d.signAndAppendMs;
     r["duk.card.appendMs"] = d.appendMs;
   }
@@ -202,14 +251,18 @@ if (want("card") || want("viewer")) {
 
 // ---- bundles over a wire (issue 19): a pull over a simulated 115,200-baud line ----
 if (want("link")) {
-  const p = spawnSync("node", [join(root, "dist/link-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const p = spawnSync("node", [join(root, "dist/link-bench.mjs")], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
   if (p.status !== 0) throw new Error("link bench: " + p.stderr);
   Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
 }
 
 // ---- the card viewer (issue 10): the year's card opened in headless Chromium, next to pigeon verify ----
 if (want("viewer")) Object.assign(r, await viewerBench(yearCard));
-if (want("viewer") && r["viewer.toPlotMs"] === undefined) log("viewer: chromium not installed, only pigeon verify and the file size measured");
+if (want("viewer") && r["viewer.toPlotMs"] === undefined)
+  log("viewer: chromium not installed, only pigeon verify and the file size measured");
 
 // ---- the collector's tool: imports of bundles, each against node:crypto's verify in this run ----
 // 100,000 readings of 100 feeds; then the same again into the store that holds them (known data:
@@ -219,7 +272,9 @@ if (want("import")) {
   const { createHash, generateKeyPairSync } = await import("node:crypto");
   const b32 = (b) => {
     const A = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let out = "", acc = 0, bits = 0;
+    let out = "",
+      acc = 0,
+      bits = 0;
     for (const x of b) {
       acc = ((acc & 255) << 8) | x;
       bits += 8;
@@ -231,25 +286,39 @@ if (want("import")) {
   const bundle = (name, feeds, per, body) => {
     const fs = Array.from({ length: feeds }, () => {
       const k = generateKeyPairSync("ed25519");
-      return { k, author: "@" + b32(k.publicKey.export({ format: "der", type: "spki" }).subarray(12)) + ".ed25519", ids: [] };
+      return {
+        k,
+        author:
+          "@" + b32(k.publicKey.export({ format: "der", type: "spki" }).subarray(12)) + ".ed25519",
+        ids: [],
+      };
     });
-    const parts = [], signed = [];
+    const parts = [],
+      signed = [];
     for (let d = 0; d < per; d++)
       for (const f of fs) {
-        const l = Pigeon.lipmaa(d), { kind, lines } = body(d);
+        const l = Pigeon.lipmaa(d),
+          { kind, lines } = body(d);
         const u = `author ${f.author}\nkind ${kind}\nprev ${d ? f.ids[d - 1] : "NONE"}\ndepth ${d}\nlipmaa ${l === null ? "NONE" : f.ids[l]}\n\n${lines}\n`;
-        const sig = nodeSign(null, Buffer.from(u), f.k.privateKey), t = u + "signature " + b32(sig) + ".sig.ed25519";
+        const sig = nodeSign(null, Buffer.from(u), f.k.privateKey),
+          t = u + "signature " + b32(sig) + ".sig.ed25519";
         f.ids.push("%" + b32(createHash("sha256").update(t).digest()) + ".sha256");
         parts.push(t);
         signed.push([Buffer.from(u), f.k.publicKey, sig]);
       }
     mkdirSync(join(dir, name));
     writeFileSync(join(dir, name, "messages.pgn"), parts.join("\n\n") + "\n");
-    return { path: join(dir, name), messages: parts.length, bytes: parts.reduce((n, t) => n + Buffer.byteLength(t), 0), signed };
+    return {
+      path: join(dir, name),
+      messages: parts.length,
+      bytes: parts.reduce((n, t) => n + Buffer.byteLength(t), 0),
+      signed,
+    };
   };
   /** CPU seconds (user and system) in a /proc stat line: of the whole process (its ended threads too), or of one thread. */
   const cpuSeconds = (path) => {
-    const stat = readFileSync(path, "utf8"), f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the fields after the name
+    const stat = readFileSync(path, "utf8"),
+      f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the fields after the name
     return (Number(f[11]) + Number(f[12])) / 100; // utime and stime, in the kernel's 100 ticks a second
   };
   /**
@@ -260,9 +329,22 @@ if (want("import")) {
    */
   const timedImport = async (b, store, cores) => {
     const t0 = performance.now();
-    let peak = 0, cpu = 0, main = 0;
+    let peak = 0,
+      cpu = 0,
+      main = 0;
     const code = await new Promise((done) => {
-      const p = spawn("node", [join(root, "dist/pigeon-cli.mjs"), "import", b.path, "--store", join(dir, store), ...(cores ? ["--cores", String(cores)] : [])], { stdio: "ignore" });
+      const p = spawn(
+        "node",
+        [
+          join(root, "dist/pigeon-cli.mjs"),
+          "import",
+          b.path,
+          "--store",
+          join(dir, store),
+          ...(cores ? ["--cores", String(cores)] : []),
+        ],
+        { stdio: "ignore" }
+      );
       const poll = setInterval(() => {
         try {
           const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
@@ -275,7 +357,12 @@ if (want("import")) {
     });
     if (code !== 0) throw new Error(`import bench: the import of ${b.path} failed`);
     const seconds = (performance.now() - t0) / 1000;
-    return { perSec: b.messages / seconds, peakMB: peak / 1024, coresUsed: cpu / seconds, mainUs: (main / b.messages) * 1e6 };
+    return {
+      perSec: b.messages / seconds,
+      peakMB: peak / 1024,
+      coresUsed: cpu / seconds,
+      mainUs: (main / b.messages) * 1e6,
+    };
   };
 
   /** node:crypto's verify of a bundle's messages, one after another on this thread (one core), per second. */
@@ -286,7 +373,10 @@ if (want("import")) {
       if (!nodeVerify(null, u, k, sig)) throw new Error("import bench: a message does not verify");
     });
   };
-  const reading = (d) => ({ kind: "reading", lines: `t:"${1764000000 + 600 * d}"\ntemp:"${(20 + (d % 50) / 10).toFixed(1)}"\n` });
+  const reading = (d) => ({
+    kind: "reading",
+    lines: `t:"${1764000000 + 600 * d}"\ntemp:"${(20 + (d % 50) / 10).toFixed(1)}"\n`,
+  });
   const per = Number(process.env.IMPORT_PER_FEED || 1000);
   const readings = bundle("readings", 100, per, reading);
   // the import on every core and on one, between two measures of one core's verify of the same
@@ -316,13 +406,18 @@ if (want("import")) {
   r["import.large.messages"] = large.messages;
   r["import.large.messagesPerSec"] = largeImport.perSec;
   r["import.large.peakRssMB"] = largeImport.peakMB;
-  r["import.peakRssMBPerMillion"] = ((largeImport.peakMB - first.peakMB) / (large.messages - readings.messages)) * 1e6;
+  r["import.peakRssMBPerMillion"] =
+    ((largeImport.peakMB - first.peakMB) / (large.messages - readings.messages)) * 1e6;
 
   // long messages: 4 to 20 entries of 100 to 128 characters (mostly ASCII, some 2- to 4-byte UTF-8), 1 to 4.3 KB a message
   const CH = ["a", "Z", "7", " ", "-", "e", "q", "é", "温", "😀"];
   const long = bundle("long", 8, 1500, (d) => ({
     kind: "note",
-    lines: Array.from({ length: 4 + ((d * 7) % 17) }, (_, i) => `line${i}:"${Array.from({ length: 100 + ((d + i) % 29) }, (_, j) => CH[(d * 31 + i * 7 + j * 13) % CH.length]).join("")}"\n`).join(""),
+    lines: Array.from(
+      { length: 4 + ((d * 7) % 17) },
+      (_, i) =>
+        `line${i}:"${Array.from({ length: 100 + ((d + i) % 29) }, (_, j) => CH[(d * 31 + i * 7 + j * 13) % CH.length]).join("")}"\n`
+    ).join(""),
   }));
   r["import.long.messages"] = long.messages;
   r["import.long.meanBytes"] = long.bytes / long.messages;
@@ -336,21 +431,31 @@ if (want("import")) {
 
 // ---- the Thumb-2 kernels (issue 11): instructions per sign and verify under qemu-arm ----
 if (want("native")) {
-  const p = spawnSync("node", [join(root, "dist/native-bench.mjs")], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const p = spawnSync("node", [join(root, "dist/native-bench.mjs")], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
   if (p.status === 0) Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
   else log(`native kernels: not counted: ${p.stderr.trim().split("\n").pop()}`);
 }
 
 // ---- the real firmware on emulated boards (issue 20): board.pico.*, board.wifi.* ----
 if (want("board")) {
-  const p = spawnSync("node", [join(root, "dist/emu.mjs"), "--figures"], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const p = spawnSync("node", [join(root, "dist/emu.mjs"), "--figures"], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
   if (p.status === 0) Object.assign(r, JSON.parse(p.stdout.trim().split("\n").pop()));
   else log(`emulated boards: not measured: ${(p.stdout + p.stderr).trim().split("\n").pop()}`);
 }
 
 // ---- the fleet simulation (issue 6): sim/scenarios/fleet.json, 20 boards, 3 stations, 3 mules, 60 days ----
 if (want("fleet")) {
-  const p = spawnSync("node", [join(root, "dist/fleet.mjs"), join(root, "sim/scenarios/fleet.json")], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const p = spawnSync(
+    "node",
+    [join(root, "dist/fleet.mjs"), join(root, "sim/scenarios/fleet.json")],
+    { encoding: "utf8", maxBuffer: 1 << 24 }
+  );
   if (p.status !== 0) throw new Error("fleet bench: " + p.stdout + p.stderr);
   const f = JSON.parse(readFileSync(join(root, "out/fleet.json"), "utf8"));
   r["fleet.wallSeconds"] = f.wallSeconds;

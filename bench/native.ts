@@ -19,9 +19,11 @@ const MHZ = 84;
 function countLog(file: string, blobAt: number, size: number) {
   const log = readFileSync(file, "latin1").split("\n");
   const len = new Map<number, number>();
-  let at = -1, n = 0, total = 0;
+  let at = -1,
+    n = 0,
+    total = 0;
   for (const line of log) {
-    if (line.startsWith("IN:")) (at = -1), (n = 0);
+    if (line.startsWith("IN:")) ((at = -1), (n = 0));
     else if (line.startsWith("0x")) {
       const pc = parseInt(line.slice(2, 10), 16);
       if (at < 0) at = pc;
@@ -43,27 +45,43 @@ function countLog(file: string, blobAt: number, size: number) {
 async function main() {
   const why = nativeMissing();
   if (why) throw new Error(why);
-  const blob = readFileSync(BLOB_FILE), size = blob.length, dir = mkdtempSync(join(tmpdir(), "pigeon-count-"));
+  const blob = readFileSync(BLOB_FILE),
+    size = blob.length,
+    dir = mkdtempSync(join(tmpdir(), "pigeon-count-"));
   let machine = new NativeMachine(blob);
   const E = {
     // the blob's address is E.getAddressOf's for its string; each call goes to the current harness
-    nativeCall: (addr: number, sig: string) => (...a: number[]) => machine.nativeCall(addr - addressOf(blob.toString("latin1")), sig)(...a),
+    nativeCall:
+      (addr: number, sig: string) =>
+      (...a: number[]) =>
+        machine.nativeCall(addr - addressOf(blob.toString("latin1")), sig)(...a),
     getAddressOf: (v: unknown, flat: boolean) => (flat ? addressOf(v) : 0),
   };
-  const seed = Uint8Array.from(SEED), other = Uint8Array.from(SEED.map((x) => x ^ 0x5a));
+  const seed = Uint8Array.from(SEED),
+    other = Uint8Array.from(SEED.map((x) => x ^ 0x5a));
   // the comb and keys made first (as at a board's boot), then the kernels bound as the firmware binds them
-  const k = keys(seed), k2 = keys(other);
-  if (!useNative(E, { read: () => blob.toString("latin1") }, "PICO_R1_3")) throw new Error("the kernels did not bind");
-  const text = sign(k, DRAFT), text2 = sign(k2, DRAFT);
+  const k = keys(seed),
+    k2 = keys(other);
+  if (!useNative(E, { read: () => blob.toString("latin1") }, "PICO_R1_3"))
+    throw new Error("the kernels did not bind");
+  const text = sign(k, DRAFT),
+    text2 = sign(k2, DRAFT);
   if (!verify(text) || !verify(text2)) throw new Error("a native signature did not verify");
   machine.close();
   /** Instructions and kernel calls of f, on a harness of its own that logs. */
   async function count(name: string, f: () => unknown) {
     const log = join(dir, name + ".log");
-    machine = new NativeMachine(blob, [...(process.env.SINGLESTEP ? ["-singlestep"] : []), "-d", "in_asm,exec,nochain", "-D", log]);
+    machine = new NativeMachine(blob, [
+      ...(process.env.SINGLESTEP ? ["-singlestep"] : []),
+      "-d",
+      "in_asm,exec,nochain",
+      "-D",
+      log,
+    ]);
     if (process.env.KEEP_LOGS) console.error(log);
     const r = f();
-    const calls = machine.calls, at = machine.blobAt;
+    const calls = machine.calls,
+      at = machine.blobAt;
     machine.close();
     await machine.exited;
     return { r, calls, instructions: countLog(log, at, size) };
@@ -75,7 +93,8 @@ async function main() {
   const vNew = await count("verify-new-key", () => verify(text));
   const v = await count("verify", () => verify(text));
   if (v.r !== true || vNew.r !== true) throw new Error("the counted verify failed");
-  const b = new Uint8Array(64), fm = await count("fe_mul", () => useNativeMul(b));
+  const b = new Uint8Array(64),
+    fm = await count("fe_mul", () => useNativeMul(b));
   r["native.blobBytes"] = size;
   r["native.sign.instructions"] = s.instructions;
   r["native.sign.kernelCalls"] = s.calls;
@@ -93,7 +112,8 @@ async function main() {
 import { gf, mul } from "../src/field";
 /** One fe_mul through the binding. */
 function useNativeMul(_: Uint8Array) {
-  const a = gf([1, 2, 3]), o = gf();
+  const a = gf([1, 2, 3]),
+    o = gf();
   mul(o, a, a);
 }
 

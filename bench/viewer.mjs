@@ -13,14 +13,29 @@ const root = new URL("..", import.meta.url).pathname;
 export async function viewerBench(image) {
   const r = { "viewer.htmlBytes": statSync(join(root, "dist/viewer.html")).size };
   const v0 = performance.now();
-  const cli = spawnSync("node", [join(root, "dist/pigeon-cli.mjs"), "verify", image, "--json"], { encoding: "utf8", maxBuffer: 1 << 26 });
+  const cli = spawnSync("node", [join(root, "dist/pigeon-cli.mjs"), "verify", image, "--json"], {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
   r["viewer.pigeonVerifyMs"] = performance.now() - v0;
-  if (cli.status !== 0) throw new Error("viewer bench: pigeon verify refused the card: " + cli.stdout.slice(0, 500));
+  if (cli.status !== 0)
+    throw new Error("viewer bench: pigeon verify refused the card: " + cli.stdout.slice(0, 500));
   if (ensure(["chromium"]).length) return r;
   const { chromium } = await import("playwright-core");
   const browser = await chromium.launch({
-    executablePath: spawnSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).stdout.trim(),
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    executablePath: spawnSync("sh", ["-c", "command -v chromium"], {
+      encoding: "utf8",
+    }).stdout.trim(),
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     // (playwright gives every launch a fresh profile directory of its own)
   });
   try {
@@ -29,11 +44,21 @@ export async function viewerBench(image) {
     await page.waitForFunction(() => window.pigeonState === "ready");
     const t0 = performance.now();
     await page.setInputFiles("#file", image);
-    await page.waitForFunction(() => ["done", "error"].includes(window.pigeonState), null, { timeout: 600000, polling: 50 });
+    await page.waitForFunction(() => ["done", "error"].includes(window.pigeonState), null, {
+      timeout: 600000,
+      polling: 50,
+    });
     const wall = performance.now() - t0;
-    const [state, summary, times, ms, engine] = await page.evaluate(() => [window.pigeonState, window.pigeonSummary, window.pigeonTimes, window.pigeonResult.ms, window.pigeonResult.engine]);
+    const [state, summary, times, ms, engine] = await page.evaluate(() => [
+      window.pigeonState,
+      window.pigeonSummary,
+      window.pigeonTimes,
+      window.pigeonResult.ms,
+      window.pigeonResult.engine,
+    ]);
     if (state !== "done") throw new Error("viewer bench: the page did not open the card");
-    if (JSON.stringify(summary) !== cli.stdout.trim()) throw new Error("viewer bench: the page's summary differs from pigeon verify --json");
+    if (JSON.stringify(summary) !== cli.stdout.trim())
+      throw new Error("viewer bench: the page's summary differs from pigeon verify --json");
     r["viewer.messages"] = summary.messages.accepted;
     // from the file input's change event to the frame after the plots were drawn (the page's own clock)
     r["viewer.toPlotMs"] = times.plottedMs;
@@ -49,4 +74,5 @@ export async function viewerBench(image) {
   return r;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) console.log(JSON.stringify(await viewerBench(process.argv[2])));
+if (import.meta.url === pathToFileURL(process.argv[1]).href)
+  console.log(JSON.stringify(await viewerBench(process.argv[2])));

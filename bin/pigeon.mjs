@@ -3,5 +3,6 @@
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 const root = new URL("..", import.meta.url).pathname;
-if (!existsSync(root + "dist/pigeon-cli.mjs")) spawnSync("node", [root + "scripts/build.mjs"], { stdio: ["ignore", "ignore", "inherit"] });
+if (!existsSync(root + "dist/pigeon-cli.mjs"))
+  spawnSync("node", [root + "scripts/build.mjs"], { stdio: ["ignore", "ignore", "inherit"] });
 await import(root + "dist/pigeon-cli.mjs");

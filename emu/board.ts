@@ -11,7 +11,16 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readGeometry } from "../sim/card/device";
-import { BOARDS, BoardName, flashImage, runQemu, RunResult, storageOf, Symbols, Toolkit } from "./qemu";
+import {
+  BOARDS,
+  BoardName,
+  flashImage,
+  runQemu,
+  RunResult,
+  storageOf,
+  Symbols,
+  Toolkit,
+} from "./qemu";
 
 const root = resolve(__dirname, "..");
 export const FIRMWARE = join(root, "dist/firmware.js");
@@ -22,7 +31,8 @@ export const BLOB = join(root, "targets/espruino/native/kernels.bin");
 export const SD_PINS = "A5,A7,A6,B1";
 
 // peek8(n) from the hooks: the probe reads n (r0) at jswrap_io_peek
-const AT_LOGGING = 1, AT_APPEND = 2;
+const AT_LOGGING = 1,
+  AT_APPEND = 2;
 /** Console sentinels, split so that an echo of the code cannot match them. */
 const DONE = "<<" + "EMU DONE>>";
 
@@ -37,7 +47,10 @@ const DONE = "<<" + "EMU DONE>>";
  * times are a 10-minute logger's, the same on any board at any speed.
  * `after`: code run once the readings are done (the run ends after it).
  */
-export function hooks(readings: number, o: { marks: boolean; clock?: number; after?: string }): string {
+export function hooks(
+  readings: number,
+  o: { marks: boolean; clock?: number; after?: string }
+): string {
   const mark = (n: number) => (o.marks ? `peek8(${n}); ` : "");
   return `var PIGEON_EMU = 0;
 ${o.clock ? `global.getTime = function () { return ${o.clock} + 600 * PIGEON_EMU; };\n` : ""}function PIGEON_ON_STATUS(s, why) {
@@ -61,12 +74,15 @@ function PIGEON_ON_APPEND(t) {
  * two boards' messages can be compared byte for byte). It still calls
  * E.getTemperature, where a reading's instruction count starts.
  */
-export const STEADY_SENSORS = "var PIGEON_SENSORS = { temp: function () { E.getTemperature(); return 20 + PIGEON_EMU / 8; } };\n";
+export const STEADY_SENSORS =
+  "var PIGEON_SENSORS = { temp: function () { E.getTemperature(); return 20 + PIGEON_EMU / 8; } };\n";
 
 /** A fresh card image (replacing any file there): mkfs.fat -F 16, as a user formats one. */
 export function makeCard(path: string, mib: number) {
   rmSync(path, { force: true });
-  const r = spawnSync("mkfs.fat", ["-F", "16", "-C", path, String(mib * 1024)], { encoding: "utf8" });
+  const r = spawnSync("mkfs.fat", ["-F", "16", "-C", path, String(mib * 1024)], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`mkfs.fat: ${r.stderr || r.error?.message}`);
 }
 
@@ -92,7 +108,10 @@ export function prepareFlash(kit: Toolkit, path: string, o: FlashOptions) {
   const files: [string, string | Uint8Array][] = [
     [".bootcde", o.code ?? readFileSync(FIRMWARE, "latin1")],
     ["PIGEON.CFG", o.config],
-    [".boot0", (o.sensors ?? "") + hooks(o.readings, { marks: true, clock: o.clock, after: o.after })],
+    [
+      ".boot0",
+      (o.sensors ?? "") + hooks(o.readings, { marks: true, clock: o.clock, after: o.after }),
+    ],
   ];
   if (o.native) files.push(["pigeon.bin", readFileSync(BLOB)]);
   if (o.seed) files.push(["pigeon.seed", o.seed]);
@@ -100,8 +119,16 @@ export function prepareFlash(kit: Toolkit, path: string, o: FlashOptions) {
 }
 
 /** Writes a file into the Storage of a board's flash image, as require("Storage").write would (an older one is deleted first). */
-export function setStorageFile(path: string, board: BoardName, name: string, data: string | Uint8Array) {
-  const image = readFileSync(path), flash = storageOf(image, board), nm = Buffer.alloc(28), bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
+export function setStorageFile(
+  path: string,
+  board: BoardName,
+  name: string,
+  data: string | Uint8Array
+) {
+  const image = readFileSync(path),
+    flash = storageOf(image, board),
+    nm = Buffer.alloc(28),
+    bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
   nm.write(name, "latin1");
   const old = flash.find(nm);
   if (old) flash.erase(old.addr);
@@ -114,7 +141,8 @@ export function setStorageFile(path: string, board: BoardName, name: string, dat
 
 /** A file of the board's Storage, read back from its flash image (undefined when absent). */
 export function storageFile(path: string, board: BoardName, name: string): Buffer | undefined {
-  const flash = storageOf(readFileSync(path), board), nm = Buffer.alloc(28);
+  const flash = storageOf(readFileSync(path), board),
+    nm = Buffer.alloc(28);
   nm.write(name, "latin1");
   const f = flash.find(nm);
   return f ? Buffer.from(flash.bytes.subarray(f.addr, f.addr + f.size)) : undefined;
@@ -158,10 +186,22 @@ export interface LoggerOptions {
 /** Boots the prepared board on its card and runs until its hooks say done (or the stop, or the timeout). */
 export async function runLogger(o: LoggerOptions): Promise<LoggerResult> {
   const syms = new Symbols(o.kit.firmware(o.board).syms);
-  const peek = syms.address("jswrap_io_peek"), temp = syms.address("jswrap_espruino_getTemperature"), write = syms.address("disk_write");
+  const peek = syms.address("jswrap_io_peek"),
+    temp = syms.address("jswrap_espruino_getTemperature"),
+    write = syms.address("disk_write");
   const run = await runQemu({
-    kit: o.kit, board: o.board, flash: o.flash, card: o.card, stop: o.stop, profile: o.profile, timeout: o.timeout,
-    marks: [temp], args: [peek, write], until: DONE, fail: /Uncaught |OUT OF MEMORY/, onOutput: o.onOutput,
+    kit: o.kit,
+    board: o.board,
+    flash: o.flash,
+    card: o.card,
+    stop: o.stop,
+    profile: o.profile,
+    timeout: o.timeout,
+    marks: [temp],
+    args: [peek, write],
+    until: DONE,
+    fail: /Uncaught |OUT OF MEMORY/,
+    onOutput: o.onOutput,
   });
   const r: LoggerResult = { run, readings: [], acks: [], memory: {}, writes: [], lines: [] };
   let sensor = -1;
@@ -176,12 +216,20 @@ export async function runLogger(o: LoggerOptions): Promise<LoggerResult> {
     }
   }
   for (const m of run.console.matchAll(/<<ACK (\d+) (\S+)>>/g)) r.acks.push([Number(m[1]), m[2]]);
-  for (const m of run.console.matchAll(/<<MEM (\w+) (\{.*?\})>>/g)) (r.memory as any)[m[1]] = JSON.parse(m[2]);
+  for (const m of run.console.matchAll(/<<MEM (\w+) (\{.*?\})>>/g))
+    (r.memory as any)[m[1]] = JSON.parse(m[2]);
   const nat = /<<NATIVE (\w+)>>/.exec(run.console);
   if (nat) r.native = nat[1] === "true";
   const st = /<<STORAGE (\d+)>>/.exec(run.console);
   if (st) r.storageFree = Number(st[1]);
-  r.lines = run.console.split(/\r?\n/).map((l) => l.replace(/^[>\s]*(\x1b\[J)?/, "")).filter((l) => /^(pigeon: |Uncaught |ERROR|Error|WARNING|Execution Interrupted|New interpreter error)/.test(l));
+  r.lines = run.console
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^[>\s]*(\x1b\[J)?/, ""))
+    .filter((l) =>
+      /^(pigeon: |Uncaught |ERROR|Error|WARNING|Execution Interrupted|New interpreter error)/.test(
+        l
+      )
+    );
   return r;
 }
 
@@ -195,18 +243,61 @@ export interface Emulated extends LoggerResult {
  * or a copy of the image cardFrom) run for `readings` appends, or until `stop`
  * instructions (a power cut).
  */
-export async function emulate(kit: Toolkit, o: FlashOptions & { cardMiB?: number; cardFrom?: string; stop?: number; timeout?: number; card?: string; profile?: boolean }): Promise<Emulated> {
-  const dir = mkdtempSync(join(tmpdir(), "pigeon-emu-")), card = o.card ?? join(dir, "card.img"), flash = join(dir, "flash.img");
+export async function emulate(
+  kit: Toolkit,
+  o: FlashOptions & {
+    cardMiB?: number;
+    cardFrom?: string;
+    stop?: number;
+    timeout?: number;
+    card?: string;
+    profile?: boolean;
+  }
+): Promise<Emulated> {
+  const dir = mkdtempSync(join(tmpdir(), "pigeon-emu-")),
+    card = o.card ?? join(dir, "card.img"),
+    flash = join(dir, "flash.img");
   if (o.cardFrom) copyFileSync(o.cardFrom, card);
   else makeCard(card, o.cardMiB ?? 128);
   prepareFlash(kit, flash, o);
-  const r = await runLogger({ kit, board: o.board, flash, card, stop: o.stop, profile: o.profile, timeout: o.timeout ?? 600 });
+  const r = await runLogger({
+    kit,
+    board: o.board,
+    flash,
+    card,
+    stop: o.stop,
+    profile: o.profile,
+    timeout: o.timeout ?? 600,
+  });
   return { ...r, dir, card, flash };
 }
 /** The same board powered up again on its card and flash (after a cut, say), its hooks set for `readings` more appends. */
-export async function powerUp(kit: Toolkit, em: Emulated, o: { board: BoardName; readings: number; sensors?: string; clock?: number; stop?: number; timeout?: number }): Promise<Emulated> {
-  setStorageFile(em.flash, o.board, ".boot0", (o.sensors ?? "") + hooks(o.readings, { marks: true, clock: o.clock }));
-  const r = await runLogger({ kit, board: o.board, flash: em.flash, card: em.card, stop: o.stop, timeout: o.timeout ?? 600 });
+export async function powerUp(
+  kit: Toolkit,
+  em: Emulated,
+  o: {
+    board: BoardName;
+    readings: number;
+    sensors?: string;
+    clock?: number;
+    stop?: number;
+    timeout?: number;
+  }
+): Promise<Emulated> {
+  setStorageFile(
+    em.flash,
+    o.board,
+    ".boot0",
+    (o.sensors ?? "") + hooks(o.readings, { marks: true, clock: o.clock })
+  );
+  const r = await runLogger({
+    kit,
+    board: o.board,
+    flash: em.flash,
+    card: em.card,
+    stop: o.stop,
+    timeout: o.timeout ?? 600,
+  });
   return { ...r, dir: em.dir, card: em.card, flash: em.flash };
 }
 
@@ -217,11 +308,12 @@ export function fsck(card: string): { clean: boolean; output: string } {
 }
 /** Names in the card's root directory that are not plain 8.3 entries: long-name entries (attribute 0x0F) or lower case. */
 export function notShortNames(card: string): string[] {
-  const img = readFileSync(card), g = readGeometry(img);
+  const img = readFileSync(card),
+    g = readGeometry(img);
   if (!g) throw new Error(`${card}: no FAT boot sector`);
   const out: string[] = [];
   for (let i = 0; i < g.rootEntries; i++) {
-    const e = img.subarray((g.firstRootSector * 512) + 32 * i, (g.firstRootSector * 512) + 32 * i + 32);
+    const e = img.subarray(g.firstRootSector * 512 + 32 * i, g.firstRootSector * 512 + 32 * i + 32);
     if (e[0] === 0) break;
     if (e[0] === 0xe5) continue;
     const name = e.subarray(0, 11).toString("latin1");

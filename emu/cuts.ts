@@ -46,22 +46,32 @@ export interface Cut {
  * sectors 1 .. ceil(pages / 60) of the log file), and the pages' slots.
  */
 export async function writesOf(ref: Emulated): Promise<Write[]> {
-  const img = await openImage(ref.card), g = readGeometry(img.buffer)!;
-  const log = img.readdir("")!.find((e) => /\.LOG$/.test(e.name))!, disk = new MemDisk();
+  const img = await openImage(ref.card),
+    g = readGeometry(img.buffer)!;
+  const log = img.readdir("")!.find((e) => /\.LOG$/.test(e.name))!,
+    disk = new MemDisk();
   disk.files.set(log.name, img.readFile(log.name)!);
-  const l = openLog(disk, log.name), cluster = dirCluster(img.buffer, g, log.name);
+  const l = openLog(disk, log.name),
+    cluster = dirCluster(img.buffer, g, log.name);
   const start = g.firstDataSector + (cluster - 2) * g.sectorsPerCluster;
   return ref.writes.map((w) => {
     const kind: WriteKind =
-      ref.boot === undefined || w.at < ref.boot ? "making"
-      : w.sector < g.firstDataSector ? "directory"
-      : w.sector > start && w.sector <= start + l.indexSectors ? "index"
-      : "slot";
+      ref.boot === undefined || w.at < ref.boot
+        ? "making"
+        : w.sector < g.firstDataSector
+          ? "directory"
+          : w.sector > start && w.sector <= start + l.indexSectors
+            ? "index"
+            : "slot";
     return { at: w.at, sector: w.sector, kind };
   });
 }
 /** A root directory entry's first cluster. */
-function dirCluster(b: Buffer, g: NonNullable<ReturnType<typeof readGeometry>>, name: string): number {
+function dirCluster(
+  b: Buffer,
+  g: NonNullable<ReturnType<typeof readGeometry>>,
+  name: string
+): number {
   const [base, ext] = name.split(".");
   const want = base.padEnd(8) + (ext ?? "").padEnd(3);
   for (let e = g.firstRootSector * 512; e < g.firstDataSector * 512; e += 32)
@@ -71,36 +81,76 @@ function dirCluster(b: Buffer, g: NonNullable<ReturnType<typeof readGeometry>>, 
 
 /** A cut point: the n-th cut goes to kind n mod (kinds present), a random write of it, and a random instruction from just before it to its end. */
 export function cutPoint(writes: Write[], n: number, rnd: Prng): { at: number; kind: WriteKind } {
-  const kinds = (["making", "slot", "directory", "index"] as const).filter((k) => writes.some((w) => w.kind === k));
-  const kind = kinds[n % kinds.length], of = writes.filter((w) => w.kind === kind), w = of[rnd.int(of.length)];
+  const kinds = (["making", "slot", "directory", "index"] as const).filter((k) =>
+    writes.some((w) => w.kind === k)
+  );
+  const kind = kinds[n % kinds.length],
+    of = writes.filter((w) => w.kind === kind),
+    w = of[rnd.int(of.length)];
   // a sector write takes about 31,000 instructions (the SPI transfer); FatFs prepares it before disk_write
   return { at: w.at - 8000 + rnd.int(40000), kind };
 }
 
 /** Cuts a fresh board at `at`, powers it up again for `more` appends, and checks the card. */
-export async function cutAndCheck(kit: Toolkit, o: FlashOptions, at: number, kind: WriteKind, more: number): Promise<Cut & { run: Emulated }> {
+export async function cutAndCheck(
+  kit: Toolkit,
+  o: FlashOptions,
+  at: number,
+  kind: WriteKind,
+  more: number
+): Promise<Cut & { run: Emulated }> {
   const cut = await emulate(kit, { ...o, stop: at, timeout: 900 });
   const acks = cut.acks;
   const wrongs: string[] = [];
-  if (!cut.run.stopped) wrongs.push(`the run did not stop at ${at} (${cut.run.done ? "it finished first" : "timed out"})`);
-  const again = await powerUp(kit, cut, { board: o.board as BoardName, readings: more, sensors: o.sensors, timeout: 900 });
-  if (!again.run.done) wrongs.push(`after the cut the board did not log ${more} readings: ${again.lines.join(" | ") || again.run.console.slice(-300)}`);
+  if (!cut.run.stopped)
+    wrongs.push(
+      `the run did not stop at ${at} (${cut.run.done ? "it finished first" : "timed out"})`
+    );
+  const again = await powerUp(kit, cut, {
+    board: o.board as BoardName,
+    readings: more,
+    sensors: o.sensors,
+    timeout: 900,
+  });
+  if (!again.run.done)
+    wrongs.push(
+      `after the cut the board did not log ${more} readings: ${again.lines.join(" | ") || again.run.console.slice(-300)}`
+    );
   const s = cardSummary(await openImage(cut.card));
   if (s.refused) wrongs.push(`${s.refused} messages refused`);
-  for (const f of s.feeds) if (f.bad.length) wrongs.push(`${f.path}: lost ${JSON.stringify(f.bad)}`);
+  for (const f of s.feeds)
+    if (f.bad.length) wrongs.push(`${f.path}: lost ${JSON.stringify(f.bad)}`);
   for (const [d, sig] of acks)
-    if (!s.messages[d] || s.messages[d].slice(-33, -13) !== sig) wrongs.push(`acknowledged depth ${d} is ${s.messages[d] ? "another message" : "missing"}`);
+    if (!s.messages[d] || s.messages[d].slice(-33, -13) !== sig)
+      wrongs.push(`acknowledged depth ${d} is ${s.messages[d] ? "another message" : "missing"}`);
   s.messages.forEach((t, d) => {
     if (!t.includes(`\ndepth ${d}\n`)) wrongs.push(`message ${d} has another depth`);
   });
-  const f = fsck(cut.card), lost = lostClusters(f.output);
-  if (!f.clean && !(kind == "making" && lost)) wrongs.push(`fsck.fat: ${f.output.split("\n").slice(1).join(" ")}`);
-  return { at, kind, acked: acks.length, messages: s.messages.length, wrong: wrongs.join("; "), lostClusters: lost, run: again };
+  const f = fsck(cut.card),
+    lost = lostClusters(f.output);
+  if (!f.clean && !(kind == "making" && lost))
+    wrongs.push(`fsck.fat: ${f.output.split("\n").slice(1).join(" ")}`);
+  return {
+    at,
+    kind,
+    acked: acks.length,
+    messages: s.messages.length,
+    wrong: wrongs.join("; "),
+    lostClusters: lost,
+    run: again,
+  };
 }
 
 /** The clusters fsck.fat -n would reclaim when that is all it says is wrong, else 0. */
 export function lostClusters(fsckOutput: string): number {
-  const lines = fsckOutput.split("\n").filter((l) => l.trim() && !/^fsck\.fat |^Leaving filesystem unchanged|: \d+ files, \d+\/\d+ clusters$/.test(l));
-  const m = lines.length == 1 ? /^Reclaimed (\d+) unused clusters? \(\d+ bytes\)/.exec(lines[0]) : null;
+  const lines = fsckOutput
+    .split("\n")
+    .filter(
+      (l) =>
+        l.trim() &&
+        !/^fsck\.fat |^Leaving filesystem unchanged|: \d+ files, \d+\/\d+ clusters$/.test(l)
+    );
+  const m =
+    lines.length == 1 ? /^Reclaimed (\d+) unused clusters? \(\d+ bytes\)/.exec(lines[0]) : null;
   return m ? Number(m[1]) : 0;
 }

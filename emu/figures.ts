@@ -10,10 +10,13 @@ import { BoardName, Toolkit } from "./qemu";
 
 export const MHZ: Record<BoardName, number> = { pico: 84, wifi: 100 };
 /** Espruino's published currents (Pico and WiFi alike), mA. */
-export const RUN_MA = 32, STOP_MA = 0.02;
+export const RUN_MA = 32,
+  STOP_MA = 0.02;
 /** Assumed: a micro-SD card left powered draws 0.2 mA idle, and a sector write keeps it at 50 mA for 3 ms (its programming time). */
-export const CARD_IDLE_MA = 0.2, CARD_WRITE_MAS = 50 * 0.003;
-export const BATTERY_MAH = 2500, INTERVAL_S = 600;
+export const CARD_IDLE_MA = 0.2,
+  CARD_WRITE_MAS = 50 * 0.003;
+export const BATTERY_MAH = 2500,
+  INTERVAL_S = 600;
 
 const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
 
@@ -28,13 +31,26 @@ function writesPerAppend(r: Emulated): number {
  * PIGEON.CFG but for the emulator's wiring and interval: a 64 MiB log on a
  * 128 MiB card), from power-on.
  */
-export async function boardFigures(kit: Toolkit, board: BoardName, readings = 100): Promise<Record<string, number>> {
-  const config = `sd=${SD_PINS}\ninterval=1\n`, hz = MHZ[board] * 1e6, key = (k: string) => `board.${board}.${k}`;
+export async function boardFigures(
+  kit: Toolkit,
+  board: BoardName,
+  readings = 100
+): Promise<Record<string, number>> {
+  const config = `sd=${SD_PINS}\ninterval=1\n`,
+    hz = MHZ[board] * 1e6,
+    key = (k: string) => `board.${board}.${k}`;
   const withK = await emulate(kit, { board, config, readings, native: true, timeout: 2400 });
   const without = await emulate(kit, { board, config, readings: 2, native: false, timeout: 2400 });
-  for (const r of [withK, without]) if (!r.run.done) throw new Error(`${board}: the board did not finish: ${r.run.console.slice(-800)}`);
-  if (!withK.native || without.native) throw new Error(`${board}: the kernels were ${withK.native ? "" : "not "}bound with pigeon.bin, ${without.native ? "" : "not "}without`);
-  const ins = withK.readings.map((x) => x.insns), first2 = mean(ins.slice(0, 2)), noK = mean(without.readings.map((x) => x.insns));
+  for (const r of [withK, without])
+    if (!r.run.done)
+      throw new Error(`${board}: the board did not finish: ${r.run.console.slice(-800)}`);
+  if (!withK.native || without.native)
+    throw new Error(
+      `${board}: the kernels were ${withK.native ? "" : "not "}bound with pigeon.bin, ${without.native ? "" : "not "}without`
+    );
+  const ins = withK.readings.map((x) => x.insns),
+    first2 = mean(ins.slice(0, 2)),
+    noK = mean(without.readings.map((x) => x.insns));
   const f: Record<string, number> = {};
   f[key("mhz")] = MHZ[board];
   f[key("readingInsns")] = mean(ins);
@@ -55,7 +71,9 @@ export async function boardFigures(kit: Toolkit, board: BoardName, readings = 10
   f[key("variablesFreeAfterReadings")] = withK.memory.end.free;
   f[key("storageFreeBytes")] = withK.storageFree!;
   // energy: the reading's CPU time at the run current, its card writes, and the card left powered
-  const writes = writesPerAppend(withK), cpuMAs = (mean(ins) / hz) * RUN_MA, cardMAs = writes * CARD_WRITE_MAS;
+  const writes = writesPerAppend(withK),
+    cpuMAs = (mean(ins) / hz) * RUN_MA,
+    cardMAs = writes * CARD_WRITE_MAS;
   f[key("cardWritesPerReading")] = writes;
   f[key("readingEnergyMAs")] = cpuMAs + cardMAs;
   const avg = STOP_MA + CARD_IDLE_MA + (cpuMAs + cardMAs) / INTERVAL_S;

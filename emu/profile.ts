@@ -15,8 +15,10 @@ const root = resolve(__dirname, "..");
 /** What ran an instruction, by firmware function (or the blob's address range). */
 export const KINDS = ["interpreter", "FatFs", "SPI", "kernels", "SHA-256", "E.convolve"] as const;
 export type Kind = (typeof KINDS)[number];
-const FATFS = /^(f_|disk_|sync_window|move_window|get_fat|put_fat|dir_|remove_chain|create_chain|check_fs|find_volume|follow_path|create_name|sync_fs|ld_clust|st_clust|clust2sect|validate|jswrap_file_|jswrap_fs_|jsfs|fileGetFromVar)/;
-const SPI = /^(jsspi|jshSPI|SPI\d?_IRQHandler|spi_|xmit_datablock|rcvr_datablock|send_cmd|wait_ready|release_spi|write_spi_buf|xfer_spi_buf|read_spi_byte|power_o)/;
+const FATFS =
+  /^(f_|disk_|sync_window|move_window|get_fat|put_fat|dir_|remove_chain|create_chain|check_fs|find_volume|follow_path|create_name|sync_fs|ld_clust|st_clust|clust2sect|validate|jswrap_file_|jswrap_fs_|jsfs|fileGetFromVar)/;
+const SPI =
+  /^(jsspi|jshSPI|SPI\d?_IRQHandler|spi_|xmit_datablock|rcvr_datablock|send_cmd|wait_ready|release_spi|write_spi_buf|xfer_spi_buf|read_spi_byte|power_o)/;
 export function kindOf(name: string | undefined): Kind {
   if (!name) return "interpreter";
   if (FATFS.test(name)) return "FatFs";
@@ -38,16 +40,28 @@ export interface Profile {
 }
 
 /** Boots a board, logs `warm` readings, then one reading in marked steps; returns the steps of that reading. */
-export async function profileReading(kit: Toolkit, board: BoardName, native: boolean, warm = 3): Promise<Profile> {
-  const tmp = mkdtempSync(join(tmpdir(), "pigeon-prof-")), flash = join(tmp, "flash.img"), card = join(tmp, "card.img");
+export async function profileReading(
+  kit: Toolkit,
+  board: BoardName,
+  native: boolean,
+  warm = 3
+): Promise<Profile> {
+  const tmp = mkdtempSync(join(tmpdir(), "pigeon-prof-")),
+    flash = join(tmp, "flash.img"),
+    card = join(tmp, "card.img");
   makeCard(card, 128);
   prepareFlash(kit, flash, {
-    board, config: `sd=${SD_PINS}\ninterval=1\nlog_mb=8\n`, readings: warm, native,
-    code: readFileSync(join(root, "dist/board-bench.js"), "latin1"), after: "PigeonLogger.reading()",
+    board,
+    config: `sd=${SD_PINS}\ninterval=1\nlog_mb=8\n`,
+    readings: warm,
+    native,
+    code: readFileSync(join(root, "dist/board-bench.js"), "latin1"),
+    after: "PigeonLogger.reading()",
   });
   const r = await runLogger({ kit, board, flash, card, profile: true, timeout: 1200 });
   if (!r.run.done) throw new Error(`the profile run did not finish: ${r.run.console.slice(-1500)}`);
-  const syms = new Symbols(kit.firmware(board).syms), peek = syms.address("jswrap_io_peek");
+  const syms = new Symbols(kit.firmware(board).syms),
+    peek = syms.address("jswrap_io_peek");
   const blob = blobRange(flash, board);
   const steps: Step[] = [];
   let from = -1;
@@ -58,7 +72,8 @@ export async function profileReading(kit: Toolkit, board: BoardName, native: boo
       // the spans between every probe event since the last mark (disk writes split them too)
       for (const x of r.run.events) {
         if (x.count <= from || x.count > e.count || !x.profile) continue;
-        for (const [pc, n] of x.profile) by[blob && pc >= blob[0] && pc < blob[1] ? "kernels" : kindOf(syms.at(pc))] += n;
+        for (const [pc, n] of x.profile)
+          by[blob && pc >= blob[0] && pc < blob[1] ? "kernels" : kindOf(syms.at(pc))] += n;
       }
       steps.push({ name: STEPS[e.r[0] - 10], insns: e.count - from, by });
     }
@@ -69,8 +84,11 @@ export async function profileReading(kit: Toolkit, board: BoardName, native: boo
 
 /** Where pigeon.bin lies in the board's flash (the firmware runs it in place), or undefined. */
 function blobRange(flash: string, board: BoardName): [number, number] | undefined {
-  const f = storageOf(readFileSync(flash), board), nm = Buffer.alloc(28);
+  const f = storageOf(readFileSync(flash), board),
+    nm = Buffer.alloc(28);
   nm.write("pigeon.bin", "latin1");
   const at = f.find(nm);
-  return at ? [BOARDS[board].storage + at.addr, BOARDS[board].storage + at.addr + at.size] : undefined;
+  return at
+    ? [BOARDS[board].storage + at.addr, BOARDS[board].storage + at.addr + at.size]
+    : undefined;
 }

@@ -20,8 +20,16 @@ const root = resolve(__dirname, "..");
 export type BoardName = "pico" | "wifi";
 
 /** Each board's firmware image (the toolkit's file name) and Storage area (boards/*.py saved_code). */
-export const BOARDS: Record<BoardName, { image: RegExp; storage: number; storageBytes: number; env: string }> = {
-  pico: { image: /_pico_1r3\.img$/, storage: 0x08004000, storageBytes: 3 * 16384, env: "PICO_R1_3" },
+export const BOARDS: Record<
+  BoardName,
+  { image: RegExp; storage: number; storageBytes: number; env: string }
+> = {
+  pico: {
+    image: /_pico_1r3\.img$/,
+    storage: 0x08004000,
+    storageBytes: 3 * 16384,
+    env: "PICO_R1_3",
+  },
   wifi: { image: /_wifi\.img$/, storage: 0x08010000, storageBytes: 65536, env: "ESPRUINOWIFI" },
 };
 const FLASH_BASE = 0x08000000;
@@ -43,17 +51,32 @@ export interface Toolkit {
 export function findToolkit(): Toolkit | string {
   const dir = process.env.PIGEON_EMU || resolve(root, "../shared/emu");
   const from = process.env.PIGEON_EMU ? "PIGEON_EMU" : "../shared/emu";
-  const qemu = join(dir, "qemu-system-arm"), pluginDir = join(dir, "plugin"), fw = join(dir, "firmware");
+  const qemu = join(dir, "qemu-system-arm"),
+    pluginDir = join(dir, "plugin"),
+    fw = join(dir, "firmware");
   for (const p of [qemu, join(pluginDir, "qemu-plugin.h"), fw])
-    if (!existsSync(p)) return `no emulator toolkit: ${p} is missing (set PIGEON_EMU to the toolkit's directory, or put it at ${resolve(root, "../shared/emu")})`;
+    if (!existsSync(p))
+      return `no emulator toolkit: ${p} is missing (set PIGEON_EMU to the toolkit's directory, or put it at ${resolve(root, "../shared/emu")})`;
   const runs = () => spawnSync(qemu, ["--version"], { encoding: "utf8" });
   let v = runs();
-  if (v.status !== 0 && process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v apt-get"]).status === 0) {
+  if (
+    v.status !== 0 &&
+    process.getuid?.() === 0 &&
+    spawnSync("sh", ["-c", "command -v apt-get"]).status === 0
+  ) {
     console.log("installing libfdt1 libglib2.0-0 (apt-get) for the emulator's QEMU");
-    spawnSync("sh", ["-c", "apt-get install -y -qq libfdt1 libglib2.0-0 || (apt-get update -qq && apt-get install -y -qq libfdt1 libglib2.0-0)"], { stdio: "inherit" });
+    spawnSync(
+      "sh",
+      [
+        "-c",
+        "apt-get install -y -qq libfdt1 libglib2.0-0 || (apt-get update -qq && apt-get install -y -qq libfdt1 libglib2.0-0)",
+      ],
+      { stdio: "inherit" }
+    );
     v = runs();
   }
-  if (v.status !== 0) return `the emulator's QEMU (${from}) does not start: ${(v.stderr || v.error?.message || "").trim()} (apt-get install libfdt1 libglib2.0-0)`;
+  if (v.status !== 0)
+    return `the emulator's QEMU (${from}) does not start: ${(v.stderr || v.error?.message || "").trim()} (apt-get install libfdt1 libglib2.0-0)`;
   const files = readdirSync(fw);
   return {
     dir,
@@ -69,11 +92,34 @@ export function findToolkit(): Toolkit | string {
 
 /** The probe plugin (emu/probe/probe.c), compiled into dist/emu/ when its source is newer. */
 export function probePlugin(kit: Toolkit): string {
-  const src = join(root, "emu/probe/probe.c"), out = join(root, "dist/emu/probe.so");
-  if (existsSync(out) && statSync(out).mtimeMs >= Math.max(statSync(src).mtimeMs, statSync(join(root, "emu/probe/glib.h")).mtimeMs)) return out;
+  const src = join(root, "emu/probe/probe.c"),
+    out = join(root, "dist/emu/probe.so");
+  if (
+    existsSync(out) &&
+    statSync(out).mtimeMs >=
+      Math.max(statSync(src).mtimeMs, statSync(join(root, "emu/probe/glib.h")).mtimeMs)
+  )
+    return out;
   mkdirSync(join(root, "dist/emu"), { recursive: true });
-  const cc = spawnSync("gcc", ["-O2", "-Wall", "-shared", "-fPIC", "-I", join(root, "emu/probe"), "-I", kit.pluginDir, src, "-o", out], { encoding: "utf8" });
-  if (cc.status !== 0) throw new Error(`building the probe plugin: ${cc.stderr || cc.error?.message}`);
+  const cc = spawnSync(
+    "gcc",
+    [
+      "-O2",
+      "-Wall",
+      "-shared",
+      "-fPIC",
+      "-I",
+      join(root, "emu/probe"),
+      "-I",
+      kit.pluginDir,
+      src,
+      "-o",
+      out,
+    ],
+    { encoding: "utf8" }
+  );
+  if (cc.status !== 0)
+    throw new Error(`building the probe plugin: ${cc.stderr || cc.error?.message}`);
   return out;
 }
 
@@ -98,7 +144,8 @@ export class Symbols {
   }
   /** The function holding address pc, or undefined. */
   at(pc: number): string | undefined {
-    let lo = 0, hi = this.list.length - 1;
+    let lo = 0,
+      hi = this.list.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (this.list[mid][0] <= pc) lo = mid;
@@ -111,7 +158,8 @@ export class Symbols {
 
 /** The Storage area of a flash image, in the simulator's model of it (Espruino's src/jsflash.c layout). */
 export function storageOf(image: Buffer, board: BoardName): Flash {
-  const b = BOARDS[board], flash = new Flash(b.storageBytes);
+  const b = BOARDS[board],
+    flash = new Flash(b.storageBytes);
   flash.bytes.set(image.subarray(b.storage - FLASH_BASE, b.storage - FLASH_BASE + b.storageBytes));
   return flash;
 }
@@ -122,8 +170,14 @@ export function storageOf(image: Buffer, board: BoardName): Flash {
  * writes .bootcde and the --storage files that way; the emulator's test of
  * the CLI path checks the two agree).
  */
-export function flashImage(firmware: string, board: BoardName, files: [string, string | Uint8Array][]): Buffer {
-  const image = readFileSync(firmware), b = BOARDS[board], flash = storageOf(image, board);
+export function flashImage(
+  firmware: string,
+  board: BoardName,
+  files: [string, string | Uint8Array][]
+): Buffer {
+  const image = readFileSync(firmware),
+    b = BOARDS[board],
+    flash = storageOf(image, board);
   for (const [name, data] of files) {
     const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
     const nm = Buffer.alloc(28);
@@ -195,23 +249,48 @@ export interface RunResult {
  * no console input: the firmware starts from its own Storage, so the run is
  * the same instruction for instruction every time.
  */
-export function runQemu(o: RunOptions & { started?: (stop: () => void) => void }): Promise<RunResult> {
+export function runQemu(
+  o: RunOptions & { started?: (stop: () => void) => void }
+): Promise<RunResult> {
   const log = `${o.flash}.probe.log`;
-  const opts = [probePlugin(o.kit), ...(o.marks ?? []).map((a) => `mark=0x${a.toString(16)}`), ...(o.args ?? []).map((a) => `args=0x${a.toString(16)}`)];
+  const opts = [
+    probePlugin(o.kit),
+    ...(o.marks ?? []).map((a) => `mark=0x${a.toString(16)}`),
+    ...(o.args ?? []).map((a) => `args=0x${a.toString(16)}`),
+  ];
   if (o.stop) opts.push(`stop=${o.stop}`);
   if (o.profile) opts.push("profile=1");
   writeFileSync(log, "");
   const argv = [
-    "-M", "netduinoplus2", "-icount", "shift=4,sleep=off", "-rtc", `base=${o.rtc ?? "2026-01-01T00:00:00"},clock=vm`,
-    "-nographic", "-monitor", "none", "-serial", o.serialTcp ? `tcp:127.0.0.1:${o.serialTcp},server,nowait` : "stdio",
-    "-global", `stm32f405-soc.flash-file=${o.flash}`,
+    "-M",
+    "netduinoplus2",
+    "-icount",
+    "shift=4,sleep=off",
+    "-rtc",
+    `base=${o.rtc ?? "2026-01-01T00:00:00"},clock=vm`,
+    "-nographic",
+    "-monitor",
+    "none",
+    "-serial",
+    o.serialTcp ? `tcp:127.0.0.1:${o.serialTcp},server,nowait` : "stdio",
+    "-global",
+    `stm32f405-soc.flash-file=${o.flash}`,
     ...(o.card ? ["-drive", `if=sd,index=0,format=raw,file=${o.card}`] : []),
-    "-plugin", opts.join(","), "-d", "plugin", "-D", log,
+    "-plugin",
+    opts.join(","),
+    "-d",
+    "plugin",
+    "-D",
+    log,
   ];
   return new Promise((done, fail) => {
     const q = spawn(o.kit.qemu, argv, { stdio: ["pipe", "pipe", "pipe"] });
     o.started?.(() => q.kill("SIGTERM"));
-    let out = "", err = "", finished = false, failed = false, timedOut = false;
+    let out = "",
+      err = "",
+      finished = false,
+      failed = false,
+      timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       q.kill("SIGKILL");
@@ -234,16 +313,36 @@ export function runQemu(o: RunOptions & { started?: (stop: () => void) => void }
     q.on("close", () => {
       clearTimeout(timer);
       const stopped = /\[probe\] stop (\d+)/.exec(err);
-      if (!finished && !stopped && !timedOut && !/terminating on signal/.test(err) && /error|Error/.test(err)) return fail(new Error(`qemu: ${err.trim()}`));
+      if (
+        !finished &&
+        !stopped &&
+        !timedOut &&
+        !/terminating on signal/.test(err) &&
+        /error|Error/.test(err)
+      )
+        return fail(new Error(`qemu: ${err.trim()}`));
       const r = parseProbe(readFileSync(log, "latin1"));
-      done({ console: out, events: r.events, total: stopped ? Number(stopped[1]) : r.total, done: finished, stopped: !!stopped, timedOut, tail: r.tail });
+      done({
+        console: out,
+        events: r.events,
+        total: stopped ? Number(stopped[1]) : r.total,
+        done: finished,
+        stopped: !!stopped,
+        timedOut,
+        tail: r.tail,
+      });
     });
   });
 }
 
-function parseProbe(text: string): { events: ProbeEvent[]; total: number; tail?: Map<number, number> } {
+function parseProbe(text: string): {
+  events: ProbeEvent[];
+  total: number;
+  tail?: Map<number, number>;
+} {
   const events: ProbeEvent[] = [];
-  let total = 0, profile: Map<number, number> | undefined;
+  let total = 0,
+    profile: Map<number, number> | undefined;
   for (const line of text.split("\n")) {
     const p = line.split(" ");
     if (p[0] === "pc") {
@@ -255,7 +354,12 @@ function parseProbe(text: string): { events: ProbeEvent[]; total: number; tail?:
       if (events.length) events[events.length - 1].profile = profile;
       else if (profile) throw new Error("probe: profile lines before the first mark");
       profile = undefined;
-      events.push({ kind: p[0], pc: parseInt(p[1], 16), count: Number(p[2]), r: p.slice(3).map(Number) });
+      events.push({
+        kind: p[0],
+        pc: parseInt(p[1], 16),
+        count: Number(p[2]),
+        r: p.slice(3).map(Number),
+      });
     } else if (p[0] === "end") {
       if (events.length) events[events.length - 1].profile = profile;
       profile = new Map();

@@ -27,17 +27,27 @@ export async function bundleES5(entry, name, { link = true } = {}) {
   let code = bundled.outputFiles[0].text;
   const m = /\nexport \{([^}]*)\};\s*$/.exec(code);
   if (!m) throw new Error(`${entry}: expected one export list at the end of the bundle`);
-  const members = m[1].split(",").map((s) => s.trim()).filter(Boolean).map((s) => {
-    const [local, as] = s.split(/\s+as\s+/);
-    return `${as || local}: ${local}`;
-  });
+  const members = m[1]
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const [local, as] = s.split(/\s+as\s+/);
+      return `${as || local}: ${local}`;
+    });
   code = `var ${name} = (function () {\n${code.slice(0, m.index)}\nreturn { ${members.join(", ")} };\n})();\n`;
   if (/__require/.test(code)) throw new Error(`${entry}: require() must not be bundled`);
   const es5 = ts.transpileModule(code, {
-    compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.None, removeComments: true },
+    compilerOptions: {
+      target: ts.ScriptTarget.ES5,
+      module: ts.ModuleKind.None,
+      removeComments: true,
+    },
     transformers: { after: [hoistFunctions] },
   }).outputText;
-  const min = (await transform(es5, { minify: true, target: "es5", legalComments: "none" })).code.trim();
+  const min = (
+    await transform(es5, { minify: true, target: "es5", legalComments: "none" })
+  ).code.trim();
   checkHoisted(min, entry);
   return min + `\nif(typeof module!="undefined")module.exports=${name};\n`;
 }
@@ -57,16 +67,30 @@ const firmware = logger + "PigeonLogger.start();\n";
 writeFileSync(root + "dist/firmware.js", firmware);
 console.log(`dist/firmware.js ${firmware.length} bytes`);
 // the same without the pull server (npm run flash -- --no-link): room in a Pico's Storage for a larger sensor driver
-const noLink = (await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", { link: false })) + "PigeonLogger.start();\n";
+const noLink =
+  (await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", { link: false })) +
+  "PigeonLogger.start();\n";
 writeFileSync(root + "dist/firmware-nolink.js", noLink);
 console.log(`dist/firmware-nolink.js ${noLink.length} bytes`);
 // a reading in marked steps, for npm run emu -- --profile (not shipped): the firmware with bench/board.ts
-writeFileSync(root + "dist/board-bench.js", (await bundleES5("bench/board.ts", "PigeonLogger")) + "PigeonLogger.start();\n");
+writeFileSync(
+  root + "dist/board-bench.js",
+  (await bundleES5("bench/board.ts", "PigeonLogger")) + "PigeonLogger.start();\n"
+);
 // the store timed under duk by the benchmark (not shipped)
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
 // the simulator and host tools, for Node (npm start runs dist/sim.mjs); the
 // banner gives the ES module what the sources use: require and __dirname
-for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["bench/card.ts", "dist/card-bench.mjs"], ["sim/fleet-main.ts", "dist/fleet.mjs"], ["bench/native.ts", "dist/native-bench.mjs"], ["bench/link.ts", "dist/link-bench.mjs"], ["targets/node/cli.ts", "dist/pigeon-cli.mjs"], ["targets/node/checker.ts", "dist/pigeon-checker.mjs"], ["emu/main.ts", "dist/emu.mjs"]])
+for (const [entry, out] of [
+  ["sim/main.ts", "dist/sim.mjs"],
+  ["bench/card.ts", "dist/card-bench.mjs"],
+  ["sim/fleet-main.ts", "dist/fleet.mjs"],
+  ["bench/native.ts", "dist/native-bench.mjs"],
+  ["bench/link.ts", "dist/link-bench.mjs"],
+  ["targets/node/cli.ts", "dist/pigeon-cli.mjs"],
+  ["targets/node/checker.ts", "dist/pigeon-checker.mjs"],
+  ["emu/main.ts", "dist/emu.mjs"],
+])
   await build({
     entryPoints: [root + entry],
     outfile: root + out,
@@ -77,7 +101,8 @@ for (const [entry, out] of [["sim/main.ts", "dist/sim.mjs"], ["bench/card.ts", "
     packages: "external",
     logLevel: "warning",
     banner: {
-      js: 'import{createRequire as __cr}from"node:module";import{fileURLToPath as __fu}from"node:url";import{dirname as __dn}from"node:path";' +
+      js:
+        'import{createRequire as __cr}from"node:module";import{fileURLToPath as __fu}from"node:url";import{dirname as __dn}from"node:path";' +
         "const require=__cr(import.meta.url);const __filename=__fu(import.meta.url);const __dirname=__dn(__filename);",
     },
   });
@@ -100,10 +125,21 @@ const browser = (entry, extra = {}) =>
     ...extra,
   }).then((r) => r.outputFiles[0].text);
 const workerJs = core + (await browser("targets/web/worker.ts"));
-const mainJs = await browser("targets/web/main.ts", { define: { "import.meta.url": '"about:blank"', WORKER_SOURCE_ID: '"pigeon-worker"' } });
-const css = readFileSync(dirname(createRequire(import.meta.url).resolve("uplot")) + "/uPlot.min.css", "utf8") + readFileSync(root + "targets/web/viewer.css", "utf8");
-for (const [what, text] of [["worker", workerJs], ["page", mainJs], ["styles", css]])
-  if (/<\/(script|style)|<!--/i.test(text)) throw new Error(`viewer: the ${what} holds text that would end its element early`);
+const mainJs = await browser("targets/web/main.ts", {
+  define: { "import.meta.url": '"about:blank"', WORKER_SOURCE_ID: '"pigeon-worker"' },
+});
+const css =
+  readFileSync(
+    dirname(createRequire(import.meta.url).resolve("uplot")) + "/uPlot.min.css",
+    "utf8"
+  ) + readFileSync(root + "targets/web/viewer.css", "utf8");
+for (const [what, text] of [
+  ["worker", workerJs],
+  ["page", mainJs],
+  ["styles", css],
+])
+  if (/<\/(script|style)|<!--/i.test(text))
+    throw new Error(`viewer: the ${what} holds text that would end its element early`);
 const viewer = readFileSync(root + "targets/web/viewer.html", "utf8")
   .replace("/*STYLE*/", () => css)
   .replace("/*WORKER*/", () => workerJs)

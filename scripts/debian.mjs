@@ -29,11 +29,15 @@ export function ensure(cmds = Object.keys(TOOLS)) {
   if (process.getuid && process.getuid() === 0 && has("apt-get")) {
     console.log(`installing ${pkgs.join(" ")} (apt-get) for ${missing.join(", ")}`);
     execSync("apt-get update -qq", { stdio: "inherit" });
-    execSync(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs.join(" ")}`, { stdio: "inherit" });
+    execSync(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs.join(" ")}`, {
+      stdio: "inherit",
+    });
   }
   const still = cmds.filter((c) => !has(c));
   if (still.length)
-    console.log(`missing ${still.join(", ")}: install with  sudo apt-get install ${[...new Set(still.map((c) => TOOLS[c]))].join(" ")}`);
+    console.log(
+      `missing ${still.join(", ")}: install with  sudo apt-get install ${[...new Set(still.map((c) => TOOLS[c]))].join(" ")}`
+    );
   return still;
 }
 

@@ -31,15 +31,20 @@ const opt = (name) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const port = opt("--port"), board = opt("--board"), out = opt("--out"), config = opt("--config"), sensors = opt("--sensors");
+const port = opt("--port"),
+  board = opt("--board"),
+  out = opt("--out"),
+  config = opt("--config"),
+  sensors = opt("--sensors");
 if (port ? out : !(board && out)) {
   console.error(
     "usage: npm run flash -- --port <serial port> [--config PIGEON.CFG] [--sensors file.js] [--new-seed] [--no-link]\n" +
-      "       npm run flash -- --board <BOARD name or board.json> --out file.js [...]: writes what would be sent instead of connecting (no board needed)",
+      "       npm run flash -- --board <BOARD name or board.json> --out file.js [...]: writes what would be sent instead of connecting (no board needed)"
   );
   process.exit(2);
 }
-for (const f of [config, sensors]) if (f && !existsSync(f)) (console.error(`flash: ${f}: no such file`), process.exit(2));
+for (const f of [config, sensors])
+  if (f && !existsSync(f)) (console.error(`flash: ${f}: no such file`), process.exit(2));
 let seedFile, sensorsFile;
 if (sensors) {
   // minified, as Storage is scarce on a Pico (scripts/sensors.mjs)
@@ -52,8 +57,12 @@ if (args.includes("--new-seed")) {
   writeFileSync(seedFile, randomBytes(32), { mode: 0o600 });
 }
 // --no-link: the firmware without its pull server (spec/link.md), 2.6 KB less of a Pico's 48 KB of Storage for sensor code
-const firmware = join(root, args.includes("--no-link") ? "dist/firmware-nolink.js" : "dist/firmware.js");
-if (!existsSync(firmware)) spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
+const firmware = join(
+  root,
+  args.includes("--no-link") ? "dist/firmware-nolink.js" : "dist/firmware.js"
+);
+if (!existsSync(firmware))
+  spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
 const cli = join(require.resolve("espruino/package.json"), "../bin/espruino-cli.js");
 const p = spawnSync(
   "node",
@@ -61,15 +70,17 @@ const p = spawnSync(
     cli,
     ...(out ? ["-n", "-o", out, "--board", board] : ["-p", port, "-t"]),
     ...(out || /^(\/dev\/|tcp:\/\/|COM\d)/i.test(port) ? ["--no-ble"] : []),
-    "--config", "SAVE_ON_SEND=1",
+    "--config",
+    "SAVE_ON_SEND=1",
     ...(config ? ["--storage", `PIGEON.CFG:${config}`] : []),
     ...(sensorsFile ? ["--storage", `.boot0:${sensorsFile}`] : []),
     ...(seedFile ? ["--storage", `pigeon.seed:${seedFile}`] : []),
     // the Thumb-2 kernels: the firmware binds them on Cortex-M4 boards (Pico, WiFi, nRF52) and leaves them alone elsewhere
-    "--storage", `pigeon.bin:${join(root, "targets/espruino/native/kernels.bin")}`,
+    "--storage",
+    `pigeon.bin:${join(root, "targets/espruino/native/kernels.bin")}`,
     firmware,
   ],
-  { stdio: "inherit" },
+  { stdio: "inherit" }
 );
 if (seedFile) writeFileSync(seedFile, Buffer.alloc(32)); // overwrite the copy on this computer
 process.exit(p.status ?? 1);

@@ -12,15 +12,24 @@ import ts from "typescript";
 // searches name by name; there, only a function that init code reaches
 // (directly, or through the functions it calls) before its declaration moves up.
 const isDirective = (s) => ts.isExpressionStatement(s) && ts.isStringLiteral(s.expression);
-const isFn = (node) => (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node)) && node.body;
+const isFn = (node) =>
+  (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node)) && node.body;
 /** An identifier that names a property (o.name, { name: ... }), not a variable. */
-const isPropertyName = (n) => n.parent && (ts.isPropertyAccessExpression(n.parent) || ts.isPropertyAssignment(n.parent)) && n.parent.name === n;
+const isPropertyName = (n) =>
+  n.parent &&
+  (ts.isPropertyAccessExpression(n.parent) || ts.isPropertyAssignment(n.parent)) &&
+  n.parent.name === n;
 /** The names a function declares: its parameters, its vars and its functions (not those of functions inside it). */
 function locals(fn) {
   const names = new Set(fn.parameters.map((p) => p.name.getText()));
   const walk = (node) => {
     if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name)) names.add(node.name.text);
-    if ((ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node)) && node.name && node !== fn) names.add(node.name.text);
+    if (
+      (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node)) &&
+      node.name &&
+      node !== fn
+    )
+      names.add(node.name.text);
     if (!ts.isFunctionLike(node) || node === fn) ts.forEachChild(node, walk);
   };
   if (fn.name && ts.isFunctionExpression(fn)) names.add(fn.name.text);
@@ -29,22 +38,31 @@ function locals(fn) {
 }
 /** Names of st's top-level function declarations that a non-function statement reaches before the declaration. */
 function earlyUses(st) {
-  const at = new Map(), uses = new Map();
+  const at = new Map(),
+    uses = new Map();
   // identifiers naming a top-level function; a function's own names (parameters, vars,
   // functions: minified code reuses short names) shadow them inside it
   const refs = (node, out = new Set(), shadow = new Set()) => {
     if (ts.isFunctionLike(node) && node.body) {
       shadow = new Set([...shadow, ...locals(node)]);
-    } else if (ts.isIdentifier(node) && at.has(node.text) && !shadow.has(node.text) && !isPropertyName(node)) out.add(node.text);
+    } else if (
+      ts.isIdentifier(node) &&
+      at.has(node.text) &&
+      !shadow.has(node.text) &&
+      !isPropertyName(node)
+    )
+      out.add(node.text);
     ts.forEachChild(node, (c) => void refs(c, out, shadow));
     return out;
   };
   st.forEach((s, i) => ts.isFunctionDeclaration(s) && s.name && at.set(s.name.text, i));
-  for (const s of st) if (ts.isFunctionDeclaration(s) && s.name) uses.set(s.name.text, refs(s.body));
+  for (const s of st)
+    if (ts.isFunctionDeclaration(s) && s.name) uses.set(s.name.text, refs(s.body));
   const early = new Set();
   st.forEach((s, i) => {
     if (ts.isFunctionDeclaration(s)) return;
-    const seen = new Set(), todo = [...refs(s)];
+    const seen = new Set(),
+      todo = [...refs(s)];
     while (todo.length) {
       const n = todo.pop();
       if (seen.has(n)) continue;
@@ -64,13 +82,33 @@ export function hoistFunctions(ctx) {
     node = ts.visitEachChild(node, visit, ctx);
     depth -= fn ? 1 : 0;
     if (!fn) return node;
-    const st = [...node.body.statements], lead = [];
+    const st = [...node.body.statements],
+      lead = [];
     while (st.length && isDirective(st[0])) lead.push(st.shift());
-    const early = depth ? null : earlyUses(st), up = (x) => ts.isFunctionDeclaration(x) && (!early || early.has(x.name.text));
+    const early = depth ? null : earlyUses(st),
+      up = (x) => ts.isFunctionDeclaration(x) && (!early || early.has(x.name.text));
     const body = f.updateBlock(node.body, [...lead, ...st.filter(up), ...st.filter((x) => !up(x))]);
     return ts.isFunctionDeclaration(node)
-      ? f.updateFunctionDeclaration(node, node.modifiers, node.asteriskToken, node.name, node.typeParameters, node.parameters, node.type, body)
-      : f.updateFunctionExpression(node, node.modifiers, node.asteriskToken, node.name, node.typeParameters, node.parameters, node.type, body);
+      ? f.updateFunctionDeclaration(
+          node,
+          node.modifiers,
+          node.asteriskToken,
+          node.name,
+          node.typeParameters,
+          node.parameters,
+          node.type,
+          body
+        )
+      : f.updateFunctionExpression(
+          node,
+          node.modifiers,
+          node.asteriskToken,
+          node.name,
+          node.typeParameters,
+          node.parameters,
+          node.type,
+          body
+        );
   };
   return (sf) => ts.visitNode(sf, visit);
 }
@@ -78,12 +116,21 @@ export function hoistFunctions(ctx) {
 export function checkHoisted(code, what) {
   const sf = ts.createSourceFile("bundle.js", code, ts.ScriptTarget.ES5, true);
   const fail = (name) => {
-    throw new Error(`${what}: function ${name} is used before its declaration is reached, which Espruino does not hoist`);
+    throw new Error(
+      `${what}: function ${name} is used before its declaration is reached, which Espruino does not hoist`
+    );
   };
   const walk = (node, depth) => {
     if (isFn(node)) {
       const st = node.body.statements.filter((s) => !isDirective(s));
-      if (depth) st.forEach((s, i) => ts.isFunctionDeclaration(s) && i && !ts.isFunctionDeclaration(st[i - 1]) && fail(s.name.text));
+      if (depth)
+        st.forEach(
+          (s, i) =>
+            ts.isFunctionDeclaration(s) &&
+            i &&
+            !ts.isFunctionDeclaration(st[i - 1]) &&
+            fail(s.name.text)
+        );
       else for (const n of earlyUses(st)) fail(n);
       depth++;
     }
@@ -91,4 +138,3 @@ export function checkHoisted(code, what) {
   };
   walk(sf, 0);
 }
-

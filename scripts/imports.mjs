@@ -43,18 +43,25 @@ export function graph(dir = root) {
       } else if (/\.(ts|mjs)$/.test(n) && !n.endsWith(".d.ts")) files.push(p);
     }
   };
-  for (const d of ["src", "targets", "sim", "bench", "emu", "scripts", "test"]) if (existsSync(join(dir, d))) walk(join(dir, d));
-  const g = new Map(), reexports = [];
+  for (const d of ["src", "targets", "sim", "bench", "emu", "scripts", "test"])
+    if (existsSync(join(dir, d))) walk(join(dir, d));
+  const g = new Map(),
+    reexports = [];
   for (const f of files) {
-    const text = readFileSync(f, "utf8"), rel = relative(dir, f), deps = [];
+    const text = readFileSync(f, "utf8"),
+      rel = relative(dir, f),
+      deps = [];
     for (const i of ts.preProcessFile(text, true, true).importedFiles) {
       if (!i.fileName.startsWith(".")) continue;
       const base = resolve(dirname(f), i.fileName);
-      const hit = [base, base + ".ts", base + ".mjs", join(base, "index.ts")].find((p) => existsSync(p) && statSync(p).isFile());
+      const hit = [base, base + ".ts", base + ".mjs", join(base, "index.ts")].find(
+        (p) => existsSync(p) && statSync(p).isFile()
+      );
       if (hit) deps.push(relative(dir, hit));
     }
     g.set(rel, deps);
-    if (rel !== SURFACE && /^export\s+(\*|(type\s+)?\{[^}]*\})\s+from\s/m.test(text)) reexports.push(rel);
+    if (rel !== SURFACE && /^export\s+(\*|(type\s+)?\{[^}]*\})\s+from\s/m.test(text))
+      reexports.push(rel);
   }
   return { g, reexports };
 }
@@ -67,9 +74,12 @@ export function violations({ g, reexports }, layers = LAYERS) {
     if (!rule) continue;
     for (const d of deps) if (!allowed(d, rule[1])) out.push(`${f} imports ${d}, a layer above it`);
   }
-  for (const f of reexports) out.push(`${f} re-exports another module's names (only ${SURFACE}, the bundle's surface, may)`);
+  for (const f of reexports)
+    out.push(`${f} re-exports another module's names (only ${SURFACE}, the bundle's surface, may)`);
   // circles: depth-first, each reported once by its members in order
-  const state = new Map(), stack = [], seen = new Set();
+  const state = new Map(),
+    stack = [],
+    seen = new Set();
   const visit = (v) => {
     state.set(v, 1);
     stack.push(v);
@@ -90,6 +100,10 @@ export function violations({ g, reexports }, layers = LAYERS) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const v = violations(graph());
   for (const line of v) console.log(line);
-  console.log(v.length ? `imports: ${v.length} broken rules` : "imports: no circle, no upward import, no re-export");
+  console.log(
+    v.length
+      ? `imports: ${v.length} broken rules`
+      : "imports: no circle, no upward import, no re-export"
+  );
   process.exit(v.length ? 1 : 0);
 }

@@ -14,12 +14,34 @@ export const NATIVE = join(root, "targets/espruino/native");
 export const BLOB = join(NATIVE, "kernels.bin");
 export const HARNESS = join(root, "dist/native/harness");
 export const CFLAGS = [
-  "-mcpu=cortex-m4", "-mthumb", "-O2", "-fno-toplevel-reorder", "-ffreestanding", "-fno-builtin",
-  "-fno-tree-loop-distribute-patterns", "-fno-common", "-fno-pic", "-fno-exceptions",
-  "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-fno-stack-protector", "-nostdlib", "-Wall", "-Werror",
+  "-mcpu=cortex-m4",
+  "-mthumb",
+  "-O2",
+  "-fno-toplevel-reorder",
+  "-ffreestanding",
+  "-fno-builtin",
+  "-fno-tree-loop-distribute-patterns",
+  "-fno-common",
+  "-fno-pic",
+  "-fno-exceptions",
+  "-fno-asynchronous-unwind-tables",
+  "-fno-unwind-tables",
+  "-fno-stack-protector",
+  "-nostdlib",
+  "-Wall",
+  "-Werror",
 ];
 // kernel entry offsets: the branch table at the start of the blob (kernels.c)
-export const ENTRIES = { fe_mul: 0, fe_sq: 4, sha512_blocks: 8, ed_base: 12, ed_dsm: 16, ed_sign: 20, ed_comb: 24, b32_decode: 28 };
+export const ENTRIES = {
+  fe_mul: 0,
+  fe_sq: 4,
+  sha512_blocks: 8,
+  ed_base: 12,
+  ed_dsm: 16,
+  ed_sign: 20,
+  ed_comb: 24,
+  b32_decode: 28,
+};
 
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");
@@ -28,25 +50,33 @@ const sha256 = (b) => createHash("sha256").update(b).digest("hex");
 export function checkObject(obj) {
   const sections = execFileSync("arm-none-eabi-readelf", ["-S", "-W", obj], { encoding: "utf8" });
   const problems = [];
-  for (const m of sections.matchAll(/^\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+\S+\s+\S+\s+([0-9a-f]+)\s+\S+\s+(\S*)/gm)) {
+  for (const m of sections.matchAll(
+    /^\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+\S+\s+\S+\s+([0-9a-f]+)\s+\S+\s+(\S*)/gm
+  )) {
     const [, name, type, size, flags] = m;
     if (/^REL/.test(type)) problems.push(`relocations (${name})`);
-    if (flags.includes("A") && name !== ".text" && parseInt(size, 16) > 0) problems.push(`data outside .text (${name}, ${parseInt(size, 16)} bytes)`);
+    if (flags.includes("A") && name !== ".text" && parseInt(size, 16) > 0)
+      problems.push(`data outside .text (${name}, ${parseInt(size, 16)} bytes)`);
   }
   const undef = execFileSync("arm-none-eabi-nm", ["-u", obj], { encoding: "utf8" }).trim();
   if (undef) problems.push(`calls outside the blob: ${undef.replace(/\s+U\s+/g, " ").trim()}`);
-  if (problems.length) throw new Error(`${obj}: not a position-independent blob: ${problems.join("; ")}`);
+  if (problems.length)
+    throw new Error(`${obj}: not a position-independent blob: ${problems.join("; ")}`);
 }
 
 /** Compiles kernels.c; returns the blob's bytes and the compiler's version line. */
 export function compileBlob(outDir = join(root, "dist/native")) {
   mkdirSync(outDir, { recursive: true });
   const obj = join(outDir, "kernels.o");
-  execFileSync("arm-none-eabi-gcc", [...CFLAGS, "-c", join(NATIVE, "kernels.c"), "-o", obj], { stdio: "inherit" });
+  execFileSync("arm-none-eabi-gcc", [...CFLAGS, "-c", join(NATIVE, "kernels.c"), "-o", obj], {
+    stdio: "inherit",
+  });
   checkObject(obj);
   const bin = join(outDir, "kernels.bin");
   execFileSync("arm-none-eabi-objcopy", ["-O", "binary", "-j", ".text", obj, bin]);
-  const version = execFileSync("arm-none-eabi-gcc", ["--version"], { encoding: "utf8" }).split("\n")[0];
+  const version = execFileSync("arm-none-eabi-gcc", ["--version"], { encoding: "utf8" }).split(
+    "\n"
+  )[0];
   return { bytes: readFileSync(bin), version };
 }
 
@@ -55,20 +85,34 @@ export function buildNative({ log = console.log } = {}) {
   const meta = JSON.parse(readFileSync(join(NATIVE, "kernels.json"), "utf8"));
   const committed = readFileSync(BLOB);
   if (sha256(committed) !== meta.sha256 || committed.length !== meta.bytes)
-    throw new Error(`${BLOB} does not match kernels.json (sha256 ${meta.sha256}, ${meta.bytes} bytes)`);
+    throw new Error(
+      `${BLOB} does not match kernels.json (sha256 ${meta.sha256}, ${meta.bytes} bytes)`
+    );
   if (has("arm-none-eabi-gcc")) {
     const { bytes, version } = compileBlob();
     if (!bytes.equals(committed)) {
-      const hint = version === meta.compiler ? "" : ` (it was made by ${meta.compiler}, this is ${version})`;
-      throw new Error(`kernels.c compiles to other bytes than the committed kernels.bin${hint}: run node scripts/native.mjs --update and commit both`);
+      const hint =
+        version === meta.compiler ? "" : ` (it was made by ${meta.compiler}, this is ${version})`;
+      throw new Error(
+        `kernels.c compiles to other bytes than the committed kernels.bin${hint}: run node scripts/native.mjs --update and commit both`
+      );
     }
-    log(`targets/espruino/native/kernels.bin ${committed.length} bytes, rebuilt identical (${version})`);
-  } else log(`targets/espruino/native/kernels.bin ${committed.length} bytes (not rebuilt: install gcc-arm-none-eabi)`);
+    log(
+      `targets/espruino/native/kernels.bin ${committed.length} bytes, rebuilt identical (${version})`
+    );
+  } else
+    log(
+      `targets/espruino/native/kernels.bin ${committed.length} bytes (not rebuilt: install gcc-arm-none-eabi)`
+    );
   if (has("arm-linux-gnueabihf-gcc")) {
     const src = join(NATIVE, "harness.c");
     if (!existsSync(HARNESS) || statSync(HARNESS).mtimeMs < statSync(src).mtimeMs) {
       mkdirSync(join(root, "dist/native"), { recursive: true });
-      execFileSync("arm-linux-gnueabihf-gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", HARNESS, src], { stdio: "inherit" });
+      execFileSync(
+        "arm-linux-gnueabihf-gcc",
+        ["-static", "-O2", "-Wall", "-Werror", "-o", HARNESS, src],
+        { stdio: "inherit" }
+      );
     }
   }
 }
@@ -80,7 +124,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     writeFileSync(BLOB, bytes);
     writeFileSync(
       join(NATIVE, "kernels.json"),
-      JSON.stringify({ compiler: version, flags: CFLAGS.join(" "), bytes: bytes.length, sha256: sha256(bytes), entries: ENTRIES }, null, 2) + "\n",
+      JSON.stringify(
+        {
+          compiler: version,
+          flags: CFLAGS.join(" "),
+          bytes: bytes.length,
+          sha256: sha256(bytes),
+          entries: ENTRIES,
+        },
+        null,
+        2
+      ) + "\n"
     );
     console.log(`kernels.bin ${bytes.length} bytes (${version})`);
   } else buildNative();

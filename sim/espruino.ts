@@ -24,7 +24,6 @@ import type { FatImage } from "./card/image";
 import { prng } from "./prng";
 import { addressOf, machineFor, nativeCallAt } from "./native";
 
-
 // ---- profiles -------------------------------------------------------------------
 
 export type ProfileName = "pico" | "wifi" | "esp32" | "bare";
@@ -58,35 +57,105 @@ const STM32_PINS = [...range("A", 16), ...range("B", 16), ...range("C", 16)];
 export const PROFILES: Record<ProfileName, Profile> = {
   // Espruino Pico (STM32F401): boards/PICO_R1_3.py: SHA256 but no SHA512, 5,100 variables, 3 x 16 KB Storage
   pico: {
-    name: "pico", family: "stm32", variables: 5100, crypto: true, sha256: true, sha512: false, convolve: true, cortexM4: true,
-    storageBytes: 3 * 16384, leds: ["B2", "B12"], pins: STM32_PINS, spis: ["SPI1", "SPI2", "SPI3"],
+    name: "pico",
+    family: "stm32",
+    variables: 5100,
+    crypto: true,
+    sha256: true,
+    sha512: false,
+    convolve: true,
+    cortexM4: true,
+    storageBytes: 3 * 16384,
+    leds: ["B2", "B12"],
+    pins: STM32_PINS,
+    spis: ["SPI1", "SPI2", "SPI3"],
   },
   // Espruino WiFi (STM32F411): boards/ESPRUINOWIFI.py: SHA256 and SHA512, 8,190 variables, 64 KB Storage
   wifi: {
-    name: "wifi", family: "stm32", variables: 8190, crypto: true, sha256: true, sha512: true, convolve: true, cortexM4: true,
-    storageBytes: 65536, leds: ["B2", "B12"], pins: STM32_PINS, spis: ["SPI1", "SPI2", "SPI3"],
+    name: "wifi",
+    family: "stm32",
+    variables: 8190,
+    crypto: true,
+    sha256: true,
+    sha512: true,
+    convolve: true,
+    cortexM4: true,
+    storageBytes: 65536,
+    leds: ["B2", "B12"],
+    pins: STM32_PINS,
+    spis: ["SPI1", "SPI2", "SPI3"],
   },
   // ESP32: boards/ESP32.py: SHA256 and SHA512, 16,383 variables, 896 KB Storage, one LED (D2)
   esp32: {
-    name: "esp32", family: "esp32", variables: 16383, crypto: true, sha256: true, sha512: true, convolve: true, cortexM4: false,
-    storageBytes: 224 * 4096, leds: ["D2"], pins: range("D", 40), spis: ["SPI1", "SPI2"],
+    name: "esp32",
+    family: "esp32",
+    variables: 16383,
+    crypto: true,
+    sha256: true,
+    sha512: true,
+    convolve: true,
+    cortexM4: false,
+    storageBytes: 224 * 4096,
+    leds: ["D2"],
+    pins: range("D", 40),
+    spis: ["SPI1", "SPI2"],
   },
   // A build with nothing native for the core: no require("crypto"), no E.convolve,
   // and no STM32 extras (no setDeepSleep). Pico-sized otherwise.
   bare: {
-    name: "bare", family: "other", variables: 5100, crypto: false, sha256: false, sha512: false, convolve: false, cortexM4: false,
-    storageBytes: 3 * 16384, leds: ["B2", "B12"], pins: STM32_PINS, spis: ["SPI1", "SPI2"],
+    name: "bare",
+    family: "other",
+    variables: 5100,
+    crypto: false,
+    sha256: false,
+    sha512: false,
+    convolve: false,
+    cortexM4: false,
+    storageBytes: 3 * 16384,
+    leds: ["B2", "B12"],
+    pins: STM32_PINS,
+    spis: ["SPI1", "SPI2"],
   },
 };
 
 /** What Espruino lacks (ESPRUINO.md), and later globals; deleted from every board context. */
 export const REMOVED = [
-  "Map", "Set", "WeakMap", "WeakSet", "Symbol", "Promise", "BigInt", "Proxy", "Reflect",
-  "Math.imul", "Math.clz32", "Math.trunc", "Math.log2", "Array.from", "Number.isInteger",
-  "ArrayBuffer.isView", "Object.freeze", "String.prototype.codePointAt", "Array.prototype.lastIndexOf",
-  "Object.getPrototypeOf(Uint8Array).from", "TextEncoder", "TextDecoder", "escape", "unescape",
-  "Intl", "WeakRef", "FinalizationRegistry", "queueMicrotask", "structuredClone", "SharedArrayBuffer",
-  "Atomics", "WebAssembly", "BigInt64Array", "BigUint64Array", "AggregateError", "Iterator",
+  "Map",
+  "Set",
+  "WeakMap",
+  "WeakSet",
+  "Symbol",
+  "Promise",
+  "BigInt",
+  "Proxy",
+  "Reflect",
+  "Math.imul",
+  "Math.clz32",
+  "Math.trunc",
+  "Math.log2",
+  "Array.from",
+  "Number.isInteger",
+  "ArrayBuffer.isView",
+  "Object.freeze",
+  "String.prototype.codePointAt",
+  "Array.prototype.lastIndexOf",
+  "Object.getPrototypeOf(Uint8Array).from",
+  "TextEncoder",
+  "TextDecoder",
+  "escape",
+  "unescape",
+  "Intl",
+  "WeakRef",
+  "FinalizationRegistry",
+  "queueMicrotask",
+  "structuredClone",
+  "SharedArrayBuffer",
+  "Atomics",
+  "WebAssembly",
+  "BigInt64Array",
+  "BigUint64Array",
+  "AggregateError",
+  "Iterator",
 ];
 
 // ---- sensors ----------------------------------------------------------------------
@@ -114,7 +183,9 @@ export function defaultSensors(seed = 1): SensorModel {
 
 // ---- internal flash: require("Storage") ------------------------------------------------
 
-const HEADER = 32, NAME = 28, ALIGN = 4;
+const HEADER = 32,
+  NAME = 28,
+  ALIGN = 4;
 const align = (n: number) => (n + ALIGN - 1) & ~(ALIGN - 1);
 
 /**
@@ -128,10 +199,14 @@ const align = (n: number) => (n + ALIGN - 1) & ~(ALIGN - 1);
 export class Flash {
   readonly bytes: Buffer;
 
-  constructor(readonly size: number, public path?: string) {
+  constructor(
+    readonly size: number,
+    public path?: string
+  ) {
     if (path && existsSync(path)) {
       const b = readFileSync(path);
-      if (b.length !== size) throw new Error(`${path}: ${b.length} bytes, the profile's Storage is ${size}`);
+      if (b.length !== size)
+        throw new Error(`${path}: ${b.length} bytes, the profile's Storage is ${size}`);
       this.bytes = b;
     } else this.bytes = Buffer.alloc(size, 0xff);
   }
@@ -142,12 +217,24 @@ export class Flash {
   }
 
   /** Every file header: address, name (raw 28 bytes), size, flags, deleted. */
-  *headers(): Generator<{ addr: number; name: Buffer; size: number; flags: number; deleted: boolean }> {
+  *headers(): Generator<{
+    addr: number;
+    name: Buffer;
+    size: number;
+    flags: number;
+    deleted: boolean;
+  }> {
     for (let a = 0; a + HEADER <= this.size;) {
       const word = this.bytes.readUInt32LE(a);
       if (word === 0xffffffff) return;
       const size = word & 0xffffff;
-      yield { addr: a, name: this.bytes.subarray(a + 4, a + HEADER), size, flags: word >>> 24, deleted: this.bytes.readUInt32LE(a + 4) === 0 };
+      yield {
+        addr: a,
+        name: this.bytes.subarray(a + 4, a + HEADER),
+        size,
+        flags: word >>> 24,
+        deleted: this.bytes.readUInt32LE(a + 4) === 0,
+      };
       a += HEADER + align(size);
     }
   }
@@ -158,7 +245,9 @@ export class Flash {
     return e;
   }
   find(name: Buffer): { addr: number; size: number; flags: number } | null {
-    for (const h of this.headers()) if (!h.deleted && h.name.equals(name)) return { addr: h.addr + HEADER, size: h.size, flags: h.flags };
+    for (const h of this.headers())
+      if (!h.deleted && h.name.equals(name))
+        return { addr: h.addr + HEADER, size: h.size, flags: h.flags };
     return null;
   }
   /** Programs bytes: like flash, only clears bits. */
@@ -178,7 +267,7 @@ export class Flash {
       const at = this.end();
       if (at + HEADER + align(size) <= this.size) {
         const h = Buffer.alloc(HEADER);
-        h.writeUInt32LE(((flags & 0xff) << 24 | (size & 0xffffff)) >>> 0, 0);
+        h.writeUInt32LE((((flags & 0xff) << 24) | (size & 0xffffff)) >>> 0, 0);
         name.copy(h, 4);
         this.program(at, h);
         return at + HEADER;
@@ -190,7 +279,9 @@ export class Flash {
   /** Moves live files to the front and erases the rest (a power cut during it is not modelled). */
   compact(): void {
     const live: Buffer[] = [];
-    for (const h of this.headers()) if (!h.deleted) live.push(Buffer.from(this.bytes.subarray(h.addr, h.addr + HEADER + align(h.size))));
+    for (const h of this.headers())
+      if (!h.deleted)
+        live.push(Buffer.from(this.bytes.subarray(h.addr, h.addr + HEADER + align(h.size))));
     this.bytes.fill(0xff);
     let a = 0;
     for (const f of live) {
@@ -199,14 +290,25 @@ export class Flash {
     }
   }
   stats() {
-    let fileBytes = 0, fileCount = 0, trashBytes = 0, trashCount = 0, end = 0;
+    let fileBytes = 0,
+      fileCount = 0,
+      trashBytes = 0,
+      trashCount = 0,
+      end = 0;
     for (const h of this.headers()) {
       const n = HEADER + align(h.size);
-      if (h.deleted) (trashBytes += n), trashCount++;
-      else (fileBytes += n), fileCount++;
+      if (h.deleted) ((trashBytes += n), trashCount++);
+      else ((fileBytes += n), fileCount++);
       end = h.addr + n;
     }
-    return { total: this.size, free: this.size - end, fileBytes, fileCount, trashBytes, trashCount };
+    return {
+      total: this.size,
+      free: this.size - end,
+      fileBytes,
+      fileCount,
+      trashBytes,
+      trashCount,
+    };
   }
 }
 
@@ -250,28 +352,63 @@ export interface BoardOptions {
   consoleLine?: { device?: string; baud?: number };
 }
 
-export interface PinEvent { t: number; pin: string; value: number }
-export interface LedEvent { t: number; led: string; value: number }
-export interface ResetEvent { t: number; reason: "power-on" | "reset" | "watchdog" | "E.reboot" | "power-cut" }
+export interface PinEvent {
+  t: number;
+  pin: string;
+  value: number;
+}
+export interface LedEvent {
+  t: number;
+  led: string;
+  value: number;
+}
+export interface ResetEvent {
+  t: number;
+  reason: "power-on" | "reset" | "watchdog" | "E.reboot" | "power-cut";
+}
 
-interface Timer { id: number; at: number; interval: number; fn: unknown; args: unknown[] }
-interface OpenFile { fp: number; mode: "r" | "w" | "rw"; open: boolean; mount: Mount }
-interface Mount { img: FatImage; fs: number }
+interface Timer {
+  id: number;
+  at: number;
+  interval: number;
+  fn: unknown;
+  args: unknown[];
+}
+interface OpenFile {
+  fp: number;
+  mode: "r" | "w" | "rw";
+  open: boolean;
+  mount: Mount;
+}
+interface Mount {
+  img: FatImage;
+  fs: number;
+}
 
 /** Thrown through device code by E.reboot(); the board reboots when it reaches the top. */
 class Reboot extends Error {}
 /** Device code ran past cpuLimitMs: on a board it would spin until the watchdog bites. */
 class Hung extends Error {}
 
-const FLAG_NAMES = ["deepSleep", "unsafeFlash", "unsyncFiles", "pretokenise", "jitDebug", "onErrorSave", "onErrorFlash"];
-const TIMER_MIN_MS = 0.1, TIMER_MAX_MS = 31536000001000;
+const FLAG_NAMES = [
+  "deepSleep",
+  "unsafeFlash",
+  "unsyncFiles",
+  "pretokenise",
+  "jitDebug",
+  "onErrorSave",
+  "onErrorFlash",
+];
+const TIMER_MIN_MS = 0.1,
+  TIMER_MAX_MS = 31536000001000;
 /** The SFN characters FatFs accepts besides A-Z and 0-9 (ASCII only here). */
 const SFN_EXTRA = "!#$%&'()-@^_`{}~";
 
 /** Is `name` (one path component) a valid 8.3 name, upper-casing allowed? */
 export function is83(name: string): boolean {
   const dot = name.indexOf(".");
-  const body = dot < 0 ? name : name.slice(0, dot), ext = dot < 0 ? "" : name.slice(dot + 1);
+  const body = dot < 0 ? name : name.slice(0, dot),
+    ext = dot < 0 ? "" : name.slice(dot + 1);
   if (!body.length || body.length > 8 || ext.length > 3 || (dot >= 0 && !ext.length)) return false;
   for (const c of body + ext) {
     const u = c.toUpperCase();
@@ -510,7 +647,10 @@ export class Board {
         return undefined as T;
       }
       if (e instanceof Hung) {
-        if (!this.watchdog) throw new Error(`the board hung: device code ran over ${this.opts.cpuLimitMs} ms with no watchdog to reset it`);
+        if (!this.watchdog)
+          throw new Error(
+            `the board hung: device code ran over ${this.opts.cpuLimitMs} ms with no watchdog to reset it`
+          );
         this.boot("watchdog");
         return undefined as T;
       }
@@ -534,7 +674,13 @@ export class Board {
       if (next.interval) next.at += next.interval;
       else this.timers.splice(this.timers.indexOf(next), 1);
       try {
-        this.guard(() => this.uncaught(() => (typeof next!.fn === "string" ? this.exec(next!.fn, "timer") : this.call(next!.fn, next!.args))));
+        this.guard(() =>
+          this.uncaught(() =>
+            typeof next!.fn === "string"
+              ? this.exec(next!.fn, "timer")
+              : this.call(next!.fn, next!.args)
+          )
+        );
         this.returnInputLine();
       } catch (e) {
         if (e instanceof PowerCut) break;
@@ -650,7 +796,8 @@ export class Board {
       else if (c === 13 || c === 10) this.newLine();
       else if (c >= 32 || c === 9) {
         this.inputLine += c === 9 ? "    " : String.fromCharCode(c);
-        if (!this.echoOffForLine && !this.inputLineRemoved) this.send(c === 9 ? "    " : String.fromCharCode(c));
+        if (!this.echoOffForLine && !this.inputLineRemoved)
+          this.send(c === 9 ? "    " : String.fromCharCode(c));
       }
       if (this.off) return;
     }
@@ -661,18 +808,22 @@ export class Board {
       if (!this.echoOffForLine) this.send("\r\n:");
       return;
     }
-    const code = this.inputLine.trimEnd(), echo = !this.echoOffForLine;
+    const code = this.inputLine.trimEnd(),
+      echo = !this.echoOffForLine;
     if (echo) {
       this.send("\r\n");
       this.inputLineRemoved = true;
     }
     this.inputLine = "";
-    let value: unknown, failed = true;
+    let value: unknown,
+      failed = true;
     try {
-      this.guard(() => this.uncaught(() => {
-        value = this.exec(code, "REPL");
-        failed = false;
-      }));
+      this.guard(() =>
+        this.uncaught(() => {
+          value = this.exec(code, "REPL");
+          failed = false;
+        })
+      );
     } catch (e) {
       if (!(e instanceof PowerCut)) throw e;
       return;
@@ -680,7 +831,12 @@ export class Board {
     if (echo && !failed && code !== "") {
       let v: string;
       try {
-        v = value === undefined ? "undefined" : typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+        v =
+          value === undefined
+            ? "undefined"
+            : typeof value === "string"
+              ? JSON.stringify(value)
+              : (JSON.stringify(value) ?? String(value));
       } catch {
         v = String(value);
       }
@@ -706,16 +862,23 @@ export class Board {
     const ctx = vm.createContext({});
     this.ctx = ctx;
     const g = (this.g = vm.runInContext("this", ctx));
-    vm.runInContext(REMOVED.map((p) => {
-      const dot = p.lastIndexOf(".");
-      return dot < 0 ? `delete globalThis[${JSON.stringify(p)}];` : `delete ${p.slice(0, dot)}[${JSON.stringify(p.slice(dot + 1))}];`;
-    }).join("\n") + "\ndelete globalThis.console;", ctx);
-    const P = this.profile, self = this;
+    vm.runInContext(
+      REMOVED.map((p) => {
+        const dot = p.lastIndexOf(".");
+        return dot < 0
+          ? `delete globalThis[${JSON.stringify(p)}];`
+          : `delete ${p.slice(0, dot)}[${JSON.stringify(p.slice(dot + 1))}];`;
+      }).join("\n") + "\ndelete globalThis.console;",
+      ctx
+    );
+    const P = this.profile,
+      self = this;
     // marks the Node-side functions handed to the device code (they throw the context's Errors)
     const host = <T extends Function>(f: T) => f;
 
     // Date.now() and new Date() read the virtual clock (Espruino's Date is getTime() based)
-    vm.runInContext(`(function (now) {
+    vm.runInContext(
+      `(function (now) {
       var D = Date;
       function SimDate(a, b, c, d, e, f, g) {
         if (!(this instanceof SimDate)) return new D(now()).toString();
@@ -730,7 +893,12 @@ export class Board {
       SimDate.now = now; SimDate.UTC = D.UTC; SimDate.parse = D.parse;
       Date = SimDate;
       Math.random = arguments[1];
-    })`, ctx)(host(() => this.time * 1000), host(() => this.rand() / 2147483648));
+    })`,
+      ctx
+    )(
+      host(() => this.time * 1000),
+      host(() => this.rand() / 2147483648)
+    );
 
     // global, globalThis (both exist on Espruino); btoa/atob on byte strings
     g.global = g;
@@ -761,7 +929,8 @@ export class Board {
     });
     const addTimer = (fn: unknown, ms: unknown, args: unknown[], repeat: boolean) => {
       this.alive();
-      if (typeof fn !== "function" && typeof fn !== "string") throw this.error("Function or String not supplied!");
+      if (typeof fn !== "function" && typeof fn !== "string")
+        throw this.error("Function or String not supplied!");
       let iv = Number(ms);
       if (isNaN(iv) || iv < TIMER_MIN_MS) iv = TIMER_MIN_MS;
       if (iv > TIMER_MAX_MS) throw this.error("Interval is too long (>100 years)");
@@ -770,14 +939,20 @@ export class Board {
       this.timers.push({ id, at: this.ms + iv, interval: repeat ? iv : 0, fn, args });
       return id;
     };
-    g.setTimeout = host((fn: unknown, ms: unknown, ...args: unknown[]) => addTimer(fn, ms, args, false));
-    g.setInterval = host((fn: unknown, ms: unknown, ...args: unknown[]) => addTimer(fn, ms, args, true));
-    const clear = (name: string) => host((...a: unknown[]) => {
-      this.alive();
-      if (!a.length) this.timers = [];
-      else if (a[0] === undefined) throw this.error(`clear${name}(undefined) not allowed. Use clear${name}() instead`);
-      else this.timers = this.timers.filter((t) => t.id !== Number(a[0]));
-    });
+    g.setTimeout = host((fn: unknown, ms: unknown, ...args: unknown[]) =>
+      addTimer(fn, ms, args, false)
+    );
+    g.setInterval = host((fn: unknown, ms: unknown, ...args: unknown[]) =>
+      addTimer(fn, ms, args, true)
+    );
+    const clear = (name: string) =>
+      host((...a: unknown[]) => {
+        this.alive();
+        if (!a.length) this.timers = [];
+        else if (a[0] === undefined)
+          throw this.error(`clear${name}(undefined) not allowed. Use clear${name}() instead`);
+        else this.timers = this.timers.filter((t) => t.id !== Number(a[0]));
+      });
     g.clearTimeout = clear("Timeout");
     g.clearInterval = clear("Interval");
     g.changeInterval = host((id: unknown, ms: unknown) => {
@@ -812,18 +987,33 @@ export class Board {
       const led = ledName(n);
       if (led) this.leds.push({ t: this.time, led, value });
     };
-    Pin.prototype.write = host(function (this: object, v: unknown) { self.alive(); writePin(pinName(this), v); });
-    Pin.prototype.set = host(function (this: object) { self.alive(); writePin(pinName(this), 1); });
-    Pin.prototype.reset = host(function (this: object) { self.alive(); writePin(pinName(this), 0); });
+    Pin.prototype.write = host(function (this: object, v: unknown) {
+      self.alive();
+      writePin(pinName(this), v);
+    });
+    Pin.prototype.set = host(function (this: object) {
+      self.alive();
+      writePin(pinName(this), 1);
+    });
+    Pin.prototype.reset = host(function (this: object) {
+      self.alive();
+      writePin(pinName(this), 0);
+    });
     Pin.prototype.toggle = host(function (this: object) {
       self.alive();
-      const n = pinName(this), v = self.pinValues.get(n) ? 0 : 1;
+      const n = pinName(this),
+        v = self.pinValues.get(n) ? 0 : 1;
       writePin(n, v);
       return !!v;
     });
-    Pin.prototype.read = host(function (this: object) { self.alive(); return !!self.pinValues.get(pinName(this)); });
+    Pin.prototype.read = host(function (this: object) {
+      self.alive();
+      return !!self.pinValues.get(pinName(this));
+    });
     Pin.prototype.mode = host(() => undefined);
-    Pin.prototype.toString = host(function (this: object) { return pinName(this); });
+    Pin.prototype.toString = host(function (this: object) {
+      return pinName(this);
+    });
     for (const n of P.pins) g[n] = pins[n] = new Pin();
     P.leds.forEach((n, i) => (g["LED" + (i + 1)] = pins[n]));
     g.Pin = Pin;
@@ -852,7 +1042,9 @@ export class Board {
       // ESP32: "raw and uncalibrated": a fixed per-board offset stands for that
       return P.family === "esp32" ? t + 20 + (this.seed % 13) : t;
     });
-    E.getAnalogVRef = host(() => (this.alive(), P.family === "esp32" ? NaN : this.sensors.vref(this.elapsed)));
+    E.getAnalogVRef = host(
+      () => (this.alive(), P.family === "esp32" ? NaN : this.sensors.vref(this.elapsed))
+    );
     E.hwRand = host(() => (this.alive(), P.family === "esp32" ? this.rand() : this.hw()));
     E.srand = host((s: unknown) => {
       this.alive();
@@ -885,7 +1077,8 @@ export class Board {
       for (const n of FLAG_NAMES) if (o && n in o) this.flags[n] = o[n] ? 1 : 0;
     });
     E.toUint8Array = host((...a: unknown[]) => {
-      const b = flatten(a), u = new g.Uint8Array(b.length);
+      const b = flatten(a),
+        u = new g.Uint8Array(b.length);
       for (let i = 0; i < b.length; i++) u[i] = b[i];
       return u;
     });
@@ -910,26 +1103,35 @@ export class Board {
             return slow(a, b, offset);
           };
         })`,
-        ctx,
+        ctx
       )(slow);
     }
     if (P.convolve) E.mapInPlace = host(mapInPlace(this));
     if (this.opts.native && P.name !== "bare") {
       E.getAddressOf = host((v: unknown, flat: unknown) => (flat ? addressOf(v) : 0));
       E.nativeCall = host((addr: unknown, sig: unknown, code: unknown) => {
-        if (typeof addr !== "number" || typeof sig !== "string" || (code !== undefined && typeof code !== "string")) throw this.error("E.nativeCall(addr, signature, data)");
+        if (
+          typeof addr !== "number" ||
+          typeof sig !== "string" ||
+          (code !== undefined && typeof code !== "string")
+        )
+          throw this.error("E.nativeCall(addr, signature, data)");
         if (!P.cortexM4)
           return host(() => {
             throw new Error(`the board crashed: Thumb code run on ${P.name}'s CPU`);
           });
         // with data: addr is an offset into it; without: an address, e.g. E.getAddressOf of a Storage file
-        const f = code === undefined ? nativeCallAt(addr, sig) : machineFor(cropBytes(code)).nativeCall(addr, sig);
+        const f =
+          code === undefined
+            ? nativeCallAt(addr, sig)
+            : machineFor(cropBytes(code)).nativeCall(addr, sig);
         return host((...a: unknown[]) => (this.alive(), f(...a)));
       });
     }
     E.connectSDCard = host((spi: unknown, cs: unknown) => {
       this.alive();
-      if (!spi || typeof spi !== "object") throw this.error(`First argument is a ${typeof spi}, not an SPI object`);
+      if (!spi || typeof spi !== "object")
+        throw this.error(`First argument is a ${typeof spi}, not an SPI object`);
       if (!Object.values(pins).includes(cs)) throw this.error("Second argument is not a valid pin");
       this.unmountSD();
       this.spi = spi;
@@ -949,21 +1151,41 @@ export class Board {
     // File objects
     const File = vm.runInContext("(function File() {})", ctx);
     this.FileCtor = File;
-    File.prototype.read = host(function (this: object, n: unknown) { return self.fileRead(this, n); });
-    File.prototype.write = host(function (this: object, d: unknown) { return self.fileWrite(this, d); });
-    File.prototype.skip = host(function (this: object, n: unknown) { self.fileSeek(this, n, true); });
-    File.prototype.seek = host(function (this: object, n: unknown) { self.fileSeek(this, n, false); });
-    File.prototype.close = host(function (this: object) { self.fileClose(this); });
+    File.prototype.read = host(function (this: object, n: unknown) {
+      return self.fileRead(this, n);
+    });
+    File.prototype.write = host(function (this: object, d: unknown) {
+      return self.fileWrite(this, d);
+    });
+    File.prototype.skip = host(function (this: object, n: unknown) {
+      self.fileSeek(this, n, true);
+    });
+    File.prototype.seek = host(function (this: object, n: unknown) {
+      self.fileSeek(this, n, false);
+    });
+    File.prototype.close = host(function (this: object) {
+      self.fileClose(this);
+    });
 
     // ---- process ----
     g.process = vm.runInContext("({ version: '2v29', env: {} })", ctx);
     g.process.env.VERSION = "2v29";
-    g.process.env.BOARD = { pico: "PICO_R1_3", wifi: "ESPRUINOWIFI", esp32: "ESP32", bare: "BARE" }[P.name];
+    g.process.env.BOARD = { pico: "PICO_R1_3", wifi: "ESPRUINOWIFI", esp32: "ESP32", bare: "BARE" }[
+      P.name
+    ];
     // Rough figures only: no real variable accounting (a base, ~40 per open file, a few per timer)
     g.process.memory = host(() => {
       const usage = Math.min(P.variables, 300 + 40 * this.openFiles.size + 8 * this.timers.length);
       const o = vm.runInContext("({})", ctx);
-      Object.assign(o, { free: P.variables - usage, usage, total: P.variables, history: 0, gc: 0, gctime: 0, blocksize: P.family === "esp32" ? 16 : 13 });
+      Object.assign(o, {
+        free: P.variables - usage,
+        usage,
+        total: P.variables,
+        history: 0,
+        gc: 0,
+        gctime: 0,
+        blocksize: P.family === "esp32" ? 16 : 13,
+      });
       return o;
     });
 
@@ -988,7 +1210,10 @@ export class Board {
           }
         }
         if (src !== undefined && src !== "")
-          m = vm.runInContext(`(function () { var module = { exports: {} }, exports = module.exports;\n${src}\nreturn module.exports; })()`, ctx);
+          m = vm.runInContext(
+            `(function () { var module = { exports: {} }, exports = module.exports;\n${src}\nreturn module.exports; })()`,
+            ctx
+          );
       }
       if (m === undefined) throw this.error(`Module ${JSON.stringify(n)} not found`);
       return (cache[n] = m);
@@ -1023,7 +1248,8 @@ export class Board {
     const img = this.image;
     if (!img) throw this.error("Unable to mount media : NOT_READY");
     img.clock = () => this.time * 1000;
-    const ff = img.ff, fs = ff.malloc(FatFsLib.sizeof_FATFS);
+    const ff = img.ff,
+      fs = ff.malloc(FatFsLib.sizeof_FATFS);
     const res = this.ff(img, () => ff.f_mount(fs, "", 1));
     if (res !== FatFsLib.FR_OK) {
       ff.free(fs);
@@ -1037,7 +1263,9 @@ export class Board {
   private ff<T>(img: FatImage, fn: () => T): T {
     const r = fn();
     if (img.device.dead) {
-      const cut = new PowerCut(`power cut at sector ${img.device.fault?.sector ?? "?"} (${img.device.fault?.outcome ?? "lost"})`);
+      const cut = new PowerCut(
+        `power cut at sector ${img.device.fault?.sector ?? "?"} (${img.device.fault?.outcome ?? "lost"})`
+      );
       this.die(cut);
       throw cut;
     }
@@ -1101,7 +1329,8 @@ export class Board {
     const f = flags[ms];
     if (!f) return undefined; // an unknown mode: no file, no exception
     if ("bad" in p) throw this.error(`Could not open file : ${p.bad}`);
-    const ff = m.img.ff, fp = ff.malloc(FatFsLib.sizeof_FIL);
+    const ff = m.img.ff,
+      fp = ff.malloc(FatFsLib.sizeof_FIL);
     const res = this.ff(m.img, () => ff.f_open(fp, p.ok, f[0]));
     if (res !== FatFsLib.FR_OK) {
       ff.free(fp);
@@ -1131,10 +1360,13 @@ export class Board {
     let len = ff.f_size(f.fp) - ff.f_tell(f.fp);
     if (len <= 0) return undefined; // end of file: undefined, and the file stays open
     len = Math.min(len, length);
-    const buf = ff.malloc(Math.max(1, len)), br = ff.malloc(4);
+    const buf = ff.malloc(Math.max(1, len)),
+      br = ff.malloc(4);
     try {
       const res = this.ff(f.mount.img, () => ff.f_read(f.fp, buf, len, br));
-      const out = Buffer.from(ff.HEAPU8.subarray(buf, buf + ff.getValue(br, "i32"))).toString("latin1");
+      const out = Buffer.from(ff.HEAPU8.subarray(buf, buf + ff.getValue(br, "i32"))).toString(
+        "latin1"
+      );
       if (res !== FatFsLib.FR_OK) throw this.error(`Unable to read file : ${frName(res)}`);
       return out;
     } finally {
@@ -1147,9 +1379,13 @@ export class Board {
     if (data === undefined) return 0;
     const f = this.handle(file);
     if (!f || f.mode === "r") return 0; // read-only or closed: 0, silently
-    const bytes = flatten([data]), ff = f.mount.img.ff, img = f.mount.img;
-    const buf = ff.malloc(32), bw = ff.malloc(4);
-    let written = 0, res = 0;
+    const bytes = flatten([data]),
+      ff = f.mount.img.ff,
+      img = f.mount.img;
+    const buf = ff.malloc(32),
+      bw = ff.malloc(4);
+    let written = 0,
+      res = 0;
     try {
       // 32-byte pieces, as jswrap_file_write's stack buffer
       for (let i = 0; i < bytes.length; i += 32) {
@@ -1220,12 +1456,15 @@ export class Board {
   }
 
   private fsModule(): object {
-    const fs = vm.runInContext("({})", this.ctx), g = this.g;
+    const fs = vm.runInContext("({})", this.ctx),
+      g = this.g;
     const pathOf = (p: unknown) => this.path(p === undefined ? "" : p); // undefined: the root
     const readdir = (path: unknown) => {
       const p = pathOf(path);
       const m = this.fsInit();
-      const ff = m.img.ff, dp = ff.malloc(FatFsLib.sizeof_DIR), fno = ff.malloc(FatFsLib.sizeof_FILINFO);
+      const ff = m.img.ff,
+        dp = ff.malloc(FatFsLib.sizeof_DIR),
+        fno = ff.malloc(FatFsLib.sizeof_FILINFO);
       try {
         if ("bad" in p) throw this.error(`Unable to list files : ${p.bad}`);
         const res = this.ff(m.img, () => ff.f_opendir(dp, p.ok));
@@ -1265,16 +1504,25 @@ export class Board {
       const p = pathOf(path);
       const m = this.fsInit();
       if ("bad" in p) return undefined;
-      const ff = m.img.ff, fno = ff.malloc(FatFsLib.sizeof_FILINFO);
+      const ff = m.img.ff,
+        fno = ff.malloc(FatFsLib.sizeof_FILINFO);
       try {
         if (this.ff(m.img, () => ff.f_stat(p.ok, fno)) !== FatFsLib.FR_OK) return undefined;
-        const d = ff.FILINFO_fdate(fno), t = ff.FILINFO_ftime(fno);
+        const d = ff.FILINFO_fdate(fno),
+          t = ff.FILINFO_ftime(fno);
         const o = vm.runInContext("({})", this.ctx);
         o.size = ff.FILINFO_fsize(fno);
         o.dir = (ff.FILINFO_fattrib(fno) & FatFsLib.AM_DIR) !== 0;
         // as jswrap_fs_stat decodes it, oddities included: seconds are taken as `ftime & 63`,
         // i.e. FAT's seconds/2 plus 32 when the minute is odd
-        const ms = Date.UTC(1980 + ((d >> 9) & 127), ((d >> 5) & 15) - 1, d & 31, (t >> 11) & 31, (t >> 5) & 63, t & 63);
+        const ms = Date.UTC(
+          1980 + ((d >> 9) & 127),
+          ((d >> 5) & 15) - 1,
+          d & 31,
+          (t >> 11) & 31,
+          (t >> 5) & 63,
+          t & 63
+        );
         o.mtime = new g.Date(ms);
         return o;
       } finally {
@@ -1305,7 +1553,9 @@ export class Board {
     if (length <= 0) length = f.size;
     if (offset > f.size) offset = f.size;
     if (offset + length > f.size) length = f.size - offset;
-    return this.flash.bytes.subarray(f.addr + offset, f.addr + offset + Math.max(0, length)).toString("latin1");
+    return this.flash.bytes
+      .subarray(f.addr + offset, f.addr + offset + Math.max(0, length))
+      .toString("latin1");
   }
   /** jsfWriteFile. */
   private storageWrite(name: unknown, data: unknown, offset: number, size: number): boolean {
@@ -1318,10 +1568,21 @@ export class Board {
     } else d = rawBytes(data);
     if (!size) size = d.length;
     if (!size) throw this.error("Can't create zero length file");
-    const nm = this.storageName(name), fl = this.flash;
+    const nm = this.storageName(name),
+      fl = this.flash;
     let f = fl.find(nm);
-    if ((!f && offset === 0) || (f && offset === 0 && (f.flags !== 0 || f.size !== size || !fl.isErased(f.addr, size)))) {
-      if (f && offset === 0 && f.size === size && f.flags === 0 && d.length === size && fl.bytes.subarray(f.addr, f.addr + size).equals(d))
+    if (
+      (!f && offset === 0) ||
+      (f && offset === 0 && (f.flags !== 0 || f.size !== size || !fl.isErased(f.addr, size)))
+    ) {
+      if (
+        f &&
+        offset === 0 &&
+        f.size === size &&
+        f.flags === 0 &&
+        d.length === size &&
+        fl.bytes.subarray(f.addr, f.addr + size).equals(d)
+      )
         return true; // the same file is already there
       if (f) fl.erase(f.addr); // the old one is marked deleted before the new one is written
       const addr = fl.create(nm, size);
@@ -1329,14 +1590,19 @@ export class Board {
     }
     if (!f) throw this.error("Unable to find or create file");
     if (offset + d.length > f.size) throw this.error("Too much data for file size");
-    if (!fl.isErased(f.addr + offset, d.length)) throw this.error("File already written with different data");
+    if (!fl.isErased(f.addr + offset, d.length))
+      throw this.error("File already written with different data");
     fl.program(f.addr + offset, d);
     return true;
   }
 
   private storageModule(): object {
-    const S = vm.runInContext("({})", this.ctx), g = this.g;
-    S.read = (name: unknown, offset?: unknown, length?: unknown) => (this.alive(), this.storageRead(String(name), toInt32(offset), toInt32(length)));
+    const S = vm.runInContext("({})", this.ctx),
+      g = this.g;
+    S.read = (name: unknown, offset?: unknown, length?: unknown) => (
+      this.alive(),
+      this.storageRead(String(name), toInt32(offset), toInt32(length))
+    );
     S.readArrayBuffer = (name: unknown) => {
       this.alive();
       const s = this.storageRead(String(name));
@@ -1356,8 +1622,14 @@ export class Board {
         throw e;
       }
     };
-    S.write = (name: unknown, data: unknown, offset?: unknown, size?: unknown) => (this.alive(), this.storageWrite(name, data, toInt32(offset), toInt32(size)));
-    S.writeJSON = (name: unknown, data: unknown) => (this.alive(), this.storageWrite(name, cropBytes(g.JSON.stringify(data)), 0, 0));
+    S.write = (name: unknown, data: unknown, offset?: unknown, size?: unknown) => (
+      this.alive(),
+      this.storageWrite(name, data, toInt32(offset), toInt32(size))
+    );
+    S.writeJSON = (name: unknown, data: unknown) => (
+      this.alive(),
+      this.storageWrite(name, cropBytes(g.JSON.stringify(data)), 0, 0)
+    );
     S.erase = (name: unknown) => {
       this.alive();
       const f = this.flash.find(this.storageName(name));
@@ -1396,7 +1668,9 @@ export class Board {
   // ---- require("crypto") ----
 
   private cryptoModule(): object {
-    const C = vm.runInContext("({})", this.ctx), g = this.g, P = this.profile;
+    const C = vm.runInContext("({})", this.ctx),
+      g = this.g,
+      P = this.profile;
     const hash = (alg: string) => (data: unknown) => {
       this.alive();
       const h = createHash(alg).update(rawBytes(data)).digest();
@@ -1415,7 +1689,9 @@ export class Board {
 
 /** A board string is bytes: each character cropped to 8 bits. */
 function cropBytes(s: string): string {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 255) return s.replace(/[^\x00-\xff]/g, (c) => String.fromCharCode(c.charCodeAt(0) & 255));
+  for (let i = 0; i < s.length; i++)
+    if (s.charCodeAt(i) > 255)
+      return s.replace(/[^\x00-\xff]/g, (c) => String.fromCharCode(c.charCodeAt(0) & 255));
   return s;
 }
 
@@ -1443,19 +1719,23 @@ function flatten(args: unknown[]): Uint8Array {
   if (args.length === 1) {
     const a = args[0];
     if (typeof a === "string") return Buffer.from(cropBytes(a), "latin1");
-    if (a instanceof Uint8Array || Object.prototype.toString.call(a) === "[object Uint8Array]") return Uint8Array.from(a as Uint8Array);
+    if (a instanceof Uint8Array || Object.prototype.toString.call(a) === "[object Uint8Array]")
+      return Uint8Array.from(a as Uint8Array);
   }
   const out: number[] = [];
   const walk = (v: unknown): void => {
     if (typeof v === "string") for (let i = 0; i < v.length; i++) out.push(v.charCodeAt(i) & 255);
     else if (typeof v === "number" || typeof v === "boolean") out.push(byteOf(v));
-    else if (Object.prototype.toString.call(v) === "[object ArrayBuffer]") out.push(...new Uint8Array(v as ArrayBuffer));
-    else if (ArrayBuffer.isView(v)) for (let i = 0; i < (v as any).length; i++) out.push(byteOf((v as any)[i]));
-    else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) {
-      const e = v[i];
-      if (typeof e === "number" || e === undefined) out.push(byteOf(e));
-      else walk(e);
-    }
+    else if (Object.prototype.toString.call(v) === "[object ArrayBuffer]")
+      out.push(...new Uint8Array(v as ArrayBuffer));
+    else if (ArrayBuffer.isView(v))
+      for (let i = 0; i < (v as any).length; i++) out.push(byteOf((v as any)[i]));
+    else if (Array.isArray(v))
+      for (let i = 0; i < v.length; i++) {
+        const e = v[i];
+        if (typeof e === "number" || e === undefined) out.push(byteOf(e));
+        else walk(e);
+      }
     else if (v && typeof v === "object") {
       const o = v as any;
       if ("data" in o && "count" in o) for (let k = 0; k < Number(o.count); k++) walk(o.data);
@@ -1479,10 +1759,15 @@ function convolve(board: Board) {
   const iterable = (x: unknown) => typeof x === "string" || Array.isArray(x) || isBinary(x);
   return (a: any, b: any, offset: unknown) => {
     if (!iterable(a) || !iterable(b))
-      throw new (board.global.Error)(`Expecting first 2 arguments to be iterable, not ${typeof a} and ${typeof b}`);
-    if (Object.prototype.toString.call(a) === "[object ArrayBuffer]") a = new Uint8Array(a as ArrayBuffer);
-    if (Object.prototype.toString.call(b) === "[object ArrayBuffer]") b = new Uint8Array(b as ArrayBuffer);
-    const la = a.length, lb = b.length;
+      throw new board.global.Error(
+        `Expecting first 2 arguments to be iterable, not ${typeof a} and ${typeof b}`
+      );
+    if (Object.prototype.toString.call(a) === "[object ArrayBuffer]")
+      a = new Uint8Array(a as ArrayBuffer);
+    if (Object.prototype.toString.call(b) === "[object ArrayBuffer]")
+      b = new Uint8Array(b as ArrayBuffer);
+    const la = a.length,
+      lb = b.length;
     let j = toInt32(offset) % lb;
     if (j < 0) j += lb;
     let s = 0;
@@ -1510,14 +1795,25 @@ function convolve(board: Board) {
 function mapInPlace(board: Board) {
   return (from: any, to: any, map: any, bits: unknown) => {
     const isAB = (x: unknown) => ArrayBuffer.isView(x) && !(x instanceof DataView);
-    if (!isAB(from) || !isAB(to)) throw new (board.global.Error)("First 2 arguments should be array buffers");
-    if (map !== undefined && map !== null && !Array.isArray(map) && !isAB(map) && typeof map !== "function")
-      throw new (board.global.Error)("Third argument should be a function or array");
+    if (!isAB(from) || !isAB(to))
+      throw new board.global.Error("First 2 arguments should be array buffers");
+    if (
+      map !== undefined &&
+      map !== null &&
+      !Array.isArray(map) &&
+      !isAB(map) &&
+      typeof map !== "function"
+    )
+      throw new board.global.Error("Third argument should be a function or array");
     const bitsFrom = 8 * from.BYTES_PER_ELEMENT;
-    let n = toInt32(bits), msb = true;
-    if (n < 0) (n = -n), (msb = false);
+    let n = toInt32(bits),
+      msb = true;
+    if (n < 0) ((n = -n), (msb = false));
     if (!n) n = bitsFrom;
-    let el = 0n, b = 0, i = 0, o = 0;
+    let el = 0n,
+      b = 0,
+      i = 0,
+      o = 0;
     const mask = (1n << BigInt(n)) - 1n;
     while ((i < from.length || b >= n) && o < to.length) {
       const index = i;
@@ -1529,18 +1825,24 @@ function mapInPlace(board: Board) {
       }
       let v: bigint;
       if (msb) v = (el >> BigInt(b - n)) & mask;
-      else (v = el & mask), (el >>= BigInt(n));
+      else ((v = el & mask), (el >>= BigInt(n)));
       b -= n;
       if (msb) el &= (1n << BigInt(b)) - 1n;
       const value = Number(v);
-      to[o++] = map === undefined || map === null ? value : typeof map === "function" ? map(value, index) : map[value];
+      to[o++] =
+        map === undefined || map === null
+          ? value
+          : typeof map === "function"
+            ? map(value, index)
+            : map[value];
     }
   };
 }
 
 /** Open brackets left in a typed line (strings and comments skipped): Espruino runs a line only when none are (jsiCountBracketsInInput). */
 function bracketDepth(code: string): number {
-  let depth = 0, quote = "";
+  let depth = 0,
+    quote = "";
   for (let i = 0; i < code.length; i++) {
     const c = code[i];
     if (quote) {

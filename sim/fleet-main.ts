@@ -10,10 +10,13 @@ const root = join(__dirname, "..");
 
 async function main(args: string[]) {
   if (args.length !== 1) {
-    process.stderr.write("usage: npm run sim -- <scenario.json>   (e.g. sim/scenarios/fleet.json)\n");
+    process.stderr.write(
+      "usage: npm run sim -- <scenario.json>   (e.g. sim/scenarios/fleet.json)\n"
+    );
     return 2;
   }
-  const sc: Scenario = JSON.parse(readFileSync(args[0], "utf8")), name = basename(args[0]).replace(/\.json$/, "");
+  const sc: Scenario = JSON.parse(readFileSync(args[0], "utf8")),
+    name = basename(args[0]).replace(/\.json$/, "");
   const out = join(root, "out");
   mkdirSync(out, { recursive: true });
   const r = await runFleet(sc, join(out, "fleet-" + name));
@@ -30,5 +33,5 @@ main(process.argv.slice(2)).then(
   (e) => {
     console.error(e);
     process.exit(2);
-  },
+  }
 );

@@ -62,12 +62,21 @@ export interface FleetResult {
     author: string;
     messages: number;
     /** per node: the depths held at the end, and reading -> arrival delays (s) of the depths held */
-    held: Record<string, { ranges: [number, number][]; delays: { median: number; max: number } | null }>;
+    held: Record<
+      string,
+      { ranges: [number, number][]; delays: { median: number; max: number } | null }
+    >;
   }[];
   /** Per station, the feeds it follows (a forked feed aside) and how many of their messages it lacks at the end. */
   converged: Record<string, { follows: string[]; missing: number }>;
   visits: { mule: string; node: string; t: number; bytes: number; messages: number }[];
-  adversaries: { node: string; kind: string; acts: number; caught: Record<string, number>; forksKept: Record<string, number> }[];
+  adversaries: {
+    node: string;
+    kind: string;
+    acts: number;
+    caught: Record<string, number>;
+    forksKept: Record<string, number>;
+  }[];
   /** Messages held anywhere that their author did not write (altered or forged data taken): must be empty. */
   untrue: { node: string; author: string; depth: number }[];
   /** With receipts: per station, read from its own receipts alone, where its messages came from (fromReceipts). */
@@ -96,7 +105,11 @@ interface StoreNode {
 
 const DAY = 86400;
 /** A board's 32-byte seed, from its name (a fork's twin uses the seed of the board it forks). */
-const seedOf = (name: string) => [...createHash("sha256").update("pigeon fleet " + name).digest()];
+const seedOf = (name: string) => [
+  ...createHash("sha256")
+    .update("pigeon fleet " + name)
+    .digest(),
+];
 
 /** Runs a scenario in `dir` (card images and stores go there); returns the report's figures. */
 export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> {
@@ -111,15 +124,29 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
   const blank = await createImage(join(dir, "blank.img"), 16 << 20);
   rmSync(blank.path);
   for (const [i, b] of sc.boards.entries()) {
-    const a = adv.get(b.name), interval = b.interval ?? 600;
+    const a = adv.get(b.name),
+      interval = b.interval ?? 600;
     const seedBytes = seedOf(a?.kind === "fork" ? a.of : b.name);
     // the log preallocated for the readings of the whole run (about 400 bytes of card a message), at least 1 MiB
-    const logMb = Math.max(1, Math.ceil(((sc.days * DAY) / interval) * 400 / (1 << 20)) + 1);
+    const logMb = Math.max(1, Math.ceil((((sc.days * DAY) / interval) * 400) / (1 << 20)) + 1);
     const img = await FatImage.fromBuffer(join(dir, b.name + ".img"), Buffer.from(blank.buffer));
-    const config = `interval=${interval}\nlog_mb=${logMb}\n` + (b.sensors ? `sensors=${b.sensors}\n` : "");
-    const board = loggerBoard({ profile: b.profile ?? "bare", image: img, clock: sc.start, seed: i + 1, seedBytes, config });
+    const config =
+      `interval=${interval}\nlog_mb=${logMb}\n` + (b.sensors ? `sensors=${b.sensors}\n` : "");
+    const board = loggerBoard({
+      profile: b.profile ?? "bare",
+      image: img,
+      clock: sc.start,
+      seed: i + 1,
+      seedBytes,
+      config,
+    });
     if (board.errors.length) throw new Error(`${b.name}: ${board.errors.join("; ")}`);
-    boards.set(b.name, { name: b.name, board, img, author: Pigeon.identity(Uint8Array.from(seedBytes)) });
+    boards.set(b.name, {
+      name: b.name,
+      board,
+      img,
+      author: Pigeon.identity(Uint8Array.from(seedBytes)),
+    });
   }
   const authorOf = (name: string) => {
     const b = boards.get(name);
@@ -130,7 +157,16 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
   const stores = new Map<string, StoreNode>();
   const storeNode = (name: string, follows: string[]): StoreNode => {
     if (boards.has(name) || stores.has(name)) throw new Error(`${name} is named twice`);
-    const n: StoreNode = { name, store: new Store(join(dir, name)), follows: new Set(follows.map(authorOf)), arrival: new Map(), ranges: new Map(), steps: new Map(), adversary: adv.get(name), acts: 0 };
+    const n: StoreNode = {
+      name,
+      store: new Store(join(dir, name)),
+      follows: new Set(follows.map(authorOf)),
+      arrival: new Map(),
+      ranges: new Map(),
+      steps: new Map(),
+      adversary: adv.get(name),
+      acts: 0,
+    };
     n.store.setList("FOLLOWS.TXT", n.follows);
     stores.set(name, n);
     return n;
@@ -138,7 +174,9 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
   for (const s of sc.stations) storeNode(s.name, s.follows);
   const boardAuthors = new Set([...boards.values()].map((b) => b.author));
   for (const m of sc.mules) storeNode(m.name, []).follows = new Set(boardAuthors); // a mule carries every feed
-  for (const a of sc.adversaries ?? []) if (!boards.has(a.node) && !stores.has(a.node)) throw new Error(`adversary ${a.node}: no such node`);
+  for (const a of sc.adversaries ?? [])
+    if (!boards.has(a.node) && !stores.has(a.node))
+      throw new Error(`adversary ${a.node}: no such node`);
 
   // ---- the mules' visits, in time order ----
   const settle = sc.settle ?? 2 * Math.max(...sc.mules.map((m) => m.every));
@@ -146,8 +184,13 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
   for (const m of sc.mules)
     for (let trip = (m.offset ?? 0) * DAY; trip < (sc.days + settle) * DAY; trip += m.every * DAY)
       m.route.forEach((at, i) => {
-        if (!boards.has(at) && !stores.has(at)) throw new Error(`${m.name}: no node ${at} on its route`);
-        visits.push({ t: sc.start + trip + i * (m.hop ?? 2) * 3600, mule: stores.get(m.name)!, at });
+        if (!boards.has(at) && !stores.has(at))
+          throw new Error(`${m.name}: no node ${at} on its route`);
+        visits.push({
+          t: sc.start + trip + i * (m.hop ?? 2) * 3600,
+          mule: stores.get(m.name)!,
+          at,
+        });
       });
   visits.sort((a, b) => a.t - b.t);
 
@@ -156,21 +199,29 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
     for (const author of n.store.authors()) {
       let a = n.arrival.get(author);
       if (!a) n.arrival.set(author, (a = new Float64Array(0)));
-      const ranges = n.store.ranges(author), top = ranges.length ? ranges[ranges.length - 1][1] : -1;
+      const ranges = n.store.ranges(author),
+        top = ranges.length ? ranges[ranges.length - 1][1] : -1;
       if (top + 1 > a.length) {
         const b = new Float64Array(Math.max(top + 1, a.length * 2)).fill(NaN);
         b.set(a);
         n.arrival.set(author, (a = b));
       }
-      let count = 0, j = 0;
+      let count = 0,
+        j = 0;
       const before = n.ranges.get(author) ?? [];
       for (const [lo, hi] of ranges) {
         count += hi - lo + 1;
         // the depths of this range not held before (held ranges only ever grow and merge)
-        for (let d = lo; d <= hi; ) {
+        for (let d = lo; d <= hi;) {
           while (j < before.length && before[j][1] < d) j++;
           if (j < before.length && before[j][0] <= d) d = before[j][1] + 1;
-          else for (const stop = Math.min(hi + 1, j < before.length ? before[j][0] : Infinity); d < stop; d++) a[d] = t;
+          else
+            for (
+              const stop = Math.min(hi + 1, j < before.length ? before[j][0] : Infinity);
+              d < stop;
+              d++
+            )
+              a[d] = t;
         }
       }
       n.ranges.set(author, ranges);
@@ -182,44 +233,77 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
   const caught = new Map<string, Map<string, number>>(); // adversary -> station -> refusals of its tampering
   const record: FleetResult["visits"] = [];
   let bundleNo = 0;
-  const bundleSize = (d: string): number => readdirSync(d).reduce((n, f) => n + (statSync(join(d, f)).isDirectory() ? bundleSize(join(d, f)) : statSync(join(d, f)).size), 0);
+  const bundleSize = (d: string): number =>
+    readdirSync(d).reduce(
+      (n, f) =>
+        n +
+        (statSync(join(d, f)).isDirectory() ? bundleSize(join(d, f)) : statSync(join(d, f)).size),
+      0
+    );
   /** A bundle from one store for another, as `pigeon export --for`, tampered with when the writer is an adversary. */
   const hand = (from: StoreNode, to: StoreNode, all: boolean) => {
     const d = join(dir, "bundles", String(bundleNo++));
-    const r = exportBundle(from.store, d, feedsToExport(from.store, all), from.store.peer(to.store.identity()));
+    const r = exportBundle(
+      from.store,
+      d,
+      feedsToExport(from.store, all),
+      from.store.peer(to.store.identity())
+    );
     if (from.adversary && r.messages) tamper(from, d);
     const bytes = bundleSize(d);
     return { d, bytes, messages: r.messages };
   };
   const take = async (to: StoreNode, d: string, t: number, from: StoreNode) => {
-    const { report } = importInto(to.store, await readInput(d), { receipt: sc.receipts ? { t } : undefined });
+    const { report } = importInto(to.store, await readInput(d), {
+      receipt: sc.receipts ? { t } : undefined,
+    });
     rmSync(d, { recursive: true });
     arrived(to, t);
     if (from.adversary && report.refusals.length) {
       let c = caught.get(from.name);
       if (!c) caught.set(from.name, (c = new Map()));
-      c.set(to.name, (c.get(to.name) ?? 0) + report.refusals.filter((f) => /signature/.test(f.reason)).length);
+      c.set(
+        to.name,
+        (c.get(to.name) ?? 0) + report.refusals.filter((f) => /signature/.test(f.reason)).length
+      );
     }
   };
   /** An adversary mule's doing to a bundle it hands over. */
   const tamper = (m: StoreNode, d: string) => {
-    const a = m.adversary!, file = join(d, "messages.pgn");
+    const a = m.adversary!,
+      file = join(d, "messages.pgn");
     let texts = splitPgn(readFileSync(file, "utf8"), file).map((s) => s.text);
     const every = "every" in a && a.every ? a.every : 3;
     // the boards' messages are counted, so stores' receipts in the bundle leave the boards' data to the same fate
     let i = 0;
     const nth = (t: string) => boardAuthors.has(field(t, "author")!) && i++ % every === every - 1;
     if (a.kind === "drop") texts = texts.filter((t) => !nth(t) || (m.acts++, false));
-    if (a.kind === "alter") texts = texts.map((t) => (nth(t) ? (m.acts++, t.replace(/\n(temp|a0|vbat):"([^"]*)"/, (_, k, v) => `\n${k}:"${v}1"`)) : t));
+    if (a.kind === "alter")
+      texts = texts.map((t) =>
+        nth(t)
+          ? (m.acts++, t.replace(/\n(temp|a0|vbat):"([^"]*)"/, (_, k, v) => `\n${k}:"${v}1"`))
+          : t
+      );
     if (a.kind === "forge") {
       // before each feed's first message, one of the same depth and links with a new reading, signed with the mule's own key under the feed's author
       // (not under its own: that would be its own fork, no forgery)
-      const seed = Uint8Array.from(readFileSync(join(m.store.dir, "SECRET.KEY"))), out: string[] = [], seen = new Set<string>([m.store.identity()]);
+      const seed = Uint8Array.from(readFileSync(join(m.store.dir, "SECRET.KEY"))),
+        out: string[] = [],
+        seen = new Set<string>([m.store.identity()]);
       for (const t of texts) {
         const author = field(t, "author")!;
         if (!seen.has(author)) {
           seen.add(author);
-          const forged = Pigeon.sign(seed, { kind: "reading", prev: field(t, "prev")!, depth: Number(field(t, "depth")), lipmaa: field(t, "lipmaa")!, body: [["t", `"${/\nt:"(\d+)"/.exec(t)![1]}"`], ["temp", '"99.9"']] });
+          const forged = Pigeon.sign(seed, {
+            kind: "reading",
+            prev: field(t, "prev")!,
+            depth: Number(field(t, "depth")),
+            lipmaa: field(t, "lipmaa")!,
+            body: [
+              ["t", `"${/\nt:"(\d+)"/.exec(t)![1]}"`],
+              ["temp", '"99.9"'],
+            ],
+          });
           out.push(forged.replace(/^author \S+/, "author " + author));
           m.acts++;
         }
@@ -232,17 +316,34 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
 
   // ---- run ----
   for (const v of visits) {
-    const m = v.mule, b = boards.get(v.at);
+    const m = v.mule,
+      b = boards.get(v.at);
     if (b) {
       // at a board: its card, read as the host reads one; the mule takes what it lacks of each feed
       b.board.run(Math.min(v.t, end));
       const messages = readCard(b.img).flatMap((f) => {
-        const r = m.store.ranges(f.author), from = sendFrom({ first: 0, next: f.messages.length }, r.length ? { first: r[0][0], last: r[0][1] } : undefined);
-        return from === undefined ? [] : f.messages.slice(from).map((text) => ({ text, file: b.name + "/" + f.path, line: 0 }));
+        const r = m.store.ranges(f.author),
+          from = sendFrom(
+            { first: 0, next: f.messages.length },
+            r.length ? { first: r[0][0], last: r[0][1] } : undefined
+          );
+        return from === undefined
+          ? []
+          : f.messages.slice(from).map((text) => ({ text, file: b.name + "/" + f.path, line: 0 }));
       });
-      importInto(m.store, { messages, blobs: [] }, { receipt: sc.receipts ? { t: v.t } : undefined });
+      importInto(
+        m.store,
+        { messages, blobs: [] },
+        { receipt: sc.receipts ? { t: v.t } : undefined }
+      );
       arrived(m, v.t);
-      record.push({ mule: m.name, node: b.name, t: v.t, bytes: messages.reduce((n, s) => n + Buffer.byteLength(s.text) + 2, 0), messages: messages.length });
+      record.push({
+        mule: m.name,
+        node: b.name,
+        t: v.t,
+        bytes: messages.reduce((n, s) => n + Buffer.byteLength(s.text) + 2, 0),
+        messages: messages.length,
+      });
     } else {
       // at a station: the mule's bundle for it (all the mule carries, less what the station held at their last
       // meeting: the mule writes it on the way), then the station's for the mule (own and followed feeds)
@@ -251,11 +352,18 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
       await take(s, down.d, v.t, m);
       const up = hand(s, m, false);
       await take(m, up.d, v.t, s);
-      record.push({ mule: m.name, node: s.name, t: v.t, bytes: up.bytes + down.bytes, messages: up.messages + down.messages });
+      record.push({
+        mule: m.name,
+        node: s.name,
+        t: v.t,
+        bytes: up.bytes + down.bytes,
+        messages: up.messages + down.messages,
+      });
     }
   }
   for (const b of boards.values()) b.board.run(end);
-  for (const b of boards.values()) if (b.board.errors.length) throw new Error(`${b.name}: ${b.board.errors.join("; ")}`);
+  for (const b of boards.values())
+    if (b.board.errors.length) throw new Error(`${b.name}: ${b.board.errors.join("; ")}`);
   for (const b of boards.values()) b.img.save(); // <dir>/<board>.img: each card as the board left it
 
   // ---- what the boards wrote, and what every store holds of it ----
@@ -267,13 +375,20 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
       if (!f) truth.set(b.author, (f = []));
       (f[d] ??= new Set()).add(t);
     });
-  const untrue: FleetResult["untrue"] = [], writer = new Map([...stores.values()].map((n) => [n.store.identity(), n.store]));
+  const untrue: FleetResult["untrue"] = [],
+    writer = new Map([...stores.values()].map((n) => [n.store.identity(), n.store]));
   for (const n of stores.values())
-    for (const author of n.store.authors()) n.store.each(author, (text, depth) => {
-      // a board's message as its card holds it, a station's or mule's (its receipts) as its own store does
-      if (!(truth.get(author)?.[depth]?.has(text) || writer.get(author)?.text(author, depth) === text)) untrue.push({ node: n.name, author, depth });
-    });
-  const forked = new Set((sc.adversaries ?? []).flatMap((a) => (a.kind === "fork" ? [authorOf(a.of)] : [])));
+    for (const author of n.store.authors())
+      n.store.each(author, (text, depth) => {
+        // a board's message as its card holds it, a station's or mule's (its receipts) as its own store does
+        if (!(
+          truth.get(author)?.[depth]?.has(text) || writer.get(author)?.text(author, depth) === text
+        ))
+          untrue.push({ node: n.name, author, depth });
+      });
+  const forked = new Set(
+    (sc.adversaries ?? []).flatMap((a) => (a.kind === "fork" ? [authorOf(a.of)] : []))
+  );
   const written: Record<string, number[]> = {};
   const feeds: FleetResult["feeds"] = [];
   for (const b of boards.values()) {
@@ -284,40 +399,90 @@ export async function runFleet(sc: Scenario, dir: string): Promise<FleetResult> 
     for (const n of stores.values()) {
       const ranges = n.store.ranges(b.author);
       if (!ranges.length) continue;
-      const a = n.arrival.get(b.author)!, delays: number[] = [];
-      for (const [lo, hi] of ranges) for (let d = lo; d <= hi && d < times.length; d++) delays.push(a[d] - times[d]);
+      const a = n.arrival.get(b.author)!,
+        delays: number[] = [];
+      for (const [lo, hi] of ranges)
+        for (let d = lo; d <= hi && d < times.length; d++) delays.push(a[d] - times[d]);
       delays.sort((x, y) => x - y);
-      held[n.name] = { ranges, delays: delays.length ? { median: delays[delays.length >> 1], max: delays[delays.length - 1] } : null };
+      held[n.name] = {
+        ranges,
+        delays: delays.length
+          ? { median: delays[delays.length >> 1], max: delays[delays.length - 1] }
+          : null,
+      };
     }
     feeds.push({ name: b.name, author: b.author, messages: times.length, held });
   }
   const converged: FleetResult["converged"] = {};
   for (const s of sc.stations) {
-    const n = stores.get(s.name)!, follows = [...n.follows].filter((a) => !forked.has(a));
+    const n = stores.get(s.name)!,
+      follows = [...n.follows].filter((a) => !forked.has(a));
     let missing = 0;
     for (const a of follows) {
       const have = n.store.ranges(a).reduce((k, [lo, hi]) => k + hi - lo + 1, 0);
       missing += written[a].length - have;
     }
-    converged[n.name] = { follows: follows.map((a) => feeds.find((f) => f.author === a)!.name), missing };
+    converged[n.name] = {
+      follows: follows.map((a) => feeds.find((f) => f.author === a)!.name),
+      missing,
+    };
   }
   const adversaries: FleetResult["adversaries"] = (sc.adversaries ?? []).map((a) => {
-    const n = stores.get(a.node), forksKept: Record<string, number> = {};
-    if (a.kind === "fork") for (const s of stores.values()) forksKept[s.name] = s.store.forks().filter((t) => field(t, "author") === authorOf(a.of)).length;
-    return { node: a.node, kind: a.kind, acts: n?.acts ?? 0, caught: Object.fromEntries(caught.get(a.node) ?? []), forksKept };
+    const n = stores.get(a.node),
+      forksKept: Record<string, number> = {};
+    if (a.kind === "fork")
+      for (const s of stores.values())
+        forksKept[s.name] = s.store
+          .forks()
+          .filter((t) => field(t, "author") === authorOf(a.of)).length;
+    return {
+      node: a.node,
+      kind: a.kind,
+      acts: n?.acts ?? 0,
+      caught: Object.fromEntries(caught.get(a.node) ?? []),
+      forksKept,
+    };
   });
   const timeline: FleetResult["timeline"] = [];
-  for (const f of feeds) for (const n of stores.values()) if (n.steps.get(f.author)) timeline.push({ feed: f.name, node: n.name, steps: n.steps.get(f.author)! });
+  for (const f of feeds)
+    for (const n of stores.values())
+      if (n.steps.get(f.author))
+        timeline.push({ feed: f.name, node: n.name, steps: n.steps.get(f.author)! });
   const appends = [...cards.values()].reduce((k, c) => k + c.length, 0);
   const names = new Map([...stores.values()].map((n) => [n.store.identity(), n.name]));
-  const receipts = sc.receipts ? Object.fromEntries(sc.stations.map((st) => [st.name, fromReceipts(stores.get(st.name)!.store, names)])) : undefined;
-  return { scenario: sc, end, wallSeconds: (performance.now() - t0) / 1000, appends, feeds, converged, visits: record, adversaries, untrue, receipts, timeline, written };
+  const receipts = sc.receipts
+    ? Object.fromEntries(
+        sc.stations.map((st) => [st.name, fromReceipts(stores.get(st.name)!.store, names)])
+      )
+    : undefined;
+  return {
+    scenario: sc,
+    end,
+    wallSeconds: (performance.now() - t0) / 1000,
+    appends,
+    feeds,
+    converged,
+    visits: record,
+    adversaries,
+    untrue,
+    receipts,
+    timeline,
+    written,
+  };
 }
 
 /** What a station's own receipts say (fromReceipts). */
 export interface StationReceipts {
   /** Per source (a mule's name, or "card"): messages taken, their delay from their time t to the receipt's, and depths left out. */
-  from: Record<string, { messages: number; delays: { median: number; max: number } | null; holes: number; withheld: number }>;
+  from: Record<
+    string,
+    {
+      messages: number;
+      delays: { median: number; max: number } | null;
+      holes: number;
+      withheld: number;
+    }
+  >;
   /** The receipt chain against what the station holds (checkReceipts, summed over feeds): all 0 when consistent. */
   chain: { problems: number; unnamed: number; notHeld: number };
 }
@@ -331,7 +496,8 @@ export interface StationReceipts {
  * drops messages). names: identity -> node name.
  */
 export function fromReceipts(store: Store, names: Map<string, string>): StationReceipts {
-  const me = store.identity(), mine: Receipt[] = [];
+  const me = store.identity(),
+    mine: Receipt[] = [];
   const read = (author: string, fn: (r: Receipt) => void) =>
     store.each(author, (text) => {
       const r = readReceipt(text);
@@ -344,7 +510,8 @@ export function fromReceipts(store: Store, names: Map<string, string>): StationR
     const m = new Map<string, Map<number, number>>();
     read(who, (r) => {
       if (!m.has(r.feed)) m.set(r.feed, new Map());
-      for (const [lo, hi] of receiptDepths(r)) for (let d = lo; d <= hi; d++) if (!m.get(r.feed)!.has(d)) m.get(r.feed)!.set(d, r.t);
+      for (const [lo, hi] of receiptDepths(r))
+        for (let d = lo; d <= hi; d++) if (!m.get(r.feed)!.has(d)) m.get(r.feed)!.set(d, r.t);
     });
     took.set(who, m);
   }
@@ -360,12 +527,15 @@ export function fromReceipts(store: Store, names: Map<string, string>): StationR
     }
     return times.get(feed)![d];
   };
-  const held = new Map<string, Set<number>>(), from: StationReceipts["from"] = {}, delays = new Map<string, number[]>();
+  const held = new Map<string, Set<number>>(),
+    from: StationReceipts["from"] = {},
+    delays = new Map<string, number[]>();
   // one import's receipts are consecutive, with one t and one from: holes are what is still lacking after them all
-  for (let i = 0; i < mine.length; ) {
+  for (let i = 0; i < mine.length;) {
     let j = i;
     while (j < mine.length && mine[j].t === mine[i].t && mine[j].from === mine[i].from) j++;
-    const group = mine.slice(i, j), source = group[0].from ? (names.get(group[0].from) ?? group[0].from) : "card";
+    const group = mine.slice(i, j),
+      source = group[0].from ? (names.get(group[0].from) ?? group[0].from) : "card";
     const f = (from[source] ??= { messages: 0, delays: null, holes: 0, withheld: 0 });
     for (const r of group) {
       if (!held.has(r.feed)) held.set(r.feed, new Set());
@@ -391,10 +561,15 @@ export function fromReceipts(store: Store, names: Map<string, string>): StationR
     ds.sort((a, b) => a - b);
     from[source].delays = { median: ds[ds.length >> 1], max: ds[ds.length - 1] };
   }
-  const chain = { problems: 0, unnamed: 0, notHeld: 0 }, count = (r: [number, number][]) => r.reduce((n, [a, b]) => n + b - a + 1, 0);
+  const chain = { problems: 0, unnamed: 0, notHeld: 0 },
+    count = (r: [number, number][]) => r.reduce((n, [a, b]) => n + b - a + 1, 0);
   for (const feed of store.authors()) {
     if (feed === me) continue;
-    const c = checkReceipts(mine.filter((r) => r.feed === feed), store.ranges(feed), (d) => store.idAt(feed, d));
+    const c = checkReceipts(
+      mine.filter((r) => r.feed === feed),
+      store.ranges(feed),
+      (d) => store.idAt(feed, d)
+    );
     chain.problems += c.problems.length;
     chain.unnamed += count(c.unnamed);
     chain.notHeld += count(c.notHeld);

@@ -15,14 +15,21 @@ export const FIRMWARE = join(root, "dist/firmware.js");
  * `seedBytes` pre-provisions the seed (else the board makes one on first boot).
  * `native` also saves the kernels' blob (pigeon.bin) and simulates E.nativeCall.
  */
-export function loggerBoard(opts: BoardOptions & { seedBytes?: number[]; config?: string; before?: string; code?: string }): Board {
+export function loggerBoard(
+  opts: BoardOptions & { seedBytes?: number[]; config?: string; before?: string; code?: string }
+): Board {
   const b = new Board(opts);
-  const storage = (name: string, data: string) => b.load(`require("Storage").write(${JSON.stringify(name)}, ${data})`);
-  if (opts.seedBytes) storage("pigeon.seed", `E.toString(new Uint8Array(${JSON.stringify(opts.seedBytes)}))`);
+  const storage = (name: string, data: string) =>
+    b.load(`require("Storage").write(${JSON.stringify(name)}, ${data})`);
+  if (opts.seedBytes)
+    storage("pigeon.seed", `E.toString(new Uint8Array(${JSON.stringify(opts.seedBytes)}))`);
   if (opts.config) storage("PIGEON.CFG", JSON.stringify(opts.config));
   if (opts.before) storage(".boot0", JSON.stringify(opts.before));
   // the kernels' blob, as npm run flash saves it (the firmware binds it on Cortex-M4 boards)
-  if (opts.native) b.load(`require("Storage").write("pigeon.bin", atob(${JSON.stringify(readFileSync(BLOB_FILE).toString("base64"))}))`);
+  if (opts.native)
+    b.load(
+      `require("Storage").write("pigeon.bin", atob(${JSON.stringify(readFileSync(BLOB_FILE).toString("base64"))}))`
+    );
   b.setBootCode(opts.code ?? readFileSync(FIRMWARE, "utf8"));
   b.reboot("power-on");
   return b;

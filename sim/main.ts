@@ -27,7 +27,9 @@ async function main() {
   // ---- the host ----
   const r = cardSummary(img, w);
   writeFileSync(join(root, "out/bundle/messages.pgn"), r.messages.join("\n\n") + "\n");
-  console.log(`card        out/card.img (FAT16, 64 MiB), ${DAYS} simulated days on a Pico in ${(simMs / 1000).toFixed(1)} s`);
+  console.log(
+    `card        out/card.img (FAT16, 64 MiB), ${DAYS} simulated days on a Pico in ${(simMs / 1000).toFixed(1)} s`
+  );
   for (const l of r.lines) console.log(l);
   console.log(`bundle      out/bundle/messages.pgn`);
   process.exit(r.refused ? 1 : 0);

@@ -4,14 +4,26 @@
 // buffers have on a board; a call copies every buffer that an argument points
 // into to the harness and back. Calls are synchronous (two FIFOs), as on a board.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { closeSync, constants as fsConstants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = join(__dirname, "..");
 export const BLOB_FILE = join(root, "targets/espruino/native/kernels.bin");
 export const HARNESS = join(root, "dist/native/harness");
-const ARENA = 0x40000000, ARENA_SIZE = 8 << 20;
+const ARENA = 0x40000000,
+  ARENA_SIZE = 8 << 20;
 
 const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 
@@ -19,7 +31,8 @@ const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status
 export function nativeMissing(): string | null {
   const miss = [];
   if (!has("qemu-arm")) miss.push("qemu-user");
-  if (!existsSync(HARNESS)) miss.push(has("arm-linux-gnueabihf-gcc") ? "(run npm run build)" : "gcc-arm-linux-gnueabihf");
+  if (!existsSync(HARNESS))
+    miss.push(has("arm-linux-gnueabihf-gcc") ? "(run npm run build)" : "gcc-arm-linux-gnueabihf");
   return miss.length ? `the native kernels need: apt-get install ${miss.join(" ")}` : null;
 }
 
@@ -44,7 +57,9 @@ export function addressOf(v: unknown): number {
     let c = codes.find((c) => c.code === v);
     if (!c) {
       const last = codes[codes.length - 1];
-      codes.push((c = { addr: last ? (last.addr + last.code.length + 4095) & ~4095 : CODE, code: v }));
+      codes.push(
+        (c = { addr: last ? (last.addr + last.code.length + 4095) & ~4095 : CODE, code: v })
+      );
     }
     return c.addr;
   }
@@ -63,9 +78,11 @@ export function addressOf(v: unknown): number {
 }
 /** The buffer holding address x, by binary search. */
 function bufferAt(x: number) {
-  let lo = 0, hi = bufs.length - 1;
+  let lo = 0,
+    hi = bufs.length - 1;
   while (lo <= hi) {
-    const mid = (lo + hi) >> 1, b = bufs[mid];
+    const mid = (lo + hi) >> 1,
+      b = bufs[mid];
     if (x < b.addr) hi = mid - 1;
     else if (x >= b.addr + Math.max(b.len, 1)) lo = mid + 1;
     else return b.ref.deref() ? { addr: b.addr, buf: b.ref.deref()! } : null;
@@ -88,11 +105,15 @@ export class NativeMachine {
     this.dir = mkdtempSync(join(tmpdir(), "pigeon-native-"));
     const file = join(this.dir, "blob.bin");
     writeFileSync(file, typeof blob === "string" ? Buffer.from(blob, "latin1") : blob);
-    const fin = join(this.dir, "in"), fout = join(this.dir, "out");
+    const fin = join(this.dir, "in"),
+      fout = join(this.dir, "out");
     spawnSync("mkfifo", [fin, fout]);
     // qemu's messages go to a file, readable while this constructor waits synchronously
-    const errFile = join(this.dir, "stderr"), errFd = openSync(errFile, "w");
-    this.proc = spawn("qemu-arm", [...extraArgs, HARNESS, file, fin, fout], { stdio: ["ignore", "ignore", errFd] });
+    const errFile = join(this.dir, "stderr"),
+      errFd = openSync(errFile, "w");
+    this.proc = spawn("qemu-arm", [...extraArgs, HARNESS, file, fin, fout], {
+      stdio: ["ignore", "ignore", errFd],
+    });
     closeSync(errFd);
     const pid = this.proc.pid!;
     const dead = () => {
@@ -104,11 +125,14 @@ export class NativeMachine {
     };
     const fail = (what: string) => {
       this.proc.kill("SIGKILL");
-      return new Error(`the native harness ${what}: ${readFileSync(errFile, "utf8").trim() || "(no message)"}`);
+      return new Error(
+        `the native harness ${what}: ${readFileSync(errFile, "utf8").trim() || "(no message)"}`
+      );
     };
     this.exited = new Promise<void>((done) => this.proc.on("exit", () => done()));
     this.proc.on("exit", (code) => {
-      if (code) this.failure = `the native harness exited with ${code}: ${readFileSync(errFile, "utf8").trim()}`;
+      if (code)
+        this.failure = `the native harness exited with ${code}: ${readFileSync(errFile, "utf8").trim()}`;
     });
     this.proc.unref();
     // Opening a FIFO waits for the other end, forever if the harness died first: open
@@ -131,7 +155,7 @@ export class NativeMachine {
     closeSync(wnb);
     // the handshake: the blob's and the arena's addresses, once the harness has opened its output
     const hello = Buffer.alloc(8);
-    for (let n = 0, t0 = Date.now(); n < 8; ) {
+    for (let n = 0, t0 = Date.now(); n < 8;) {
       let k = 0;
       try {
         k = readSync(rnb, hello, n, 8 - n, null);
@@ -168,26 +192,38 @@ export class NativeMachine {
       if (b && !regions.some((r) => r.addr === b.addr)) regions.push(b);
     }
     const head = new Uint32Array(8 + 2 * regions.length);
-    head.set([offset - 1, args.length, ...[0, 1, 2, 3, 4].map((i) => (args[i] ?? 0) >>> 0), regions.length]);
+    head.set([
+      offset - 1,
+      args.length,
+      ...[0, 1, 2, 3, 4].map((i) => (args[i] ?? 0) >>> 0),
+      regions.length,
+    ]);
     const parts: Buffer[] = [Buffer.from(head.buffer, 0, 32)];
     for (const r of regions) {
-      const len = r.buf.byteLength, pad = Buffer.alloc(((len + 3) & ~3) - len);
-      parts.push(Buffer.from(new Uint32Array([r.addr, len]).buffer), Buffer.from(r.buf as ArrayBuffer), pad);
+      const len = r.buf.byteLength,
+        pad = Buffer.alloc(((len + 3) & ~3) - len);
+      parts.push(
+        Buffer.from(new Uint32Array([r.addr, len]).buffer),
+        Buffer.from(r.buf as ArrayBuffer),
+        pad
+      );
     }
     const req = Buffer.concat(parts);
-    for (let o = 0; o < req.length; ) o += writeSync(this.wfd, req, o);
+    for (let o = 0; o < req.length;) o += writeSync(this.wfd, req, o);
     const ret = this.read(4).readUInt32LE(0);
     for (const r of regions) {
-      const len = r.buf.byteLength, back = this.read((len + 3) & ~3);
+      const len = r.buf.byteLength,
+        back = this.read((len + 3) & ~3);
       new Uint8Array(r.buf as ArrayBuffer).set(back.subarray(0, len));
     }
     return ret | 0;
   }
   private read(n: number): Buffer {
     const b = Buffer.alloc(n);
-    for (let o = 0; o < n; ) {
+    for (let o = 0; o < n;) {
       const k = readSync(this.rfd, b, o, n - o, null);
-      if (k <= 0) throw new Error(this.failure || "the native harness stopped (a crash in the blob?)");
+      if (k <= 0)
+        throw new Error(this.failure || "the native harness stopped (a crash in the blob?)");
       o += k;
     }
     return b;
@@ -199,10 +235,15 @@ export class NativeMachine {
     if (!m) throw new Error(`E.nativeCall: bad signature ${sig}`);
     const types = m[2].trim() ? m[2].split(",").map((s) => s.trim()) : [];
     // Espruino packs the return type and the arguments into 16 bits, 3 each: at most 4 arguments
-    if (types.length > 4) throw new Error(`E.nativeCall: Error Parsing signature at argument number 5 (${sig})`);
-    if (types.some((t) => t !== "int")) throw new Error(`E.nativeCall: only int arguments are simulated (${sig})`);
+    if (types.length > 4)
+      throw new Error(`E.nativeCall: Error Parsing signature at argument number 5 (${sig})`);
+    if (types.some((t) => t !== "int"))
+      throw new Error(`E.nativeCall: only int arguments are simulated (${sig})`);
     return (...a: unknown[]) => {
-      const r = this.call(offset, types.map((_, i) => Number(a[i]) | 0));
+      const r = this.call(
+        offset,
+        types.map((_, i) => Number(a[i]) | 0)
+      );
       return m[1] === "void" ? undefined : r;
     };
   }

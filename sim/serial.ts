@@ -34,7 +34,12 @@ export class SimLine implements Line {
    * board: the simulated board, made with consoleLine { baud } for the same
    * speed; hostMs: the host's clock (ms since 1970) when the simulation began.
    */
-  constructor(readonly board: Board, readonly baud: number, readonly hostMs: number, readonly f: LineFaults = { seed: 1 }) {
+  constructor(
+    readonly board: Board,
+    readonly baud: number,
+    readonly hostMs: number,
+    readonly f: LineFaults = { seed: 1 }
+  ) {
     this.rnd = prng(f.seed).float;
   }
   get cut(): boolean {
@@ -72,7 +77,8 @@ export class SimLine implements Line {
             this.faults.garbled++;
           } else got += piece;
         }
-        if (this.f.cutAfter !== undefined) got = got.slice(0, Math.max(0, this.f.cutAfter - this.received));
+        if (this.f.cutAfter !== undefined)
+          got = got.slice(0, Math.max(0, this.f.cutAfter - this.received));
         this.received += got.length;
         if (got) return got;
       }
@@ -89,6 +95,7 @@ export class SimLine implements Line {
 
 /** One byte of text changed to another. */
 function garble(text: string, rnd: () => number): string {
-  const i = Math.floor(rnd() * text.length), c = text.charCodeAt(i) ^ (1 + Math.floor(rnd() * 255));
+  const i = Math.floor(rnd() * text.length),
+    c = text.charCodeAt(i) ^ (1 + Math.floor(rnd() * 255));
   return text.slice(0, i) + String.fromCharCode(c & 255) + text.slice(i + 1);
 }

@@ -9,12 +9,20 @@ for (i = 0; i < 32; i++) VAL[ALPHA.charCodeAt(i)] = i;
 // Espruino: E.mapInPlace cuts the bytes into 5-bit groups and looks each up in CODES, in C.
 // Per output length: an array of character codes (Espruino cannot shorten an array), and
 // for E.mapInPlace the input with one zero byte after it, which completes the last group.
-var CODES = new Uint8Array(32), chars: { [n: number]: any } = {}, padded: { [n: number]: Uint8Array } = {};
+var CODES = new Uint8Array(32),
+  chars: { [n: number]: any } = {},
+  padded: { [n: number]: Uint8Array } = {};
 for (i = 0; i < 32; i++) CODES[i] = ALPHA.charCodeAt(i);
 
 /** base32 of b[p .. p+n) as a string. */
 export function b32encode(b: Uint8Array, p: number, n: number): string {
-  var acc = 0, bits = 0, k = 0, e = p + n, len = Math.ceil((n * 8) / 5), o = chars[n], x;
+  var acc = 0,
+    bits = 0,
+    k = 0,
+    e = p + n,
+    len = Math.ceil((n * 8) / 5),
+    o = chars[n],
+    x;
   if (mapInPlace) {
     if (!o) {
       o = chars[n] = new Uint8Array(len);
@@ -37,7 +45,11 @@ export function b32encode(b: Uint8Array, p: number, n: number): string {
 
 /** Decodes n base32 characters at s[p..] into out[0..]; returns the byte count, or -1 if they are not canonical base32. */
 function decode(s: Uint8Array, p: number, n: number, out: Uint8Array): number {
-  var acc = 0, bits = 0, k = 0, v, e = p + n;
+  var acc = 0,
+    bits = 0,
+    k = 0,
+    v,
+    e = p + n;
   while (p < e) {
     v = s[p++];
     v = v < 128 ? VAL[v] : -1;

@@ -11,7 +11,8 @@ interface Key {
   what: string;
 }
 var pins = function (v: string) {
-  for (var p = v.split(","), i = 0; i < p.length; i++) if (!/^[A-Z]+[0-9]+$/.test(p[i])) return false;
+  for (var p = v.split(","), i = 0; i < p.length; i++)
+    if (!/^[A-Z]+[0-9]+$/.test(p[i])) return false;
   return p.length > 0;
 };
 // Espruino's regexes have no quantified groups: lists are split, then each item tested.
@@ -23,16 +24,41 @@ var names = function (v: string) {
 export var KEYS: { [k: string]: Key } = {
   interval: { min: 1, max: 86400, what: "seconds between readings, 1 to 86400" },
   per_message: { min: 1, max: 63, what: "readings per message, 1 to 63" },
-  sensors: { test: function (v) { return names(v); }, what: "a comma-separated list of sensor names (temp, vbat, a0 ...)" },
-  sd: { test: function (v) { return pins(v) && v.split(",").length == 4; }, what: "the SD card's SPI pins sck,mosi,miso,cs (e.g. B3,B5,B4,B6)" },
+  sensors: {
+    test: function (v) {
+      return names(v);
+    },
+    what: "a comma-separated list of sensor names (temp, vbat, a0 ...)",
+  },
+  sd: {
+    test: function (v) {
+      return pins(v) && v.split(",").length == 4;
+    },
+    what: "the SD card's SPI pins sck,mosi,miso,cs (e.g. B3,B5,B4,B6)",
+  },
   log_mb: { min: 1, max: 2047, what: "log size in MiB, 1 to 2047" },
-  watchdog: { min: 0, max: 3600, what: "watchdog seconds, 0 (off) to 3600" }
+  watchdog: { min: 0, max: 3600, what: "watchdog seconds, 0 (off) to 3600" },
 };
-export var DEFAULTS: { [k: string]: any } = { interval: 600, per_message: 1, sensors: "temp", log_mb: 64, watchdog: 60 };
+export var DEFAULTS: { [k: string]: any } = {
+  interval: 600,
+  per_message: 1,
+  sensors: "temp",
+  log_mb: 64,
+  watchdog: 60,
+};
 
 /** Parses PIGEON.CFG's text; returns the settings (defaults filled in) or throws "PIGEON.CFG line N: why". */
 export function parseConfig(text: string): { [k: string]: any } {
-  var out: { [k: string]: any } = {}, seen: { [k: string]: number } = {}, n = 0, lines = text.split("\n"), i, l, eq, k, v, key: Key;
+  var out: { [k: string]: any } = {},
+    seen: { [k: string]: number } = {},
+    n = 0,
+    lines = text.split("\n"),
+    i,
+    l,
+    eq,
+    k,
+    v,
+    key: Key;
   for (var d in DEFAULTS) out[d] = DEFAULTS[d];
   for (i = 0; i < lines.length; i++) {
     l = lines[i].replace(/\r$/, "").trim();
@@ -42,13 +68,18 @@ export function parseConfig(text: string): { [k: string]: any } {
     v = eq < 0 ? "" : l.slice(eq + 1).trim();
     var where = "PIGEON.CFG line " + (i + 1) + ": ";
     if (eq < 0) throw new Error(where + "expected key=value");
-    if (!/^[a-z0-9_]+$/.test(k)) throw new Error(where + "a key is made of a-z 0-9 _ only: " + JSON.stringify(k));
+    if (!/^[a-z0-9_]+$/.test(k))
+      throw new Error(where + "a key is made of a-z 0-9 _ only: " + JSON.stringify(k));
     if (++n > 10) throw new Error(where + "more than 10 keys");
     key = KEYS[k];
-    if (!key) throw new Error(where + "unknown key " + k + " (known: " + Object.keys(KEYS).join(", ") + ")");
+    if (!key)
+      throw new Error(
+        where + "unknown key " + k + " (known: " + Object.keys(KEYS).join(", ") + ")"
+      );
     if (seen[k]) throw new Error(where + k + " is already set on line " + seen[k]);
     seen[k] = i + 1;
-    if (key.test ? !key.test(v) : !/^[0-9]+$/.test(v) || +v < key.min! || +v > key.max!) throw new Error(where + k + " must be " + key.what + ", not " + JSON.stringify(v));
+    if (key.test ? !key.test(v) : !/^[0-9]+$/.test(v) || +v < key.min! || +v > key.max!)
+      throw new Error(where + k + " must be " + key.what + ", not " + JSON.stringify(v));
     out[k] = key.test ? v : +v;
   }
   return out;

@@ -45,7 +45,9 @@ function js() {
   pick = makePick();
   R = pt();
   Q = pt();
-  LL = [0xd3ed, 0x5cf5, 0x631a, 0x5812, 0x9cd6, 0xa2f7, 0xf9de, 0x14de, 0, 0, 0, 0, 0, 0, 0, 0x1000];
+  LL = [
+    0xd3ed, 0x5cf5, 0x631a, 0x5812, 0x9cd6, 0xa2f7, 0xf9de, 0x14de, 0, 0, 0, 0, 0, 0, 0, 0x1000,
+  ];
   X = new Float64Array(32);
   SA = new Int32Array(16);
   SK = new Int32Array(46);
@@ -132,7 +134,9 @@ export function encode(o: Uint8Array, p: number, q: Pt) {
 var ya: Uint8Array;
 /** Decodes 32 bytes at s[p..] into p as (X, Y, 1, XY); false if they are not a canonical point. */
 function decode(q: Pt, s: Uint8Array, p: number): boolean {
-  var x = q[0], y = q[1], i;
+  var x = q[0],
+    y = q[1],
+    i;
   unpack(y, s, p);
   pack(ya, 0, y);
   for (i = 0; i < 31; i++) if (ya[i] != s[p + i]) return false; // y >= p
@@ -189,7 +193,19 @@ export var sel: Gf[];
 export function buildComb() {
   js();
   // one comb at a time, so that a Pico holds 16 points at once, not 64
-  var tab = new Uint16Array(48 * N), B = pt(), q = pt(), base = [pt(), pt(), pt(), pt()], ent: Pt[] = [], acc: Gf[] = [], i, j, s, m, l, p: Pt, cs = [c, d, e];
+  var tab = new Uint16Array(48 * N),
+    B = pt(),
+    q = pt(),
+    base = [pt(), pt(), pt(), pt()],
+    ent: Pt[] = [],
+    acc: Gf[] = [],
+    i,
+    j,
+    s,
+    m,
+    l,
+    p: Pt,
+    cs = [c, d, e];
   for (i = 0; i < 32; i++) ya[i] = i ? 0x66 : 0x58; // y = 4/5, x even
   decode(B, ya, 0);
   for (m = 0; m < 16; m++) {
@@ -228,7 +244,8 @@ export function buildComb() {
       mul(e, e, D2); // 2dxy
       for (j = 0; j < 3; j++) {
         pack(xb, 0, cs[j]);
-        for (l = 0; l < 16; l++) tab[(16 * j + l) * N + 16 * s + m] = xb[2 * l] | (xb[2 * l + 1] << 8);
+        for (l = 0; l < 16; l++)
+          tab[(16 * j + l) * N + 16 * s + m] = xb[2 * l] | (xb[2 * l + 1] << 8);
       }
     }
   }
@@ -244,7 +261,9 @@ function dot(u: Int32Array, v: Uint16Array, o: number) {
 export var pick: (t: Uint16Array[], m: number, o: number) => void;
 function makePick() {
   return new Function(
-    "C", "M", "s",
+    "C",
+    "M",
+    "s",
     "return function(t,m,o){" +
       unroll(function (i) {
         return "M[" + i + "]=((" + i + "^m)-1)>>>31;";
@@ -257,7 +276,9 @@ function makePick() {
 }
 /** Bits i, i+16, i+32, i+48 of comb s of the scalar k (little-endian bytes). */
 function column(k: Uint8Array, o: number, s: number, i: number) {
-  var r = 0, j, bit;
+  var r = 0,
+    j,
+    bit;
   for (j = 0; j < 4; j++) {
     bit = i + 16 * (4 * s + j);
     r |= ((k[o + (bit >> 3)] >> (bit & 7)) & 1) << j;
@@ -391,8 +412,10 @@ export function signBytes(k: Uint8Array, m: Uint8Array, p: number, n: number, si
 }
 
 // One decoded public key is kept: a feed is verified message after message by one author.
-var lastA: Uint8Array, haveA = false;
-var win: Pt[] = [], Q: Pt;
+var lastA: Uint8Array,
+  haveA = false;
+var win: Pt[] = [],
+  Q: Pt;
 function loadKey(A: Uint8Array, p: number): boolean {
   var i, j;
   for (i = 0; i < 32 && A[p + i] == lastA[i]; i++);
@@ -428,7 +451,15 @@ export function sBelowL(sig: Uint8Array, q: number): boolean {
 
 var hv: Uint8Array, rv: Uint8Array;
 /** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n) (spec/pigeon.md 2.3). */
-export function verifySignature(A: Uint8Array, r: number, m: Uint8Array, p: number, n: number, sig: Uint8Array, q: number): boolean {
+export function verifySignature(
+  A: Uint8Array,
+  r: number,
+  m: Uint8Array,
+  p: number,
+  n: number,
+  sig: Uint8Array,
+  q: number
+): boolean {
   var i, w, B;
   if (!sBelowL(sig, q)) return false;
   if (!loadKey(A, r)) return false;

@@ -23,7 +23,10 @@ export function unroll(f: (i: number) => string, n: number) {
   return s;
 }
 function make(params: string, body: string, env?: any[]): any {
-  return new Function("C", "T", "A", "return function(" + params + "){" + body + "}").apply(null, env || []);
+  return new Function("C", "T", "A", "return function(" + params + "){" + body + "}").apply(
+    null,
+    env || []
+  );
 }
 
 /**
@@ -32,7 +35,10 @@ function make(params: string, body: string, env?: any[]): any {
  * The module's binding then names the generated function itself, unless it
  * was rebound meanwhile (setField).
  */
-function lazy(gen: () => (o: Gf, a: Gf, b: Gf) => void, set: (f: (o: Gf, a: Gf, b: Gf) => void, was: any) => void) {
+function lazy(
+  gen: () => (o: Gf, a: Gf, b: Gf) => void,
+  set: (f: (o: Gf, a: Gf, b: Gf) => void, was: any) => void
+) {
   var f: any;
   var stub = function (o: Gf, a: Gf, b: Gf) {
     if (!f) set((f = gen()), stub);
@@ -42,70 +48,97 @@ function lazy(gen: () => (o: Gf, a: Gf, b: Gf) => void, set: (f: (o: Gf, a: Gf, 
 }
 
 /** o = a + b, o = a - b (o may alias a or b). */
-export var add: (o: Gf, a: Gf, b: Gf) => void = lazy(function () {
-  return make("o,a,b", unroll(function (i) {
-    return "o[" + i + "]=a[" + i + "]+b[" + i + "];";
-  }, 16));
-}, function (f) {
-  add = f;
-});
-export var sub: (o: Gf, a: Gf, b: Gf) => void = lazy(function () {
-  return make("o,a,b", unroll(function (i) {
-    return "o[" + i + "]=a[" + i + "]-b[" + i + "];";
-  }, 16));
-}, function (f) {
-  sub = f;
-});
+export var add: (o: Gf, a: Gf, b: Gf) => void = lazy(
+  function () {
+    return make(
+      "o,a,b",
+      unroll(function (i) {
+        return "o[" + i + "]=a[" + i + "]+b[" + i + "];";
+      }, 16)
+    );
+  },
+  function (f) {
+    add = f;
+  }
+);
+export var sub: (o: Gf, a: Gf, b: Gf) => void = lazy(
+  function () {
+    return make(
+      "o,a,b",
+      unroll(function (i) {
+        return "o[" + i + "]=a[" + i + "]-b[" + i + "];";
+      }, 16)
+    );
+  },
+  function (f) {
+    sub = f;
+  }
+);
 
 // Carries limb by limb from 0 to 15 (v holds limb i's sum), wraps the top
 // carry to limb 0 times 38 and carries limb 0 once more. |0 truncates exactly
 // while |v| < 2^47; limbs come out below 2^16 in magnitude but limb 1 (2^17).
 function carry(sum: (i: number) => string) {
-  return "var c=0,v;" + unroll(function (i) {
-    return "v=" + sum(i) + "+c;c=v/65536|0;o[" + i + "]=v-c*65536;";
-  }, 16) + "v=o[0]+38*c;c=v/65536|0;o[0]=v-c*65536;o[1]+=c;";
+  return (
+    "var c=0,v;" +
+    unroll(function (i) {
+      return "v=" + sum(i) + "+c;c=v/65536|0;o[" + i + "]=v-c*65536;";
+    }, 16) +
+    "v=o[0]+38*c;c=v/65536|0;o[0]=v-c*65536;o[1]+=c;"
+  );
 }
 
 /** o = a * b (o may alias a or b). */
-export var mul: (o: Gf, a: Gf, b: Gf) => void = lazy(function () {
-  return convolve
-    ? make(
-        "o,a,b",
-        // T = b reversed, then 38 b reversed; output limb k = sum of a[i] T[i + 15 - k]
-        "var x;" + unroll(function (i) {
-          return "x=b[" + i + "];T[" + (15 - i) + "]=x;T[" + (31 - i) + "]=38*x;";
-        }, 16) + "if(o==a){A.set(a);a=A}" + carry(function (i) {
-          return "C(a,T," + (15 - i) + ")";
-        }),
-        [convolve, T, A]
-      )
-    : make(
-        "o,a,b",
-        // straight-line schoolbook product in locals, which JIT compilers keep in registers
-        "var " + unroll(function (i) {
-          return "a" + i + "=a[" + i + "],b" + i + "=b[" + i + "],";
-        }, 16) + unroll(function (i) {
-          return "p" + i + "=0" + (i < 30 ? "," : ";");
-        }, 31) + unroll(function (i) {
-          return unroll(function (j) {
-            return "p" + (i + j) + "+=a" + i + "*b" + j + ";";
-          }, 16);
-        }, 16) + unroll(function (i) {
-          return "p" + i + "+=38*p" + (i + 16) + ";";
-        }, 15) + carry(function (i) {
-          return "p" + i;
-        })
-      );
-}, function (f, was) {
-  if (mul == was) mul = f;
-});
+export var mul: (o: Gf, a: Gf, b: Gf) => void = lazy(
+  function () {
+    return convolve
+      ? make(
+          "o,a,b",
+          // T = b reversed, then 38 b reversed; output limb k = sum of a[i] T[i + 15 - k]
+          "var x;" +
+            unroll(function (i) {
+              return "x=b[" + i + "];T[" + (15 - i) + "]=x;T[" + (31 - i) + "]=38*x;";
+            }, 16) +
+            "if(o==a){A.set(a);a=A}" +
+            carry(function (i) {
+              return "C(a,T," + (15 - i) + ")";
+            }),
+          [convolve, T, A]
+        )
+      : make(
+          "o,a,b",
+          // straight-line schoolbook product in locals, which JIT compilers keep in registers
+          "var " +
+            unroll(function (i) {
+              return "a" + i + "=a[" + i + "],b" + i + "=b[" + i + "],";
+            }, 16) +
+            unroll(function (i) {
+              return "p" + i + "=0" + (i < 30 ? "," : ";");
+            }, 31) +
+            unroll(function (i) {
+              return unroll(function (j) {
+                return "p" + (i + j) + "+=a" + i + "*b" + j + ";";
+              }, 16);
+            }, 16) +
+            unroll(function (i) {
+              return "p" + i + "+=38*p" + (i + 16) + ";";
+            }, 15) +
+            carry(function (i) {
+              return "p" + i;
+            })
+        );
+  },
+  function (f, was) {
+    if (mul == was) mul = f;
+  }
+);
 
 var sq1 = function (o: Gf, a: Gf) {
   mul(o, a, a);
 };
 export function sqr(o: Gf, a: Gf, n?: number) {
   sq1(o, a);
-  for (n = n || 1; --n > 0; ) sq1(o, o);
+  for (n = n || 1; --n > 0;) sq1(o, o);
 }
 /** Replaces mul and squaring (the firmware's native kernels, targets/espruino/native.ts). */
 export function setField(m: typeof mul, s: typeof sq1) {
@@ -131,7 +164,15 @@ function temps() {
   t2 = gf();
   t3 = gf();
   // after 2^5-1: 2^10-1, 2^20-1, 2^40-1, 2^50-1, 2^100-1, 2^200-1, 2^250-1 as [squarings, from, times, into]
-  steps = [[5, t1, t1, t1], [10, t1, t1, t2], [20, t2, t2, t3], [10, t3, t1, t1], [50, t1, t1, t2], [100, t2, t2, t3], [50, t3, t1, t3]];
+  steps = [
+    [5, t1, t1, t1],
+    [10, t1, t1, t2],
+    [20, t2, t2, t3],
+    [10, t3, t1, t1],
+    [50, t1, t1, t2],
+    [100, t2, t2, t3],
+    [50, t3, t1, t3],
+  ];
   m = gf();
   n = gf();
 }
@@ -139,7 +180,11 @@ function temps() {
 /** o = z^(p-2) = 1/z when inverse, else z^((p-5)/8) (for square roots). 254 squarings, 11-12 products. */
 export function pow(o: Gf, z: Gf, inverse: boolean) {
   temps();
-  var a = t0, b = t1, t = t3, i, st;
+  var a = t0,
+    b = t1,
+    t = t3,
+    i,
+    st;
   sqr(a, z); // 2
   sqr(t, a, 2); // 8
   mul(b, t, z); // 9

@@ -25,7 +25,10 @@ declare var btoa: (s: string) => string, atob: (s: string) => string;
 /** What every answer line starts with. */
 export var MAGIC = "~PGN ";
 // a wire record's head byte: the links it carries as ids, whether its body is values only, whether it gives its depth
-var W_PREV = 1, W_LIPMAA = 2, W_SAME = 4, W_DEPTH = 8;
+var W_PREV = 1,
+  W_LIPMAA = 2,
+  W_SAME = 4,
+  W_DEPTH = 8;
 var FRAME = 480; // bytes of wire records a frame holds before it is sent (640 characters of base64)
 var BUDGET_MS = 500; // an answer ends after the frame that passes this, so the board's timers run between answers
 
@@ -33,7 +36,10 @@ var BUDGET_MS = 500; // an answer ends after the frame that passes this, so the 
 var table: Int32Array | null = null;
 /** CRC-32 (the zip one) of a string's character codes taken as bytes: Espruino's E.CRC32 where there is one. */
 export function crc32(s: string): number {
-  var c = -1, i, j, t;
+  var c = -1,
+    i,
+    j,
+    t;
   if (esp && esp.CRC32) return esp.CRC32(s);
   if (!table) {
     table = new Int32Array(256);
@@ -64,20 +70,45 @@ function requestText(tag: number, have: string, from: number, max: number): stri
  * wanted, the most messages to send, and a check of the four; then LF.
  */
 export function request(tag: number, have: string, from: number, max: number): string {
-  return "\x10PigeonLogger.pull(" + decimal(tag) + "," + JSON.stringify(have) + "," + decimal(from) + "," + decimal(max) + ',"' + hex8(crc32(requestText(tag, have, from, max))) + '")\n';
+  return (
+    "\x10PigeonLogger.pull(" +
+    decimal(tag) +
+    "," +
+    JSON.stringify(have) +
+    "," +
+    decimal(from) +
+    "," +
+    decimal(max) +
+    ',"' +
+    hex8(crc32(requestText(tag, have, from, max))) +
+    '")\n'
+  );
 }
 
 // ---- the board's answer ----
-var say: (t: string) => void, frame = "", inFrame = 0, frames = 0, over = false, started = 0, clockMs: () => number;
+var say: (t: string) => void,
+  frame = "",
+  inFrame = 0,
+  frames = 0,
+  over = false,
+  started = 0,
+  clockMs: () => number;
 // what the host holds (the have-line's depths; none: hf > hl), and what this answer sent: a run of depths and the path's
-var hf = 0, hl = -1, runFrom = 0, expected = 0, sentPath: number[] = [], shape = "";
+var hf = 0,
+  hl = -1,
+  runFrom = 0,
+  expected = 0,
+  sentPath: number[] = [],
+  shape = "";
 
 function known(t: number): boolean {
   return (t >= hf && t <= hl) || (t >= runFrom && t < expected) || sentPath.indexOf(t) >= 0;
 }
 /** b[p .. p+n) as a byte string. */
 function bytes(b: Uint8Array, p: number, n: number): string {
-  return esp ? esp.toString(b.subarray(p, p + n)) : String.fromCharCode.apply(null, b.subarray(p, p + n) as any);
+  return esp
+    ? esp.toString(b.subarray(p, p + n))
+    : String.fromCharCode.apply(null, b.subarray(p, p + n) as any);
 }
 function varint(d: number): string {
   var s = "";
@@ -87,7 +118,19 @@ function varint(d: number): string {
 /** The wire record (a byte string) of the card record at r[p..], the message at depth d. */
 function wire(r: Uint8Array, p: number, d: number): string {
   parts(r, p);
-  var s = bytes(r, p, part.end - p), b = part.body - p, head = 0, links = "", l = lipmaa(d), lines, i, c, v, q, sh, values = "", same;
+  var s = bytes(r, p, part.end - p),
+    b = part.body - p,
+    head = 0,
+    links = "",
+    l = lipmaa(d),
+    lines,
+    i,
+    c,
+    v,
+    q,
+    sh,
+    values = "",
+    same;
   if (part.prev >= 0 && !known(d - 1)) {
     head |= W_PREV;
     links += s.substr(part.prev - p, 32);
@@ -113,8 +156,18 @@ function wire(r: Uint8Array, p: number, d: number): string {
     runFrom = d;
   }
   expected = d + 1;
-  return String.fromCharCode(head | (same ? W_SAME : 0)) + (head & W_DEPTH ? varint(d) : "") + links + s.substr(part.sig - p, 64) +
-    (same ? values : String.fromCharCode(b - (part.kind - p)) + s.substring(part.kind - p, b) + String.fromCharCode((s.length - b) & 255, (s.length - b) >> 8) + s.substring(b));
+  return (
+    String.fromCharCode(head | (same ? W_SAME : 0)) +
+    (head & W_DEPTH ? varint(d) : "") +
+    links +
+    s.substr(part.sig - p, 64) +
+    (same
+      ? values
+      : String.fromCharCode(b - (part.kind - p)) +
+        s.substring(part.kind - p, b) +
+        String.fromCharCode((s.length - b) & 255, (s.length - b) >> 8) +
+        s.substring(b))
+  );
 }
 function flush() {
   if (!inFrame) return;
@@ -138,22 +191,57 @@ function add(w: string) {
  * (the frames sent and the depth to ask for next). The log's reading handle is
  * reader; without a log, why says why (ERR). clock gives ms since 1970.
  */
-export function serve(log: Log | undefined, reader: File, ident: string, why: string, tag: number, have: string, from: number, max: number, check: string, print: (line: string) => void, clock: () => number) {
-  var f = have ? ("" + have).split(" ") : [], base, path: number[], i: number, count = 0, next, lost = function (page: number, why: string) {
-    say("LOST " + page + " " + why);
-  };
+export function serve(
+  log: Log | undefined,
+  reader: File,
+  ident: string,
+  why: string,
+  tag: number,
+  have: string,
+  from: number,
+  max: number,
+  check: string,
+  print: (line: string) => void,
+  clock: () => number
+) {
+  var f = have ? ("" + have).split(" ") : [],
+    base,
+    path: number[],
+    i: number,
+    count = 0,
+    next,
+    lost = function (page: number, why: string) {
+      say("LOST " + page + " " + why);
+    };
   say = function (t) {
     print(checked(MAGIC + tag + " " + t));
   };
   clockMs = clock;
-  if (check != hex8(crc32(requestText(tag, have, from, max)))) return say("AGAIN the request was garbled: its check does not match");
+  if (check != hex8(crc32(requestText(tag, have, from, max))))
+    return say("AGAIN the request was garbled: its check does not match");
   if (!log) return say("ERR " + why);
   hf = 0;
   hl = -1;
-  if (f.length && (f.length != 3 || f[0] != ident || (hf = number(f[1], 9007199254740991)) < 0 || (hl = number(f[2], 9007199254740991)) < hf))
+  if (
+    f.length &&
+    (f.length != 3 ||
+      f[0] != ident ||
+      (hf = number(f[1], 9007199254740991)) < 0 ||
+      (hl = number(f[2], 9007199254740991)) < hf)
+  )
     return say("ERR the have-line is not this feed's @<id> <first> <last>: " + have);
-  if (!(from >= 0 && from % 1 == 0 && max >= 0 && max % 1 == 0)) return say("ERR from and max must be whole numbers");
-  say("HI " + ident + " " + decimal(log.first) + " " + decimal(log.next) + " " + decimal(Math.floor(clock())));
+  if (!(from >= 0 && from % 1 == 0 && max >= 0 && max % 1 == 0))
+    return say("ERR from and max must be whole numbers");
+  say(
+    "HI " +
+      ident +
+      " " +
+      decimal(log.first) +
+      " " +
+      decimal(log.next) +
+      " " +
+      decimal(Math.floor(clock()))
+  );
   frame = "";
   inFrame = frames = 0;
   over = false;
@@ -168,20 +256,32 @@ export function serve(log: Log | undefined, reader: File, ident: string, why: st
     path = certificatePath(from, base + 1 > log.first ? base : log.first);
     for (i = path.length - 1; i > 0; i--)
       if (path[i] > base)
-        records(log, reader, path[i], function (r, p, d) {
-          if (d == path[i]) {
-            add(wire(r, p, d));
-            sentPath.push(d);
-          }
-          return true;
-        }, lost);
+        records(
+          log,
+          reader,
+          path[i],
+          function (r, p, d) {
+            if (d == path[i]) {
+              add(wire(r, p, d));
+              sentPath.push(d);
+            }
+            return true;
+          },
+          lost
+        );
   }
   if (max > 0 && from < log.next)
-    records(log, reader, from, function (r, p, d) {
-      add(wire(r, p, d));
-      next = d + 1;
-      return ++count >= max || over;
-    }, lost);
+    records(
+      log,
+      reader,
+      from,
+      function (r, p, d) {
+        add(wire(r, p, d));
+        next = d + 1;
+        return ++count >= max || over;
+      },
+      lost
+    );
   flush();
   say("END " + frames + " " + decimal(next));
 }
@@ -194,7 +294,9 @@ export function serve(log: Log | undefined, reader: File, ident: string, why: st
  * line), or null when the line holds no answer.
  */
 export function answer(line: string): string[] | null {
-  var i = line.indexOf(MAGIC), j, t;
+  var i = line.indexOf(MAGIC),
+    j,
+    t;
   if (i < 0) return null;
   t = line.substring(i);
   j = t.lastIndexOf(" ");
@@ -214,8 +316,16 @@ export interface Rebuilding {
 var idBytes = new Uint8Array(52);
 /** The 32 bytes of a link whose target the record leaves out, from the id the host holds. */
 function held(st: Rebuilding, d: number, what: string): Uint8Array {
-  var id = st.linkId(d), i;
-  if (id == undefined) throw what + " of depth " + (st.expected) + " is left out, but the host holds no message at depth " + d;
+  var id = st.linkId(d),
+    i;
+  if (id == undefined)
+    throw (
+      what +
+      " of depth " +
+      st.expected +
+      " is left out, but the host holds no message at depth " +
+      d
+    );
   for (i = 0; i < 52; i++) idBytes[i] = id.charCodeAt(i + 1);
   var out = new Uint8Array(32);
   b32decode(idBytes, 0, 52, out);
@@ -223,7 +333,10 @@ function held(st: Rebuilding, d: number, what: string): Uint8Array {
 }
 /** The shape of a full body: each line's key, and whether its value is a string. */
 function shapeOf(body: Uint8Array): { key: Uint8Array; quoted: boolean }[] {
-  var out: { key: Uint8Array; quoted: boolean }[] = [], p = 0, c, e;
+  var out: { key: Uint8Array; quoted: boolean }[] = [],
+    p = 0,
+    c,
+    e;
   while (p < body.length) {
     for (c = p; c < body.length && body[c] != 58; c++);
     for (e = c; e < body.length && body[e] != 10; e++);
@@ -233,8 +346,16 @@ function shapeOf(body: Uint8Array): { key: Uint8Array; quoted: boolean }[] {
   return out;
 }
 /** A body from the shape before and values each ending in LF at b[o..]; returns it and where the values end. */
-function fill(keys: { key: Uint8Array; quoted: boolean }[], b: Uint8Array, o: number, n: number): { body: Uint8Array; end: number } {
-  var out: number[] = [], i, j, e;
+function fill(
+  keys: { key: Uint8Array; quoted: boolean }[],
+  b: Uint8Array,
+  o: number,
+  n: number
+): { body: Uint8Array; end: number } {
+  var out: number[] = [],
+    i,
+    j,
+    e;
   for (i = 0; i < keys.length; i++) {
     for (e = o; e < n && b[e] != 10; e++);
     if (e >= n) throw "a record's values run past the frame's end";
@@ -254,8 +375,26 @@ function fill(keys: { key: Uint8Array; quoted: boolean }[], b: Uint8Array, o: nu
  * read (so put can note its id for the links of the records after it).
  * Returns "" or why the frame cannot be read.
  */
-export function rebuild(st: Rebuilding, b64: string, put: (text: string, depth: number) => void): string {
-  var s, b, n, o = 0, head, d, m, k, l, prev, lip, sig, kind, body, f;
+export function rebuild(
+  st: Rebuilding,
+  b64: string,
+  put: (text: string, depth: number) => void
+): string {
+  var s,
+    b,
+    n,
+    o = 0,
+    head,
+    d,
+    m,
+    k,
+    l,
+    prev,
+    lip,
+    sig,
+    kind,
+    body,
+    f;
   try {
     s = atob(b64);
   } catch (e) {
@@ -278,12 +417,14 @@ export function rebuild(st: Rebuilding, b64: string, put: (text: string, depth: 
         }
       st.expected = d;
       l = lipmaa(d);
-      if (d == 0 && head & W_PREV || l == null && head & W_LIPMAA) throw "a record at depth " + d + " carries a link its depth does not have";
+      if ((d == 0 && head & W_PREV) || (l == null && head & W_LIPMAA))
+        throw "a record at depth " + d + " carries a link its depth does not have";
       prev = d == 0 ? null : head & W_PREV ? b.subarray(o, (o += 32)) : held(st, d - 1, "prev");
       lip = l == null ? null : head & W_LIPMAA ? b.subarray(o, (o += 32)) : held(st, l, "lipmaa");
       sig = b.subarray(o, (o += 64));
       if (head & W_SAME) {
-        if (!st.kind || !st.keys) throw "a record repeats the shape of a record before it, but is the answer's first";
+        if (!st.kind || !st.keys)
+          throw "a record repeats the shape of a record before it, but is the answer's first";
         f = fill(st.keys, b, o, n);
         kind = st.kind;
         body = f.body;

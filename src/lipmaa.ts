@@ -1,7 +1,10 @@
 /** The depth a message at depth n links back to with its lipmaa link, or null (PIGEON-FORMAT.md). Exact for n < 2^53. */
 export function lipmaa(n: number): number | null {
   if (n < 1) return null;
-  var m = 1, po3 = 3, x = n, r;
+  var m = 1,
+    po3 = 3,
+    x = n,
+    r;
   while (m < n) {
     po3 *= 3;
     m = (po3 - 1) / 2;
@@ -26,7 +29,9 @@ export function lipmaa(n: number): number | null {
  * O(log n) long; each message on it is vouched for by the next one down.
  */
 export function certificatePath(n: number, a: number): number[] {
-  var path = [n], x = n, l;
+  var path = [n],
+    x = n,
+    l;
   while (x > a) {
     l = lipmaa(x);
     x = l !== null && l >= a ? l : x - 1;
@@ -43,7 +48,10 @@ export function certificatePath(n: number, a: number): number[] {
  * test/certificate.test.ts checks it against lipmaa for every depth below 3^11.
  */
 export function linkedFrom(d: number): number[] {
-  var out: number[] = [], m = 4, k = 1, MAX = 9007199254740991;
+  var out: number[] = [],
+    m = 4,
+    k = 1,
+    MAX = 9007199254740991;
   for (; d + m <= MAX && lipmaa(d + m) === d; m = 3 * m + 1) out.push(d + m);
   while (k < d) k = 3 * k + 1;
   if (d > 0 && k === d && 3 * d + 1 <= MAX) out.push(3 * d + 1);

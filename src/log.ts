@@ -49,30 +49,55 @@ export interface Disk {
 var SECTOR = 512;
 var CHECK = 504; // a sector this store writes ends in a check: the first 8 bytes of SHA-256 of bytes 0..503
 // a slot, one version of a page
-var S_EPOCH = 0, S_PAGE = 4, S_SEQ = 8, S_USED = 12, S_COUNT = 14, S_FLAGS = 15, S_DATA = 16;
+var S_EPOCH = 0,
+  S_PAGE = 4,
+  S_SEQ = 8,
+  S_USED = 12,
+  S_COUNT = 14,
+  S_FLAGS = 15,
+  S_DATA = 16;
 export var PAGE_ROOM = CHECK - S_DATA; // 488 bytes of data area
-var RUNS_IN = 1, RUNS_ON = 2; // slot flags: the data area begins with the rest of a record begun on an earlier page; the last record goes on into the next page
+var RUNS_IN = 1,
+  RUNS_ON = 2; // slot flags: the data area begins with the rest of a record begun on an earlier page; the last record goes on into the next page
 // a continuation head, at the start of the data area of a page flagged RUNS_IN
-var C_PAGE = 0, C_SEQ = 4, C_DEPTH = 8, C_BYTES = 15, C_HEAD = 17;
+var C_PAGE = 0,
+  C_SEQ = 4,
+  C_DEPTH = 8,
+  C_BYTES = 15,
+  C_HEAD = 17;
 // a record
-var R_LEN = 0, R_DEPTH = 2, R_FLAGS = 9, R_LINKS = 10, HAS_PREV = 1, HAS_LIPMAA = 2;
+var R_LEN = 0,
+  R_DEPTH = 2,
+  R_FLAGS = 9,
+  R_LINKS = 10,
+  HAS_PREV = 1,
+  HAS_LIPMAA = 2;
 var R_MIN = R_LINKS + 64 + 1 + 1 + 6; // signature, a one-character kind, one shortest entry (k:"x" LF)
 // an index sector
 export var INDEX_ENTRIES = 60; // pages per index sector
-var I_ENTRY = 8, I_EPOCH = 480, I_NUMBER = 484; // an entry: the page's depth (7) and records that begin on it (1)
+var I_ENTRY = 8,
+  I_EPOCH = 480,
+  I_NUMBER = 484; // an entry: the page's depth (7) and records that begin on it (1)
 // the header: text lines, padded with spaces, then the check
-var MAGIC = "PIGEON-LOG ", VERSION = 2;
+var MAGIC = "PIGEON-LOG ",
+  VERSION = 2;
 var MAX_PAGES = 2097152; // a file of at most 2 GiB (FAT16) holds fewer
 
 /** The reasons a log cannot be used, as codes a caller tests (the error's message says the same in words). */
-export var NO_HEADER = "NO_HEADER", BAD_HEADER = "BAD_HEADER", LOG_FULL = "LOG_FULL", TOO_LARGE = "TOO_LARGE", BAD_TAIL = "BAD_TAIL";
+export var NO_HEADER = "NO_HEADER",
+  BAD_HEADER = "BAD_HEADER",
+  LOG_FULL = "LOG_FULL",
+  TOO_LARGE = "TOO_LARGE",
+  BAD_TAIL = "BAD_TAIL";
 function fail(code: string, why: string): never {
   var e = new Error(why);
   (e as any).code = code;
   throw e;
 }
 
-var slot = new Uint8Array(SECTOR), sec = new Uint8Array(SECTOR), digest = new Uint8Array(32);
+var slot = new Uint8Array(SECTOR),
+  sec = new Uint8Array(SECTOR),
+  digest = new Uint8Array(32);
 
 function put(b: Uint8Array, p: number, v: number, n: number) {
   for (var i = 0; i < n; i++, v = Math.floor(v / 256)) b[p + i] = v;
@@ -92,7 +117,8 @@ function check(b: Uint8Array, write: boolean): boolean {
 }
 function readSector(f: File, n: number, into: Uint8Array): boolean {
   f.seek(n * SECTOR);
-  var s = f.read(SECTOR), i;
+  var s = f.read(SECTOR),
+    i;
   if (!s || s.length < SECTOR) return false;
   for (i = 0; i < SECTOR; i++) into[i] = s.charCodeAt(i);
   return true;
@@ -104,8 +130,13 @@ export var rec = { b: new Uint8Array(PAGE_ROOM) as Uint8Array, n: 0 };
 
 /** The record of the message in b[p..] that parse() has just read, into rec; returns its length. */
 export function record(b: Uint8Array, p: number): number {
-  var kindLen = at.kindEnd - at.kind, bodyLen = at.unsigned - 1 - (at.body - p), o = R_LINKS, r, i;
-  var len = R_LINKS + (at.prev > 0 ? 32 : 0) + (at.lipmaa > 0 ? 32 : 0) + 64 + 1 + kindLen + bodyLen;
+  var kindLen = at.kindEnd - at.kind,
+    bodyLen = at.unsigned - 1 - (at.body - p),
+    o = R_LINKS,
+    r,
+    i;
+  var len =
+    R_LINKS + (at.prev > 0 ? 32 : 0) + (at.lipmaa > 0 ? 32 : 0) + 64 + 1 + kindLen + bodyLen;
   r = rec.b = grow(rec.b, len);
   put(r, R_LEN, len, 2);
   put(r, R_DEPTH, at.depth, 7);
@@ -120,7 +151,9 @@ export function record(b: Uint8Array, p: number): number {
 }
 /** Whether the parts of the record at b[p..] fit its length (else it is damaged: the reader reports it). */
 function fits(b: Uint8Array, p: number): boolean {
-  var len = get(b, p + R_LEN, 2), f = b[p + R_FLAGS], o = p + R_LINKS + (f & HAS_PREV ? 32 : 0) + (f & HAS_LIPMAA ? 32 : 0);
+  var len = get(b, p + R_LEN, 2),
+    f = b[p + R_FLAGS],
+    o = p + R_LINKS + (f & HAS_PREV ? 32 : 0) + (f & HAS_LIPMAA ? 32 : 0);
   return !(len < R_MIN || f > 3 || o + 65 > p + len || o + 65 + b[o + 64] >= p + len);
 }
 /**
@@ -130,15 +163,35 @@ function fits(b: Uint8Array, p: number): boolean {
  */
 export function text(b: Uint8Array, p: number, author: string): string | undefined {
   if (!fits(b, p)) return undefined;
-  var len = get(b, p + R_LEN, 2), f = b[p + R_FLAGS], e = p + len, o = p + R_LINKS + (f & HAS_PREV ? 32 : 0) + (f & HAS_LIPMAA ? 32 : 0), k = b[o + 64];
-  return "author " + author + "\nkind " + decode(b, o + 65, o + 65 + k) + "\nprev " + link(b, p + R_LINKS, f & HAS_PREV) + "\ndepth " + decimal(get(b, p + R_DEPTH, 7)) +
-    "\nlipmaa " + link(b, p + R_LINKS + (f & HAS_PREV ? 32 : 0), f & HAS_LIPMAA) + "\n\n" + decode(b, o + 65 + k, e) + "\nsignature " + b32encode(b, o, 64) + ".sig.ed25519";
+  var len = get(b, p + R_LEN, 2),
+    f = b[p + R_FLAGS],
+    e = p + len,
+    o = p + R_LINKS + (f & HAS_PREV ? 32 : 0) + (f & HAS_LIPMAA ? 32 : 0),
+    k = b[o + 64];
+  return (
+    "author " +
+    author +
+    "\nkind " +
+    decode(b, o + 65, o + 65 + k) +
+    "\nprev " +
+    link(b, p + R_LINKS, f & HAS_PREV) +
+    "\ndepth " +
+    decimal(get(b, p + R_DEPTH, 7)) +
+    "\nlipmaa " +
+    link(b, p + R_LINKS + (f & HAS_PREV ? 32 : 0), f & HAS_LIPMAA) +
+    "\n\n" +
+    decode(b, o + 65 + k, e) +
+    "\nsignature " +
+    b32encode(b, o, 64) +
+    ".sig.ed25519"
+  );
 }
 /** Where the parts of a record lie (offsets into its bytes; a link that is NONE: -1), as parts() found them. */
 export var part = { depth: 0, prev: -1, lipmaa: -1, sig: 0, kind: 0, body: 0, end: 0 };
 /** Finds the parts of the record at b[p..] (one that fits its length, as records() gives them) into part. */
 export function parts(b: Uint8Array, p: number) {
-  var f = b[p + R_FLAGS], o = p + R_LINKS;
+  var f = b[p + R_FLAGS],
+    o = p + R_LINKS;
   part.depth = get(b, p + R_DEPTH, 7);
   part.prev = f & HAS_PREV ? o : -1;
   if (f & HAS_PREV) o += 32;
@@ -150,8 +203,17 @@ export function parts(b: Uint8Array, p: number) {
   part.end = p + get(b, p + R_LEN, 2);
 }
 /** The record of a message from its parts, into rec (a link that is NONE: null; kind and body as UTF-8 bytes); returns its length. */
-export function compose(depth: number, prev: Uint8Array | null, lipmaa: Uint8Array | null, sig: Uint8Array, kind: Uint8Array, body: Uint8Array): number {
-  var len = R_LINKS + (prev ? 32 : 0) + (lipmaa ? 32 : 0) + 64 + 1 + kind.length + body.length, r, o = R_LINKS;
+export function compose(
+  depth: number,
+  prev: Uint8Array | null,
+  lipmaa: Uint8Array | null,
+  sig: Uint8Array,
+  kind: Uint8Array,
+  body: Uint8Array
+): number {
+  var len = R_LINKS + (prev ? 32 : 0) + (lipmaa ? 32 : 0) + 64 + 1 + kind.length + body.length,
+    r,
+    o = R_LINKS;
   r = rec.b = grow(rec.b, len);
   put(r, R_LEN, len, 2);
   put(r, R_DEPTH, depth, 7);
@@ -197,11 +259,15 @@ function pageSector(log: Log, page: number, s: number) {
 }
 /** The newer valid slot of a page into slot[], or -1 when neither is valid (never written, torn, garbled, or past the file's end). */
 function readPage(log: Log, f: File, page: number): number {
-  var best = -1, bestSeq = -1, s, q;
+  var best = -1,
+    bestSeq = -1,
+    s,
+    q;
   if (page >= log.held) return -1;
   for (s = 0; s < 2; s++) {
     if (!readSector(f, pageSector(log, page, s), sec) || !check(sec, false)) continue;
-    if (get(sec, S_EPOCH, 4) != log.epoch || get(sec, S_PAGE, 4) != page || !slotSane(log, sec)) continue;
+    if (get(sec, S_EPOCH, 4) != log.epoch || get(sec, S_PAGE, 4) != page || !slotSane(log, sec))
+      continue;
     q = get(sec, S_SEQ, 4);
     if (q > bestSeq) {
       bestSeq = q;
@@ -213,9 +279,13 @@ function readPage(log: Log, f: File, page: number): number {
 }
 /** Whether a checked slot's own numbers agree (a card can hold sectors made to pass the check). */
 function slotSane(log: Log, b: Uint8Array): boolean {
-  var used = get(b, S_USED, 2), f = b[S_FLAGS];
+  var used = get(b, S_USED, 2),
+    f = b[S_FLAGS];
   if (used > PAGE_ROOM || f > 3 || (log.version < 2 && f)) return false;
-  return !(f & RUNS_IN) || (get(b, S_DATA + C_PAGE, 4) < get(b, S_PAGE, 4) && C_HEAD + get(b, S_DATA + C_BYTES, 2) <= used);
+  return (
+    !(f & RUNS_IN) ||
+    (get(b, S_DATA + C_PAGE, 4) < get(b, S_PAGE, 4) && C_HEAD + get(b, S_DATA + C_BYTES, 2) <= used)
+  );
 }
 /**
  * Whether page q belongs to the log: it has a valid slot, and when it carries
@@ -241,7 +311,11 @@ function recordsAt(b: Uint8Array): number {
 }
 /** The depth of the last record of a page image that ends on it, or -1. */
 function lastDepth(b: Uint8Array): number {
-  var p = recordsAt(b), e = S_DATA + get(b, S_USED, 2), d = b[S_FLAGS] & RUNS_IN ? get(b, S_DATA + C_DEPTH, 7) : -1, i, len;
+  var p = recordsAt(b),
+    e = S_DATA + get(b, S_USED, 2),
+    d = b[S_FLAGS] & RUNS_IN ? get(b, S_DATA + C_DEPTH, 7) : -1,
+    i,
+    len;
   for (i = 0; i < b[S_COUNT]; i++, p += len) {
     len = get(b, p + R_LEN, 2);
     if (len < R_MIN || p + len > e) break; // runs on: not ended here
@@ -252,7 +326,12 @@ function lastDepth(b: Uint8Array): number {
 
 /** Whether every part of a path is an 8.3 name in upper case (FAT without long names). A scanner: Espruino's regexes lack optional groups. */
 export function is83(path: string): boolean {
-  var parts = path.split("/"), i, j, c, name, ext;
+  var parts = path.split("/"),
+    i,
+    j,
+    c,
+    name,
+    ext;
   for (i = 0; i < parts.length; i++) {
     name = ext = 0;
     for (j = 0; j < parts[i].length; j++) {
@@ -262,7 +341,8 @@ export function is83(path: string): boolean {
         ext = 1;
         continue;
       }
-      if (!((c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-" || c == "~")) return false;
+      if (!((c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-" || c == "~"))
+        return false;
       if (ext) ext++;
       else name++;
     }
@@ -284,7 +364,14 @@ function logSectors(n: number) {
  * the card has less room it tries 45% of the size each time, which leaves
  * others room. Returns the pages it got.
  */
-export function createLog(disk: Disk, path: string, author: string, pages: number, epoch: number, first?: number): number {
+export function createLog(
+  disk: Disk,
+  path: string,
+  author: string,
+  pages: number,
+  epoch: number,
+  first?: number
+): number {
   if (!is83(path)) throw new Error(path + ": not an 8.3 name");
   var f: File, i, h, size, s;
   for (;;) {
@@ -309,7 +396,18 @@ export function createLog(disk: Disk, path: string, author: string, pages: numbe
     pages = Math.floor(pages * 0.45);
   }
   // first: the depth a followed feed's log starts at, when its holder starts above 0
-  h = MAGIC + VERSION + "\nauthor " + author + "\npages " + pages + "\nepoch " + epoch + "\nfirst " + decimal(first || 0) + "\n";
+  h =
+    MAGIC +
+    VERSION +
+    "\nauthor " +
+    author +
+    "\npages " +
+    pages +
+    "\nepoch " +
+    epoch +
+    "\nfirst " +
+    decimal(first || 0) +
+    "\n";
   for (i = 0; i < CHECK; i++) sec[i] = i < h.length ? h.charCodeAt(i) : 32;
   check(sec, true);
   f = disk.openFile(path, "r+")!;
@@ -325,11 +423,21 @@ export function createLog(disk: Disk, path: string, author: string, pages: numbe
  * before the header, the last step, and it may be made again.
  */
 export function mayHoldRecords(disk: Disk, path: string, bytes: number): boolean {
-  var n = Math.floor((bytes / SECTOR - 2) / (2 + 1 / INDEX_ENTRIES)), k, s, f, found = false;
+  var n = Math.floor((bytes / SECTOR - 2) / (2 + 1 / INDEX_ENTRIES)),
+    k,
+    s,
+    f,
+    found = false;
   for (k = Math.max(1, n - 1); k <= n + 1 && logSectors(k) * SECTOR != bytes; k++);
   if (k > n + 1) return false;
   f = disk.openFile(path, "r")!;
-  for (s = 0; s < 2; s++) if (readSector(f, 1 + Math.ceil(k / INDEX_ENTRIES) + s, sec) && check(sec, false) && get(sec, S_PAGE, 4) == 0) found = true;
+  for (s = 0; s < 2; s++)
+    if (
+      readSector(f, 1 + Math.ceil(k / INDEX_ENTRIES) + s, sec) &&
+      check(sec, false) &&
+      get(sec, S_PAGE, 4) == 0
+    )
+      found = true;
   f.close();
   return found;
 }
@@ -342,7 +450,12 @@ export function number(t: string, max: number): number {
 /** Whether t is an identity: @, 52 base32 characters (checked as the parser does), .ed25519. */
 function isIdentity(t: string): boolean {
   for (var i = 0; i < t.length; i++) sec[i] = t.charCodeAt(i) & 255;
-  return t.length == 61 && t.charAt(0) == "@" && t.slice(53) == ".ed25519" && b32decode(sec, 1, 52, digest) == 32;
+  return (
+    t.length == 61 &&
+    t.charAt(0) == "@" &&
+    t.slice(53) == ".ed25519" &&
+    b32decode(sec, 1, 52, digest) == 32
+  );
 }
 
 /** The value of header line i when it reads "name value", else "". */
@@ -362,14 +475,31 @@ function headerField(h: string[], i: number, name: string): string {
  * reports the damaged ones).
  */
 export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
-  var a = disk.openFile(path, "r+"), h, v, i, c, lo, hi, mid, first, size;
+  var a = disk.openFile(path, "r+"),
+    h,
+    v,
+    i,
+    c,
+    lo,
+    hi,
+    mid,
+    first,
+    size;
   if (!a) throw new Error(path + ": cannot open");
   // the header: version 2 carries a check; version 1 (no check, no records that run on) is still read
-  if (!readSector(a, 0, sec)) fail(NO_HEADER, path + ": no header (the log was being made when power failed, or the file is empty)");
+  if (!readSector(a, 0, sec))
+    fail(
+      NO_HEADER,
+      path + ": no header (the log was being made when power failed, or the file is empty)"
+    );
   for (i = 0; i < CHECK; i++) if ((c = sec[i]) != 10 && (c < 32 || c > 126)) break;
   h = decode(sec, 0, i).split("\n");
   v = h[0] == MAGIC + "1" ? 1 : h[0] == MAGIC + "2" ? 2 : 0;
-  if (!v || (v == 2 && !check(sec, false))) fail(NO_HEADER, path + ": no valid header (the log was being made when power failed, or the card damaged it)");
+  if (!v || (v == 2 && !check(sec, false)))
+    fail(
+      NO_HEADER,
+      path + ": no valid header (the log was being made when power failed, or the card damaged it)"
+    );
   var log: Log = {
     path: path,
     author: headerField(h, 1, "author"),
@@ -390,16 +520,22 @@ export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
     broken: "",
     a: a,
     b: a,
-    tail: new Uint8Array(SECTOR)
+    tail: new Uint8Array(SECTOR),
   };
-  if (!isIdentity(log.author)) fail(BAD_HEADER, path + ": the header's author line is not an identity");
-  if (log.pages < 1) fail(BAD_HEADER, path + ": the header's page count is not a number from 1 to " + MAX_PAGES);
-  if (log.epoch < 0) fail(BAD_HEADER, path + ": the header's epoch is not a number from 0 to 4294967295");
+  if (!isIdentity(log.author))
+    fail(BAD_HEADER, path + ": the header's author line is not an identity");
+  if (log.pages < 1)
+    fail(BAD_HEADER, path + ": the header's page count is not a number from 1 to " + MAX_PAGES);
+  if (log.epoch < 0)
+    fail(BAD_HEADER, path + ": the header's epoch is not a number from 0 to 4294967295");
   if (log.first < 0) fail(BAD_HEADER, path + ": the header's first depth is not a depth");
   log.indexSectors = Math.ceil(log.pages / INDEX_ENTRIES);
   // a file shorter than its header says was cut short: what it holds is read, each() reports the rest
   size = a.size ? a.size() : logSectors(log.pages) * SECTOR;
-  log.held = Math.max(0, Math.min(log.pages, Math.floor((size / SECTOR - 1 - log.indexSectors) / 2)));
+  log.held = Math.max(
+    0,
+    Math.min(log.pages, Math.floor((size / SECTOR - 1 - log.indexSectors) / 2))
+  );
   // index sectors written so far: 0..lo-1 (bisection over valid ones)
   lo = 0;
   hi = Math.ceil(log.held / INDEX_ENTRIES);
@@ -425,7 +561,7 @@ export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
     lo += mid + 1;
   }
   if (everyPage)
-    for (mid = log.held; (mid = lastNamed(log, a, lo + 1, mid)) > lo; )
+    for (mid = log.held; (mid = lastNamed(log, a, lo + 1, mid)) > lo;)
       if (live(log, a, mid)) {
         lo = mid + 1;
         break;
@@ -448,7 +584,15 @@ export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
  * found, most never written, 32 pages a read, from the end back.
  */
 function lastNamed(log: Log, f: File, from: number, below: number): number {
-  var q = below, n, s, i, k, o, e, p, ok;
+  var q = below,
+    n,
+    s,
+    i,
+    k,
+    o,
+    e,
+    p,
+    ok;
   while (q > from) {
     n = Math.min(32, q - from);
     q -= n;
@@ -456,7 +600,11 @@ function lastNamed(log: Log, f: File, from: number, below: number): number {
     s = f.read(2 * n * SECTOR) || "";
     for (i = 2 * n - 1; i >= 0; i--) {
       o = i * SECTOR;
-      for (k = 0, e = log.epoch, p = q + (i >> 1), ok = s.length >= o + 8; ok && k < 4; k++, e = Math.floor(e / 256), p = Math.floor(p / 256))
+      for (
+        k = 0, e = log.epoch, p = q + (i >> 1), ok = s.length >= o + 8;
+        ok && k < 4;
+        k++, e = Math.floor(e / 256), p = Math.floor(p / 256)
+      )
         ok = s.charCodeAt(o + S_EPOCH + k) == e % 256 && s.charCodeAt(o + S_PAGE + k) == p % 256;
       if (ok) return q + (i >> 1);
     }
@@ -466,11 +614,21 @@ function lastNamed(log: Log, f: File, from: number, below: number): number {
 /** The tail from the last page of the log: a record whose append was cut is dropped (the tail is then the page it began on). */
 function findTail(log: Log, last: number) {
   var f = log.a;
-  if (readPage(log, f, last) < 0) return void (log.broken = log.path + ": page " + last + ", the last one, is garbled: where the log ends cannot be read");
+  if (readPage(log, f, last) < 0)
+    return void (log.broken =
+      log.path +
+      ": page " +
+      last +
+      ", the last one, is garbled: where the log ends cannot be read");
   if (slot[S_FLAGS] & RUNS_ON) {
     // its pages are not the log's; the card's version of the page it began on still holds its start
     if (slot[S_FLAGS] & RUNS_IN && !slot[S_COUNT]) log.page = get(slot, S_DATA + C_PAGE, 4);
-    if (log.page < log.indexed || readPage(log, f, log.page) < 0) return void (log.broken = log.path + ": page " + last + " ends in a record whose first page is lost: where the log ends cannot be read");
+    if (log.page < log.indexed || readPage(log, f, log.page) < 0)
+      return void (log.broken =
+        log.path +
+        ": page " +
+        last +
+        " ends in a record whose first page is lost: where the log ends cannot be read");
     dropLast(slot);
     log.dirty = true;
   }
@@ -481,7 +639,9 @@ function findTail(log: Log, last: number) {
 }
 /** Takes the record that runs on off the end of a page image: its bytes, its count, its flag. */
 function dropLast(b: Uint8Array) {
-  var p = recordsAt(b), i, n = b[S_COUNT];
+  var p = recordsAt(b),
+    i,
+    n = b[S_COUNT];
   for (i = 0; i < n - 1; i++) p += get(b, p + R_LEN, 2);
   for (i = p; i < CHECK; i++) b[i] = 0;
   put(b, S_USED, p - S_DATA, 2);
@@ -490,12 +650,18 @@ function dropLast(b: Uint8Array) {
 }
 /** The depth after the last record of the log: found on the tail, or on the pages before it when the tail holds none. */
 function nextDepth(log: Log): number {
-  var d = lastDepth(log.tail), p = log.page;
+  var d = lastDepth(log.tail),
+    p = log.page;
   while (d < 0 && --p >= 0) if (readPage(log, log.a, p) >= 0) d = lastDepth(slot);
   return d < 0 ? log.first : d + 1;
 }
 function readIndex(log: Log, n: number): boolean {
-  return readSector(log.a, 1 + n, sec) && check(sec, false) && get(sec, I_EPOCH, 4) == log.epoch && get(sec, I_NUMBER, 4) == n;
+  return (
+    readSector(log.a, 1 + n, sec) &&
+    check(sec, false) &&
+    get(sec, I_EPOCH, 4) == log.epoch &&
+    get(sec, I_NUMBER, 4) == n
+  );
 }
 
 /**
@@ -506,17 +672,32 @@ function readIndex(log: Log, n: number): boolean {
  * written then), TOO_LARGE when a version 1 log cannot hold it.
  */
 export function append(log: Log, len: number) {
-  var tail = log.tail, r = rec.b, o, n, i, start, startSeq, depth = get(r, R_DEPTH, 7);
+  var tail = log.tail,
+    r = rec.b,
+    o,
+    n,
+    i,
+    start,
+    startSeq,
+    depth = get(r, R_DEPTH, 7);
   if (log.broken) fail(BAD_TAIL, log.broken);
-  if (len > PAGE_ROOM && log.version < 2) fail(TOO_LARGE, log.path + ": a record of " + len + " bytes does not fit a page of a version 1 log");
+  if (len > PAGE_ROOM && log.version < 2)
+    fail(
+      TOO_LARGE,
+      log.path + ": a record of " + len + " bytes does not fit a page of a version 1 log"
+    );
   // a record that fits a page but not the room left starts the next page; a larger one begins in the room
   // left unless that takes more page writes than beginning on the next page (so a record of a page or less never runs on)
-  if (log.used + len > PAGE_ROOM && pagesFrom(PAGE_ROOM - log.used, len) > pagesFrom(PAGE_ROOM, len)) {
+  if (
+    log.used + len > PAGE_ROOM &&
+    pagesFrom(PAGE_ROOM - log.used, len) > pagesFrom(PAGE_ROOM, len)
+  ) {
     if (log.page + 1 >= log.held) fail(LOG_FULL, log.path + ": log full");
     seal(log);
   }
   n = Math.min(len, PAGE_ROOM - log.used);
-  if (log.page + Math.ceil((len - n) / (PAGE_ROOM - C_HEAD)) >= log.held) fail(LOG_FULL, log.path + ": log full");
+  if (log.page + Math.ceil((len - n) / (PAGE_ROOM - C_HEAD)) >= log.held)
+    fail(LOG_FULL, log.path + ": log full");
   // the record's start (or all of it) on the tail page, to its other slot: the slot it leaves keeps what was acknowledged
   for (o = 0; o < n; o++) tail[S_DATA + log.used + o] = r[o];
   log.used += n;
@@ -557,7 +738,9 @@ function seal(log: Log) {
 }
 /** Writes the tail page's next version: odd write counts to slot A, even ones to B, so the other slot keeps the last. */
 function writeTail(log: Log) {
-  var tail = log.tail, s, f;
+  var tail = log.tail,
+    s,
+    f;
   log.seq++;
   put(tail, S_EPOCH, log.epoch, 4);
   put(tail, S_PAGE, log.page, 4);
@@ -574,7 +757,8 @@ function writeTail(log: Log) {
 
 /** Writes the index sector for the next 60 sealed pages, once and whole. */
 function writeIndex(log: Log) {
-  var n = log.indexed / INDEX_ENTRIES, i;
+  var n = log.indexed / INDEX_ENTRIES,
+    i;
   for (i = 0; i < SECTOR; i++) sec[i] = 0;
   for (i = 0; i < INDEX_ENTRIES; i++) {
     put(sec, I_ENTRY * i, log.index[2 * i], 7);
@@ -605,17 +789,43 @@ function image(log: Log, f: File, page: number): Uint8Array | null {
  * lose(page, why), and the records around it are read: a garbled page, a
  * damaged record, a record whose pages broke, a file cut short.
  */
-function walk(log: Log, f: File, page: number, fn: (b: Uint8Array, p: number, depth: number) => boolean | void, lose: (page: number, why: string) => void) {
+function walk(
+  log: Log,
+  f: File,
+  page: number,
+  fn: (b: Uint8Array, p: number, depth: number) => boolean | void,
+  lose: (page: number, why: string) => void
+) {
   // declared first: Espruino does not hoist a function declared in a function body
   function emit(r: Uint8Array, p: number, d: number, at: number) {
     if (fits(r, p)) return fn(r, p, d);
     lose(at, "page " + at + " holds a damaged record");
   }
-  var from = page, b, p, e, i, len, n, got = 0, want = 0, startPage = 0, startSeq = 0, depth = 0;
+  var from = page,
+    b,
+    p,
+    e,
+    i,
+    len,
+    n,
+    got = 0,
+    want = 0,
+    startPage = 0,
+    startSeq = 0,
+    depth = 0;
   for (; page <= log.page; page++) {
     b = image(log, f, page);
     if (!b) {
-      if (want) lose(page, "the record at depth " + depth + " begun on page " + startPage + " is lost with page " + page);
+      if (want)
+        lose(
+          page,
+          "the record at depth " +
+            depth +
+            " begun on page " +
+            startPage +
+            " is lost with page " +
+            page
+        );
       want = 0;
       lose(page, "page " + page + " is garbled in both slots: its records are lost");
       continue;
@@ -624,20 +834,42 @@ function walk(log: Log, f: File, page: number, fn: (b: Uint8Array, p: number, de
     e = S_DATA + get(b, S_USED, 2);
     if (b[S_FLAGS] & RUNS_IN) {
       n = get(b, S_DATA + C_BYTES, 2);
-      if (want && get(b, S_DATA + C_PAGE, 4) == startPage && get(b, S_DATA + C_SEQ, 4) == startSeq && got + n <= want) {
+      if (
+        want &&
+        get(b, S_DATA + C_PAGE, 4) == startPage &&
+        get(b, S_DATA + C_SEQ, 4) == startSeq &&
+        got + n <= want
+      ) {
         whole.set(b.subarray(p + C_HEAD, p + C_HEAD + n), got);
         got += n;
       } else if (want) {
-        lose(page, "the record at depth " + depth + " begun on page " + startPage + " breaks off before page " + page);
+        lose(
+          page,
+          "the record at depth " +
+            depth +
+            " begun on page " +
+            startPage +
+            " breaks off before page " +
+            page
+        );
         want = 0;
-      } else if (page > from) lose(page, "page " + page + " continues a record whose first pages are lost");
+      } else if (page > from)
+        lose(page, "page " + page + " continues a record whose first pages are lost");
       p += C_HEAD + n;
       if (want && got == want) {
         want = 0;
         if (emit(whole, 0, depth, page)) return;
       }
     } else if (want) {
-      lose(page, "the record at depth " + depth + " begun on page " + startPage + " breaks off before page " + page);
+      lose(
+        page,
+        "the record at depth " +
+          depth +
+          " begun on page " +
+          startPage +
+          " breaks off before page " +
+          page
+      );
       want = 0;
     }
     for (i = 0; i < b[S_COUNT]; i++, p += len) {
@@ -660,7 +892,11 @@ function walk(log: Log, f: File, page: number, fn: (b: Uint8Array, p: number, de
     }
   }
   if (log.broken) lose(log.page, log.broken);
-  else if (log.held < log.pages && log.page == log.held - 1) lose(log.held, "the file ends at page " + log.held + " of " + log.pages + ": the records after it are lost");
+  else if (log.held < log.pages && log.page == log.held - 1)
+    lose(
+      log.held,
+      "the file ends at page " + log.held + " of " + log.pages + ": the records after it are lost"
+    );
 }
 
 /**
@@ -671,12 +907,24 @@ function walk(log: Log, f: File, page: number, fn: (b: Uint8Array, p: number, de
  * pages broke, a file cut short) is reported to bad(page, why); the records
  * around it stay readable.
  */
-export function each(log: Log, f: File, fn: (text: string, depth: number) => unknown, bad?: (page: number, why: string) => void, from?: number) {
-  walk(log, f, from ? startOf(log, f, from) : 0, function (r, p, d) {
-    return fn(text(r, p, log.author)!, d) === true;
-  }, function (page, why) {
-    if (bad) bad(page, why);
-  });
+export function each(
+  log: Log,
+  f: File,
+  fn: (text: string, depth: number) => unknown,
+  bad?: (page: number, why: string) => void,
+  from?: number
+) {
+  walk(
+    log,
+    f,
+    from ? startOf(log, f, from) : 0,
+    function (r, p, d) {
+      return fn(text(r, p, log.author)!, d) === true;
+    },
+    function (page, why) {
+      if (bad) bad(page, why);
+    }
+  );
 }
 
 /** Parses message text bytes b[0..n) and appends it to the log; returns "" or why it was refused. */
@@ -690,7 +938,10 @@ export function appendMessage(log: Log, b: Uint8Array, n: number): string {
 
 /** The last page whose depth (spec/card.md) is at most d (depths ascending), by bisection. */
 function pageOf(log: Log, f: File, d: number): number {
-  var lo = 0, hi = log.page, mid, k;
+  var lo = 0,
+    hi = log.page,
+    mid,
+    k;
   while (lo < hi) {
     mid = (lo + hi + 1) >> 1;
     k = readPage(log, f, mid) < 0 ? -1 : pageDepth(slot);
@@ -702,19 +953,27 @@ function pageOf(log: Log, f: File, d: number): number {
 
 /** The page the record at depth d begins on, if the log holds it (depths ascending). */
 function startOf(log: Log, f: File, d: number): number {
-  var page = pageOf(log, f, d), b = image(log, f, page);
+  var page = pageOf(log, f, d),
+    b = image(log, f, page);
   // a record that runs on into this page began on the page its head names
-  if (b && b[S_FLAGS] & RUNS_IN && get(b, S_DATA + C_DEPTH, 7) == d) page = get(b, S_DATA + C_PAGE, 4);
+  if (b && b[S_FLAGS] & RUNS_IN && get(b, S_DATA + C_DEPTH, 7) == d)
+    page = get(b, S_DATA + C_PAGE, 4);
   return page;
 }
 
 /** The message text at depth d of a log whose depths ascend, or undefined. */
 export function find(log: Log, f: File, d: number): string | undefined {
   var found: string | undefined;
-  walk(log, f, startOf(log, f, d), function (r, p, depth) {
-    if (depth == d) found = text(r, p, log.author);
-    return depth >= d;
-  }, function () {});
+  walk(
+    log,
+    f,
+    startOf(log, f, d),
+    function (r, p, depth) {
+      if (depth == d) found = text(r, p, log.author);
+      return depth >= d;
+    },
+    function () {}
+  );
   return found;
 }
 
@@ -723,10 +982,22 @@ export function find(log: Log, f: File, d: number): string | undefined {
  * depth) gets each one's bytes at b[p..] (valid during the call) until it
  * returns true. What the card lost goes to bad(page, why), as with each().
  */
-export function records(log: Log, f: File, from: number, fn: (b: Uint8Array, p: number, depth: number) => boolean | void, bad: (page: number, why: string) => void) {
-  walk(log, f, startOf(log, f, from), function (r, p, d) {
-    if (d >= from) return fn(r, p, d);
-  }, bad);
+export function records(
+  log: Log,
+  f: File,
+  from: number,
+  fn: (b: Uint8Array, p: number, depth: number) => boolean | void,
+  bad: (page: number, why: string) => void
+) {
+  walk(
+    log,
+    f,
+    startOf(log, f, from),
+    function (r, p, d) {
+      if (d >= from) return fn(r, p, d);
+    },
+    bad
+  );
 }
 
 // ---- blobs: B/ then the bundle path of the blob's id ----
@@ -747,7 +1018,11 @@ export function blobPath(b: string): string {
 export function putBlob(fs: Fs, bytes: Uint8Array): string {
   if (bytes.length > 360000) throw new Error("a blob is at most 360,000 bytes");
   sha256(bytes, 0, bytes.length, blobDigest, 0);
-  var b = b32encode(blobDigest, 0, 32), path = blobPath(b), parts = path.split("/"), dir = "", i;
+  var b = b32encode(blobDigest, 0, 32),
+    path = blobPath(b),
+    parts = path.split("/"),
+    dir = "",
+    i;
   for (i = 0; i < parts.length - 1; i++) {
     dir += (i ? "/" : "") + parts[i];
     try {
@@ -761,7 +1036,10 @@ export function putBlob(fs: Fs, bytes: Uint8Array): string {
 }
 /** The blob's bytes (as a byte string), or undefined when it is missing or its bytes do not match its id (a torn write). */
 export function getBlob(fs: Fs, id: string): string | undefined {
-  var b = id.slice(1, 53), s, bytes, i;
+  var b = id.slice(1, 53),
+    s,
+    bytes,
+    i;
   try {
     s = fs.readFileSync(blobPath(b)) || "";
   } catch (e) {

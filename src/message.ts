@@ -19,10 +19,11 @@ export var at = {
   body: 0, // first body line
   entries: 0,
   unsigned: 0, // length of the unsigned text, up to "signature "
-  sig: 0 // the 103 base32 characters of the signature
+  sig: 0, // the 103 base32 characters of the signature
 };
 /** Author key and signature of the last parsed message. */
-export var author = new Uint8Array(32), signature = new Uint8Array(64);
+export var author = new Uint8Array(32),
+  signature = new Uint8Array(64);
 var scratch = new Uint8Array(32);
 var keySpans = new Int32Array(128); // start and end of every body key so far
 
@@ -34,7 +35,10 @@ function need(ok: any, why: string) {
   if (!ok) throw "line " + line + ": " + why;
 }
 function lit(t: string): boolean {
-  var n = t.length, i, b = s, p = pos; // locals: a module variable costs a search of a long scope per use on Espruino
+  var n = t.length,
+    i,
+    b = s,
+    p = pos; // locals: a module variable costs a search of a long scope per use on Espruino
   if (p + n > end) return false;
   for (i = 0; i < n; i++) if (b[p + i] != t.charCodeAt(i)) return false;
   pos = p + n;
@@ -53,24 +57,46 @@ function idField(sigil: number, suffix: string, out: Uint8Array): boolean {
 }
 /** A run of 1 to 90 of A-Z a-z 0-9 - _ . = @ & % */
 function name(what: string) {
-  var a = pos, p = a, e = end, b = s, c;
+  var a = pos,
+    p = a,
+    e = end,
+    b = s,
+    c;
   for (; p < e; p++) {
     c = b[p];
-    if (!((c >= 48 && c <= 57) || (c >= 64 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95 || c == 46 || c == 61 || c == 38 || c == 37)) break;
+    if (!(
+      (c >= 48 && c <= 57) ||
+      (c >= 64 && c <= 90) ||
+      (c >= 97 && c <= 122) ||
+      c == 45 ||
+      c == 95 ||
+      c == 46 ||
+      c == 61 ||
+      c == 38 ||
+      c == 37
+    ))
+      break;
   }
   pos = p;
-  if (!(pos > a && pos - a <= 90)) need(0, what + ": expected 1 to 90 of A-Z a-z 0-9 - _ . = @ & %");
+  if (!(pos > a && pos - a <= 90))
+    need(0, what + ": expected 1 to 90 of A-Z a-z 0-9 - _ . = @ & %");
 }
 /** "<field> NONE" or "<field> %<id>.sha256" and the line's end; returns the id's offset, or -1 for NONE. */
 function link(field: string): number {
   var a = pos + field.length + 2;
-  if (!(lit(field + " ") && (lit("NONE") ? (a = -1) : idField(37, ".sha256", scratch)))) need(0, "expected " + field + " NONE or " + field + " %<52 base32>.sha256");
+  if (!(lit(field + " ") && (lit("NONE") ? (a = -1) : idField(37, ".sha256", scratch))))
+    need(0, "expected " + field + " NONE or " + field + " %<52 base32>.sha256");
   eol();
   return a;
 }
 /** The string value s[a..e) (between the quotes): 1-128 code points of valid UTF-8 (M1), no control characters. */
 function text(a: number, e: number) {
-  var n = 0, c, lo, hi, k, b = s;
+  var n = 0,
+    c,
+    lo,
+    hi,
+    k,
+    b = s;
   while (a < e) {
     c = b[a++];
     n++;
@@ -110,9 +136,13 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
     eol();
     at.prev = link("prev");
     need(lit("depth "), "expected depth");
-    for (a = pos, d = 0; pos < end && s[pos] >= 48 && s[pos] <= 57; pos++) d = d * 10 + (s[pos] - 48);
+    for (a = pos, d = 0; pos < end && s[pos] >= 48 && s[pos] <= 57; pos++)
+      d = d * 10 + (s[pos] - 48);
     // M3
-    need(pos > a && pos - a < 17 && d <= 9007199254740991 && (s[a] != 48 || pos - a == 1), "depth must be 0 to 9007199254740991 without leading zeros");
+    need(
+      pos > a && pos - a < 17 && d <= 9007199254740991 && (s[a] != 48 || pos - a == 1),
+      "depth must be 0 to 9007199254740991 without leading zeros"
+    );
     at.depth = d;
     eol();
     line = 3;
@@ -122,7 +152,8 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
     l = lipmaa(d);
     line = 5;
     // M5
-    if (at.lipmaa < 0 != (l == null)) need(0, "lipmaa must be " + (l == null ? "NONE" : "the id of depth " + l) + " at depth " + d);
+    if (at.lipmaa < 0 != (l == null))
+      need(0, "lipmaa must be " + (l == null ? "NONE" : "the id of depth " + l) + " at depth " + d);
     line = 6;
     eol("expected an empty line after the header");
     at.body = pos;
@@ -144,7 +175,15 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
         need(e - pos > 1 && s[e - 1] == 34, "a string value must end with a quote");
         text(pos + 1, e - 1);
         pos = e;
-      } else need(c == 64 ? idField(64, ".ed25519", scratch) : c == 37 || c == 38 ? idField(c, ".sha256", scratch) : lit("NONE"), 'value must be "string", an id or NONE');
+      } else
+        need(
+          c == 64
+            ? idField(64, ".ed25519", scratch)
+            : c == 37 || c == 38
+              ? idField(c, ".sha256", scratch)
+              : lit("NONE"),
+          'value must be "string", an id or NONE'
+        );
       eol();
     }
     need(k, "empty body");
@@ -153,7 +192,13 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
     at.unsigned = pos - p; // M7: what the signature covers
     if (!unsignedOnly) {
       at.sig = pos + 10;
-      need(lit("signature ") && pos + 103 <= end && b32decode(s, pos, 103, signature) == 64 && ((pos += 103), lit(".sig.ed25519")), "expected signature <103 base32>.sig.ed25519");
+      need(
+        lit("signature ") &&
+          pos + 103 <= end &&
+          b32decode(s, pos, 103, signature) == 64 &&
+          ((pos += 103), lit(".sig.ed25519")),
+        "expected signature <103 base32>.sig.ed25519"
+      );
     }
     need(pos == end, "text after the " + (unsignedOnly ? "body" : "signature"));
     return "";
@@ -183,13 +228,27 @@ export interface Draft {
 }
 /** The unsigned text of a draft by author (an identity string). */
 export function unsigned(authorId: string, m: Draft): string {
-  var t = "author " + authorId + "\nkind " + m.kind + "\nprev " + m.prev + "\ndepth " + (typeof m.depth == "number" ? decimal(m.depth) : m.depth) + "\nlipmaa " + m.lipmaa + "\n\n";
+  var t =
+    "author " +
+    authorId +
+    "\nkind " +
+    m.kind +
+    "\nprev " +
+    m.prev +
+    "\ndepth " +
+    (typeof m.depth == "number" ? decimal(m.depth) : m.depth) +
+    "\nlipmaa " +
+    m.lipmaa +
+    "\n\n";
   for (var i = 0; i < m.body.length; i++) t += m.body[i][0] + ":" + m.body[i][1] + "\n";
   return t + "\n";
 }
 
-var key = new Uint8Array(96), sig = new Uint8Array(64), digest = new Uint8Array(32);
-var keySeed = new Uint8Array(32), keyValid = false;
+var key = new Uint8Array(96),
+  sig = new Uint8Array(64),
+  digest = new Uint8Array(32);
+var keySeed = new Uint8Array(32),
+  keyValid = false;
 
 /** The expanded key (96 bytes) for a 32-byte seed; keep it to sign without deriving the key each time. */
 export function keys(seed: Uint8Array): Uint8Array {
@@ -217,7 +276,10 @@ export function identity(k: Uint8Array): string {
  * for them: a caller can store the message without parsing it again.
  */
 export function sign(k: Uint8Array, draft: Draft): string {
-  var ek = expanded(k), t = unsigned(identity(ek), draft), n = encode(t), r = parse(enc.b, 0, n, true);
+  var ek = expanded(k),
+    t = unsigned(identity(ek), draft),
+    n = encode(t),
+    r = parse(enc.b, 0, n, true);
   if (r) throw new Error("draft: " + r);
   signBytes(ek, enc.b, 0, n, sig);
   t += "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
@@ -229,7 +291,9 @@ export function sign(k: Uint8Array, draft: Draft): string {
 export function refusalBytes(b: Uint8Array, p: number, n: number): string {
   var r = parse(b, p, n);
   if (r) return r;
-  return verifySignature(author, 0, b, p, at.unsigned, signature, 0) ? "" : "signature does not verify";
+  return verifySignature(author, 0, b, p, at.unsigned, signature, 0)
+    ? ""
+    : "signature does not verify";
 }
 /** Why a message text is refused, or "" when it is valid. */
 export function refusal(text: string): string {

@@ -14,11 +14,23 @@ function wire(v: number | string) {
  * The body of a reading message: t, boot, then each sensor's value; with
  * several readings (rows), also dt, and keys name.i for reading i.
  */
-export function readingBody(t: number, boot: number, dt: number, names: string[], rows: (number | string)[][]): string[][] {
-  var body = [["t", wire(Math.floor(t))], ["boot", wire(boot)]], i, j;
+export function readingBody(
+  t: number,
+  boot: number,
+  dt: number,
+  names: string[],
+  rows: (number | string)[][]
+): string[][] {
+  var body = [
+      ["t", wire(Math.floor(t))],
+      ["boot", wire(boot)],
+    ],
+    i,
+    j;
   if (rows.length > 1) body.push(["dt", wire(dt)]);
   for (i = 0; i < rows.length; i++)
-    for (j = 0; j < names.length; j++) body.push([rows.length > 1 ? names[j] + "." + i : names[j], wire(rows[i][j])]);
+    for (j = 0; j < names.length; j++)
+      body.push([rows.length > 1 ? names[j] + "." + i : names[j], wire(rows[i][j])]);
   return body;
 }
 
@@ -52,8 +64,16 @@ export var REFUSED = "REFUSED";
  * from what sign() leaves (its bytes and their parse): parsed once, not again.
  */
 export function append(feed: OwnFeed, kind: string, body: string[][]): string {
-  var d = feed.log.next, l = lipmaa(d), t;
-  var draft: Draft = { kind: kind, prev: d ? feed.last : "NONE", depth: d, lipmaa: l == null ? "NONE" : idAt(feed, l), body: body };
+  var d = feed.log.next,
+    l = lipmaa(d),
+    t;
+  var draft: Draft = {
+    kind: kind,
+    prev: d ? feed.last : "NONE",
+    depth: d,
+    lipmaa: l == null ? "NONE" : idAt(feed, l),
+    body: body,
+  };
   try {
     t = sign(feed.keys, draft);
   } catch (x) {
@@ -73,11 +93,20 @@ export function append(feed: OwnFeed, kind: string, body: string[][]): string {
  * writes them): a collector checks this week's readings without the history.
  */
 export function latest(feed: OwnFeed, n: number, put: (text: string) => void) {
-  var top = feed.log.next - 1, from = Math.max(feed.log.first, top - n + 1), path, i;
+  var top = feed.log.next - 1,
+    from = Math.max(feed.log.first, top - n + 1),
+    path,
+    i;
   if (top < 0) return;
   path = certificatePath(from, feed.log.first);
   for (i = path.length - 1; i > 0; i--) put(find(feed.log, feed.reader, path[i])!);
-  each(feed.log, feed.reader, function (t, d) {
-    if (d >= from) put(t);
-  }, undefined, from);
+  each(
+    feed.log,
+    feed.reader,
+    function (t, d) {
+      if (d >= from) put(t);
+    },
+    undefined,
+    from
+  );
 }

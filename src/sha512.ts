@@ -7,7 +7,8 @@ import { nativeSha512 } from "./engine";
 // round): made on its first use, so a board whose kernel hashes never holds them
 var W: Int32Array, X: Int32Array;
 export var H = new Int32Array(16);
-var zh = 0, zl = 0;
+var zh = 0,
+  zl = 0;
 var TWO32 = 4294967296;
 
 /** (zh, zl) = rotr(x, a) ^ rotr(x, b) ^ rotr(x, c), or shr(x, c) when shr, for x = (h, l); 0 < a, b, c < 64, none 32. */
@@ -39,7 +40,12 @@ export function blocks(m: Uint8Array, p: number, n: number) {
     X = new Int32Array(16);
   }
   for (; n >= 128; n -= 128, p += 128) {
-    for (t = 0; t < 32; t++) W[t] = (m[p + 4 * t] << 24) | (m[p + 4 * t + 1] << 16) | (m[p + 4 * t + 2] << 8) | m[p + 4 * t + 3];
+    for (t = 0; t < 32; t++)
+      W[t] =
+        (m[p + 4 * t] << 24) |
+        (m[p + 4 * t + 1] << 16) |
+        (m[p + 4 * t + 2] << 8) |
+        m[p + 4 * t + 3];
     for (t = 32; t < 160; t += 2) {
       // W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16]
       sig(W[t - 4], W[t - 3], 19, 61, 6, 1);
@@ -52,12 +58,30 @@ export function blocks(m: Uint8Array, p: number, n: number) {
     }
     X.set(H);
     for (t = 0; t < 80; t++) {
-      a = slot(0, t); b = slot(1, t); c = slot(2, t); d = slot(3, t);
-      e = slot(4, t); f = slot(5, t); g = slot(6, t); h = slot(7, t);
+      a = slot(0, t);
+      b = slot(1, t);
+      c = slot(2, t);
+      d = slot(3, t);
+      e = slot(4, t);
+      f = slot(5, t);
+      g = slot(6, t);
+      h = slot(7, t);
       // T1 = h + S1(e) + Ch(e,f,g) + K[t] + W[t]; d += T1
       sig(X[e], X[e + 1], 14, 18, 41, 0);
-      lo = (X[h + 1] >>> 0) + (zl >>> 0) + (((X[e + 1] & X[f + 1]) ^ (~X[e + 1] & X[g + 1])) >>> 0) + (K[2 * t + 17] >>> 0) + (W[2 * t + 1] >>> 0);
-      hi = (X[h] + zh + ((X[e] & X[f]) ^ (~X[e] & X[g])) + K[2 * t + 16] + W[2 * t] + ((lo / TWO32) | 0)) | 0;
+      lo =
+        (X[h + 1] >>> 0) +
+        (zl >>> 0) +
+        (((X[e + 1] & X[f + 1]) ^ (~X[e + 1] & X[g + 1])) >>> 0) +
+        (K[2 * t + 17] >>> 0) +
+        (W[2 * t + 1] >>> 0);
+      hi =
+        (X[h] +
+          zh +
+          ((X[e] & X[f]) ^ (~X[e] & X[g])) +
+          K[2 * t + 16] +
+          W[2 * t] +
+          ((lo / TWO32) | 0)) |
+        0;
       lo |= 0;
       add64(X, d, hi, lo);
       // the new a = T1 + S0(a) + Maj(a,b,c), in the slot h leaves

@@ -8,7 +8,11 @@ export var enc = { b: new Uint8Array(512) as Uint8Array, n: 0 };
 
 /** Encodes s as UTF-8 into enc and returns its length. */
 export function encode(s: string): number {
-  var n = 0, i, c, d, o;
+  var n = 0,
+    i,
+    c,
+    d,
+    o;
   if (esp && esp.toUint8Array) {
     var b = esp.toUint8Array(s);
     o = enc.b = grow(enc.b, b.length);
@@ -48,11 +52,13 @@ export function encode(s: string): number {
 /** Bytes [p, q) as a string: the raw bytes on Espruino (as its files give them), decoded UTF-8 elsewhere. Expects valid UTF-8. */
 export function decode(b: Uint8Array, p: number, q: number): string {
   if (esp) return esp.toString(b.subarray(p, q));
-  var u: number[] = [], c;
+  var u: number[] = [],
+    c;
   while (p < q) {
     c = b[p++];
     if (c >= 0xf0) {
-      c = (((c & 7) << 18) | ((b[p++] & 63) << 12) | ((b[p++] & 63) << 6) | (b[p++] & 63)) - 0x10000;
+      c =
+        (((c & 7) << 18) | ((b[p++] & 63) << 12) | ((b[p++] & 63) << 6) | (b[p++] & 63)) - 0x10000;
       u.push(0xd800 + (c >> 10));
       c = 0xdc00 + (c & 1023);
     } else if (c >= 0xe0) c = ((c & 15) << 12) | ((b[p++] & 63) << 6) | (b[p++] & 63);

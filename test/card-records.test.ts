@@ -5,7 +5,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createLog, each, find, openLog, PAGE_ROOM, rec, record, TOO_LARGE, type Log } from "../src/log";
+import {
+  createLog,
+  each,
+  find,
+  openLog,
+  PAGE_ROOM,
+  rec,
+  record,
+  TOO_LARGE,
+  type Log,
+} from "../src/log";
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
 import { MemDisk } from "../sim/card/memdisk";
@@ -20,24 +30,44 @@ const q = (v: string) => `"${v}"`;
 const pad = (s: string, n: number, c = "x") => s + c.repeat(n - s.length);
 
 // the size classes: one reading; 61 entries with long names and values; a 4 KB text; the most a message can hold
-const ONE = (d: number) => [["t", q(`${1764000000 + 600 * d}`)], ["temp", q("21.5")]];
-const WIDE = (d: number) => [
-  ["t", q(`${1764000000 + 600 * d}`)], ["boot", q("3")], ["dt", q("60")],
-  ...Array.from({ length: 61 }, (_, i) => [`water_temperature_probe_${i % 3}.${Math.floor(i / 3)}`, q(pad(`${d}.${i}`, 24, "7"))]),
+const ONE = (d: number) => [
+  ["t", q(`${1764000000 + 600 * d}`)],
+  ["temp", q("21.5")],
 ];
-const TEXT4K = (d: number) => Array.from({ length: 32 }, (_, i) => [`line${i}`, q(pad(`depth ${d} line ${i} `, 128, "abcdefgh".charAt(i % 8)))]);
-const MOST = () => Array.from({ length: 64 }, (_, i) => [pad(`k${i}_`, 90, "K"), q("\u{1F600}".repeat(128))]);
+const WIDE = (d: number) => [
+  ["t", q(`${1764000000 + 600 * d}`)],
+  ["boot", q("3")],
+  ["dt", q("60")],
+  ...Array.from({ length: 61 }, (_, i) => [
+    `water_temperature_probe_${i % 3}.${Math.floor(i / 3)}`,
+    q(pad(`${d}.${i}`, 24, "7")),
+  ]),
+];
+const TEXT4K = (d: number) =>
+  Array.from({ length: 32 }, (_, i) => [
+    `line${i}`,
+    q(pad(`depth ${d} line ${i} `, 128, "abcdefgh".charAt(i % 8))),
+  ]);
+const MOST = () =>
+  Array.from({ length: 64 }, (_, i) => [pad(`k${i}_`, 90, "K"), q("\u{1F600}".repeat(128))]);
 const CLASSES = [ONE, WIDE, ONE, TEXT4K, ONE, ONE, WIDE, TEXT4K, ONE];
 
 /** A feed cycling through the size classes, with the most a message can hold at the depths in most. */
 function mixed(n: number, most: number[] = []) {
-  return signFeed(n, SEED, (d) => (most.includes(d) ? MOST() : CLASSES[d % CLASSES.length](d))).texts;
+  return signFeed(n, SEED, (d) => (most.includes(d) ? MOST() : CLASSES[d % CLASSES.length](d)))
+    .texts;
 }
 const MIXED = mixed(60, [17]);
 
 function all(disk: MemDisk, log: Log) {
-  const out: string[] = [], bad: string[] = [];
-  each(log, disk.openFile(log.path, "r")!, (t) => out.push(t), (_p, why) => bad.push(why));
+  const out: string[] = [],
+    bad: string[] = [];
+  each(
+    log,
+    disk.openFile(log.path, "r")!,
+    (t) => out.push(t),
+    (_p, why) => bad.push(why)
+  );
   expect(bad).toEqual([]);
   return out;
 }
@@ -105,7 +135,8 @@ describe("records of any size", () => {
     const disk = new MemDisk();
     createLog(disk, "F.LOG", Pigeon.identity(SEED), 40, 8);
     const log = openLog(disk, "F.LOG");
-    let n = 0, err: any;
+    let n = 0,
+      err: any;
     try {
       for (const t of MIXED) (appendText(log, t), n++);
     } catch (e) {
@@ -125,7 +156,11 @@ describe("records that run on, through power cuts", () => {
         const disk = new MemDisk();
         createLog(disk, "K.LOG", Pigeon.identity(SEED), 400, 42);
         let log = openLog(disk, "K.LOG");
-        const acked = appendUntilCut(disk, log, texts, { model, after: 1 + prng(cut + 1).int(160), seed: cut });
+        const acked = appendUntilCut(disk, log, texts, {
+          model,
+          after: 1 + prng(cut + 1).int(160),
+          seed: cut,
+        });
         log = openLog(disk, "K.LOG");
         const back = all(disk, log);
         expect(back.length).toBeGreaterThanOrEqual(acked);
@@ -167,17 +202,29 @@ describe("logs of format 1", () => {
   it("are read as they were written, take the next record that fits a page, and refuse one that would run on", () => {
     const disk = new MemDisk();
     disk.files.set("V1.LOG", Buffer.from(fixture("V1.LOG")));
-    const texts = fixture("V1.PGN").toString("utf8").trimEnd().split("\n\n").reduce<string[]>((out, part) => {
-      // messages hold empty lines of their own: a message ends at its signature line
-      const last = out[out.length - 1];
-      if (last !== undefined && !/\nsignature \S+$/.test(last)) out[out.length - 1] = last + "\n\n" + part;
-      else out.push(part);
-      return out;
-    }, []);
+    const texts = fixture("V1.PGN")
+      .toString("utf8")
+      .trimEnd()
+      .split("\n\n")
+      .reduce<string[]>((out, part) => {
+        // messages hold empty lines of their own: a message ends at its signature line
+        const last = out[out.length - 1];
+        if (last !== undefined && !/\nsignature \S+$/.test(last))
+          out[out.length - 1] = last + "\n\n" + part;
+        else out.push(part);
+        return out;
+      }, []);
     let log = openLog(disk, "V1.LOG");
     expect(log.version).toBe(1);
     expect(all(disk, log)).toEqual(texts);
-    const more = signFeed(42, new Uint8Array(32).fill(11), (d) => (d < 41 ? [["t", q(`${1764000000 + 600 * d}`)], ["temp", q((20 + (d % 50) / 10).toFixed(1))]] : TEXT4K(d))).texts;
+    const more = signFeed(42, new Uint8Array(32).fill(11), (d) =>
+      d < 41
+        ? [
+            ["t", q(`${1764000000 + 600 * d}`)],
+            ["temp", q((20 + (d % 50) / 10).toFixed(1))],
+          ]
+        : TEXT4K(d)
+    ).texts;
     expect(more.slice(0, 40)).toEqual(texts);
     appendText(log, more[40]);
     expect(() => appendText(log, more[41])).toThrow(expect.objectContaining({ code: TOO_LARGE }));

@@ -20,11 +20,15 @@ function reading(ids: string[], depth: number) {
     prev: depth ? ids[depth - 1] : "NONE",
     depth,
     lipmaa: l === null ? "NONE" : ids[l],
-    body: [["t", `"${1764000000 + 600 * depth}"`], ["temp_c", `"${(20 + Math.sin(depth)).toFixed(2)}"`]],
+    body: [
+      ["t", `"${1764000000 + 600 * depth}"`],
+      ["temp_c", `"${(20 + Math.sin(depth)).toFixed(2)}"`],
+    ],
   });
 }
 function feed(n: number) {
-  const ids: string[] = [], texts: string[] = [];
+  const ids: string[] = [],
+    texts: string[] = [];
   for (let d = 0; d < n; d++) {
     texts.push(reading(ids, d));
     ids.push(Pigeon.id(texts[d]));
@@ -81,7 +85,11 @@ describe("card log", () => {
         const disk = new MemDisk();
         createLog(disk, "K.LOG", AUTHOR, 500, 42);
         let log = openLog(disk, "K.LOG");
-        const acked = appendUntilCut(disk, log, FEED, { model, after: 1 + prng(cut + 1).int(300), seed: cut });
+        const acked = appendUntilCut(disk, log, FEED, {
+          model,
+          after: 1 + prng(cut + 1).int(300),
+          seed: cut,
+        });
         log = openLog(disk, "K.LOG");
         const back = all(disk, log);
         expect(back.length).toBeGreaterThanOrEqual(acked);
@@ -98,7 +106,13 @@ describe("card log with non-ASCII text", () => {
     const disk = new MemDisk();
     createLog(disk, "U.LOG", AUTHOR, 10, 5);
     const log = openLog(disk, "U.LOG");
-    const t = Pigeon.sign(KEYS, { kind: "note", prev: "NONE", depth: 0, lipmaa: "NONE", body: [["text", '"été: 20 €, 😀, 中文"']] });
+    const t = Pigeon.sign(KEYS, {
+      kind: "note",
+      prev: "NONE",
+      depth: 0,
+      lipmaa: "NONE",
+      body: [["text", '"été: 20 €, 😀, 中文"']],
+    });
     appendText(log, t);
     const back = all(disk, openLog(disk, "U.LOG"));
     expect(back).toEqual([t]);
@@ -115,7 +129,13 @@ describe("the logger's feed on a card log", () => {
     let feed = openFeed(openLog(disk, "F.LOG"), disk.openFile("F.LOG", "r")!, KEYS);
     for (let d = 0; d < 150; d++) {
       if (d === 70) feed = openFeed(openLog(disk, "F.LOG"), disk.openFile("F.LOG", "r")!, KEYS); // a reboot
-      texts.push(append(feed, "reading", readingBody(1764000000 + 600 * d, d < 70 ? 1 : 2, 600, ["temp"], [[20 + d / 10]])));
+      texts.push(
+        append(
+          feed,
+          "reading",
+          readingBody(1764000000 + 600 * d, d < 70 ? 1 : 2, 600, ["temp"], [[20 + d / 10]])
+        )
+      );
     }
     const back = all(disk, openLog(disk, "F.LOG"));
     expect(back).toEqual(texts);
@@ -130,9 +150,25 @@ describe("the logger's feed on a card log", () => {
   });
   it("puts several readings in one message as name.i with dt", async () => {
     const { readingBody } = await import("../src/ownfeed");
-    expect(readingBody(1764000000.7, 3, 60, ["temp", "vbat"], [[21.5, 3.7123], [21.25, 3.7]])).toEqual([
-      ["t", '"1764000000"'], ["boot", '"3"'], ["dt", '"60"'],
-      ["temp.0", '"21.5"'], ["vbat.0", '"3.712"'], ["temp.1", '"21.25"'], ["vbat.1", '"3.7"'],
+    expect(
+      readingBody(
+        1764000000.7,
+        3,
+        60,
+        ["temp", "vbat"],
+        [
+          [21.5, 3.7123],
+          [21.25, 3.7],
+        ]
+      )
+    ).toEqual([
+      ["t", '"1764000000"'],
+      ["boot", '"3"'],
+      ["dt", '"60"'],
+      ["temp.0", '"21.5"'],
+      ["vbat.0", '"3.712"'],
+      ["temp.1", '"21.25"'],
+      ["vbat.1", '"3.7"'],
     ]);
   });
 });
@@ -148,9 +184,15 @@ describe("card log faults", () => {
     const page40 = (1 + log.indexSectors + 80) * 512;
     f[page40 + 100] ^= 0x55;
     f[page40 + 512 + 100] ^= 0x55;
-    const bad: number[] = [], out: string[] = [];
+    const bad: number[] = [],
+      out: string[] = [];
     const again = openLog(disk, "K.LOG");
-    each(again, disk.openFile("K.LOG", "r")!, (t) => out.push(t), (p) => bad.push(p));
+    each(
+      again,
+      disk.openFile("K.LOG", "r")!,
+      (t) => out.push(t),
+      (p) => bad.push(p)
+    );
     expect(bad).toEqual([40]);
     expect(out.length).toBeGreaterThan(FEED.length - 4);
     for (const t of out) expect(FEED).toContain(t);
@@ -163,7 +205,8 @@ describe("card log faults", () => {
     for (const t of FEED) appendText(log, t);
     const pristine = Buffer.from(disk.files.get("K.LOG")!);
     for (let page = 0; page < log.page; page++) {
-      const f = Buffer.from(pristine), at = (1 + log.indexSectors + 2 * page) * 512;
+      const f = Buffer.from(pristine),
+        at = (1 + log.indexSectors + 2 * page) * 512;
       f[at + 100] ^= 0x55;
       f[at + 512 + 100] ^= 0x55;
       disk.files.set("K.LOG", f);
@@ -186,7 +229,9 @@ describe("card log faults", () => {
     expect(all(disk, openLog(disk, "K.LOG"))).toEqual(FEED.slice(0, n));
   });
   it("refuses a name that is not 8.3", () => {
-    expect(() => createLog(new MemDisk(), "LONGFILENAME.LOG", AUTHOR, 10, 1)).toThrow(/not an 8\.3 name/);
+    expect(() => createLog(new MemDisk(), "LONGFILENAME.LOG", AUTHOR, 10, 1)).toThrow(
+      /not an 8\.3 name/
+    );
     expect(() => createLog(new MemDisk(), "k.log", AUTHOR, 10, 1)).toThrow(/not an 8\.3 name/);
   });
 });
@@ -218,6 +263,8 @@ describe("a followed feed's log", () => {
     expect(log.next).toBe(200);
     for (const t of FEED.slice(200, 260)) appendText(log, t);
     expect(all(disk, openLog(disk, "F.LOG"))).toEqual(FEED.slice(200, 260));
-    expect(() => appendText(openLog(disk, "F.LOG"), FEED[100])).toThrow(/depth 100 is not the next one \(260\)/);
+    expect(() => appendText(openLog(disk, "F.LOG"), FEED[100])).toThrow(
+      /depth 100 is not the next one \(260\)/
+    );
   });
 });

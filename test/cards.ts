@@ -13,7 +13,13 @@ import { prng } from "../sim/prng";
 /** A 16 MiB card on which the simulated logger wrote `days` of 10-minute readings (log_mb=1: a log of 960 pages). */
 export async function loggerCard(path: string, days: number): Promise<FatImage> {
   const img = await createImage(path, 16 << 20);
-  loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: Array.from({ length: 32 }, (_, i) => i), config: "log_mb=1\n" }).runFor(days * 86400 + 1);
+  loggerBoard({
+    profile: "bare",
+    image: img,
+    clock: 1764000000,
+    seedBytes: Array.from({ length: 32 }, (_, i) => i),
+    config: "log_mb=1\n",
+  }).runFor(days * 86400 + 1);
   img.save();
   return img;
 }
@@ -30,13 +36,19 @@ export function run(cmd: string, args: string[]) {
  * FAT32 in 512-byte clusters), with copy(volume) run on it (mtools) and change(its
  * bytes), then behind a partition table (one partition from sector 2048).
  */
-export function pcCard(path: string, copy: (volume: string) => void, change?: (volume: Buffer) => void, fat: 12 | 16 | 32 = 16): Buffer {
+export function pcCard(
+  path: string,
+  copy: (volume: string) => void,
+  change?: (volume: Buffer) => void,
+  fat: 12 | 16 | 32 = 16
+): Buffer {
   const volume = path + ".part";
   writeFileSync(volume, Buffer.alloc(0));
   run("truncate", ["-s", fat === 12 ? "4M" : "40M", volume]);
   run("mkfs.fat", ["-F", String(fat), ...(fat === 32 ? ["-s", "1"] : []), volume]);
   copy(volume);
-  const part = readFileSync(volume), mbr = Buffer.alloc(1 << 20);
+  const part = readFileSync(volume),
+    mbr = Buffer.alloc(1 << 20);
   change?.(part);
   mbr[446 + 4] = fat === 12 ? 0x01 : fat === 16 ? 0x06 : 0x0c;
   mbr.writeUInt32LE(2048, 446 + 8);
@@ -50,18 +62,23 @@ export function pcCard(path: string, copy: (volume: string) => void, change?: (v
 
 /** Where a file or directory of a FAT16 volume (in buf, from its first byte) lies: its directory entry, its clusters, its sectors. */
 export function where(buf: Buffer, path: string) {
-  const g = readGeometry(buf)!, cb = g.sectorsPerCluster * 512;
-  const fat = (c: number) => g.firstFatSector * 512 + 2 * c, data = (c: number) => (g.firstDataSector + (c - 2) * g.sectorsPerCluster) * 512;
+  const g = readGeometry(buf)!,
+    cb = g.sectorsPerCluster * 512;
+  const fat = (c: number) => g.firstFatSector * 512 + 2 * c,
+    data = (c: number) => (g.firstDataSector + (c - 2) * g.sectorsPerCluster) * 512;
   const chain = (c: number) => {
     const out: number[] = [];
     for (; c >= 2 && c < 0xfff8 && !out.includes(c); c = buf.readUInt16LE(fat(c))) out.push(c);
     return out;
   };
-  let dir = { at: g.firstRootSector * 512, bytes: g.rootEntries * 32 }, entry = -1;
-  for (const part of path.split("/")) {
-    const [base, ext = ""] = part.toUpperCase().split("."), name = base.padEnd(8) + ext.padEnd(3);
+  let dir = { at: g.firstRootSector * 512, bytes: g.rootEntries * 32 },
     entry = -1;
-    for (let e = dir.at; e < dir.at + dir.bytes && entry < 0; e += 32) if (buf.toString("latin1", e, e + 11) === name) entry = e;
+  for (const part of path.split("/")) {
+    const [base, ext = ""] = part.toUpperCase().split("."),
+      name = base.padEnd(8) + ext.padEnd(3);
+    entry = -1;
+    for (let e = dir.at; e < dir.at + dir.bytes && entry < 0; e += 32)
+      if (buf.toString("latin1", e, e + 11) === name) entry = e;
     if (entry < 0) throw new Error(`${path}: ${part} not found`);
     dir = { at: data(buf.readUInt16LE(entry + 26)), bytes: cb };
   }
@@ -106,7 +123,9 @@ const ENTRY_FIELDS = ["size", "cluster", "attr", "name0", "name"] as const;
  * index and written pages). Returns what it did.
  */
 export function damage(img: Buffer, log: string, used: number, seed: number): Damage {
-  const r = prng(seed), w = where(img, log), pick = <T>(xs: readonly T[]) => xs[r.int(xs.length)];
+  const r = prng(seed),
+    w = where(img, log),
+    pick = <T>(xs: readonly T[]) => xs[r.int(xs.length)];
   const bytes = (from: number, n: number, how: "random" | "zero" | "flip"): Damage => {
     n = Math.min(n, w.size - from);
     for (let i = 0; i < n; i++) {
@@ -116,25 +135,64 @@ export function damage(img: Buffer, log: string, used: number, seed: number): Da
     return { what: `${how} ${n} bytes at ${from} of ${log}`, logBytes: [[from, from + n]] };
   };
   const kind = r.int(10);
-  if (kind === 0) return bytes(r.int(512), 1 + r.int(16), pick(["random", "flip", "zero"] as const)); // the header
+  if (kind === 0)
+    return bytes(r.int(512), 1 + r.int(16), pick(["random", "flip", "zero"] as const)); // the header
   if (kind <= 4) {
     // pages in use: a few bytes, a sector, or a run of sectors
-    const at = 512 + r.int(used - 512), n = pick([1, 4, 512, 1024, 2048, 8192]);
+    const at = 512 + r.int(used - 512),
+      n = pick([1, 4, 512, 1024, 2048, 8192]);
     return bytes(n >= 512 ? at - (at % 512) : at, n, pick(["random", "flip", "zero"] as const));
   }
   if (kind === 5) return bytes(512 * r.int(Math.floor(w.size / 512)), 512, "random"); // anywhere in the file, mostly pages never written
   if (kind <= 7) {
-    const field = pick(ENTRY_FIELDS), e = w.entry, g = readGeometry(img)!;
-    if (field === "size") img.writeUInt32LE(pick([0, 1, w.size >> 1, w.size - 1, w.size + 1, w.size * 4, 2 ** 31, 2 ** 32 - 1, r.u32()]), e + 28);
-    if (field === "cluster") img.writeUInt16LE(pick([0, 1, 2, w.clusters[0] + 1, g.clusters + 2, 0xfff7, 0xffff, r.int(65536)]), e + 26);
+    const field = pick(ENTRY_FIELDS),
+      e = w.entry,
+      g = readGeometry(img)!;
+    if (field === "size")
+      img.writeUInt32LE(
+        pick([
+          0,
+          1,
+          w.size >> 1,
+          w.size - 1,
+          w.size + 1,
+          w.size * 4,
+          2 ** 31,
+          2 ** 32 - 1,
+          r.u32(),
+        ]),
+        e + 28
+      );
+    if (field === "cluster")
+      img.writeUInt16LE(
+        pick([0, 1, 2, w.clusters[0] + 1, g.clusters + 2, 0xfff7, 0xffff, r.int(65536)]),
+        e + 26
+      );
     if (field === "attr") img[e + 11] = pick([0x10, 0x08, 0x0f, 0x02, 0x04, r.int(256)]);
     if (field === "name0") img[e] = pick([0xe5, 0x00, 0x05, 0x20]);
     if (field === "name") img[e + 1 + r.int(10)] = pick([0x41, 0x7a, 0x20, 0x2f, 0x00, r.int(256)]);
-    return { what: `directory entry of ${log}: ${field} now ${img.subarray(e, e + 32).toString("hex")}`, logBytes: [] };
+    return {
+      what: `directory entry of ${log}: ${field} now ${img.subarray(e, e + 32).toString("hex")}`,
+      logBytes: [],
+    };
   }
   // the FAT: one entry of the log's chain
-  const i = r.int(w.clusters.length), c = w.clusters[i], g = readGeometry(img)!;
-  const v = pick([0xffff, 0xfff8, 0, 0xfff7, 1, g.clusters + 2 + r.int(100), w.clusters[r.int(i + 1)], 2 + r.int(g.clusters)]);
+  const i = r.int(w.clusters.length),
+    c = w.clusters[i],
+    g = readGeometry(img)!;
+  const v = pick([
+    0xffff,
+    0xfff8,
+    0,
+    0xfff7,
+    1,
+    g.clusters + 2 + r.int(100),
+    w.clusters[r.int(i + 1)],
+    2 + r.int(g.clusters),
+  ]);
   img.writeUInt16LE(v, w.fat(c));
-  return { what: `FAT entry of cluster ${c} (${i + 1} of ${w.clusters.length} of ${log}) now ${v}`, logBytes: [] };
+  return {
+    what: `FAT entry of cluster ${c} (${i + 1} of ${w.clusters.length} of ${log}) now ${v}`,
+    logBytes: [],
+  };
 }

@@ -16,13 +16,26 @@ import { loggerBoard } from "../sim/loggerboard";
 import { listLoggers, openLine } from "../targets/node/pull";
 import { Store } from "../targets/node/store";
 
-const root = resolve(__dirname, ".."), run = promisify(execFile);
-const pigeon = (...args: string[]) => run("node", [join(root, "bin/pigeon.mjs"), ...args], { encoding: "utf8", env: { ...process.env, PIGEON_NO_BLE: "1" } });
+const root = resolve(__dirname, ".."),
+  run = promisify(execFile);
+const pigeon = (...args: string[]) =>
+  run("node", [join(root, "bin/pigeon.mjs"), ...args], {
+    encoding: "utf8",
+    env: { ...process.env, PIGEON_NO_BLE: "1" },
+  });
 
 describe("pigeon pull", () => {
   it("pulls a logger's feed over tcp://, sets its clock, a second pull fetches nothing, --latest, and lists loggers", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "pigeon-pull-")), image = await createImage(join(dir, "card.img"), 16 << 20);
-    const board = loggerBoard({ profile: "bare", image, clock: 1764000000, seedBytes: Array.from({ length: 32 }, (_, i) => 3 * i), config: "interval=600\nlog_mb=2\n", consoleLine: { baud: 115200 } });
+    const dir = mkdtempSync(join(tmpdir(), "pigeon-pull-")),
+      image = await createImage(join(dir, "card.img"), 16 << 20);
+    const board = loggerBoard({
+      profile: "bare",
+      image,
+      clock: 1764000000,
+      seedBytes: Array.from({ length: 32 }, (_, i) => 3 * i),
+      config: "interval=600\nlog_mb=2\n",
+      consoleLine: { baud: 115200 },
+    });
     board.runFor(120 * 600 + 1);
     // the board's console on a TCP port, its virtual time following the wall clock
     const server = createServer((socket) => {
@@ -38,16 +51,20 @@ describe("pigeon pull", () => {
       socket.on("close", () => clearInterval(pump));
     });
     await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-    const port = `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`, store = join(dir, "store");
+    const port = `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      store = join(dir, "store");
     try {
-      const first = JSON.parse((await pigeon("pull", "--port", port, "--set-clock", "--json", "--store", store)).stdout);
+      const first = JSON.parse(
+        (await pigeon("pull", "--port", port, "--set-clock", "--json", "--store", store)).stdout
+      );
       const [card] = readCard(image);
       expect(first.messages).toEqual({ accepted: card.messages.length, refused: 0 });
       expect(first.depths).toEqual([0, card.messages.length - 1]);
       // the board's clock began in 2025: far behind; after --set-clock within a second of the host's
       expect(first.clock.offsetMs).toBeLessThan(-1000 * 86400);
       expect(Math.abs(first.clockAfter.offsetMs)).toBeLessThan(1000);
-      const s = new Store(store), author = first.logger;
+      const s = new Store(store),
+        author = first.logger;
       s.each(author, (t, d) => expect(t, `depth ${d}`).toBe(card.messages[d]));
       expect(s.clocks(author).map((c) => c.setTo)).toEqual([first.clockAfter.offsetMs]);
       const feeds = (await pigeon("feeds", "--store", store)).stdout;
@@ -56,17 +73,32 @@ describe("pigeon pull", () => {
       expect(again.stdout).toMatch(/pulled 0 messages/);
       expect(again.stdout).toMatch(/clock: \d+\.\d{3} s (ahead of|behind) this computer's/);
       // --latest: into another store, the newest 5 after their certificate path (as LATEST.REQ)
-      const latest = join(dir, "latest"), top = card.messages.length - 1;
-      expect((await pigeon("pull", "--port", port, "--latest", "5", "--store", latest)).stdout).toMatch(/refused 0|0 refused/);
+      const latest = join(dir, "latest"),
+        top = card.messages.length - 1;
+      expect(
+        (await pigeon("pull", "--port", port, "--latest", "5", "--store", latest)).stdout
+      ).toMatch(/refused 0|0 refused/);
       const held = new Store(latest).ranges(author);
       expect(held[held.length - 1][1]).toBe(top);
       expect(held[held.length - 1][0]).toBeLessThanOrEqual(top - 4);
       expect(held[0][0]).toBe(0); // the path reaches down to the log's first message
-      expect(held.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i)).length).toBeLessThan(20);
+      expect(
+        held.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i)).length
+      ).toBeLessThan(20);
       // without --port: the ports seen, and who answers on those loggers come on (by USB ids); others are not written to
-      const seen = await listLoggers({ ports: async () => [{ path: port, vendorId: "0483", productId: "5740" }, { path: "/dev/ttyS9", manufacturer: "a modem" }], open: openLine });
+      const seen = await listLoggers({
+        ports: async () => [
+          { path: port, vendorId: "0483", productId: "5740" },
+          { path: "/dev/ttyS9", manufacturer: "a modem" },
+        ],
+        open: openLine,
+      });
       expect(seen).toEqual([
-        { port, what: "Espruino (STM32 USB)", logger: { identity: author, first: 0, next: top + 1, offsetMs: expect.any(Number) } },
+        {
+          port,
+          what: "Espruino (STM32 USB)",
+          logger: { identity: author, first: 0, next: top + 1, offsetMs: expect.any(Number) },
+        },
         { port: "/dev/ttyS9", what: "a modem" },
       ]);
     } finally {

@@ -44,7 +44,8 @@ const nobleOk = (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => {
     return false;
   }
 };
-const oursOk = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => verifySignature(pub, 0, msg, 0, msg.length, sig, 0);
+const oursOk = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) =>
+  verifySignature(pub, 0, msg, 0, msg.length, sig, 0);
 const ourSign = (k: Uint8Array, msg: Uint8Array) => {
   const s = new Uint8Array(64);
   signBytes(k, msg, 0, msg.length, s);
@@ -54,7 +55,8 @@ const ourSign = (k: Uint8Array, msg: Uint8Array) => {
 describe("Ed25519: RFC 8032 section 7.1", () => {
   for (const v of RFC8032) {
     it(v.name, () => {
-      const seed = unhex(v.secret), msg = unhex(v.message);
+      const seed = unhex(v.secret),
+        msg = unhex(v.message);
       if (v.name == "TEST 1024") expect(msg.length).toBe(1023);
       // the constants themselves, cross-checked with noble
       expect(hex(ed.getPublicKey(seed))).toBe(v.public);
@@ -87,13 +89,16 @@ describe("Ed25519: RFC 8032 section 7.1", () => {
   }
 
   it("signs and verifies at nonzero offsets", () => {
-    const v = RFC8032[3], msg = unhex(v.message), k = keypair(unhex(v.secret));
+    const v = RFC8032[3],
+      msg = unhex(v.message),
+      k = keypair(unhex(v.secret));
     const m = new Uint8Array(msg.length + 40);
     m.set(msg, 17);
     const sig = new Uint8Array(64);
     signBytes(k, m, 17, msg.length, sig);
     expect(hex(sig)).toBe(v.signature);
-    const A = new Uint8Array(50), S = new Uint8Array(90);
+    const A = new Uint8Array(50),
+      S = new Uint8Array(90);
     A.set(unhex(v.public), 11);
     S.set(sig, 23);
     expect(verifySignature(A, 11, m, 17, msg.length, S, 23)).toBe(true);
@@ -109,12 +114,14 @@ describe("Ed25519 against noble (strict RFC 8032)", () => {
   it(`${N} random seeds and messages of 0..500 bytes: same keys, same signatures, each verifies the other's`, () => {
     const r = prng(SEED);
     for (let i = 0; i < N; i++) {
-      const seed = r.bytes(32), msg = r.bytes(r.int(501));
+      const seed = r.bytes(32),
+        msg = r.bytes(r.int(501));
       const at = why(`case ${i}: seed ${hex(seed)} message ${hex(msg)}`);
       const k = keypair(seed);
       const pub = ed.getPublicKey(seed);
       expect(hex(k.subarray(64)), at).toBe(hex(pub));
-      const ours = ourSign(k, msg), theirs = ed.sign(msg, seed);
+      const ours = ourSign(k, msg),
+        theirs = ed.sign(msg, seed);
       expect(hex(ours), at).toBe(hex(theirs));
       expect(oursOk(pub, msg, theirs), at).toBe(true);
       expect(nobleOk(ours, msg, k.subarray(64)), at).toBe(true);
@@ -124,7 +131,9 @@ describe("Ed25519 against noble (strict RFC 8032)", () => {
   it("longer messages (513 bytes to 20 KB): the core's scratch buffer grows", () => {
     const r = prng(SEED ^ 0xbeef);
     for (const n of [511, 512, 513, 575, 576, 577, 1000, 4096, 20000]) {
-      const seed = r.bytes(32), msg = r.bytes(n), k = keypair(seed);
+      const seed = r.bytes(32),
+        msg = r.bytes(n),
+        k = keypair(seed);
       const at = why(`n=${n}`);
       const ours = ourSign(k, msg);
       expect(hex(ours), at).toBe(hex(ed.sign(msg, seed)));
@@ -138,9 +147,12 @@ describe("Ed25519 against noble (strict RFC 8032)", () => {
     const r = prng(SEED ^ 0x5a5a5a5a);
     const tally = { accepted: 0, refused: 0 };
     for (let i = 0; i < N; i++) {
-      const seed = r.bytes(32), msg = r.bytes(r.int(501));
+      const seed = r.bytes(32),
+        msg = r.bytes(r.int(501));
       const k = keypair(seed);
-      let pub = k.slice(64), sig = ourSign(k, msg), m = msg.slice();
+      let pub = k.slice(64),
+        sig = ourSign(k, msg),
+        m = msg.slice();
       const kind = r.int(6);
       let what = "";
       if (kind == 0 && m.length) {
@@ -169,7 +181,8 @@ describe("Ed25519 against noble (strict RFC 8032)", () => {
         what = `non-canonical ${kind == 4 ? "R" : "A"} ${hex(e)}`;
       }
       const at = why(`case ${i}, ${what}: seed ${hex(seed)} message ${hex(msg)}`);
-      const theirs = nobleOk(sig, m, pub), ours = oursOk(pub, m, sig);
+      const theirs = nobleOk(sig, m, pub),
+        ours = oursOk(pub, m, sig);
       expect(ours, at).toBe(theirs);
       if (kind >= 3) expect(ours, at).toBe(false);
       // the untouched message still verifies afterwards (the core caches the last decoded key)
@@ -227,11 +240,14 @@ describe("Ed25519 verification edge cases: the core follows spec section 2.3 exa
   // curve arithmetic: where it agrees with a published verdict, it stands as the
   // reference for the cases without one.
   const read = (f: string) => JSON.parse(readFileSync(join(VECTORS, f), "utf8"));
-  const verdict = (pk: string, msg: string, sig: string) => oursOk(unhex(pk), unhex(msg), unhex(sig));
+  const verdict = (pk: string, msg: string, sig: string) =>
+    oursOk(unhex(pk), unhex(msg), unhex(sig));
 
   it("Wycheproof ed25519_test.json: all 139 cases with a 64-byte signature, as Wycheproof says", () => {
     const w = read("published/wycheproof-ed25519.json");
-    const cases = w.testGroups.flatMap((g: any) => g.tests.map((t: any) => ({ ...t, pk: g.publicKey.pk })));
+    const cases = w.testGroups.flatMap((g: any) =>
+      g.tests.map((t: any) => ({ ...t, pk: g.publicKey.pk }))
+    );
     expect(cases.length).toBe(w.numberOfTests);
     // a message's signature line holds exactly 64 bytes: the others cannot be written in one
     const fit = cases.filter((t: any) => t.sig.length == 128);
@@ -239,18 +255,23 @@ describe("Ed25519 verification edge cases: the core follows spec section 2.3 exa
     for (const t of fit) {
       const at = `tcId ${t.tcId} (${t.comment || t.flags.join(", ")})`;
       expect(["valid", "invalid"], at).toContain(t.result);
-      expect(ed25519Refusal(unhex(t.pk), unhex(t.msg), unhex(t.sig)) === "", at).toBe(t.result == "valid");
+      expect(ed25519Refusal(unhex(t.pk), unhex(t.msg), unhex(t.sig)) === "", at).toBe(
+        t.result == "valid"
+      );
       expect(verdict(t.pk, t.msg, t.sig), at).toBe(t.result == "valid");
     }
     expect(fit.filter((t: any) => t.result == "valid").length).toBe(88); // and 51 invalid
   });
 
-  it("ed25519-speccheck: the 12 cases of \"Taming the many EdDSAs\" get the verdicts listed for section 2.3", () => {
+  it('ed25519-speccheck: the 12 cases of "Taming the many EdDSAs" get the verdicts listed for section 2.3', () => {
     const cases = read("published/speccheck-ed25519.json").cases;
     expect(cases.length).toBe(12);
     for (const c of cases) {
       const at = `case ${c.index}: ${c.condition}`;
-      expect(ed25519Refusal(unhex(c.pub_key), unhex(c.message), unhex(c.signature)) || "accepted", at).toBe(c.pigeon.rule);
+      expect(
+        ed25519Refusal(unhex(c.pub_key), unhex(c.message), unhex(c.signature)) || "accepted",
+        at
+      ).toBe(c.pigeon.rule);
       expect(verdict(c.pub_key, c.message, c.signature), at).toBe(c.pigeon.rule == "accepted");
     }
   });
@@ -260,13 +281,17 @@ describe("Ed25519 verification edge cases: the core follows spec section 2.3 exa
     const rules = cases.map((c: any) => c.rule);
     for (const r of ["accepted", "2.3.1", "2.3.2", "2.3.3", "2.3.4"]) expect(rules).toContain(r);
     for (const c of cases) {
-      const pk = unhex(c.pk), msg = unhex(c.msg), sig = unhex(c.sig);
+      const pk = unhex(c.pk),
+        msg = unhex(c.msg),
+        sig = unhex(c.sig);
       expect(ed25519Refusal(pk, msg, sig) || "accepted", c.name).toBe(c.rule);
       // each refused case is one a lenient, cofactored verifier accepts, unless S is out of range or it is the plain forgery
       expect(zip215(pk, msg, sig), c.name).toBe(c.zip215);
       expect(oursOk(pk, msg, sig), c.name).toBe(c.rule == "accepted");
     }
-    expect(cases.filter((c: any) => c.rule != "accepted" && c.zip215).length).toBeGreaterThanOrEqual(18);
+    expect(
+      cases.filter((c: any) => c.rule != "accepted" && c.zip215).length
+    ).toBeGreaterThanOrEqual(18);
   });
 });
 
@@ -278,8 +303,10 @@ describe("SHA-256 and SHA-512 against noble", () => {
     for (let n = 0; n <= 300; n++) {
       for (const p of [0, 1, 13, 64]) {
         const m = data.subarray(p, p + n);
-        const want256 = hex(nobleSha256(m)), want512 = hex(nobleSha512(m));
-        const o256 = new Uint8Array(32 + 7), o512 = new Uint8Array(64 + 5);
+        const want256 = hex(nobleSha256(m)),
+          want512 = hex(nobleSha512(m));
+        const o256 = new Uint8Array(32 + 7),
+          o512 = new Uint8Array(64 + 5);
         sha256(data, p, n, o256, 7);
         sha512(data, p, n, o512, 5);
         expect(hex(o256.subarray(7)), why(`sha256 n=${n} p=${p}`)).toBe(want256);
@@ -294,20 +321,25 @@ describe("SHA-256 and SHA-512 against noble", () => {
   it("known answers: empty and abc", () => {
     const o = new Uint8Array(64);
     sha256(new Uint8Array(0), 0, 0, o, 0);
-    expect(hex(o.subarray(0, 32))).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    expect(hex(o.subarray(0, 32))).toBe(
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
     const abc = new TextEncoder().encode("abc");
     sha256(abc, 0, 3, o, 0);
-    expect(hex(o.subarray(0, 32))).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(hex(o.subarray(0, 32))).toBe(
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
     sha512(abc, 0, 3, o, 0);
     expect(hex(o)).toBe(
-      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
     );
   });
 
   it("long random inputs (10 KB, 100 KB, 1 MB and odd lengths) equal noble's", () => {
     for (const n of [10_000, 10_240, 100_000, 102_400 + 111, 1_000_000 + 3]) {
       const m = r.bytes(n + 9);
-      const o256 = new Uint8Array(32), o512 = new Uint8Array(64);
+      const o256 = new Uint8Array(32),
+        o512 = new Uint8Array(64);
       sha256(m, 9, n, o256, 0);
       sha512(m, 9, n, o512, 0);
       expect(hex(o256), why(`sha256 n=${n}`)).toBe(hex(nobleSha256(m.subarray(9))));
@@ -316,8 +348,10 @@ describe("SHA-256 and SHA-512 against noble", () => {
   });
 
   it("the state is reset between calls (same input twice, interleaved with others)", () => {
-    const a = r.bytes(150), b = r.bytes(77);
-    const x = new Uint8Array(64), y = new Uint8Array(64);
+    const a = r.bytes(150),
+      b = r.bytes(77);
+    const x = new Uint8Array(64),
+      y = new Uint8Array(64);
     sha512(a, 0, 150, x, 0);
     sha512(b, 0, 77, y, 0);
     sha512(a, 0, 150, y, 0);
@@ -348,7 +382,8 @@ describe("base32", () => {
       const big = new Uint8Array(b.length + 9);
       big.set(b, 4);
       expect(b32encode(big, 4, b.length)).toBe(v.text);
-      const s = ascii("xx" + v.text + "yy"), out = new Uint8Array(70);
+      const s = ascii("xx" + v.text + "yy"),
+        out = new Uint8Array(70);
       expect(b32decode(s, 2, v.text.length, out)).toBe(b.length);
       expect(hex(out.subarray(0, b.length))).toBe(v.bytes_hex);
     }
@@ -372,8 +407,31 @@ describe("base32", () => {
     expect(decode(t)).toBe(v.bytes_hex);
     expect(decode(t.toLowerCase())).toBe(-1);
     for (let i = 0; i < t.length; i++) {
-      if (/[A-Z]/.test(t[i])) expect(decode(t.slice(0, i) + t[i].toLowerCase() + t.slice(i + 1)), `${i}`).toBe(-1);
-      for (const c of ["O", "I", "L", "U", "o", "i", "l", "u", "=", " ", "-", "\0", "\n", "\x7f", "\x80", "\xff", "@", "[", "`", "/", ":"])
+      if (/[A-Z]/.test(t[i]))
+        expect(decode(t.slice(0, i) + t[i].toLowerCase() + t.slice(i + 1)), `${i}`).toBe(-1);
+      for (const c of [
+        "O",
+        "I",
+        "L",
+        "U",
+        "o",
+        "i",
+        "l",
+        "u",
+        "=",
+        " ",
+        "-",
+        "\0",
+        "\n",
+        "\x7f",
+        "\x80",
+        "\xff",
+        "@",
+        "[",
+        "`",
+        "/",
+        ":",
+      ])
         expect(decode(t.slice(0, i) + c + t.slice(i + 1)), `${i} ${JSON.stringify(c)}`).toBe(-1);
     }
     // every byte value: exactly the 32 alphabet characters decode
@@ -387,7 +445,8 @@ describe("base32", () => {
     const r = prng(SEED ^ 0x33);
     for (let n = 1; n <= 64; n++) {
       const pad = (5 - ((n * 8) % 5)) % 5; // zero bits that fill the last character
-      const b = r.bytes(n), t = b32encode(b, 0, n);
+      const b = r.bytes(n),
+        t = b32encode(b, 0, n);
       const last = ALPHA.indexOf(t[t.length - 1]);
       for (let v = 0; v < 32; v++) {
         const s = t.slice(0, -1) + ALPHA[v];

@@ -9,7 +9,18 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  checkReference, driver, espruinoLikeContext, has, installNatives, nodeResults, results, runFile, runInContext, tasks, espruinoInterpreter, noEspruino
+  checkReference,
+  driver,
+  espruinoLikeContext,
+  has,
+  installNatives,
+  nodeResults,
+  results,
+  runFile,
+  runInContext,
+  tasks,
+  espruinoInterpreter,
+  noEspruino,
 } from "./engines";
 import { DIST } from "./pigeon";
 
@@ -36,7 +47,9 @@ describe("dist/pigeon.js under other engines", () => {
 
   it("Duktape: every vector, invalid and non-ASCII text gives Node's results", () => {
     if (!has("duk"))
-      throw new Error("duk (Duktape) is not installed: install it with  apt-get install duktape  (npm test does it when run as root)");
+      throw new Error(
+        "duk (Duktape) is not installed: install it with  apt-get install duktape  (npm test does it when run as root)"
+      );
     const file = join(tmp, "duk-driver.js");
     writeFileSync(file, driver(ALL));
     const r = runFile("duk", [file], 600_000);
@@ -75,16 +88,23 @@ describe("dist/pigeon.js under other engines", () => {
 
   const ESPRUINO = espruinoInterpreter();
   if (!ESPRUINO) console.log(noEspruino("Espruino interpreter test"));
-  it.skipIf(!ESPRUINO)("Espruino interpreter: vectors, invalid and non-ASCII texts give Node's results", () => {
-    accessSync(ESPRUINO!, constants.X_OK);
-    // kept small: a verify takes about 2 s on the -O0 build
-    const some = tasks({ full: false, signVectors: 3, nonAscii: 3, surrogate: false });
-    const file = join(tmp, "espruino-driver.js");
-    writeFileSync(file, driver(some));
-    const r = runFile(ESPRUINO!, [file], 600_000);
-    expect(r.status, `${ESPRUINO} exited with ${r.status}:\n${r.stderr}\n${r.stdout.slice(-2000)}`).toBe(0);
-    const got = results(some, r.stdout);
-    const want = node();
-    expect(got).toEqual(Object.fromEntries(some.map((t) => [t.label, want[t.label]])));
-  }, 600_000);
+  it.skipIf(!ESPRUINO)(
+    "Espruino interpreter: vectors, invalid and non-ASCII texts give Node's results",
+    () => {
+      accessSync(ESPRUINO!, constants.X_OK);
+      // kept small: a verify takes about 2 s on the -O0 build
+      const some = tasks({ full: false, signVectors: 3, nonAscii: 3, surrogate: false });
+      const file = join(tmp, "espruino-driver.js");
+      writeFileSync(file, driver(some));
+      const r = runFile(ESPRUINO!, [file], 600_000);
+      expect(
+        r.status,
+        `${ESPRUINO} exited with ${r.status}:\n${r.stderr}\n${r.stdout.slice(-2000)}`
+      ).toBe(0);
+      const got = results(some, r.stdout);
+      const want = node();
+      expect(got).toEqual(Object.fromEntries(some.map((t) => [t.label, want[t.label]])));
+    },
+    600_000
+  );
 });

@@ -20,7 +20,9 @@ import { draftOf, hex, invalid, vectors } from "./vectors";
  * emulator toolkit (PIGEON_EMU or ../shared/emu); undefined when neither is there.
  */
 export function espruinoInterpreter(): string | undefined {
-  const at = process.env.ESPRUINO || resolve(process.env.PIGEON_EMU || resolve(__dirname, "../../shared/emu"), "espruino-linux-x64");
+  const at =
+    process.env.ESPRUINO ||
+    resolve(process.env.PIGEON_EMU || resolve(__dirname, "../../shared/emu"), "espruino-linux-x64");
   try {
     accessSync(at, constants.X_OK);
     return at;
@@ -28,13 +30,19 @@ export function espruinoInterpreter(): string | undefined {
     return undefined;
   }
 }
-const ESPRUINO_WHERE = "set ESPRUINO to an espruino executable (its Linux build), or put the emulator toolkit at ../shared/emu";
+const ESPRUINO_WHERE =
+  "set ESPRUINO to an espruino executable (its Linux build), or put the emulator toolkit at ../shared/emu";
 /** Why a test that needs Espruino's interpreter is skipped. */
-export const noEspruino = (what: string) => `${what} skipped: no Espruino interpreter (${ESPRUINO_WHERE})`;
+export const noEspruino = (what: string) =>
+  `${what} skipped: no Espruino interpreter (${ESPRUINO_WHERE})`;
 
 export type Draft = ReturnType<typeof draftOf>;
 /** One call on the bundle: op and its JSON-able arguments. */
-export interface Task { label: string; op: string; args: unknown[] }
+export interface Task {
+  label: string;
+  op: string;
+  args: unknown[];
+}
 
 export const MARK = "@@PIGEON@@";
 export const END = "@@PIGEON-END@@";
@@ -92,7 +100,10 @@ function pigeonMain(P, IN, out) {
 
 /** JSON with every non-ASCII character as a \u escape (surrogate pairs for astral ones). */
 export function asciiJSON(v: unknown): string {
-  return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  return JSON.stringify(v).replace(
+    /[\u007f-\uffff]/g,
+    (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")
+  );
 }
 
 export const bundle = () => readFileSync(DIST, "utf8");
@@ -105,9 +116,12 @@ export function driver(tasks: Task[], code = bundle()): string {
 /** The results in an engine's output, by task label; throws if the run did not finish. */
 export function results(tasks: Task[], stdout: string): Record<string, unknown> {
   const got = new Map<number, unknown>();
-  for (const m of stdout.matchAll(new RegExp(`${MARK} (\\d+) (.*)`, "g"))) got.set(Number(m[1]), JSON.parse(m[2]));
+  for (const m of stdout.matchAll(new RegExp(`${MARK} (\\d+) (.*)`, "g")))
+    got.set(Number(m[1]), JSON.parse(m[2]));
   if (!stdout.includes(END) || got.size != tasks.length)
-    throw new Error(`the run stopped after ${got.size} of ${tasks.length} results; output ends with:\n${stdout.slice(-2000)}`);
+    throw new Error(
+      `the run stopped after ${got.size} of ${tasks.length} results; output ends with:\n${stdout.slice(-2000)}`
+    );
   return Object.fromEntries(tasks.map((t, i) => [t.label, got.get(i)]));
 }
 
@@ -115,7 +129,9 @@ export function results(tasks: Task[], stdout: string): Record<string, unknown> 
 export function nodeResults(tasks: Task[]): Record<string, unknown> {
   const lines: string[] = [];
   const main = new Function(`${RUNNER}\nreturn pigeonMain;`)();
-  main(Pigeon, JSON.parse(asciiJSON(tasks.map((t) => [t.op, ...t.args]))), (s: string) => lines.push(s));
+  main(Pigeon, JSON.parse(asciiJSON(tasks.map((t) => [t.op, ...t.args]))), (s: string) =>
+    lines.push(s)
+  );
   return results(tasks, lines.join("\n"));
 }
 
@@ -130,10 +146,23 @@ export const extraSeed = Array.from({ length: 32 }, (_, i) => (i * 73 + 11) & 25
 export function nonAsciiFeed(): { text: string; draft: Draft }[] {
   const seed = Uint8Array.from(extraSeed);
   const bodies: string[][][] = [
-    [["place", '"Café Crème, Zürich"'], ["price", '"3,50 €"']],
-    [["mood", '"😀 all good 😀"'], ["t", '"1764000100"']],
-    [["zh", '"中文字符"'], ["ja", '"日本語のテキスト"'], ["ko", '"한국어"']],
-    [["mix", '"aé€😀中"'], ["max", `"${"😀".repeat(128)}"`]],
+    [
+      ["place", '"Café Crème, Zürich"'],
+      ["price", '"3,50 €"'],
+    ],
+    [
+      ["mood", '"😀 all good 😀"'],
+      ["t", '"1764000100"'],
+    ],
+    [
+      ["zh", '"中文字符"'],
+      ["ja", '"日本語のテキスト"'],
+      ["ko", '"한국어"'],
+    ],
+    [
+      ["mix", '"aé€😀中"'],
+      ["max", `"${"😀".repeat(128)}"`],
+    ],
     [["note", '"naïve façade – “quotes” ½ ∑ 𝄞"']],
   ];
   const out: { text: string; draft: Draft }[] = [];
@@ -160,7 +189,10 @@ export function nonAsciiInvalid(feed = nonAsciiFeed()): { why: string; text: str
   ];
 }
 /** A lone surrogate: not text. Espruino refuses to even lex it, so only Duktape and vm get it. */
-export const loneSurrogate = () => ({ why: "lone surrogate", text: nonAsciiFeed()[0].text.replace("Café", "Caf\ud800") });
+export const loneSurrogate = () => ({
+  why: "lone surrogate",
+  text: nonAsciiFeed()[0].text.replace("Café", "Caf\ud800"),
+});
 
 export interface TaskOptions {
   /** refusal of valid messages, sign with expanded keys, keys, blobs: everything (default true). */
@@ -209,7 +241,7 @@ export function tasks(o: TaskOptions = {}): Task[] {
     }
   });
   if (full) {
-    const bad = [...nonAsciiInvalid(), ...(o.surrogate ?? true ? [loneSurrogate()] : [])];
+    const bad = [...nonAsciiInvalid(), ...((o.surrogate ?? true) ? [loneSurrogate()] : [])];
     for (const e of bad) {
       add(`non-ASCII invalid "${e.why}": verify`, "verify", e.text);
       add(`non-ASCII invalid "${e.why}": refusal`, "refusal", e.text);
@@ -224,7 +256,8 @@ export function tasks(o: TaskOptions = {}): Task[] {
 export function checkReference(r: Record<string, unknown>) {
   const bad: string[] = [];
   const want = (label: string, v: unknown) => {
-    if (label in r && r[label] !== v) bad.push(`${label}: ${JSON.stringify(r[label])} != ${JSON.stringify(v)}`);
+    if (label in r && r[label] !== v)
+      bad.push(`${label}: ${JSON.stringify(r[label])} != ${JSON.stringify(v)}`);
   };
   for (const f of vectors.feeds) {
     want(`${f.name}: identity`, f.author);
@@ -243,7 +276,8 @@ export function checkReference(r: Record<string, unknown>) {
     want(`non-ASCII depth ${d}: refusal`, "");
     want(`non-ASCII depth ${d}: sign`, m.text);
   });
-  for (const e of [...nonAsciiInvalid(), loneSurrogate()]) want(`non-ASCII invalid "${e.why}": verify`, false);
+  for (const e of [...nonAsciiInvalid(), loneSurrogate()])
+    want(`non-ASCII invalid "${e.why}": verify`, false);
   for (const b of vectors.blobs) want(`blob ${b.path}`, b.id);
   for (const [n, l] of Object.entries(vectors.lipmaa)) if (Number(n) <= 100) want(`lipmaa ${n}`, l);
   return bad;
@@ -271,17 +305,36 @@ export function espruinoLikeContext(): vm.Context {
   const ctx = vm.createContext({});
   const code = REMOVED.map((p) => {
     const dot = p.lastIndexOf(".");
-    return dot < 0 ? `delete globalThis[${JSON.stringify(p)}];` : `delete ${p.slice(0, dot)}[${JSON.stringify(p.slice(dot + 1))}];`;
+    return dot < 0
+      ? `delete globalThis[${JSON.stringify(p)}];`
+      : `delete ${p.slice(0, dot)}[${JSON.stringify(p.slice(dot + 1))}];`;
   }).join("\n");
   vm.runInContext(code, ctx);
-  const left = REMOVED.filter((p) => vm.runInContext(`typeof ${p.includes(".") ? p : "globalThis[" + JSON.stringify(p) + "]"}`, ctx) != "undefined");
+  const left = REMOVED.filter(
+    (p) =>
+      vm.runInContext(
+        `typeof ${p.includes(".") ? p : "globalThis[" + JSON.stringify(p) + "]"}`,
+        ctx
+      ) != "undefined"
+  );
   // also on instances, where feature detection would look
-  const inst = vm.runInContext(`[typeof "a".codePointAt, typeof [].lastIndexOf, typeof Uint8Array.from, typeof Float64Array.from]`, ctx);
-  if (left.length || inst.some((t: string) => t != "undefined")) throw new Error(`still in the context: ${left.join(", ")} ${inst}`);
+  const inst = vm.runInContext(
+    `[typeof "a".codePointAt, typeof [].lastIndexOf, typeof Uint8Array.from, typeof Float64Array.from]`,
+    ctx
+  );
+  if (left.length || inst.some((t: string) => t != "undefined"))
+    throw new Error(`still in the context: ${left.join(", ")} ${inst}`);
   return ctx;
 }
 
-export interface Stubs { convolve: number; toUint8Array: number; toString: number; SHA256: number; SHA512: number; require: string[] }
+export interface Stubs {
+  convolve: number;
+  toUint8Array: number;
+  toString: number;
+  SHA256: number;
+  SHA512: number;
+  require: string[];
+}
 
 /** UTF-8 the way Espruino's Unicode builds store strings: pairs combined, a lone surrogate in its 3-byte form. */
 export function utf8(s: string): number[] {
@@ -317,19 +370,29 @@ export function installNatives(ctx: vm.Context, pico: boolean): Stubs {
   /** The bytes Espruino would take from a string, array, typed array or ArrayBuffer. */
   const toBytes = (d: any): number[] => {
     if (typeof d == "string") return utf8(d);
-    if (Object.prototype.toString.call(d) == "[object ArrayBuffer]") return Array.from(new Uint8Array(d));
-    if (d && typeof d.length == "number") return Array.from({ length: d.length }, (_, i) => Number(d[i]) & 255);
+    if (Object.prototype.toString.call(d) == "[object ArrayBuffer]")
+      return Array.from(new Uint8Array(d));
+    if (d && typeof d.length == "number")
+      return Array.from({ length: d.length }, (_, i) => Number(d[i]) & 255);
     throw new Error(`toUint8Array stand-in: cannot take ${typeof d}`);
   };
   const E = {
     convolve(a: any, b: any, offset: number) {
       n.convolve++;
-      const la = a.length, lb = b.length;
+      const la = a.length,
+        lb = b.length;
       let s = 0;
       for (let i = 0; i < la; i++) {
-        const x = at(a, i), y = at(b, (((i + offset) % lb) + lb) % lb), p = x * y;
+        const x = at(a, i),
+          y = at(b, (((i + offset) % lb) + lb) % lb),
+          p = x * y;
         s += p;
-        if (!Number.isInteger(x) || !Number.isInteger(y) || Math.abs(p) >= TWO53 || Math.abs(s) >= TWO53)
+        if (
+          !Number.isInteger(x) ||
+          !Number.isInteger(y) ||
+          Math.abs(p) >= TWO53 ||
+          Math.abs(s) >= TWO53
+        )
           throw new Error(`E.convolve stand-in: inexact at i=${i}: ${x} * ${y}, sum ${s}`);
       }
       return s;
@@ -337,18 +400,23 @@ export function installNatives(ctx: vm.Context, pico: boolean): Stubs {
     toUint8Array(d: any) {
       n.toUint8Array++;
       if (arguments.length != 1) throw new Error("toUint8Array stand-in: one argument only");
-      const b = toBytes(d), u = new U8(b.length);
+      const b = toBytes(d),
+        u = new U8(b.length);
       for (let i = 0; i < b.length; i++) u[i] = b[i];
       return u;
     },
     toString(d: any) {
       n.toString++;
-      return toBytes(d).map((c) => String.fromCharCode(c)).join("");
+      return toBytes(d)
+        .map((c) => String.fromCharCode(c))
+        .join("");
     },
   };
   const sha = (name: "sha256" | "sha512", which: "SHA256" | "SHA512") => (d: any) => {
     n[which]++;
-    const h = createHash(name).update(Buffer.from(toBytes(d))).digest();
+    const h = createHash(name)
+      .update(Buffer.from(toBytes(d)))
+      .digest();
     const ab = new AB(h.length);
     new U8(ab).set(h);
     return ab;

@@ -16,24 +16,38 @@ const ESPRUINO = espruinoInterpreter();
 if (!ESPRUINO) console.log(noEspruino("Espruino firmware test"));
 
 describe("the firmware on Espruino's interpreter", () => {
-  it.skipIf(!ESPRUINO)("boots, logs three readings to the stand-in card, and the host verifies them", () => {
-    const dir = mkdtempSync(join(tmpdir(), "pigeon-esp-"));
-    writeFileSync(join(dir, "PIGEON.CFG"), "log_mb=1\nsensors=temp,vbat\n");
-    writeFileSync(join(dir, "run.js"), readFileSync(resolve(__dirname, "../dist/logger.js"), "utf8") + `
+  it.skipIf(!ESPRUINO)(
+    "boots, logs three readings to the stand-in card, and the host verifies them",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "pigeon-esp-"));
+      writeFileSync(join(dir, "PIGEON.CFG"), "log_mb=1\nsensors=temp,vbat\n");
+      writeFileSync(
+        join(dir, "run.js"),
+        readFileSync(resolve(__dirname, "../dist/logger.js"), "utf8") +
+          `
 PigeonLogger.start();
 var n = 0;
 function go() { PigeonLogger.step(); if (++n < 3) setTimeout(go, 1); else { print("@@" + PigeonLogger.state.status + "@@"); quit(); } }
 setTimeout(go, 1);
-`);
-    const p = spawnSync(ESPRUINO!, ["run.js"], { cwd: dir, encoding: "utf8", timeout: 5 * 60 * 1000 });
-    expect(p.stdout).toContain("@@logging@@");
-    const name = readdirSync(dir).find((f) => f.endsWith(".LOG"))!;
-    const disk = new MemDisk();
-    disk.files.set(name, readFileSync(join(dir, name)));
-    const texts: string[] = [];
-    each(openLog(disk, name), disk.openFile(name, "r")!, (t) => texts.push(t));
-    expect(texts.length).toBe(3);
-    for (const t of texts) expect(Pigeon.refusal(t)).toBe("");
-    expect(readFileSync(join(dir, "IDENT.TXT"), "utf8")).toBe(texts[0].split("\n")[0].slice(7) + "\n");
-  }, 5 * 60 * 1000);
+`
+      );
+      const p = spawnSync(ESPRUINO!, ["run.js"], {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 5 * 60 * 1000,
+      });
+      expect(p.stdout).toContain("@@logging@@");
+      const name = readdirSync(dir).find((f) => f.endsWith(".LOG"))!;
+      const disk = new MemDisk();
+      disk.files.set(name, readFileSync(join(dir, name)));
+      const texts: string[] = [];
+      each(openLog(disk, name), disk.openFile(name, "r")!, (t) => texts.push(t));
+      expect(texts.length).toBe(3);
+      for (const t of texts) expect(Pigeon.refusal(t)).toBe("");
+      expect(readFileSync(join(dir, "IDENT.TXT"), "utf8")).toBe(
+        texts[0].split("\n")[0].slice(7) + "\n"
+      );
+    },
+    5 * 60 * 1000
+  );
 });

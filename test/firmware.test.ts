@@ -21,10 +21,13 @@ const SEED = Array.from({ length: 32 }, (_, i) => 200 - i);
 /** LED1 blinks from time a to b: [count, longest on-time in ms]. */
 function blinks(b: Board, from: number, to: number): [number, number] {
   const ev = b.leds.filter((e) => e.led === "LED1" && e.t >= from && e.t < to);
-  let n = 0, longest = 0, on = -1;
+  let n = 0,
+    longest = 0,
+    on = -1;
   for (const e of ev) {
-    if (e.value && on < 0) (on = e.t), n++;
-    else if (!e.value && on >= 0) (longest = Math.max(longest, Math.round((e.t - on) * 1000))), (on = -1);
+    if (e.value && on < 0) ((on = e.t), n++);
+    else if (!e.value && on >= 0)
+      ((longest = Math.max(longest, Math.round((e.t - on) * 1000))), (on = -1));
   }
   return [n, longest];
 }
@@ -32,17 +35,34 @@ function blinks(b: Board, from: number, to: number): [number, number] {
 describe("firmware field behaviour", () => {
   it("LED codes: one blink per message logged, two with no card, three with a full card, one long on an error", async () => {
     const t0 = 1764000000;
-    const ok = loggerBoard({ profile: "pico", image: await card("led.img"), clock: t0, seedBytes: SEED });
+    const ok = loggerBoard({
+      profile: "pico",
+      image: await card("led.img"),
+      clock: t0,
+      seedBytes: SEED,
+    });
     ok.runFor(3 * 600 + 5);
     expect(blinks(ok, t0 + 1200, t0 + 1205)).toEqual([1, 60]);
     const none = loggerBoard({ profile: "pico", image: null, clock: t0, seedBytes: SEED });
     none.runFor(3 * 600 + 5);
     expect(blinks(none, t0 + 1200, t0 + 1205)).toEqual([2, 60]);
-    const full = loggerBoard({ profile: "bare", image: await card("ledfull.img"), clock: t0, seedBytes: SEED, config: "log_mb=1\ninterval=1\n" });
+    const full = loggerBoard({
+      profile: "bare",
+      image: await card("ledfull.img"),
+      clock: t0,
+      seedBytes: SEED,
+      config: "log_mb=1\ninterval=1\n",
+    });
     full.runFor(3600);
     expect(full.output.join("\n")).toMatch(/card full/);
     expect(blinks(full, t0 + 3590, t0 + 3591)).toEqual([3, 60]);
-    const err = loggerBoard({ profile: "pico", image: await card("lederr.img"), clock: t0, seedBytes: SEED, config: "sensors=nothere\n" });
+    const err = loggerBoard({
+      profile: "pico",
+      image: await card("lederr.img"),
+      clock: t0,
+      seedBytes: SEED,
+      config: "sensors=nothere\n",
+    });
     err.runFor(3 * 600 + 5);
     expect(err.output.join("\n")).toMatch(/pigeon: error: unknown sensor nothere/);
     expect(blinks(err, t0 + 1200, t0 + 1205)).toEqual([1, 1000]);
@@ -50,8 +70,17 @@ describe("firmware field behaviour", () => {
 
   it("the watchdog reboots a board whose sensor hangs, and logging goes on after the reboot", async () => {
     const img = await card("wd.img");
-    const hang = "var PIGEON_SENSORS = { flaky: function () { if (getTime() > 1764003000 && getTime() < 1764003700) for (;;); return 1; } };";
-    const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=flaky\nwatchdog=30\n", before: hang, cpuLimitMs: 200 });
+    const hang =
+      "var PIGEON_SENSORS = { flaky: function () { if (getTime() > 1764003000 && getTime() < 1764003700) for (;;); return 1; } };";
+    const b = loggerBoard({
+      profile: "pico",
+      image: img,
+      clock: 1764000000,
+      seedBytes: SEED,
+      config: "sensors=flaky\nwatchdog=30\n",
+      before: hang,
+      cpuLimitMs: 200,
+    });
     b.runFor(2 * 3600);
     expect(b.resets.map((r) => r.reason)).toContain("watchdog");
     const [feed] = readCard(img);
@@ -64,7 +93,13 @@ describe("firmware field behaviour", () => {
     // the emulated Pico's firmware throws this from E.enableWatchdog (no LSI clock); a board whose LSI fails does too
     const img = await card("nowd.img");
     const broken = 'E.enableWatchdog = function () { throw new Error("Timeout on LSI ready"); };';
-    const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED, before: broken });
+    const b = loggerBoard({
+      profile: "pico",
+      image: img,
+      clock: 1764000000,
+      seedBytes: SEED,
+      before: broken,
+    });
     b.runFor(3 * 600);
     expect(b.output).toContain("pigeon: no watchdog: Timeout on LSI ready");
     expect(b.errors).toEqual([]);
@@ -73,10 +108,20 @@ describe("firmware field behaviour", () => {
 
   it("a reading the message format refuses (a sensor's string with a control character) is said and dropped; the next ones are logged", async () => {
     const img = await card("refused.img");
-    const odd = 'var PIGEON_N = 0; var PIGEON_SENSORS = { odd: function () { return ++PIGEON_N == 2 ? "a\\u0001b" : "ok" + PIGEON_N; } };';
-    const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=odd\n", before: odd });
+    const odd =
+      'var PIGEON_N = 0; var PIGEON_SENSORS = { odd: function () { return ++PIGEON_N == 2 ? "a\\u0001b" : "ok" + PIGEON_N; } };';
+    const b = loggerBoard({
+      profile: "pico",
+      image: img,
+      clock: 1764000000,
+      seedBytes: SEED,
+      config: "sensors=odd\n",
+      before: odd,
+    });
     b.runFor(4 * 600);
-    expect(b.output.join("\n")).toMatch(/pigeon: error: a reading the message format refuses: draft: line 9: control character in string/);
+    expect(b.output.join("\n")).toMatch(
+      /pigeon: error: a reading the message format refuses: draft: line 9: control character in string/
+    );
     expect(b.output.at(-1)).toMatch(/^pigeon: logging/);
     const [feed] = readCard(img);
     expect(feed.messages.map((t) => /\nodd:"(\w+)"/.exec(t)![1])).toEqual(["ok1", "ok3", "ok4"]);
@@ -84,9 +129,15 @@ describe("firmware field behaviour", () => {
   });
 
   it("the queue in flash is bounded: readings beyond it are dropped, the ones kept are written in order", async () => {
-    const b = loggerBoard({ profile: "pico", image: null, clock: 1764000000, seedBytes: SEED, config: "interval=60\n" });
+    const b = loggerBoard({
+      profile: "pico",
+      image: null,
+      clock: 1764000000,
+      seedBytes: SEED,
+      config: "interval=60\n",
+    });
     b.runFor(400 * 60);
-    const kept = (b.load(`require("Storage").read("pigeon.q").indexOf("\\xff")`) as number);
+    const kept = b.load(`require("Storage").read("pigeon.q").indexOf("\\xff")`) as number;
     expect(kept).toBeGreaterThan(4000);
     expect(kept).toBeLessThanOrEqual(4096);
     const img = await card("queue.img");

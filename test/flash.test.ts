@@ -17,17 +17,39 @@ describe("npm run flash", () => {
     const tmp = mkdtempSync(join(tmpdir(), "pigeon-flash-"));
     const out = join(tmp, "sent.js");
     writeFileSync(join(tmp, "PIGEON.CFG"), "interval=300\nsensors=depth_m,temp\n");
-    writeFileSync(join(tmp, "sensors.js"), "var PIGEON_SENSORS = { depth_m: function () { return 12.5; } };\n");
-    const p = spawnSync("node", [join(root, "scripts/flash.mjs"), "--board", join(__dirname, "fixtures/board-pico.json"),
-      "--config", join(tmp, "PIGEON.CFG"), "--sensors", join(tmp, "sensors.js"), "--out", out], { encoding: "utf8" });
+    writeFileSync(
+      join(tmp, "sensors.js"),
+      "var PIGEON_SENSORS = { depth_m: function () { return 12.5; } };\n"
+    );
+    const p = spawnSync(
+      "node",
+      [
+        join(root, "scripts/flash.mjs"),
+        "--board",
+        join(__dirname, "fixtures/board-pico.json"),
+        "--config",
+        join(tmp, "PIGEON.CFG"),
+        "--sensors",
+        join(tmp, "sensors.js"),
+        "--out",
+        out,
+      ],
+      { encoding: "utf8" }
+    );
     expect(p.status, p.stderr + p.stdout).toBe(0);
     const sent = readFileSync(out, "utf8");
-    expect(sent).toContain(readFileSync(join(root, "dist/firmware.js"), "utf8").trim().slice(0, 200));
+    expect(sent).toContain(
+      readFileSync(join(root, "dist/firmware.js"), "utf8").trim().slice(0, 200)
+    );
     const img = await createImage(join(tmp, "card.img"), 32 << 20);
     const b = new Board({ profile: "pico", image: img, clock: 1764000000 });
     b.load(sent);
     // the kernels' blob, byte for byte, for the firmware to bind on Cortex-M4 boards
-    expect(Buffer.from(b.load(`require("Storage").read("pigeon.bin")`) as string, "latin1").equals(readFileSync(join(root, "targets/espruino/native/kernels.bin")))).toBe(true);
+    expect(
+      Buffer.from(b.load(`require("Storage").read("pigeon.bin")`) as string, "latin1").equals(
+        readFileSync(join(root, "targets/espruino/native/kernels.bin"))
+      )
+    ).toBe(true);
     // what SAVE_ON_SEND does on the board: the code becomes the boot code; after a reset .boot0 (the sensors) runs first
     b.setBootCode(readFileSync(join(root, "dist/firmware.js"), "utf8"));
     b.reboot();
@@ -44,7 +66,18 @@ describe("npm run flash", () => {
   it("--new-seed saves 32 random bytes as the board's seed, and the board signs with them", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "pigeon-flash-"));
     const out = join(tmp, "sent.js");
-    const p = spawnSync("node", [join(root, "scripts/flash.mjs"), "--board", join(__dirname, "fixtures/board-pico.json"), "--new-seed", "--out", out], { encoding: "utf8" });
+    const p = spawnSync(
+      "node",
+      [
+        join(root, "scripts/flash.mjs"),
+        "--board",
+        join(__dirname, "fixtures/board-pico.json"),
+        "--new-seed",
+        "--out",
+        out,
+      ],
+      { encoding: "utf8" }
+    );
     expect(p.status, p.stderr + p.stdout).toBe(0);
     const img = await createImage(join(tmp, "card.img"), 32 << 20);
     const b = new Board({ profile: "esp32", image: img, clock: 1764000000 });

@@ -16,7 +16,8 @@ import { Pigeon } from "./pigeon";
 
 const root = resolve(__dirname, "..");
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-fleet-"));
-const scenario = (name: string): Scenario => JSON.parse(readFileSync(join(root, "sim/scenarios", name), "utf8"));
+const scenario = (name: string): Scenario =>
+  JSON.parse(readFileSync(join(root, "sim/scenarios", name), "utf8"));
 /** Each board's feed as its card holds it: author and message texts by depth. */
 async function cards(dir: string, sc: Scenario) {
   const out = new Map<string, { author: string; messages: string[] }>();
@@ -35,7 +36,8 @@ const held = (s: Store, author: string) => {
 };
 
 describe("a fleet of 20 boards, 3 stations and 3 mules over 60 days", () => {
-  const dir = join(tmp, "fleet"), sc = scenario("fleet.json");
+  const dir = join(tmp, "fleet"),
+    sc = scenario("fleet.json");
   let r: FleetResult;
   beforeAll(async () => {
     r = await runFleet(sc, dir);
@@ -49,7 +51,8 @@ describe("a fleet of 20 boards, 3 stations and 3 mules over 60 days", () => {
 
   it("converges: every station ends with every reading of every feed it follows, as the board wrote it", async () => {
     const card = await cards(dir, sc);
-    for (const b of sc.boards) expect(card.get(b.name)!.messages.length).toBe((60 * 86400) / b.interval!);
+    for (const b of sc.boards)
+      expect(card.get(b.name)!.messages.length).toBe((60 * 86400) / b.interval!);
     for (const st of sc.stations) {
       const s = new Store(join(dir, st.name));
       for (const b of st.follows) {
@@ -71,13 +74,18 @@ describe("a fleet of 20 boards, 3 stations and 3 mules over 60 days", () => {
         expect(d.max).toBeGreaterThanOrEqual(d.median);
       }
     // a visit to a board only m1 visits carries what the board wrote since m1's last visit there
-    const m1 = sc.mules[0], b = m1.route[1], at = r.visits.filter((v) => v.mule === m1.name && v.node === b);
+    const m1 = sc.mules[0],
+      b = m1.route[1],
+      at = r.visits.filter((v) => v.mule === m1.name && v.node === b);
     expect(sc.mules.filter((m) => m.route.includes(b)).length).toBe(1);
     const times = r.written[r.feeds.find((f) => f.name === b)!.author];
     expect(at.length).toBeGreaterThan(2);
-    at.forEach((v, i) => expect(v.messages).toBe(writtenBy(times, v.t) - (i ? writtenBy(times, at[i - 1].t) : 0)));
+    at.forEach((v, i) =>
+      expect(v.messages).toBe(writtenBy(times, v.t) - (i ? writtenBy(times, at[i - 1].t) : 0))
+    );
     expect(at.reduce((n, v) => n + v.messages, 0)).toBe(times.length);
-    const text = formatReport(r), svg = fleetSvg(r);
+    const text = formatReport(r),
+      svg = fleetSvg(r);
     expect(text).toMatch(/base {5}10 feeds, every message/);
     expect(svg.startsWith("<svg")).toBe(true);
     expect((svg.match(/<rect /g) ?? []).length).toBeGreaterThan(r.timeline.length * 60);
@@ -85,7 +93,8 @@ describe("a fleet of 20 boards, 3 stations and 3 mules over 60 days", () => {
 });
 
 describe("adversaries", () => {
-  const sc = scenario("adversaries.json"), dir = join(tmp, "adv");
+  const sc = scenario("adversaries.json"),
+    dir = join(tmp, "adv");
   let r: FleetResult, card: Awaited<ReturnType<typeof cards>>;
   beforeAll(async () => {
     r = await runFleet(sc, dir);
@@ -96,8 +105,10 @@ describe("adversaries", () => {
   const written = () => new Set([...card.values()].flatMap((c) => c.messages));
 
   it("nobody accepts altered or forged data: every message any node holds is one its author wrote, a board or a store (its receipts)", () => {
-    const all = written(), own = new Map(nodes().map((s) => [s.identity(), s]));
-    let n = 0, receipts = 0;
+    const all = written(),
+      own = new Map(nodes().map((s) => [s.identity(), s]));
+    let n = 0,
+      receipts = 0;
     for (const s of nodes())
       for (const a of s.authors())
         s.each(a, (t, d) => {
@@ -113,7 +124,9 @@ describe("adversaries", () => {
   it("receipts: every station's chain is what it holds; the delays its receipts give are the simulation's; a mule that drops messages shows", () => {
     expect(sc.receipts).toBe(true);
     for (const st of sc.stations) {
-      const x = r.receipts![st.name], s = new Store(join(dir, st.name)), mine: Receipt[] = [];
+      const x = r.receipts![st.name],
+        s = new Store(join(dir, st.name)),
+        mine: Receipt[] = [];
       expect(x.chain).toEqual({ problems: 0, unnamed: 0, notHeld: 0 });
       s.each(s.identity(), (t) => {
         const rc = readReceipt(t);
@@ -121,13 +134,23 @@ describe("adversaries", () => {
       });
       // per feed followed: the arrival time a receipt gives each depth, against when the board wrote it
       for (const b of st.follows) {
-        const f = r.feeds.find((g) => g.name === b)!, delays: number[] = [];
-        for (const rc of mine.filter((y) => y.feed === f.author)) for (const [lo, hi] of receiptDepths(rc)) for (let d = lo; d <= hi; d++) delays.push(rc.t - r.written[f.author][d]);
+        const f = r.feeds.find((g) => g.name === b)!,
+          delays: number[] = [];
+        for (const rc of mine.filter((y) => y.feed === f.author))
+          for (const [lo, hi] of receiptDepths(rc))
+            for (let d = lo; d <= hi; d++) delays.push(rc.t - r.written[f.author][d]);
         delays.sort((p, q) => p - q);
-        expect({ median: delays[delays.length >> 1], max: delays[delays.length - 1] }).toEqual(f.held[st.name].delays);
+        expect({ median: delays[delays.length >> 1], max: delays[delays.length - 1] }).toEqual(
+          f.held[st.name].delays
+        );
       }
       // where the messages came from: the honest mules left nothing out, the others' own receipts give them away
-      expect(Object.keys(x.from).sort()).toEqual(sc.mules.filter((m) => m.route.includes(st.name)).map((m) => m.name).sort());
+      expect(Object.keys(x.from).sort()).toEqual(
+        sc.mules
+          .filter((m) => m.route.includes(st.name))
+          .map((m) => m.name)
+          .sort()
+      );
       expect(x.from.dropper.withheld).toBeGreaterThan(0);
       expect(x.from.alterer.withheld).toBeGreaterThan(0); // what it altered was refused
       expect(x.from.forger.withheld).toBe(0); // what it forged came on top
@@ -135,7 +158,9 @@ describe("adversaries", () => {
       for (const m of Object.values(x.from)) expect(m.messages).toBeGreaterThan(0);
     }
     expect(formatReport(r)).toMatch(/base {5}receipt chain consistent with what it holds\n/);
-    expect(formatReport(r)).toMatch(/from dropper +\d+ messages .*; \d+ depths left out, [1-9]\d* of them ones the mule's receipts show it had/);
+    expect(formatReport(r)).toMatch(
+      /from dropper +\d+ messages .*; \d+ depths left out, [1-9]\d* of them ones the mule's receipts show it had/
+    );
   });
 
   it("altered and forged messages were handed over and refused for their signature", () => {
@@ -148,7 +173,8 @@ describe("adversaries", () => {
 
   it("a forked feed is kept as evidence: both versions are signed by the feed's key, one held, the other in FORKS.PGN", () => {
     const fork = sc.adversaries!.find((a) => a.kind === "fork")! as { node: string; of: string };
-    const a = card.get(fork.of)!, twin = card.get(fork.node)!;
+    const a = card.get(fork.of)!,
+      twin = card.get(fork.node)!;
     expect(twin.author).toBe(a.author);
     expect(twin.messages[5]).not.toBe(a.messages[5]);
     for (const s of stations()) {
@@ -165,7 +191,9 @@ describe("adversaries", () => {
 
   it("dropping only delays: the stations still end with every message of the feeds they follow, later than without the dropping", async () => {
     expect(r.adversaries.find((x) => x.kind === "drop")!.acts).toBeGreaterThan(0);
-    const forked = card.get((sc.adversaries!.find((a) => a.kind === "fork") as { of: string }).of)!.author;
+    const forked = card.get(
+      (sc.adversaries!.find((a) => a.kind === "fork") as { of: string }).of
+    )!.author;
     for (const st of sc.stations) {
       const s = new Store(join(dir, st.name));
       for (const b of st.follows) {
@@ -174,11 +202,15 @@ describe("adversaries", () => {
       }
     }
     // the same scenario with the dropper carrying honestly
-    const honest = await runFleet({ ...sc, adversaries: sc.adversaries!.filter((a) => a.kind !== "drop") }, join(tmp, "nodrop"));
+    const honest = await runFleet(
+      { ...sc, adversaries: sc.adversaries!.filter((a) => a.kind !== "drop") },
+      join(tmp, "nodrop")
+    );
     let later = 0;
     for (const f of r.feeds)
       for (const st of sc.stations) {
-        const a = f.held[st.name].delays!, b = honest.feeds.find((g) => g.name === f.name)!.held[st.name].delays!;
+        const a = f.held[st.name].delays!,
+          b = honest.feeds.find((g) => g.name === f.name)!.held[st.name].delays!;
         expect(a.median).toBeGreaterThanOrEqual(b.median);
         expect(a.max).toBeGreaterThanOrEqual(b.max);
         if (a.median > b.median) later++;

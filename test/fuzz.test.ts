@@ -20,7 +20,9 @@ import { invalid, vectors } from "./vectors";
 import { ALPHA, b32, lipmaa as refLipmaa } from "../scripts/vectors.mjs";
 
 ed.hashes.sha512 = nobleSha512;
-const BASE_SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) | 0 : (Math.random() * 2 ** 31) | 0;
+const BASE_SEED = process.env.FC_SEED
+  ? Number(process.env.FC_SEED) | 0
+  : (Math.random() * 2 ** 31) | 0;
 console.log(`fuzz.test.ts: FC_SEED=${BASE_SEED}`);
 /** fast-check parameters of the k-th property: its own seed, derived from the base one. */
 const FC = (k: number) => ({ seed: (BASE_SEED + k * 0x9e3779b1) | 0, endOnFailure: false });
@@ -39,7 +41,12 @@ function b32ok(s: string, nbytes: number): boolean {
 }
 /** sigil + canonical base32 of 32 bytes + suffix */
 function idOk(s: string, sigil: string, suffix: string): boolean {
-  return s.length === 1 + 52 + suffix.length && s[0] === sigil && s.endsWith(suffix) && b32ok(s.slice(1, 53), 32);
+  return (
+    s.length === 1 + 52 + suffix.length &&
+    s[0] === sigil &&
+    s.endsWith(suffix) &&
+    b32ok(s.slice(1, 53), 32)
+  );
 }
 const NAME = /^[A-Za-z0-9\-_.=@&%]{1,90}$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -66,13 +73,15 @@ function refParse(b: Uint8Array): string {
   if (!lip.startsWith("lipmaa ")) return "lipmaa";
   const l = lip.slice(7);
   if (l !== "NONE" && !idOk(l, "%", ".sha256")) return "lipmaa value";
-  if ((l === "NONE") !== (refLipmaa(d) === null)) return "lipmaa NONE exactly when lipmaa(depth) is null";
+  if ((l === "NONE") !== (refLipmaa(d) === null))
+    return "lipmaa NONE exactly when lipmaa(depth) is null";
   if (empty1 !== "") return "no empty line after the header";
   const keys = new Set<string>();
   for (const line of lines.slice(6, 6 + k)) {
     const c = line.indexOf(":");
     if (c < 0) return "body line without ':'";
-    const key = line.slice(0, c), v = line.slice(c + 1);
+    const key = line.slice(0, c),
+      v = line.slice(c + 1);
     if (!NAME.test(key)) return "key";
     if (keys.has(key)) return "duplicate key";
     keys.add(key);
@@ -87,7 +96,13 @@ function refParse(b: Uint8Array): string {
       const n = [...u].length;
       if (n < 1 || n > 128) return "string length";
       if (/[\u0000-\u001f\u007f]/.test(u)) return "control character";
-    } else if (!(v === "NONE" || idOk(v, "@", ".ed25519") || idOk(v, "%", ".sha256") || idOk(v, "&", ".sha256"))) return "value";
+    } else if (!(
+      v === "NONE" ||
+      idOk(v, "@", ".ed25519") ||
+      idOk(v, "%", ".sha256") ||
+      idOk(v, "&", ".sha256")
+    ))
+      return "value";
   }
   if (lines[6 + k] !== "") return "no empty line after the body";
   const sig = lines[7 + k];
@@ -129,7 +144,11 @@ function inWorker(text: string): Promise<Verdict> {
       w.removeAllListeners("message");
       void w.terminate();
       worker = null;
-      reject(new Error(`Pigeon.verify/refusal did not return within ${BUDGET_MS} ms for ${JSON.stringify(text).slice(0, 3000)}`));
+      reject(
+        new Error(
+          `Pigeon.verify/refusal did not return within ${BUDGET_MS} ms for ${JSON.stringify(text).slice(0, 3000)}`
+        )
+      );
     }, BUDGET_MS);
     w.once("message", (r: Verdict) => {
       clearTimeout(timer);
@@ -151,7 +170,10 @@ const show = (b: Uint8Array) => JSON.stringify(Buffer.from(b).toString("latin1")
 /** Pigeon.verify and Pigeon.refusal of a text: no throw, no hang, consistent; returns the refusal. */
 async function verdict(text: string): Promise<string> {
   const r = await inWorker(text);
-  if (r.threw) throw new Error(`Pigeon.verify or refusal threw ${r.threw} for ${JSON.stringify(text).slice(0, 3000)}`);
+  if (r.threw)
+    throw new Error(
+      `Pigeon.verify or refusal threw ${r.threw} for ${JSON.stringify(text).slice(0, 3000)}`
+    );
   stats.slowest = Math.max(stats.slowest, r.ms);
   expect(typeof r.ok).toBe("boolean");
   expect(typeof r.refusal).toBe("string");
@@ -160,15 +182,20 @@ async function verdict(text: string): Promise<string> {
 }
 
 /** parse and refParse agree; the bundle agrees with parse; verify neither throws nor hangs. */
-async function check(b: Uint8Array): Promise<{ parsed: boolean; valid: boolean; text: string | null }> {
+async function check(
+  b: Uint8Array
+): Promise<{ parsed: boolean; valid: boolean; text: string | null }> {
   stats.inputs++;
   // the bundle first: it is the one watched by the clock
   const text = asText(b);
   const r = await verdict(text ?? lossy.decode(b));
-  const ours = parse(b, 0, b.length), ref = refParse(b);
+  const ours = parse(b, 0, b.length),
+    ref = refParse(b);
   stats.reasons[ref || "accepted"] = (stats.reasons[ref || "accepted"] || 0) + 1;
   if ((ours === "") !== (ref === ""))
-    throw new Error(`parse says ${JSON.stringify(ours || "accepted")}, reference says ${JSON.stringify(ref || "accepted")} for ${show(b)}`);
+    throw new Error(
+      `parse says ${JSON.stringify(ours || "accepted")}, reference says ${JSON.stringify(ref || "accepted")} for ${show(b)}`
+    );
   expect(ours === "" || /^line \d+: ./.test(ours), ours).toBe(true);
   // also at an offset inside a larger buffer
   const big = new Uint8Array(b.length + 7);
@@ -193,20 +220,52 @@ const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const anId = (sigil: string, suffix: string) => bytes(32).map((b) => sigil + b32(b) + suffix);
 const msgId = anId("%", ".sha256");
 const name = fc.oneof(
-  { weight: 4, arbitrary: fc.string({ unit: fc.constantFrom(...WORD), minLength: 1, maxLength: 12 }) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...WORD), minLength: 80, maxLength: 90 }) },
-  { weight: 1, arbitrary: fc.oneof(anId("@", ".ed25519"), msgId, anId("&", ".sha256")) }, // a key may be an id
+  {
+    weight: 4,
+    arbitrary: fc.string({ unit: fc.constantFrom(...WORD), minLength: 1, maxLength: 12 }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.string({ unit: fc.constantFrom(...WORD), minLength: 80, maxLength: 90 }),
+  },
+  { weight: 1, arbitrary: fc.oneof(anId("@", ".ed25519"), msgId, anId("&", ".sha256")) } // a key may be an id
 );
 const noControl = (c: string) => !/[\u0000-\u001f\u007f]/.test(c);
 const codePoint = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom('"', ":", " ", "é", "⚓", "😀", "\u0080", "\u00a0", "\ufeff", "\u2028", "\ufffd", "\uffff", "\u{10ffff}", "\\", "'", "NONE") },
-  { weight: 3, arbitrary: fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }).filter(noControl) },
-  { weight: 3, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }).filter(noControl) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '"',
+      ":",
+      " ",
+      "é",
+      "⚓",
+      "😀",
+      "\u0080",
+      "\u00a0",
+      "\ufeff",
+      "\u2028",
+      "\ufffd",
+      "\uffff",
+      "\u{10ffff}",
+      "\\",
+      "'",
+      "NONE"
+    ),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }).filter(noControl),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }).filter(noControl),
+  }
 );
 const stringValue = fc
   .oneof(
     { weight: 4, arbitrary: fc.array(codePoint, { minLength: 1, maxLength: 20 }) },
-    { weight: 1, arbitrary: fc.array(codePoint, { minLength: 100, maxLength: 128 }) },
+    { weight: 1, arbitrary: fc.array(codePoint, { minLength: 100, maxLength: 128 }) }
   )
   .map((cps) => '"' + [...cps.join("")].slice(0, 128).join("") + '"');
 const value = fc.oneof(
@@ -214,12 +273,36 @@ const value = fc.oneof(
   { weight: 1, arbitrary: anId("@", ".ed25519") },
   { weight: 1, arbitrary: msgId },
   { weight: 1, arbitrary: anId("&", ".sha256") },
-  { weight: 1, arbitrary: fc.constant("NONE") },
+  { weight: 1, arbitrary: fc.constant("NONE") }
 );
 const MAX = 9007199254740991;
-const specialDepths = [0, 1, 2, 3, 4, 8, 12, 13, 39, 40, 120, 121, 364, 1093, 9999999, 10000000, MAX - 1, MAX];
-for (let k = 2n; (3n ** k - 1n) / 2n <= MAX_DEPTH; k++) for (const d of [-1n, 0n, 1n]) specialDepths.push(Number((3n ** k - 1n) / 2n + d));
-const depth = fc.oneof(fc.nat({ max: 50 }), fc.integer({ min: 0, max: MAX }), fc.constantFrom(...specialDepths));
+const specialDepths = [
+  0,
+  1,
+  2,
+  3,
+  4,
+  8,
+  12,
+  13,
+  39,
+  40,
+  120,
+  121,
+  364,
+  1093,
+  9999999,
+  10000000,
+  MAX - 1,
+  MAX,
+];
+for (let k = 2n; (3n ** k - 1n) / 2n <= MAX_DEPTH; k++)
+  for (const d of [-1n, 0n, 1n]) specialDepths.push(Number((3n ** k - 1n) / 2n + d));
+const depth = fc.oneof(
+  fc.nat({ max: 50 }),
+  fc.integer({ min: 0, max: MAX }),
+  fc.constantFrom(...specialDepths)
+);
 
 interface Msg {
   author: Uint8Array;
@@ -237,8 +320,22 @@ const message: fc.Arbitrary<Msg> = fc.record({
   depth,
   lipmaa: msgId,
   body: fc.oneof(
-    { weight: 6, arbitrary: fc.uniqueArray(fc.tuple(name, value), { selector: (e) => e[0], minLength: 1, maxLength: 8 }) },
-    { weight: 1, arbitrary: fc.uniqueArray(fc.tuple(name, value), { selector: (e) => e[0], minLength: 60, maxLength: 64 }) },
+    {
+      weight: 6,
+      arbitrary: fc.uniqueArray(fc.tuple(name, value), {
+        selector: (e) => e[0],
+        minLength: 1,
+        maxLength: 8,
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.uniqueArray(fc.tuple(name, value), {
+        selector: (e) => e[0],
+        minLength: 60,
+        maxLength: 64,
+      }),
+    }
   ),
   sig: bytes(64),
 });
@@ -254,19 +351,68 @@ function unsignedText(author: string, m: Msg): string {
   const d = draft(m);
   return `author ${author}\nkind ${d.kind}\nprev ${d.prev}\ndepth ${d.depth}\nlipmaa ${d.lipmaa}\n\n${d.body.map(([k, v]) => k + ":" + v).join("\n")}\n\n`;
 }
-const textOf = (m: Msg) => unsignedText("@" + b32(m.author) + ".ed25519", m) + "signature " + b32(m.sig) + ".sig.ed25519";
+const textOf = (m: Msg) =>
+  unsignedText("@" + b32(m.author) + ".ed25519", m) + "signature " + b32(m.sig) + ".sig.ed25519";
 
 // Mutations, on the latin1 view of the bytes (one character per byte).
-const INTERESTING = [0x0a, 0x0d, 0x09, 0x20, 0x22, 0x3a, 0x30, 0x31, 0x39, 0x41, 0x47, 0x4f, 0x49, 0x4c, 0x55, 0x61, 0x7f, 0x00, 0x80, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xff, 0x40, 0x25, 0x26, 0x2e];
+const INTERESTING = [
+  0x0a, 0x0d, 0x09, 0x20, 0x22, 0x3a, 0x30, 0x31, 0x39, 0x41, 0x47, 0x4f, 0x49, 0x4c, 0x55, 0x61,
+  0x7f, 0x00, 0x80, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xff, 0x40, 0x25, 0x26, 0x2e,
+];
 const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...INTERESTING));
 const number = fc.oneof(
   fc.nat({ max: 100 }).map(String),
   fc.bigInt({ min: 0n, max: 2n ** 64n }).map(String),
   fc.constantFrom(...specialDepths.map(String)),
-  fc.constantFrom("00", "01", "007", "9007199254740992", "9007199254740993", "10000000000000000", "99999999999999999", "", "-1", "+1", "1.0", "1e3", " 1", "1 ", "0x10"),
+  fc.constantFrom(
+    "00",
+    "01",
+    "007",
+    "9007199254740992",
+    "9007199254740993",
+    "10000000000000000",
+    "99999999999999999",
+    "",
+    "-1",
+    "+1",
+    "1.0",
+    "1e3",
+    " 1",
+    "1 ",
+    "0x10"
+  )
 );
-const headerValue = fc.oneof(number, fc.constant("NONE"), msgId, fc.constantFrom("none", "NONE ", "", "%", "4"));
-const insertion = fc.constantFrom('"', ":", "\n", "\n\n", "NONE", " ", "\r", "\t", "é", "\u0000", "0", "00", "%", "@", "&", ".sha256", ".ed25519", 'a:"b"\n', "x:NONE\n", "\\", '""', "\ufeff", "😀");
+const headerValue = fc.oneof(
+  number,
+  fc.constant("NONE"),
+  msgId,
+  fc.constantFrom("none", "NONE ", "", "%", "4")
+);
+const insertion = fc.constantFrom(
+  '"',
+  ":",
+  "\n",
+  "\n\n",
+  "NONE",
+  " ",
+  "\r",
+  "\t",
+  "é",
+  "\u0000",
+  "0",
+  "00",
+  "%",
+  "@",
+  "&",
+  ".sha256",
+  ".ed25519",
+  'a:"b"\n',
+  "x:NONE\n",
+  "\\",
+  '""',
+  "\ufeff",
+  "😀"
+);
 type Op =
   | { t: "rep" | "ins"; at: number; v: number }
   | { t: "del"; at: number; n: number }
@@ -280,32 +426,69 @@ type Op =
   | { t: "trunc"; at: number };
 const op: fc.Arbitrary<Op> = fc.oneof(
   // changes of whole fields, which often leave a well-formed message
-  { weight: 4, arbitrary: fc.record({ t: fc.constant("header" as const), i: fc.nat(), v: headerValue }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("kind" as const), v: fc.oneof(name, fc.constantFrom("", "a b", "a:b", "é", "x".repeat(91))) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ t: fc.constant("header" as const), i: fc.nat(), v: headerValue }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant("kind" as const),
+      v: fc.oneof(name, fc.constantFrom("", "a b", "a:b", "é", "x".repeat(91))),
+    }),
+  },
   {
     weight: 6,
     arbitrary: fc.record({
       t: fc.constant("entry" as const),
       how: fc.constantFrom("replace" as const, "insert" as const, "key" as const, "value" as const),
       i: fc.nat(),
-      k: fc.oneof({ weight: 5, arbitrary: name }, fc.constantFrom("t", "temp_c", "", "a b", "a\"b", "é", "x".repeat(91))),
-      v: fc.oneof({ weight: 5, arbitrary: value }, fc.constantFrom('""', '"', '"a', 'a"', "none", '"\u0000"', '"\t"', '"\x7f"', '"' + "é".repeat(129) + '"', '"' + "x".repeat(129) + '"', "@", "%x.sha256", " NONE", "NONE ")),
+      k: fc.oneof(
+        { weight: 5, arbitrary: name },
+        fc.constantFrom("t", "temp_c", "", "a b", 'a"b', "é", "x".repeat(91))
+      ),
+      v: fc.oneof(
+        { weight: 5, arbitrary: value },
+        fc.constantFrom(
+          '""',
+          '"',
+          '"a',
+          'a"',
+          "none",
+          '"\u0000"',
+          '"\t"',
+          '"\x7f"',
+          '"' + "é".repeat(129) + '"',
+          '"' + "x".repeat(129) + '"',
+          "@",
+          "%x.sha256",
+          " NONE",
+          "NONE "
+        )
+      ),
     }),
   },
   fc.record({ t: fc.constantFrom("rep" as const, "ins" as const), at: fc.nat(), v: byte }),
   fc.record({ t: fc.constant("del" as const), at: fc.nat(), n: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ t: fc.constant("str" as const), at: fc.nat(), s: insertion }),
-  fc.record({ t: fc.constantFrom("dupLine" as const, "delLine" as const, "case" as const), i: fc.nat() }),
+  fc.record({
+    t: fc.constantFrom("dupLine" as const, "delLine" as const, "case" as const),
+    i: fc.nat(),
+  }),
   fc.record({ t: fc.constant("swapLines" as const), i: fc.nat(), j: fc.nat() }),
   fc.record({ t: fc.constant("num" as const), i: fc.nat(), v: number }),
-  fc.record({ t: fc.constant("trunc" as const), at: fc.nat() }),
+  fc.record({ t: fc.constant("trunc" as const), at: fc.nat() })
 );
 const latin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
 function apply(t: string, o: Op): string {
   const at = (x: number) => x % (t.length + 1);
   switch (o.t) {
     case "rep":
-      return t.length ? t.slice(0, at(o.at) % t.length) + String.fromCharCode(o.v) + t.slice((at(o.at) % t.length) + 1) : t;
+      return t.length
+        ? t.slice(0, at(o.at) % t.length) +
+            String.fromCharCode(o.v) +
+            t.slice((at(o.at) % t.length) + 1)
+        : t;
     case "ins":
       return t.slice(0, at(o.at)) + String.fromCharCode(o.v) + t.slice(at(o.at));
     case "del":
@@ -319,7 +502,9 @@ function apply(t: string, o: Op): string {
       if (!letters.length) return t;
       const i = letters[o.i % letters.length].index!;
       const c = t[i];
-      return t.slice(0, i) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + t.slice(i + 1);
+      return (
+        t.slice(0, i) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + t.slice(i + 1)
+      );
     }
     case "num": {
       const runs = [...t.matchAll(/[0-9]+/g)];
@@ -356,10 +541,12 @@ function apply(t: string, o: Op): string {
     }
     case "entry": {
       // body lines: from the first empty line to the next one
-      const a = lines.indexOf("") + 1, e = a > 0 ? lines.indexOf("", a) : -1;
+      const a = lines.indexOf("") + 1,
+        e = a > 0 ? lines.indexOf("", a) : -1;
       if (a <= 0 || e < 0 || (e == a && o.how != "insert")) break;
       const j = a + (o.i % (e - a + (o.how == "insert" ? 1 : 0)));
-      const line = latin1(o.k + ":" + o.v), c = lines[j].indexOf(":");
+      const line = latin1(o.k + ":" + o.v),
+        c = lines[j].indexOf(":");
       if (o.how == "insert") lines.splice(j, 0, line);
       else if (o.how == "replace") lines[j] = line;
       else if (o.how == "key") lines[j] = latin1(o.k) + lines[j].slice(c < 0 ? 0 : c);
@@ -369,7 +556,8 @@ function apply(t: string, o: Op): string {
   }
   return lines.join("\n");
 }
-const mutate = (text: string, ops: Op[]) => Uint8Array.from(Buffer.from(ops.reduce(apply, latin1(text)), "latin1"));
+const mutate = (text: string, ops: Op[]) =>
+  Uint8Array.from(Buffer.from(ops.reduce(apply, latin1(text)), "latin1"));
 const ops = fc.array(op, { minLength: 1, maxLength: 4 });
 
 const originals = vectors.feeds.flatMap((f) => f.messages.map((m) => m.text));
@@ -386,7 +574,8 @@ describe("the reference reader itself", () => {
     }
   });
   it("lipmaa: the vectors' table, and the core's lipmaa agrees at large depths", async () => {
-    for (const [n, l] of Object.entries(vectors.lipmaa)) expect(refLipmaa(BigInt(n))).toBe(l === null ? null : BigInt(l));
+    for (const [n, l] of Object.entries(vectors.lipmaa))
+      expect(refLipmaa(BigInt(n))).toBe(l === null ? null : BigInt(l));
     for (const d of specialDepths) {
       const r = refLipmaa(BigInt(d));
       expect(Pigeon.lipmaa(d), `${d}`).toBe(r === null ? null : Number(r));
@@ -399,9 +588,11 @@ describe("fuzzing the parser", () => {
     const header = latin1(originals[1].slice(0, originals[1].indexOf("\n\n") + 2));
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 700 }), fc.boolean(), async (b, prefixed) => {
-        await check(prefixed ? Uint8Array.from(Buffer.concat([Buffer.from(header, "latin1"), b])) : b);
+        await check(
+          prefixed ? Uint8Array.from(Buffer.concat([Buffer.from(header, "latin1"), b])) : b
+        );
       }),
-      { ...FC(1), numRuns: 3000 },
+      { ...FC(1), numRuns: 3000 }
     );
   });
 
@@ -410,16 +601,23 @@ describe("fuzzing the parser", () => {
       fc.asyncProperty(fc.string({ unit: "binary", maxLength: 600 }), async (s) => {
         await check(Uint8Array.from(Buffer.from(s, "utf8")));
       }),
-      { ...FC(2), numRuns: 2000 },
+      { ...FC(2), numRuns: 2000 }
     );
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 600 }), async (s) => {
-        expect(await verdict(s)).not.toBe("");
-      }),
-      { ...FC(3), numRuns: 1000 },
+      fc.asyncProperty(
+        fc.string({
+          unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+          maxLength: 600,
+        }),
+        async (s) => {
+          expect(await verdict(s)).not.toBe("");
+        }
+      ),
+      { ...FC(3), numRuns: 1000 }
     );
     // a vector message with a lone surrogate inside a string value: the core encodes it as ED A0..BF xx, which is not UTF-8
-    const t = vectors.feeds[0].messages[0].text, line = t.split("\n").findIndex((l) => l.startsWith('site:"')) + 1;
+    const t = vectors.feeds[0].messages[0].text,
+      line = t.split("\n").findIndex((l) => l.startsWith('site:"')) + 1;
     expect(line).toBeGreaterThan(6);
     for (const u of ["\ud800", "\udbff", "\udc00", "\udfff", "\ud800x", "x\udc00"]) {
       const s = t.replace('site:"m', 'site:"' + u + "m");
@@ -440,7 +638,7 @@ describe("fuzzing the parser", () => {
         expect(() => (r = Pigeon.refusal(x))).not.toThrow();
         expect(r).toBe("not a string");
       }),
-      { ...FC(4), numRuns: 300 },
+      { ...FC(4), numRuns: 300 }
     );
   });
 
@@ -453,7 +651,7 @@ describe("fuzzing the parser", () => {
         // only an unchanged text verifies: anything else would be a forgery
         if (r.valid) expect(originals).toContain(r.text);
       }),
-      { ...FC(5), numRuns: 6000 },
+      { ...FC(5), numRuns: 6000 }
     );
     expect(parsed).toBeGreaterThan(300);
   });
@@ -466,7 +664,7 @@ describe("fuzzing the parser", () => {
         expect(parse(b, 0, b.length), textOf(m)).toBe("");
         await check(b);
       }),
-      { ...FC(6), numRuns: 2000 },
+      { ...FC(6), numRuns: 2000 }
     );
   });
 
@@ -476,7 +674,7 @@ describe("fuzzing the parser", () => {
       fc.asyncProperty(message, ops, async (m, o) => {
         if ((await check(mutate(textOf(m), o))).parsed) parsed++;
       }),
-      { ...FC(7), numRuns: 6000 },
+      { ...FC(7), numRuns: 6000 }
     );
     expect(parsed).toBeGreaterThan(500);
   });
@@ -495,7 +693,7 @@ describe("fuzzing the parser", () => {
         expect((await check(Uint8Array.from(Buffer.from(text, "utf8")))).valid).toBe(true);
         expect(Pigeon.id(text)).toBe("%" + b32(nobleSha256(Buffer.from(text, "utf8"))) + ".sha256");
       }),
-      { ...FC(8), numRuns: 300 },
+      { ...FC(8), numRuns: 300 }
     );
   });
 
@@ -528,7 +726,8 @@ parentPort.on("message", (depth) => {
     }
   }
   it("sign refuses a draft whose depth is negative, fractional, NaN or too large", async () => {
-    for (const d of [-1, -Infinity, 1.5, NaN, 1e21, MAX + 1]) expect(await signDepth(d), `depth ${d}`).toBe("threw");
+    for (const d of [-1, -Infinity, 1.5, NaN, 1e21, MAX + 1])
+      expect(await signDepth(d), `depth ${d}`).toBe("threw");
   });
   // Once a hang: decimal() looped for ever on Infinity.
   it("sign with depth Infinity throws instead of hanging", async () => {
@@ -539,8 +738,10 @@ parentPort.on("message", (depth) => {
     const base = vectors.feeds[0].messages[4].text; // depth 4: prev and lipmaa are ids
     const [head, body] = base.split("\n\n");
     const sig = base.slice(base.lastIndexOf("\n") + 1);
-    const withBody = (lines: string[], h = head, sg = sig) => h + "\n\n" + lines.join("\n") + "\n\n" + sg;
-    const headWith = (field: string, v: string) => head.replace(new RegExp(`^${field} .*$`, "m"), `${field} ${v}`);
+    const withBody = (lines: string[], h = head, sg = sig) =>
+      h + "\n\n" + lines.join("\n") + "\n\n" + sg;
+    const headWith = (field: string, v: string) =>
+      head.replace(new RegExp(`^${field} .*$`, "m"), `${field} ${v}`);
     const id0 = "%" + "0".repeat(52) + ".sha256";
     const lipmaaMax = refLipmaa(MAX_DEPTH) === null ? "NONE" : id0;
     const cases: [string, string, boolean][] = [
@@ -576,24 +777,64 @@ parentPort.on("message", (depth) => {
       ["value & with .ed25519", withBody(["k:&" + "0".repeat(52) + ".ed25519"]), false],
       ["value id with pad bits set", withBody(["k:%" + "0".repeat(51) + "1.sha256"]), false],
       ["value id with last character G", withBody(["k:%" + "0".repeat(51) + "G.sha256"]), true],
-      ["depth 0 with prev NONE and lipmaa NONE", withBody([body], headWith("depth", "0").replace(/^prev .*$/m, "prev NONE").replace(/^lipmaa .*$/m, "lipmaa NONE")), true],
-      ["depth 0 with a prev id", withBody([body], headWith("depth", "0").replace(/^lipmaa .*$/m, "lipmaa NONE")), false],
+      [
+        "depth 0 with prev NONE and lipmaa NONE",
+        withBody(
+          [body],
+          headWith("depth", "0")
+            .replace(/^prev .*$/m, "prev NONE")
+            .replace(/^lipmaa .*$/m, "lipmaa NONE")
+        ),
+        true,
+      ],
+      [
+        "depth 0 with a prev id",
+        withBody([body], headWith("depth", "0").replace(/^lipmaa .*$/m, "lipmaa NONE")),
+        false,
+      ],
       ["depth 4 with prev NONE", withBody([body], headWith("prev", "NONE")), false],
       ["depth 4 with lipmaa NONE", withBody([body], headWith("lipmaa", "NONE")), false],
       ["depth 5 with a lipmaa id", withBody([body], headWith("depth", "5")), false],
       ["depth 13 (lipmaa 4)", withBody([body], headWith("depth", "13")), true],
       ["depth 04", withBody([body], headWith("depth", "04")), false],
       ["depth +4", withBody([body], headWith("depth", "+4")), false],
-      ["depth 2^53 - 1", withBody([body], headWith("depth", "9007199254740991").replace(/^lipmaa .*$/m, "lipmaa " + lipmaaMax)), true],
+      [
+        "depth 2^53 - 1",
+        withBody(
+          [body],
+          headWith("depth", "9007199254740991").replace(/^lipmaa .*$/m, "lipmaa " + lipmaaMax)
+        ),
+        true,
+      ],
       ["depth 2^53", withBody([body], headWith("depth", "9007199254740992")), false],
       ["depth 2^53 + 1", withBody([body], headWith("depth", "9007199254740993")), false],
       ["depth of 17 digits", withBody([body], headWith("depth", "10000000000000004")), false],
-      ["prev with lower case", withBody([body], headWith("prev", "%" + "a".repeat(52) + ".sha256")), false],
+      [
+        "prev with lower case",
+        withBody([body], headWith("prev", "%" + "a".repeat(52) + ".sha256")),
+        false,
+      ],
       ["prev with O", withBody([body], headWith("prev", "%" + "O".repeat(51) + "0.sha256")), false],
-      ["signature ending in 8", withBody([body], head, "signature " + "0".repeat(102) + "8.sig.ed25519"), true],
-      ["signature ending in R", withBody([body], head, "signature " + "0".repeat(102) + "R.sig.ed25519"), true],
-      ["signature ending in 1", withBody([body], head, "signature " + "0".repeat(102) + "1.sig.ed25519"), false],
-      ["signature of 102 characters", withBody([body], head, "signature " + "0".repeat(102) + ".sig.ed25519"), false],
+      [
+        "signature ending in 8",
+        withBody([body], head, "signature " + "0".repeat(102) + "8.sig.ed25519"),
+        true,
+      ],
+      [
+        "signature ending in R",
+        withBody([body], head, "signature " + "0".repeat(102) + "R.sig.ed25519"),
+        true,
+      ],
+      [
+        "signature ending in 1",
+        withBody([body], head, "signature " + "0".repeat(102) + "1.sig.ed25519"),
+        false,
+      ],
+      [
+        "signature of 102 characters",
+        withBody([body], head, "signature " + "0".repeat(102) + ".sig.ed25519"),
+        false,
+      ],
       ["trailing newline", base + "\n", false],
       ["leading BOM", "\ufeff" + base, false],
       ["CRLF", base.replace(/\n/g, "\r\n"), false],
@@ -607,12 +848,27 @@ parentPort.on("message", (depth) => {
       await check(b);
     }
     // bytes that no JS string has: invalid UTF-8 inside a string value
-    const bads = [[0xc0, 0x80], [0xc1, 0xbf], [0xe0, 0x80, 0x80], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf0, 0x8f, 0xbf, 0xbf],
-      [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xff], [0x80], [0xc3], [0xe2, 0x9a], [0xf0, 0x9f, 0x98]];
+    const bads = [
+      [0xc0, 0x80],
+      [0xc1, 0xbf],
+      [0xe0, 0x80, 0x80],
+      [0xed, 0xa0, 0x80],
+      [0xed, 0xbf, 0xbf],
+      [0xf0, 0x8f, 0xbf, 0xbf],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xf5, 0x80, 0x80, 0x80],
+      [0xff],
+      [0x80],
+      [0xc3],
+      [0xe2, 0x9a],
+      [0xf0, 0x9f, 0x98],
+    ];
     for (const bad of bads) {
       const b = Buffer.from(withBody(['k:"x\u0000y"']), "utf8");
       const i = b.indexOf(0);
-      const m = Uint8Array.from(Buffer.concat([b.subarray(0, i), Buffer.from(bad), b.subarray(i + 1)]));
+      const m = Uint8Array.from(
+        Buffer.concat([b.subarray(0, i), Buffer.from(bad), b.subarray(i + 1)])
+      );
       expect(refParse(m), bad.join(" ")).toBe("string not UTF-8");
       expect(parse(m, 0, m.length), bad.join(" ")).toMatch(/invalid UTF-8/);
       await check(m);
@@ -626,8 +882,14 @@ parentPort.on("message", (depth) => {
       "x".repeat(1_000_000),
       "\n".repeat(1_000_000),
       t.slice(0, cut) + 'k:"' + "é".repeat(500_000) + '"\n\n' + t.slice(t.lastIndexOf("signature")),
-      t.slice(0, cut) + Array.from({ length: 100_000 }, (_, i) => `k${i}:NONE`).join("\n") + "\n\n" + t.slice(t.lastIndexOf("signature")),
-      t.slice(0, cut) + Array.from({ length: 64 }, (_, i) => `k${i}:` + '"' + "😀".repeat(128) + '"').join("\n") + "\n\n" + t.slice(t.lastIndexOf("signature")),
+      t.slice(0, cut) +
+        Array.from({ length: 100_000 }, (_, i) => `k${i}:NONE`).join("\n") +
+        "\n\n" +
+        t.slice(t.lastIndexOf("signature")),
+      t.slice(0, cut) +
+        Array.from({ length: 64 }, (_, i) => `k${i}:` + '"' + "😀".repeat(128) + '"').join("\n") +
+        "\n\n" +
+        t.slice(t.lastIndexOf("signature")),
       t.replace("depth 2", "depth " + "9".repeat(100_000)),
       t + "\n".repeat(100_000),
     ];
@@ -642,9 +904,26 @@ parentPort.on("message", (depth) => {
     expect(stats.slowest).toBeLessThan(BUDGET_MS);
     // every rule of the format was exercised, on both sides of the line
     if (process.env.FUZZ_STATS) console.log(stats);
-    for (const r of ["author", "kind", "prev value", "depth", "depth too large", "prev NONE exactly at depth 0", "lipmaa value",
-      "lipmaa NONE exactly when lipmaa(depth) is null", "key", "duplicate key", "unterminated string", "string not UTF-8",
-      "string length", "control character", "value", "signature", "too many lines", "accepted"])
+    for (const r of [
+      "author",
+      "kind",
+      "prev value",
+      "depth",
+      "depth too large",
+      "prev NONE exactly at depth 0",
+      "lipmaa value",
+      "lipmaa NONE exactly when lipmaa(depth) is null",
+      "key",
+      "duplicate key",
+      "unterminated string",
+      "string not UTF-8",
+      "string length",
+      "control character",
+      "value",
+      "signature",
+      "too many lines",
+      "accepted",
+    ])
       expect(stats.reasons[r] ?? 0, r).toBeGreaterThan(5);
   });
 });

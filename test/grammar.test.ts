@@ -35,7 +35,8 @@ function compile(text: string) {
 const grammar = compile(grammarText);
 const parser = new apgLib.parser();
 
-const bytes = (t: string | Uint8Array): Uint8Array => (typeof t == "string" ? Buffer.from(t, "utf8") : t);
+const bytes = (t: string | Uint8Array): Uint8Array =>
+  typeof t == "string" ? Buffer.from(t, "utf8") : t;
 /** Whether the whole of t (a string is taken as its UTF-8 bytes) matches rule. */
 function matches(rule: string, t: string | Uint8Array): boolean {
   return parser.parse(grammar, rule, Array.from(bytes(t))).success;
@@ -52,7 +53,11 @@ const VALUE = /^temp_c:"[0-9.]+"$/m.exec(first)![0];
 /** The first message of feed-a with temp_c's string content replaced by the given bytes. */
 function withContent(content: Uint8Array): Uint8Array {
   const at = first.indexOf(VALUE);
-  return Buffer.concat([Buffer.from(first.slice(0, at) + 'temp_c:"'), content, Buffer.from('"' + first.slice(at + VALUE.length))]);
+  return Buffer.concat([
+    Buffer.from(first.slice(0, at) + 'temp_c:"'),
+    content,
+    Buffer.from('"' + first.slice(at + VALUE.length)),
+  ]);
 }
 const hexBytes = (h: string) => Uint8Array.from(Buffer.from(h.replace(/ /g, ""), "hex"));
 
@@ -61,7 +66,18 @@ describe("spec/pigeon.md grammar", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(4);
     expect(/^[\x0a\x20-\x7e]*$/.test(grammarText)).toBe(true);
     const names = grammar.rules.map((r: { name: string }) => r.name);
-    for (const n of ["message", "unsigned-text", "signature-line", "pgn", "blob-path", "identity", "message-id", "blob-id", "have-file", "receipt-body"])
+    for (const n of [
+      "message",
+      "unsigned-text",
+      "signature-line",
+      "pgn",
+      "blob-path",
+      "identity",
+      "message-id",
+      "blob-id",
+      "have-file",
+      "receipt-body",
+    ])
       expect(names).toContain(n);
   });
 
@@ -70,7 +86,9 @@ describe("spec/pigeon.md grammar", () => {
       for (const m of f.messages)
         it(`${f.name} depth ${m.depth} matches message, and its unsigned text matches unsigned-text`, () => {
           expect(matches("message", m.text)).toBe(true);
-          expect(matches("unsigned-text", m.text.slice(0, m.text.lastIndexOf("signature ")))).toBe(true);
+          expect(matches("unsigned-text", m.text.slice(0, m.text.lastIndexOf("signature ")))).toBe(
+            true
+          );
           expect(matches("message", m.text + "\n")).toBe(false); // no LF after the signature line
           expect(matches("identity", f.author)).toBe(true);
           expect(matches("message-id", m.id)).toBe(true);
@@ -86,7 +104,10 @@ describe("spec/pigeon.md grammar", () => {
         expect(matches("pgn", b(t + "\n\n"))).toBe(false);
         expect(matches("pgn", b(t.slice(0, -1)))).toBe(false);
         expect(matches("pgn", b(t.replace(/\n/g, "\r\n")))).toBe(false);
-        if (t.indexOf(".sig.ed25519\n\nauthor") > 0) expect(matches("pgn", b(t.replace(".sig.ed25519\n\nauthor", ".sig.ed25519\n\n\nauthor")))).toBe(false);
+        if (t.indexOf(".sig.ed25519\n\nauthor") > 0)
+          expect(
+            matches("pgn", b(t.replace(".sig.ed25519\n\nauthor", ".sig.ed25519\n\n\nauthor")))
+          ).toBe(false);
       });
 
     it("blob paths match blob-path and are cut from the id's 52 characters", () => {
@@ -94,43 +115,93 @@ describe("spec/pigeon.md grammar", () => {
         expect(matches("blob-id", bl.id)).toBe(true);
         expect(matches("blob-path", bl.path)).toBe(true);
         const c = bl.id.slice(1, 53);
-        expect(bl.path).toBe([0, 7, 14, 21, 28, 35].map((i) => c.slice(i, i + 7)).join("/") + "/" + c.slice(42, 49) + "." + c.slice(49));
+        expect(bl.path).toBe(
+          [0, 7, 14, 21, 28, 35].map((i) => c.slice(i, i + 7)).join("/") +
+            "/" +
+            c.slice(42, 49) +
+            "." +
+            c.slice(49)
+        );
       }
-      expect(matches("blob-path", "622PRNJ/7C0S05X/R2AHDPK/WMG051B/1QW5SXM/N2RQHF2/AND6J8V.GPG")).toBe(true);
-      expect(matches("blob-path", "622PRNJ7/C0S05X/R2AHDPK/WMG051B/1QW5SXM/N2RQHF2/AND6J8V.GPG")).toBe(false);
-      expect(matches("blob-path", "622PRNJ/7C0S05X/R2AHDPK/WMG051B/1QW5SXM/N2RQHF2/AND6J8V.GP1")).toBe(false); // pad bits
+      expect(
+        matches("blob-path", "622PRNJ/7C0S05X/R2AHDPK/WMG051B/1QW5SXM/N2RQHF2/AND6J8V.GPG")
+      ).toBe(true);
+      expect(
+        matches("blob-path", "622PRNJ7/C0S05X/R2AHDPK/WMG051B/1QW5SXM/N2RQHF2/AND6J8V.GPG")
+      ).toBe(false);
+      expect(
+        matches("blob-path", "622PRNJ/7C0S05X/R2AHDPK/WMG051B/1QW5SXM/N2RQHF2/AND6J8V.GP1")
+      ).toBe(false); // pad bits
     });
 
     it("a have-file from the tool matches have-file, and the tool refuses what the grammar refuses", () => {
-      const [a, b] = vectors.feeds.map((f) => f.author), held = new Map([[a, { first: 0, last: 13 }], [b, { first: 5, last: 5 }]]);
+      const [a, b] = vectors.feeds.map((f) => f.author),
+        held = new Map([
+          [a, { first: 0, last: 13 }],
+          [b, { first: 5, last: 5 }],
+        ]);
       const text = formatHave(a, held);
       expect(matches("have-file", text)).toBe(true);
       expect(parseHave(text, "HAVE.TXT")).toEqual({ who: a, held });
-      for (const bad of [`have ${a}`, `have ${a}\n${b} 01 3\n`, `have ${a}\n${b}  3 4\n`, `have ${a}\n${b} 3\n`, `Have ${a}\n`, `have ${a}\r\n`]) {
+      for (const bad of [
+        `have ${a}`,
+        `have ${a}\n${b} 01 3\n`,
+        `have ${a}\n${b}  3 4\n`,
+        `have ${a}\n${b} 3\n`,
+        `Have ${a}\n`,
+        `have ${a}\r\n`,
+      ]) {
         expect(matches("have-file", bad)).toBe(false);
         expect(() => parseHave(bad, "X")).toThrow(/^X:\d+: /);
       }
       // H1, which the grammar cannot state
       expect(() => parseHave(`have ${a}\n${b} 4 3\n`, "X")).toThrow(/^X:2: /);
-      expect(() => parseHave(`have ${a}\n${b} 1 3\n${b} 1 3\n`, "X")).toThrow(/^X:3: .* listed twice/);
+      expect(() => parseHave(`have ${a}\n${b} 1 3\n${b} 1 3\n`, "X")).toThrow(
+        /^X:3: .* listed twice/
+      );
     });
 
     it("receipts from the tool match receipt-body and are valid messages; what the grammar refuses is no receipt", () => {
-      const [a, b] = vectors.feeds.map((f) => f.author), id = feedA.messages[0].id, seed = new Uint8Array(32).fill(7);
-      const cases: [number, number][][] = [[[0, 41]], [[5, 5]], [[0, 1], [4, 4], [13, 13], [40, 99]], Array.from({ length: 40 }, (_, i): [number, number] => [1000 * i, 1000 * i + 2])];
+      const [a, b] = vectors.feeds.map((f) => f.author),
+        id = feedA.messages[0].id,
+        seed = new Uint8Array(32).fill(7);
+      const cases: [number, number][][] = [
+        [[0, 41]],
+        [[5, 5]],
+        [
+          [0, 1],
+          [4, 4],
+          [13, 13],
+          [40, 99],
+        ],
+        Array.from({ length: 40 }, (_, i): [number, number] => [1000 * i, 1000 * i + 2]),
+      ];
       let n = 0;
       for (const ranges of cases)
         for (const entries of receiptBodies(a, ranges, () => id, 1764000000, b)) {
           const text = entries.map(([k, v]) => `${k}:${v}\n`).join("");
           expect(matches("receipt-body", text)).toBe(true);
-          const m = Pigeon.sign(seed, { kind: "receipt", prev: "NONE", depth: 0, lipmaa: "NONE", body: entries });
+          const m = Pigeon.sign(seed, {
+            kind: "receipt",
+            prev: "NONE",
+            depth: 0,
+            lipmaa: "NONE",
+            body: entries,
+          });
           expect(readReceipt(m)).toMatchObject({ feed: a, from: b, newest: id, t: 1764000000 });
           n++;
         }
       expect(n).toBeGreaterThan(cases.length); // the last case's gaps do not fit in one receipt
       const good = `feed:${a}\nfirst:"0"\nlast:"9"\ngaps:"2..3,5"\nnewest:${id}\nt:"1"\n`;
       expect(matches("receipt-body", good)).toBe(true);
-      for (const bad of [good.replace("first", "First"), good.replace('"0"', '"00"'), good.replace('"2..3,5"', '"2..3,"'), good.replace("t:", "time:"), good.replace(`newest:${id}\n`, ""), good + `from:"x"\n`])
+      for (const bad of [
+        good.replace("first", "First"),
+        good.replace('"0"', '"00"'),
+        good.replace('"2..3,5"', '"2..3,"'),
+        good.replace("t:", "time:"),
+        good.replace(`newest:${id}\n`, ""),
+        good + `from:"x"\n`,
+      ])
         expect(matches("receipt-body", bad)).toBe(false);
     });
 
@@ -213,8 +284,14 @@ describe("spec/pigeon.md grammar", () => {
       ["a space in a key", first.replace("temp_c:", "temp c:")],
       ["a key of 91 characters", first.replace("temp_c:", "k".repeat(91) + ":")],
       ["an unterminated string", first.replace(VALUE, VALUE.slice(0, -1))],
-      ["a blob id value with a .SHA256 suffix", first.replace(VALUE, "temp_c:" + vectors.blobs[0].id.replace(".sha256", ".SHA256"))],
-      ["a third empty line before the signature", first.replace("\n\nsignature", "\n\n\nsignature")],
+      [
+        "a blob id value with a .SHA256 suffix",
+        first.replace(VALUE, "temp_c:" + vectors.blobs[0].id.replace(".sha256", ".SHA256")),
+      ],
+      [
+        "a third empty line before the signature",
+        first.replace("\n\nsignature", "\n\n\nsignature"),
+      ],
     ];
     for (const [what, t] of faults)
       it(`${what} does not match`, () => {

@@ -19,16 +19,45 @@ const LATE = `var Lib = (function () {
 })();
 print(JSON.stringify([Lib.f(3), Lib.early]));
 `;
-const hoisted = (code: string) => ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ES5 }, transformers: { after: [hoistFunctions] } }).outputText;
+const hoisted = (code: string) =>
+  ts.transpileModule(code, {
+    compilerOptions: { target: ts.ScriptTarget.ES5 },
+    transformers: { after: [hoistFunctions] },
+  }).outputText;
 
 describe("function declarations for Espruino", () => {
   it("the check refuses a nested function declared after the code that calls it, and init code reaching a later function", () => {
-    expect(() => checkHoisted("var L = (function () { function f() { return g(); function g() { return 1; } } return f; })();", "t")).toThrow(/function g is used before/);
-    expect(() => checkHoisted("var L = (function () { var x = h(); function h() { return 1; } return x; })();", "t")).toThrow(/function h is used before/);
-    expect(() => checkHoisted("var L = (function () { function a() { return b(); } var x = a(); function b() { return 1; } return x; })();", "t")).toThrow(/function b is used before/);
+    expect(() =>
+      checkHoisted(
+        "var L = (function () { function f() { return g(); function g() { return 1; } } return f; })();",
+        "t"
+      )
+    ).toThrow(/function g is used before/);
+    expect(() =>
+      checkHoisted(
+        "var L = (function () { var x = h(); function h() { return 1; } return x; })();",
+        "t"
+      )
+    ).toThrow(/function h is used before/);
+    expect(() =>
+      checkHoisted(
+        "var L = (function () { function a() { return b(); } var x = a(); function b() { return 1; } return x; })();",
+        "t"
+      )
+    ).toThrow(/function b is used before/);
     // a later function that init code never reaches stays where it is; a property or a local of the same name is not it
-    expect(() => checkHoisted("var L = (function () { function a() { return b(); } var x = 1; function b() { return 1; } return a; })();", "t")).not.toThrow();
-    expect(() => checkHoisted("var L = (function () { var o = { b: 1 }, p = o.b, f = (function (b) { return b; })(2); function b() { return 1; } return o; })();", "t")).not.toThrow();
+    expect(() =>
+      checkHoisted(
+        "var L = (function () { function a() { return b(); } var x = 1; function b() { return 1; } return a; })();",
+        "t"
+      )
+    ).not.toThrow();
+    expect(() =>
+      checkHoisted(
+        "var L = (function () { var o = { b: 1 }, p = o.b, f = (function (b) { return b; })(2); function b() { return 1; } return o; })();",
+        "t"
+      )
+    ).not.toThrow();
   });
   it("the rewrite moves them so that the check passes, and the code means the same", () => {
     const out = hoisted(LATE);

@@ -21,7 +21,10 @@ function asText(b: Uint8Array): string | null {
     return null;
   }
 }
-const show = (c: number) => (c >= 32 && c < 127 ? JSON.stringify(String.fromCharCode(c)) : "0x" + c.toString(16).padStart(2, "0"));
+const show = (c: number) =>
+  c >= 32 && c < 127
+    ? JSON.stringify(String.fromCharCode(c))
+    : "0x" + c.toString(16).padStart(2, "0");
 
 describe("single-byte mutations of the vector messages", () => {
   const messages = vectors.feeds.flatMap((f) => f.messages.map((m) => ({ feed: f.name, ...m })));

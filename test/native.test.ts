@@ -51,10 +51,13 @@ const missing = nativeMissing();
 const blob = readFileSync(BLOB);
 // the board's E, as far as the binding uses it, with the blob in a Storage file
 const E = {
-  nativeCall: (addr: number, sig: string, code?: string) => (code === undefined ? nativeCallAt(addr, sig) : machineFor(code).nativeCall(addr, sig)),
+  nativeCall: (addr: number, sig: string, code?: string) =>
+    code === undefined ? nativeCallAt(addr, sig) : machineFor(code).nativeCall(addr, sig),
   getAddressOf: (v: unknown, flat: boolean) => (flat ? addressOf(v) : 0),
 };
-const Storage = { read: (name: string) => (name === "pigeon.bin" ? blob.toString("latin1") : undefined) };
+const Storage = {
+  read: (name: string) => (name === "pigeon.bin" ? blob.toString("latin1") : undefined),
+};
 
 describe("the blob", () => {
   it("is committed with its compiler and fits in 8 KB", () => {
@@ -73,22 +76,32 @@ describe("the blob", () => {
   it("the relocation check refuses an object that needs one", () => {
     // a checker that never fails would pass the test above too
     const dir = mkdtempSync(join(tmpdir(), "pigeon-reloc-"));
-    const src = join(dir, "bad.c"), obj = join(dir, "bad.o");
-    writeFileSync(src, "static const int t[4] = {1, 2, 3, 4}; void *memset(void *, int, unsigned);\nint f(int i, char *p) { memset(p, 0, 64); return t[i & 3]; }\n");
+    const src = join(dir, "bad.c"),
+      obj = join(dir, "bad.o");
+    writeFileSync(
+      src,
+      "static const int t[4] = {1, 2, 3, 4}; void *memset(void *, int, unsigned);\nint f(int i, char *p) { memset(p, 0, 64); return t[i & 3]; }\n"
+    );
     spawnSync("arm-none-eabi-gcc", ["-mcpu=cortex-m4", "-mthumb", "-O2", "-c", src, "-o", obj]);
     expect(() => checkObject(obj)).toThrow(/relocations|data outside|calls outside/);
   });
   it("the kernels can run here (qemu-arm and the ARM Linux harness)", () => {
     if (missing) throw new Error(missing);
   });
-  it.skipIf(!!missing)("a harness that dies at start is an error with qemu's message, not a hang", () => {
-    expect(() => new NativeMachine(blob, ["-cpu", "no-such-cpu"])).toThrow(/did not start: .*no-such-cpu/);
-  });
+  it.skipIf(!!missing)(
+    "a harness that dies at start is an error with qemu's message, not a hang",
+    () => {
+      expect(() => new NativeMachine(blob, ["-cpu", "no-such-cpu"])).toThrow(
+        /did not start: .*no-such-cpu/
+      );
+    }
+  );
 });
 
 describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's binding", () => {
   let k: ReturnType<typeof kernels>;
-  const jsMul = mul, jsDecode = b32decode; // the core's own, before binding
+  const jsMul = mul,
+    jsDecode = b32decode; // the core's own, before binding
   beforeAll(() => {
     k = kernels(E, () => blob.toString("latin1"));
     expect(useNative(E, Storage, "ESP32")).toBe(false); // only Cortex-M4 boards
@@ -97,12 +110,17 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
 
   // limbs as the core makes them: 16 bits, signed sums and differences of those, and larger
   const randomLimbs = (o: Int32Array) => {
-    const r = rnd.int(4), span = [65536, 1 << 17, 1 << 19, 1 << 22][r], signed = r > 0;
+    const r = rnd.int(4),
+      span = [65536, 1 << 17, 1 << 19, 1 << 22][r],
+      signed = r > 0;
     for (let i = 0; i < 16; i++) o[i] = signed ? rnd.int(2 * span) - span : rnd.int(span);
     return o;
   };
   it(`fe_mul and fe_sq: ${N} random products each, against noble's field`, () => {
-    const a = gf(), b = gf(), o = gf(), js = gf();
+    const a = gf(),
+      b = gf(),
+      o = gf(),
+      js = gf();
     for (let n = 0; n < N; n++) {
       randomLimbs(a);
       randomLimbs(b);
@@ -126,19 +144,24 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
   });
 
   it(`sha512_blocks: ${N} random messages against @noble/hashes`, () => {
-    const out = new Uint8Array(64), buf = new Uint8Array(1200);
+    const out = new Uint8Array(64),
+      buf = new Uint8Array(1200);
     for (let n = 0; n < N; n++) {
-      const len = n < 300 ? n : rnd.int(1100), p = rnd.int(64);
+      const len = n < 300 ? n : rnd.int(1100),
+        p = rnd.int(64);
       buf.set(rnd.bytes(len), p);
       sha512(buf, p, len, out, 0);
-      expect(toHex(out), `SEED=${SEED} length ${len}`).toBe(toHex(nobleSha512(buf.subarray(p, p + len))));
+      expect(toHex(out), `SEED=${SEED} length ${len}`).toBe(
+        toHex(nobleSha512(buf.subarray(p, p + len)))
+      );
     }
   });
 
   it(`ed_base: ${N} random scalars against noble's [k]B`, () => {
     const out = new Uint8Array(40);
     for (let n = 0; n < N; n++) {
-      const s = rnd.bytes(32), x = mod(fromLE(s), L);
+      const s = rnd.bytes(32),
+        x = mod(fromLE(s), L);
       baseMul(out, 8, s); // the core's baseMul, through the hook
       const want = x ? ed.Point.BASE.multiply(x).toBytes() : ed.Point.ZERO.toBytes();
       expect(toHex(out.subarray(8)), `SEED=${SEED} k ${toHex(s)}`).toBe(toHex(want));
@@ -146,13 +169,18 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
   });
 
   it(`ed_dsm: ${N} random [h]A + [S]B against noble`, () => {
-    const d = mod(-121665n * ed.etc.invert(121666n, P), P), D2 = limbs(mod(2n * d, P));
-    const rv = new Uint8Array(32), h = new Uint8Array(32), sig = new Uint8Array(64), Q = [gf(), gf(), gf(), gf()];
+    const d = mod(-121665n * ed.etc.invert(121666n, P), P),
+      D2 = limbs(mod(2n * d, P));
+    const rv = new Uint8Array(32),
+      h = new Uint8Array(32),
+      sig = new Uint8Array(64),
+      Q = [gf(), gf(), gf(), gf()];
     let A = ed.Point.BASE;
     for (let n = 0; n < N; n++) {
       if (n % 100 == 0) A = ed.Point.fromBytes(ed.getPublicKey(rnd.bytes(32)));
       h.set(rnd.bytes(32));
-      const hv = fromLE(h), S = mod(fromLE(rnd.bytes(32)), L);
+      const hv = fromLE(h),
+        S = mod(fromLE(rnd.bytes(32)), L);
       sig.set(rnd.bytes(32), 0);
       sig.set(ed.etc.hexToBytes(S.toString(16).padStart(64, "0")).reverse(), 32);
       const { x, y } = A.toAffine();
@@ -167,52 +195,74 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
   });
 
   it(`ed_sign: ${N / 10} random keys and messages against noble's sign`, () => {
-    const sig = new Uint8Array(64), buf = new Uint8Array(700);
+    const sig = new Uint8Array(64),
+      buf = new Uint8Array(700);
     for (let n = 0; n < N / 10; n++) {
-      const seed = rnd.bytes(32), len = n < 260 ? n : rnd.int(600), p = rnd.int(64), kp = keypair(seed);
+      const seed = rnd.bytes(32),
+        len = n < 260 ? n : rnd.int(600),
+        p = rnd.int(64),
+        kp = keypair(seed);
       buf.set(rnd.bytes(len), p);
       expect(k.sign(kp, buf, p, len, sig)).toBe(true);
-      expect(toHex(sig), `SEED=${SEED} seed ${toHex(seed)} length ${len}`).toBe(toHex(ed.sign(buf.subarray(p, p + len), seed)));
+      expect(toHex(sig), `SEED=${SEED} seed ${toHex(seed)} length ${len}`).toBe(
+        toHex(ed.sign(buf.subarray(p, p + len), seed))
+      );
     }
   });
 
   it("signing on the kernels makes the kernels' table only: the core's comb (6 KB) and its JavaScript state are never made", () => {
     // the tests above signed and multiplied by the base point through the binding alone
     expect(comb).toBeUndefined();
-    const sig = new Uint8Array(64), kp = keypair(rnd.bytes(32));
+    const sig = new Uint8Array(64),
+      kp = keypair(rnd.bytes(32));
     signBytes(kp, kp, 0, 96, sig);
     expect(verifySignature(kp, 64, kp, 0, 96, sig, 0)).toBe(true); // verifying makes the state, but not the comb: ed_dsm takes the kernels' table
     expect(comb).toBeUndefined();
   });
 
   it(`b32_decode: ${N} random strings, canonical or not, as the core's decoder reads them`, () => {
-    const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ", s = new Uint8Array(120), a = new Uint8Array(80), b = new Uint8Array(80);
+    const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ",
+      s = new Uint8Array(120),
+      a = new Uint8Array(80),
+      b = new Uint8Array(80);
     let valid = 0;
     for (let n = 0; n < N; n++) {
       // half the spellings of random bytes (canonical), some with one character changed; half random characters
       let len = rnd.int(110);
       if (n & 1) {
-        const bytes = rnd.bytes(rnd.int(65)), t = b32encode(bytes, 0, bytes.length);
+        const bytes = rnd.bytes(rnd.int(65)),
+          t = b32encode(bytes, 0, bytes.length);
         len = t.length;
         for (let i = 0; i < len; i++) s[i] = t.charCodeAt(i);
-        if (len && !rnd.int(4)) s[rnd.int(len)] = rnd.int(2) ? ALPHA.charCodeAt(rnd.int(32)) : rnd.int(256);
-      } else for (let i = 0; i < len; i++) s[i] = rnd.int(20) ? ALPHA.charCodeAt(rnd.int(32)) : rnd.int(256);
+        if (len && !rnd.int(4))
+          s[rnd.int(len)] = rnd.int(2) ? ALPHA.charCodeAt(rnd.int(32)) : rnd.int(256);
+      } else
+        for (let i = 0; i < len; i++)
+          s[i] = rnd.int(20) ? ALPHA.charCodeAt(rnd.int(32)) : rnd.int(256);
       a.fill(0);
       b.fill(0);
-      const want = jsDecode(s, 0, len, a), got = k.decode(s, 0, len, b);
+      const want = jsDecode(s, 0, len, a),
+        got = k.decode(s, 0, len, b);
       expect(got, `SEED=${SEED} ${Buffer.from(s.subarray(0, len)).toString("latin1")}`).toBe(want);
-      if (want >= 0) expect(toHex(b.subarray(0, want))).toBe(toHex(a.subarray(0, want))), valid++;
+      if (want >= 0) (expect(toHex(b.subarray(0, want))).toBe(toHex(a.subarray(0, want))), valid++);
     }
     expect(valid).toBeGreaterThan(N / 4);
   });
 
   it("without the blob in Storage (or a flat array) the binding takes the JavaScript way", () => {
-    const gone = kernels(E, () => undefined as unknown as string), calls = machineFor(blob.toString("latin1")).calls;
-    const a = gf([...rnd.bytes(16)].map((x) => x * 256)), b = gf([...rnd.bytes(16)].map((x) => x * 255)), o = gf(), out = new Uint8Array(32);
+    const gone = kernels(E, () => undefined as unknown as string),
+      calls = machineFor(blob.toString("latin1")).calls;
+    const a = gf([...rnd.bytes(16)].map((x) => x * 256)),
+      b = gf([...rnd.bytes(16)].map((x) => x * 255)),
+      o = gf(),
+      out = new Uint8Array(32);
     gone.mul(o, a, b);
     expect(mod(value(o), P)).toBe(mod(value(a) * value(b), P));
     expect(gone.base(out, 0, rnd.bytes(32))).toBe(false);
-    const noFlat = kernels({ ...E, getAddressOf: (v: unknown) => (typeof v === "string" ? addressOf(v) : 0) }, () => blob.toString("latin1"));
+    const noFlat = kernels(
+      { ...E, getAddressOf: (v: unknown) => (typeof v === "string" ? addressOf(v) : 0) },
+      () => blob.toString("latin1")
+    );
     noFlat.sq(o, a);
     expect(mod(value(o), P)).toBe(mod(value(a) * value(a), P));
     expect(machineFor(blob.toString("latin1")).calls).toBe(calls);
@@ -221,7 +271,9 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
 
   it("Ed25519 on the kernels: RFC 8032 section 7.1", () => {
     for (const v of RFC8032) {
-      const kp = keypair(hex(v.secret)), msg = hex(v.message), s = new Uint8Array(64);
+      const kp = keypair(hex(v.secret)),
+        msg = hex(v.message),
+        s = new Uint8Array(64);
       expect(toHex(kp.subarray(64))).toBe(v.public);
       signBytes(kp, msg, 0, msg.length, s);
       expect(toHex(s)).toBe(v.signature);
@@ -247,7 +299,9 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
   // the kernels did run: each test's calls went to the harness
   let before = 0;
   beforeEach(() => void (before = machineFor(blob.toString("latin1")).calls));
-  afterEach(() => void expect(machineFor(blob.toString("latin1")).calls - before).toBeGreaterThan(0));
+  afterEach(
+    () => void expect(machineFor(blob.toString("latin1")).calls - before).toBeGreaterThan(0)
+  );
 });
 
 describe.skipIf(!!missing)("the firmware on simulated boards, with and without the kernels", () => {
@@ -255,11 +309,24 @@ describe.skipIf(!!missing)("the firmware on simulated boards, with and without t
     const tmp = mkdtempSync(join(tmpdir(), "pigeon-native-fw-"));
     const blank = Buffer.from((await createImage(join(tmp, "blank.img"), 32 << 20)).buffer);
     const SEED = Array.from({ length: 32 }, (_, i) => 7 * i + 1);
-    const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
-    const m = machineFor(blob.toString("latin1")), calls0 = m.calls;
+    const WAVE =
+      "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
+    const m = machineFor(blob.toString("latin1")),
+      calls0 = m.calls;
     const run = async (profile: "pico" | "wifi" | "bare" | "esp32", native: boolean) => {
-      const img = await FatImage.fromBuffer(join(tmp, `${profile}-${native}.img`), Buffer.from(blank));
-      const b = loggerBoard({ profile, native, image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=wave\n", before: WAVE });
+      const img = await FatImage.fromBuffer(
+        join(tmp, `${profile}-${native}.img`),
+        Buffer.from(blank)
+      );
+      const b = loggerBoard({
+        profile,
+        native,
+        image: img,
+        clock: 1764000000,
+        seedBytes: SEED,
+        config: "sensors=wave\n",
+        before: WAVE,
+      });
       b.runFor(4 * 3600);
       expect(b.errors).toEqual([]);
       const [feed] = readCard(img);
@@ -270,7 +337,12 @@ describe.skipIf(!!missing)("the firmware on simulated boards, with and without t
     expect(m.calls - calls0).toBeGreaterThan(3 * pico.messages.length); // the kernels signed them
     expect(pico.messages.length).toBe(24);
     checkFeed(pico.messages);
-    for (const [profile, native] of [["pico", false], ["bare", false], ["esp32", true], ["wifi", true]] as const) {
+    for (const [profile, native] of [
+      ["pico", false],
+      ["bare", false],
+      ["esp32", true],
+      ["wifi", true],
+    ] as const) {
       const other = await run(profile, native);
       expect(other.native, `${profile}`).toBe(profile === "wifi");
       expect(other.messages, `${profile}`).toEqual(pico.messages);

@@ -1,7 +1,15 @@
 // pigeon import on every core (issue 18, part 3): the messages' checks run on
 // worker threads, the chain rules and the store's writes stay in input order
 // on the main thread, so the store is the same as a one-core import's.
-import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync, mkdtempSync } from "node:fs";
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readSync,
+  statSync,
+  writeFileSync,
+  mkdtempSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -13,12 +21,16 @@ import { signFeed, makeFeed } from "./feed";
 
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-parallel-"));
 const seed = (n: number) => new Uint8Array(32).fill(n);
-const readingBody = (d: number) => [["t", `"${1764000000 + 600 * d}"`], ["temp", `"${(20 + (d % 50) / 10).toFixed(1)}"`]];
+const readingBody = (d: number) => [
+  ["t", `"${1764000000 + 600 * d}"`],
+  ["temp", `"${(20 + (d % 50) / 10).toFixed(1)}"`],
+];
 
 /** Every file under dir, as path → size; the files are compared apart (the logs are large sparse files). */
 function files(dir: string, into: Record<string, number> = {}, base = dir): Record<string, number> {
   for (const n of readdirSync(dir).sort()) {
-    const p = join(dir, n), st = statSync(p);
+    const p = join(dir, n),
+      st = statSync(p);
     if (st.isDirectory()) files(p, into, base);
     else into[p.slice(base.length)] = st.size;
   }
@@ -26,10 +38,14 @@ function files(dir: string, into: Record<string, number> = {}, base = dir): Reco
 }
 /** Whether two files hold the same bytes, read a megabyte at a time. */
 function sameBytes(a: string, b: string): boolean {
-  const fa = openSync(a, "r"), fb = openSync(b, "r"), ba = Buffer.alloc(1 << 20), bb = Buffer.alloc(1 << 20);
+  const fa = openSync(a, "r"),
+    fb = openSync(b, "r"),
+    ba = Buffer.alloc(1 << 20),
+    bb = Buffer.alloc(1 << 20);
   try {
     for (let at = 0; ; at += ba.length) {
-      const na = readSync(fa, ba, 0, ba.length, at), nb = readSync(fb, bb, 0, bb.length, at);
+      const na = readSync(fa, ba, 0, ba.length, at),
+        nb = readSync(fb, bb, 0, bb.length, at);
       if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
       if (!na) return true;
     }
@@ -41,7 +57,7 @@ function sameBytes(a: string, b: string): boolean {
 /** A seeded stand-in for Math.random: the store draws each new log's epoch from it. */
 function seededRandom() {
   let x = 12345;
-  return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296);
+  return () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296;
 }
 
 describe("an import on two cores and one on one core of the same bundles", () => {
@@ -55,10 +71,25 @@ describe("an import on two cores and one on one core of the same bundles", () =>
   beforeAll(() => {
     const [a, b, c] = [31, 32, 33].map((n) => makeFeed(300, seed(n)));
     // forks: the same keys sign other messages from depth 100 of b and depth 60 of c on
-    const b2 = signFeed(110, seed(32), (d) => (d < 100 ? readingBody(d) : [["t", `"${1764000000 + 600 * d}"`], ["temp", '"-1.0"']]));
-    const c2 = signFeed(70, seed(33), (d) => (d < 60 ? readingBody(d) : [["t", `"${1764000000 + 600 * d}"`], ["temp", '"99.0"']]));
+    const b2 = signFeed(110, seed(32), (d) =>
+      d < 100
+        ? readingBody(d)
+        : [
+            ["t", `"${1764000000 + 600 * d}"`],
+            ["temp", '"-1.0"'],
+          ]
+    );
+    const c2 = signFeed(70, seed(33), (d) =>
+      d < 60
+        ? readingBody(d)
+        : [
+            ["t", `"${1764000000 + 600 * d}"`],
+            ["temp", '"99.0"'],
+          ]
+    );
     const blocked = makeFeed(20, seed(34));
-    const forged = a.texts[50].replace('temp:"', 'temp:"1'), broken = a.texts[51].replace("\nkind ", "\nkind  ");
+    const forged = a.texts[50].replace('temp:"', 'temp:"1'),
+      broken = a.texts[51].replace("\nkind ", "\nkind  ");
     const first: string[] = [];
     for (let d = 0; d < 200; d++) {
       if (d === 50) first.push(forged, broken);
@@ -70,14 +101,22 @@ describe("an import on two cores and one on one core of the same bundles", () =>
       if (d > 0 && d < 20) first.push(blocked.texts[d]);
     }
     // then all of a, b and c: the first bundle's messages known, the rest new (c's from 170 on after a gap), b's fork again
-    const second = [...a.texts.slice(100), ...b.texts, ...b2.texts.slice(100), ...c.texts.slice(0, 150), ...c.texts.slice(170)];
+    const second = [
+      ...a.texts.slice(100),
+      ...b.texts,
+      ...b2.texts.slice(100),
+      ...c.texts.slice(0, 150),
+      ...c.texts.slice(170),
+    ];
     bundles = [pgn("first.pgn", first), pgn("second.pgn", second)];
   });
   afterEach(() => vi.restoreAllMocks());
 
   /** Imports both bundles on `cores` cores into a new store (blocking the fourth feed); the reports and the number of batches sent to worker threads. */
   async function importBoth(dir: string, cores: number) {
-    const s = new Store(join(tmp, dir)), random = seededRandom(), posted = vi.spyOn(Worker.prototype, "postMessage");
+    const s = new Store(join(tmp, dir)),
+      random = seededRandom(),
+      posted = vi.spyOn(Worker.prototype, "postMessage");
     vi.spyOn(Math, "random").mockImplementation(random);
     s.setList("BLOCKS.TXT", new Set([makeFeed(1, seed(34)).author]));
     const reports = [];
@@ -86,12 +125,19 @@ describe("an import on two cores and one on one core of the same bundles", () =>
   }
 
   it("gives the same store, byte for byte, and the same reports, refusals and forks included", async () => {
-    const one = await importBoth("one", 1), two = await importBoth("two", 2);
+    const one = await importBoth("one", 1),
+      two = await importBoth("two", 2);
     expect(one.batches).toBe(0);
     expect(two.batches).toBeGreaterThanOrEqual(3); // both imports sent batches of 256 to the workers
     expect(two.reports).toEqual(one.reports);
-    const reasons = one.reports.flatMap((r) => r.refusals.map((f) => f.reason.replace(/\d+/g, "N")));
-    for (const why of ["signature does not verify", "fork: a different message at depth N (kept as evidence)", "prev does not name the message at depth N"])
+    const reasons = one.reports.flatMap((r) =>
+      r.refusals.map((f) => f.reason.replace(/\d+/g, "N"))
+    );
+    for (const why of [
+      "signature does not verify",
+      "fork: a different message at depth N (kept as evidence)",
+      "prev does not name the message at depth N",
+    ])
       expect(reasons).toContain(why);
     expect(reasons.some((r) => r.includes("is blocked by this store"))).toBe(true);
     expect(reasons.some((r) => r.startsWith("depth N leaves a gap"))).toBe(true);
@@ -99,12 +145,21 @@ describe("an import on two cores and one on one core of the same bundles", () =>
     const listed = files(join(tmp, "one"));
     expect(files(join(tmp, "two"))).toEqual(listed);
     expect(Object.keys(listed)).toContain("/FORKS.PGN");
-    for (const f of Object.keys(listed)) expect(sameBytes(join(tmp, "one", f), join(tmp, "two", f)), f).toBe(true);
+    for (const f of Object.keys(listed))
+      expect(sameBytes(join(tmp, "one", f), join(tmp, "two", f)), f).toBe(true);
   });
 
   it("a bundle shorter than one batch is checked on this thread, its first message too, and taken whole", () => {
-    const posted = vi.spyOn(Worker.prototype, "postMessage"), f = makeFeed(40, seed(35));
-    const r = importInto(new Store(join(tmp, "short")), { messages: f.texts.map((text, i) => ({ text, file: "m.pgn", line: 1 + 10 * i })), blobs: [] }, { cores: 2 }).report;
+    const posted = vi.spyOn(Worker.prototype, "postMessage"),
+      f = makeFeed(40, seed(35));
+    const r = importInto(
+      new Store(join(tmp, "short")),
+      {
+        messages: f.texts.map((text, i) => ({ text, file: "m.pgn", line: 1 + 10 * i })),
+        blobs: [],
+      },
+      { cores: 2 }
+    ).report;
     expect(r.messages).toEqual({ accepted: 40, refused: 0 });
     expect(posted).not.toHaveBeenCalled();
   });

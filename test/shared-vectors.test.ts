@@ -6,13 +6,17 @@ import { join, resolve } from "node:path";
 import { describe, it } from "vitest";
 import { describeVectorSet } from "./vectors-suite";
 
-const SHARED = process.env.PIGEON_SHARED ? resolve(process.env.PIGEON_SHARED) : resolve(__dirname, "../../shared");
+const SHARED = process.env.PIGEON_SHARED
+  ? resolve(process.env.PIGEON_SHARED)
+  : resolve(__dirname, "../../shared");
 const DIR = join(SHARED, "vectors");
 const present = existsSync(join(DIR, "vectors.json"));
 
 if (present) describeVectorSet(`the shared vectors in ${DIR}`, DIR);
 else {
-  console.log(`shared vectors skipped: ${DIR} does not exist (set PIGEON_SHARED to the folder that holds vectors/ to check them)`);
+  console.log(
+    `shared vectors skipped: ${DIR} does not exist (set PIGEON_SHARED to the folder that holds vectors/ to check them)`
+  );
   describe.skip(`the shared vectors in ${DIR}`, () => {
     it(`${DIR} does not exist`, () => {});
   });

@@ -23,9 +23,11 @@ beforeAll(async () => {
 });
 const card = (name: string) => FatImage.fromBuffer(join(tmp, name), Buffer.from(blank));
 const SEED = Array.from({ length: 32 }, (_, i) => (i * 7 + 3) & 255);
-const WAVE = "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
+const WAVE =
+  "var PIGEON_SENSORS = { wave: function () { return 20 + 5 * Math.sin(getTime() / 7200); } };";
 const ACKS = "var PIGEON_ON_APPEND = function (t) { print('ACK ' + t.split('\\n')[3]); };";
-const acks = (b: Board) => b.output.filter((l) => l.startsWith("ACK depth ")).map((l) => Number(l.slice(10)));
+const acks = (b: Board) =>
+  b.output.filter((l) => l.startsWith("ACK depth ")).map((l) => Number(l.slice(10)));
 
 function fsck(img: FatImage) {
   const file = join(tmp, "fsck.img");
@@ -38,7 +40,14 @@ describe("card store on simulated boards", () => {
     const texts: Record<string, string[]> = {};
     for (const profile of ["pico", "wifi", "esp32", "bare"] as const) {
       const img = await card(`${profile}.img`);
-      const b = loggerBoard({ profile, image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=wave\ninterval=600\n", before: WAVE });
+      const b = loggerBoard({
+        profile,
+        image: img,
+        clock: 1764000000,
+        seedBytes: SEED,
+        config: "sensors=wave\ninterval=600\n",
+        before: WAVE,
+      });
       b.runFor(7 * 86400);
       expect(b.errors).toEqual([]);
       const feeds = readCard(img);
@@ -55,7 +64,15 @@ describe("card store on simulated boards", () => {
   for (const model of ["atomic", "torn"] as const)
     it(`keeps every acknowledged reading through ${CUTS} ${model} power cuts at random sector writes`, async () => {
       const img = await card(`${model}.img`);
-      const b = loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: SEED, config: "sensors=wave\ninterval=60\n", before: WAVE + ACKS, seed: 9 });
+      const b = loggerBoard({
+        profile: "bare",
+        image: img,
+        clock: 1764000000,
+        seedBytes: SEED,
+        config: "sensors=wave\ninterval=60\n",
+        before: WAVE + ACKS,
+        seed: 9,
+      });
       b.runFor(600); // the log exists: cuts land on appends
       const next = prng(model === "atomic" ? 11 : 12).float;
       let fsckRuns = 0;
@@ -116,9 +133,18 @@ describe("card store on simulated boards", () => {
 
   it("a full card is reported and logging stops, keeping what is there", async () => {
     const img = await card("full.img");
-    const b = loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: SEED, config: "log_mb=1\ninterval=1\nsensors=wave\n", before: WAVE });
+    const b = loggerBoard({
+      profile: "bare",
+      image: img,
+      clock: 1764000000,
+      seedBytes: SEED,
+      config: "log_mb=1\ninterval=1\nsensors=wave\n",
+      before: WAVE,
+    });
     b.runFor(4000);
-    expect(b.output.join("\n")).toMatch(/pigeon: card full: [0-9A-Z]{8}\.LOG: log full; logging stopped/);
+    expect(b.output.join("\n")).toMatch(
+      /pigeon: card full: [0-9A-Z]{8}\.LOG: log full; logging stopped/
+    );
     const [feed] = readCard(img);
     expect(feed.messages.length).toBeGreaterThan(2000);
     checkFeed(feed.messages);
@@ -140,14 +166,23 @@ describe("card store on simulated boards", () => {
 
   it("a byte garbled in the middle of the log is reported; the rest stays readable", async () => {
     const img = await card("garbled.img");
-    const b = loggerBoard({ profile: "bare", image: img, clock: 1764000000, seedBytes: SEED, config: "interval=60\nsensors=wave\n", before: WAVE });
+    const b = loggerBoard({
+      profile: "bare",
+      image: img,
+      clock: 1764000000,
+      seedBytes: SEED,
+      config: "interval=60\nsensors=wave\n",
+      before: WAVE,
+    });
     b.runFor(300 * 60);
     const [before] = readCard(img);
     // find page 20's two slots in the image by their bytes (the file's clusters need not be in order)
-    const name = before.path, log = img.readFile(name)!;
+    const name = before.path,
+      log = img.readFile(name)!;
     const ix = Math.ceil(Number(/pages (\d+)/.exec(log.toString("latin1", 0, 200))![1]) / 60);
     for (const slot of [0, 1]) {
-      const at = (1 + ix + 40 + slot) * 512, where = img.buffer.indexOf(log.subarray(at, at + 512));
+      const at = (1 + ix + 40 + slot) * 512,
+        where = img.buffer.indexOf(log.subarray(at, at + 512));
       expect(where).toBeGreaterThan(0);
       img.buffer[where + 77] ^= 0x40;
     }
@@ -167,7 +202,9 @@ describe("card store on simulated boards", () => {
     const ident = Pigeon.identity(Uint8Array.from(SEED));
     expect(dir).toContain("::/IDENT.TXT");
     expect(dir).toContain(`::/${ident.slice(1, 9)}.LOG`);
-    expect(execFileSync("mcopy", ["-i", file, "::IDENT.TXT", "-"], { encoding: "utf8" })).toBe(ident + "\n");
+    expect(execFileSync("mcopy", ["-i", file, "::IDENT.TXT", "-"], { encoding: "utf8" })).toBe(
+      ident + "\n"
+    );
     expect(() => b.load(`E.openFile("READINGS2025.LOG", "w")`)).toThrow();
   });
 });
@@ -180,7 +217,7 @@ describe("blobs on the card", () => {
     const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED });
     const fs = b.load(`require("fs")`) as any;
     for (const v of vectors.blobs) {
-      const bytes = new (b.global.Uint8Array)(Buffer.from(v.content_hex, "hex"));
+      const bytes = new b.global.Uint8Array(Buffer.from(v.content_hex, "hex"));
       expect(putBlob(fs, bytes)).toBe(v.id);
       expect(blobPath(v.id.slice(1, 53))).toBe("B/" + v.path);
       expect(Buffer.from(getBlob(fs, v.id)!, "latin1").toString("hex")).toBe(v.content_hex);
@@ -196,13 +233,33 @@ describe("blobs on the card", () => {
 describe("several readings per message", () => {
   it("per_message=3 gives one message per three readings, keys name.i and dt", async () => {
     const img = await card("multi.img");
-    const b = loggerBoard({ profile: "pico", image: img, clock: 1764000000, seedBytes: SEED, config: "per_message=3\nsensors=wave,temp\ninterval=600\n", before: WAVE });
+    const b = loggerBoard({
+      profile: "pico",
+      image: img,
+      clock: 1764000000,
+      seedBytes: SEED,
+      config: "per_message=3\nsensors=wave,temp\ninterval=600\n",
+      before: WAVE,
+    });
     b.runFor(9 * 600);
     const [feed] = readCard(img);
     expect(feed.messages.length).toBe(3);
     checkFeed(feed.messages);
-    const body = feed.messages[1].split("\n\n")[1].split("\n").map((l) => l.slice(0, l.indexOf(":")));
-    expect(body).toEqual(["t", "boot", "dt", "wave.0", "temp.0", "wave.1", "temp.1", "wave.2", "temp.2"]);
+    const body = feed.messages[1]
+      .split("\n\n")[1]
+      .split("\n")
+      .map((l) => l.slice(0, l.indexOf(":")));
+    expect(body).toEqual([
+      "t",
+      "boot",
+      "dt",
+      "wave.0",
+      "temp.0",
+      "wave.1",
+      "temp.1",
+      "wave.2",
+      "temp.2",
+    ]);
     expect(feed.messages[1]).toContain('\ndt:"600"\n');
   });
 });

@@ -20,7 +20,9 @@ const TOOLS_USED = ["fsck.fat", "mdir", "mcopy", "file"];
 beforeAll(() => {
   const missing = ensure(TOOLS_USED);
   if (missing.length)
-    throw new Error(`missing ${missing.join(", ")}: apt-get install ${[...new Set(missing.map((c: string) => (TOOLS as Record<string, string>)[c]))].join(" ")}`);
+    throw new Error(
+      `missing ${missing.join(", ")}: apt-get install ${[...new Set(missing.map((c: string) => (TOOLS as Record<string, string>)[c]))].join(" ")}`
+    );
 });
 
 function run(cmd: string, args: string[]) {
@@ -51,7 +53,11 @@ const BENIGN = [
 function fsck(path: string) {
   const r = run("fsck.fat", ["-n", path]);
   const lines = r.out.split("\n").filter((l) => l.trim());
-  return { status: r.status, out: r.out, damage: lines.filter((l) => !BENIGN.some((re) => re.test(l))) };
+  return {
+    status: r.status,
+    out: r.out,
+    damage: lines.filter((l) => !BENIGN.some((re) => re.test(l))),
+  };
 }
 
 /** A board with the card connected, its ids of the SPI setup done. */
@@ -66,7 +72,14 @@ describe("FAT16 images (f_mkfs through js-fatfs)", () => {
     const path = join(tmp, "fresh.img");
     const img = await createImage(path, 64 << 20);
     const g = img.geometry!;
-    expect(g).toMatchObject({ bytesPerSector: 512, rootEntries: 512, fats: 2, fatType: 16, totalSectors: 131072, reservedSectors: 1 });
+    expect(g).toMatchObject({
+      bytesPerSector: 512,
+      rootEntries: 512,
+      fats: 2,
+      fatType: 16,
+      totalSectors: 131072,
+      reservedSectors: 1,
+    });
     expect(g.clusters).toBeGreaterThanOrEqual(4085);
     expect(g.clusters).toBeLessThan(65525);
     const disk = readFileSync(path);
@@ -96,7 +109,9 @@ describe("FAT16 images (f_mkfs through js-fatfs)", () => {
     const path = join(tmp, "reopen.img");
     const img = await createImage(path, 32 << 20);
     const b = board(img);
-    b.load(`require("fs").mkdirSync("LOGS"); require("fs").writeFileSync("LOGS/DAY1.TXT", "t=1\\nt=2\\n");`);
+    b.load(
+      `require("fs").mkdirSync("LOGS"); require("fs").writeFileSync("LOGS/DAY1.TXT", "t=1\\nt=2\\n");`
+    );
     // nothing reached the file yet: the image lives in memory until save()
     expect(readFileSync(path).equals(img.buffer)).toBe(false);
     img.save();
@@ -118,14 +133,18 @@ describe("sector counters", () => {
     b.load(`var f = E.openFile("LOG.TXT", "a"); var n = f.write("a reading\\n"); f.close(); n`);
     expect(img.device.writes).toEqual({ boot: 0, fat: 0, root: 1, dir: 0, data: 1 });
     expect(img.device.totals().reads).toBeGreaterThan(0);
-    expect(img.device.reads.fat + img.device.reads.root + img.device.reads.data).toBe(img.device.totals().reads);
+    expect(img.device.reads.fat + img.device.reads.root + img.device.reads.data).toBe(
+      img.device.totals().reads
+    );
   });
 
   it("appends in a sub-directory count as data + dir (its cluster), and crossing into a new cluster writes both FATs", async () => {
     const img = await createImage(join(tmp, "count2.img"), 32 << 20);
     const b = board(img);
     const cluster = img.geometry!.sectorsPerCluster * 512;
-    b.load(`require("fs").mkdirSync("LOGS"); var f = E.openFile("LOGS/A.TXT", "w"); f.write(E.toString({ data: "x", count: ${cluster - 4} })); f.close();`);
+    b.load(
+      `require("fs").mkdirSync("LOGS"); var f = E.openFile("LOGS/A.TXT", "w"); f.write(E.toString({ data: "x", count: ${cluster - 4} })); f.close();`
+    );
     img.device.resetCounters();
     b.load(`var f = E.openFile("LOGS/A.TXT", "a"); f.write("ab"); f.close();`);
     expect(img.device.writes).toEqual({ boot: 0, fat: 0, root: 0, dir: 1, data: 1 });
@@ -184,14 +203,18 @@ describe("power faults", () => {
       expect(b.off, `trial ${trial}: cut at write ${k} of ${total}`).toBe(true);
       expect(b.cut).toBeInstanceOf(PowerCut);
       expect(img.device.fault).toMatchObject({ model: "atomic", outcome: "lost" });
-      const done: string[] = [...b.global.done], appended: number = b.global.appended;
+      const done: string[] = [...b.global.done],
+        appended: number = b.global.appended;
       img.save();
       const f = fsck(path);
       expect(f.damage, `trial ${trial}, cut at write ${k}:\n${f.out}`).toEqual([]);
       // a new board boots on the card and reads back every finished file
       b.powerOn();
       b.load(`E.connectSDCard(SPI1, B6);`);
-      for (const name of done) expect(b.load(`require("fs").readFileSync(${JSON.stringify(name)})`), name).toBe(content(name));
+      for (const name of done)
+        expect(b.load(`require("fs").readFileSync(${JSON.stringify(name)})`), name).toBe(
+          content(name)
+        );
       // the appended file holds every append that returned, and at most the one in flight
       const all = (b.load(`require("fs").readFileSync("ALL.TXT")`) as string | undefined) ?? "";
       expect([appendedText(appended), appendedText(appended + 1)], `trial ${trial}`).toContain(all);
@@ -215,7 +238,12 @@ describe("power faults", () => {
       let done: string[] = [];
       for (const model of ["atomic", "torn"] as const) {
         const img = await FatImage.fromBuffer(join(tmp, `${model}.img`), Buffer.from(clean));
-        img.device.armFault({ model, after: k, seed: trial, tail: trial % 2 ? "garbage" : "either" });
+        img.device.armFault({
+          model,
+          after: k,
+          seed: trial,
+          tail: trial % 2 ? "garbage" : "either",
+        });
         const b = board(img);
         b.load(WORKLOAD);
         expect(b.off).toBe(true);
@@ -226,10 +254,18 @@ describe("power faults", () => {
       expect(fault.sector).toBe(images.atomic.device.fault!.sector);
       const differing: number[] = [];
       for (let s = 0; s < images.torn.buffer.length / 512; s++)
-        if (!images.torn.buffer.subarray(s * 512, s * 512 + 512).equals(images.atomic.buffer.subarray(s * 512, s * 512 + 512))) differing.push(s);
+        if (
+          !images.torn.buffer
+            .subarray(s * 512, s * 512 + 512)
+            .equals(images.atomic.buffer.subarray(s * 512, s * 512 + 512))
+        )
+          differing.push(s);
       if (fault.region === "data") {
         expect(fault.outcome).toBe("torn");
-        expect(differing.every((s) => s === fault.sector), `trial ${trial}`).toBe(true);
+        expect(
+          differing.every((s) => s === fault.sector),
+          `trial ${trial}`
+        ).toBe(true);
         garbled += differing.length;
         // what did land is the new bytes' prefix
         expect(fault.prefix).toBeGreaterThanOrEqual(0);
@@ -241,7 +277,8 @@ describe("power faults", () => {
       images.torn.save();
       expect(fsck(images.torn.path).damage, `trial ${trial}`).toEqual([]);
       // the sector in flight belonged to the file being written: the finished ones are whole
-      for (const name of done) expect(images.torn.readFile(name)!.toString("latin1"), name).toBe(content(name));
+      for (const name of done)
+        expect(images.torn.readFile(name)!.toString("latin1"), name).toBe(content(name));
     }
     expect(garbled, "no torn write changed anything: the test tests nothing").toBeGreaterThan(0);
   });
@@ -251,7 +288,9 @@ describe("power faults", () => {
     const b = board(img);
     b.load(`require("fs").writeFileSync("KEEP.TXT", "kept");`);
     img.device.armFault({ model: "atomic", after: 1 });
-    expect(b.load(`require("fs").writeFileSync("LOST.TXT", "lost"); "not reached"`)).toBeUndefined();
+    expect(
+      b.load(`require("fs").writeFileSync("LOST.TXT", "lost"); "not reached"`)
+    ).toBeUndefined();
     expect(b.off).toBe(true);
     expect(img.device.dead).toBe(true);
     // the device code is stopped: any further call throws PowerCut

@@ -9,7 +9,8 @@ import { Pigeon } from "./pigeon";
 import { draftOf, hex, readVectors } from "./vectors";
 
 const root = resolve(__dirname, "..");
-const signatureLines = (pgn: string) => pgn.split("\n").filter((l) => l.startsWith("signature ")).length;
+const signatureLines = (pgn: string) =>
+  pgn.split("\n").filter((l) => l.startsWith("signature ")).length;
 
 /** Defines the tests of the vectors in dir: feeds, invalid messages, lipmaa, blobs, base32 and the bundle. */
 export function describeVectorSet(label: string, dir: string) {
@@ -30,7 +31,9 @@ export function describeVectorSet(label: string, dir: string) {
         expect(Pigeon.identity(seed)).toBe(f.author);
         expect(Buffer.from(Pigeon.keys(seed).subarray(64)).toString("hex")).toBe(f.public_key_hex);
         expect(f.messages.map((m) => m.depth)).toEqual(f.messages.map((_, i) => i));
-        expect(readFileSync(join(dir, `${f.name}.pgn`), "utf8")).toBe(f.messages.map((m) => m.text).join("\n\n") + "\n");
+        expect(readFileSync(join(dir, `${f.name}.pgn`), "utf8")).toBe(
+          f.messages.map((m) => m.text).join("\n\n") + "\n"
+        );
       });
       for (const m of f.messages) {
         it(`${f.name} depth ${m.depth}: parses, verifies, has the listed id, and sign reproduces it`, () => {
@@ -50,26 +53,42 @@ export function describeVectorSet(label: string, dir: string) {
       });
     }
     it("lipmaa of every listed depth", () => {
-      for (const [n, l] of Object.entries(vectors.lipmaa)) expect(Pigeon.lipmaa(Number(n)), n).toBe(l);
+      for (const [n, l] of Object.entries(vectors.lipmaa))
+        expect(Pigeon.lipmaa(Number(n)), n).toBe(l);
     });
     it("blob ids, and blob paths cut from them", () => {
       for (const b of vectors.blobs) {
         expect(Pigeon.blobId(hex(b.content_hex))).toBe(b.id);
         const c = b.id.slice(1, 53);
-        expect(b.path).toBe([0, 7, 14, 21, 28, 35].map((i) => c.slice(i, i + 7)).join("/") + "/" + c.slice(42, 49) + "." + c.slice(49));
+        expect(b.path).toBe(
+          [0, 7, 14, 21, 28, 35].map((i) => c.slice(i, i + 7)).join("/") +
+            "/" +
+            c.slice(42, 49) +
+            "." +
+            c.slice(49)
+        );
       }
     });
     it("base32", () => {
-      for (const v of vectors.base32) expect(b32encode(hex(v.bytes_hex), 0, v.bytes_hex.length / 2)).toBe(v.text);
+      for (const v of vectors.base32)
+        expect(b32encode(hex(v.bytes_hex), 0, v.bytes_hex.length / 2)).toBe(v.text);
     });
     it("the bundle holds every feed message and its blobs, and pigeon verify accepts all of it", () => {
-      const bundle = join(dir, "bundle-ab"), pgn = readFileSync(join(bundle, "messages.pgn"), "utf8");
+      const bundle = join(dir, "bundle-ab"),
+        pgn = readFileSync(join(bundle, "messages.pgn"), "utf8");
       expect(signatureLines(pgn)).toBe(all.length);
       for (const t of all) expect(pgn).toContain(t);
-      for (const b of vectors.blobs) expect(readFileSync(join(bundle, b.path)).toString("hex")).toBe(b.content_hex);
-      const r = spawnSync("node", [join(root, "bin/pigeon.mjs"), "verify", bundle, "--json"], { encoding: "utf8" });
+      for (const b of vectors.blobs)
+        expect(readFileSync(join(bundle, b.path)).toString("hex")).toBe(b.content_hex);
+      const r = spawnSync("node", [join(root, "bin/pigeon.mjs"), "verify", bundle, "--json"], {
+        encoding: "utf8",
+      });
       expect(r.status, r.stderr).toBe(0);
-      expect(JSON.parse(r.stdout)).toEqual({ messages: { accepted: all.length, refused: 0 }, blobs: { accepted: vectors.blobs.length, refused: 0 }, refusals: [] });
+      expect(JSON.parse(r.stdout)).toEqual({
+        messages: { accepted: all.length, refused: 0 },
+        blobs: { accepted: vectors.blobs.length, refused: 0 },
+        refusals: [],
+      });
     });
   });
 }

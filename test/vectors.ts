@@ -5,8 +5,19 @@ import { resolve } from "node:path";
 
 export const VECTORS = resolve(__dirname, "vectors");
 
-export interface VectorMessage { depth: number; id: string; lipmaa_depth: number | null; text: string }
-export interface VectorFeed { name: string; seed_hex: string; public_key_hex: string; author: string; messages: VectorMessage[] }
+export interface VectorMessage {
+  depth: number;
+  id: string;
+  lipmaa_depth: number | null;
+  text: string;
+}
+export interface VectorFeed {
+  name: string;
+  seed_hex: string;
+  public_key_hex: string;
+  author: string;
+  messages: VectorMessage[];
+}
 export interface VectorSet {
   feeds: VectorFeed[];
   blobs: { id: string; path: string; content_hex: string }[];
@@ -14,7 +25,11 @@ export interface VectorSet {
   lipmaa: Record<string, number | null>;
 }
 /** An invalid message and why; rule (this project's set only) names what refuses it: grammar, M1..M5 or 2.3.1..2.3.4. */
-export interface InvalidMessage { why: string; rule?: string; text: string }
+export interface InvalidMessage {
+  why: string;
+  rule?: string;
+  text: string;
+}
 
 /** vectors.json and invalid.json of a vectors directory. */
 export function readVectors(dir: string): { vectors: VectorSet; invalid: InvalidMessage[] } {
@@ -25,7 +40,9 @@ export function readVectors(dir: string): { vectors: VectorSet; invalid: Invalid
 }
 export const { vectors, invalid } = readVectors(VECTORS);
 /** Messages with unusual keys or signatures that a reader accepts (ed25519-edge.json). */
-export const edgeMessages: { why: string; text: string; id: string }[] = JSON.parse(readFileSync(resolve(VECTORS, "ed25519-edge.json"), "utf8")).messages;
+export const edgeMessages: { why: string; text: string; id: string }[] = JSON.parse(
+  readFileSync(resolve(VECTORS, "ed25519-edge.json"), "utf8")
+).messages;
 
 export const hex = (s: string) => Uint8Array.from(Buffer.from(s, "hex"));
 

@@ -23,12 +23,21 @@ const ARTIFACTS = join(root, "test-artifacts");
 const VIEWER = pathToFileURL(join(root, "dist/viewer.html")).href;
 
 function pigeon(...args: string[]) {
-  const p = spawnSync("node", [join(root, "bin/pigeon.mjs"), ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const p = spawnSync("node", [join(root, "bin/pigeon.mjs"), ...args], {
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+  });
   return { code: p.status, out: p.stdout, err: p.stderr };
 }
 const verifyJson = (path: string) => JSON.parse(pigeon("verify", path, "--json").out);
 /** `pigeon verify --json` run beside the file, so that it names the files of a loss as the viewer does (by the name picked). */
-const verifyBeside = (path: string) => JSON.parse(spawnSync("node", [join(root, "bin/pigeon.mjs"), "verify", basename(path), "--json"], { cwd: dirname(path), encoding: "utf8" }).stdout);
+const verifyBeside = (path: string) =>
+  JSON.parse(
+    spawnSync("node", [join(root, "bin/pigeon.mjs"), "verify", basename(path), "--json"], {
+      cwd: dirname(path),
+      encoding: "utf8",
+    }).stdout
+  );
 let stores = 0;
 /** `pigeon csv` of a fresh store that imported path. */
 function csvOf(path: string): string {
@@ -40,12 +49,25 @@ function csvOf(path: string): string {
 let browser: Browser;
 beforeAll(async () => {
   const missing = ensure(["chromium"]);
-  if (missing.length) throw new Error("the viewer's tests need Debian's chromium: apt-get install chromium");
-  if (!existsSync(join(root, "dist/viewer.html"))) spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
+  if (missing.length)
+    throw new Error("the viewer's tests need Debian's chromium: apt-get install chromium");
+  if (!existsSync(join(root, "dist/viewer.html")))
+    spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
   mkdirSync(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
-    executablePath: spawnSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).stdout.trim(),
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    executablePath: spawnSync("sh", ["-c", "command -v chromium"], {
+      encoding: "utf8",
+    }).stdout.trim(),
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 });
 afterAll(async () => {
@@ -61,8 +83,13 @@ interface Loaded {
 }
 /** Opens the viewer (fresh context: its own profile), gives it path through the file or the directory picker, waits for the result. */
 async function load(path: string, kind: "file" | "dir", query = ""): Promise<Loaded> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 1000 }, acceptDownloads: true });
-  const page = await context.newPage(), requests: string[] = [], errors: string[] = [];
+  const context = await browser.newContext({
+    viewport: { width: 1100, height: 1000 },
+    acceptDownloads: true,
+  });
+  const page = await context.newPage(),
+    requests: string[] = [],
+    errors: string[] = [];
   page.on("request", (r) => {
     if (!/^(file|data|blob):/.test(r.url())) requests.push(r.url());
   });
@@ -70,10 +97,15 @@ async function load(path: string, kind: "file" | "dir", query = ""): Promise<Loa
   await page.goto(VIEWER + query);
   await page.waitForFunction(() => (window as any).pigeonState === "ready");
   await page.setInputFiles(kind === "dir" ? "#dir" : "#file", path);
-  await page.waitForFunction(() => ["done", "error"].includes((window as any).pigeonState), null, { timeout: 300000 });
+  await page.waitForFunction(() => ["done", "error"].includes((window as any).pigeonState), null, {
+    timeout: 300000,
+  });
   const state = await page.evaluate(() => (window as any).pigeonState);
   if (state !== "done") throw new Error(`the viewer: ${await page.textContent("#status")}`);
-  const [summary, plots] = await page.evaluate(() => [(window as any).pigeonSummary, (window as any).pigeonPlots]);
+  const [summary, plots] = await page.evaluate(() => [
+    (window as any).pigeonSummary,
+    (window as any).pigeonPlots,
+  ]);
   return { page, summary, plots, requests, errors };
 }
 async function savedCsv(page: Page): Promise<string> {
@@ -85,7 +117,8 @@ function numericCounts(csv: string): Map<string, number> {
   const n = new Map<string, number>();
   for (const row of csv.trim().split("\n").slice(1)) {
     const [feed, , , key, value] = row.split(",");
-    if (value !== "" && isFinite(Number(value))) n.set(`${feed} ${key}`, (n.get(`${feed} ${key}`) ?? 0) + 1);
+    if (value !== "" && isFinite(Number(value)))
+      n.set(`${feed} ${key}`, (n.get(`${feed} ${key}`) ?? 0) + 1);
   }
   return n;
 }
@@ -115,7 +148,8 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
   });
 
   it("opens the same card behind a partition table", async () => {
-    const img = readFileSync(join(root, "out/card.img")), mbr = Buffer.alloc(1 << 20);
+    const img = readFileSync(join(root, "out/card.img")),
+      mbr = Buffer.alloc(1 << 20);
     // one primary partition (FAT16, type 0x06) from sector 2048, as a computer formats a card
     mbr[446 + 4] = 0x06;
     mbr.writeUInt32LE(2048, 446 + 8);
@@ -138,23 +172,43 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
   it("lists an altered message of a bundle with its reason", async () => {
     const dir = join(tmp, "altered");
     cpSync(join(VECTORS, "bundle-ab"), dir, { recursive: true });
-    const pgn = readFileSync(join(dir, "messages.pgn"), "utf8"), target = vectors.feeds[0].messages[5].text;
-    const altered = target.replace(/^(temp_c:"\d+\.)(\d)/m, (_, a, d) => a + ((Number(d) + 1) % 10));
+    const pgn = readFileSync(join(dir, "messages.pgn"), "utf8"),
+      target = vectors.feeds[0].messages[5].text;
+    const altered = target.replace(
+      /^(temp_c:"\d+\.)(\d)/m,
+      (_, a, d) => a + ((Number(d) + 1) % 10)
+    );
     expect(altered).not.toBe(target);
     writeFileSync(join(dir, "messages.pgn"), pgn.replace(target, altered));
     const r = await check("altered", dir, "dir");
     const refusal = r.summary.refusals.find((x: any) => x.depth === 5);
-    expect(refusal).toEqual({ author: vectors.feeds[0].author, depth: 5, reason: "signature does not verify" });
+    expect(refusal).toEqual({
+      author: vectors.feeds[0].author,
+      depth: 5,
+      reason: "signature does not verify",
+    });
     const listed = await r.page.locator(".refusals li").allTextContents();
     expect(listed.some((t) => t.includes("depth 5: signature does not verify"))).toBe(true);
     await r.page.context().close();
   });
 
   it("breaks a plot's line where readings stop for a while", async () => {
-    const seed = new Uint8Array(32).fill(5), texts: string[] = [], ids: string[] = [];
+    const seed = new Uint8Array(32).fill(5),
+      texts: string[] = [],
+      ids: string[] = [];
     for (let d = 0; d < 30; d++) {
-      const t = 1764000000 + 600 * d + (d >= 20 ? 86400 : 0), l = Pigeon.lipmaa(d);
-      const text: string = Pigeon.sign(seed, { kind: "reading", prev: d ? ids[d - 1] : "NONE", depth: d, lipmaa: l === null ? "NONE" : ids[l], body: [["t", `"${t}"`], ["temp", `"${(20 + Math.sin(d)).toFixed(2)}"`]] });
+      const t = 1764000000 + 600 * d + (d >= 20 ? 86400 : 0),
+        l = Pigeon.lipmaa(d);
+      const text: string = Pigeon.sign(seed, {
+        kind: "reading",
+        prev: d ? ids[d - 1] : "NONE",
+        depth: d,
+        lipmaa: l === null ? "NONE" : ids[l],
+        body: [
+          ["t", `"${t}"`],
+          ["temp", `"${(20 + Math.sin(d)).toFixed(2)}"`],
+        ],
+      });
       texts.push(text);
       ids.push(Pigeon.id(text));
     }
@@ -165,8 +219,10 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
     expect(r.plots).toEqual([{ author: Pigeon.identity(seed), key: "temp", points: 30, gaps: 1 }]);
     await r.page.screenshot({ path: join(ARTIFACTS, "viewer-gap.png") });
     // zoom with the wheel, pan with shift-drag, back with a double-click
-    const range = () => r.page.evaluate(() => (window as any).pigeonPlotRanges()[0] as [number, number]);
-    const all = await range(), box = (await r.page.locator(".u-over").boundingBox())!;
+    const range = () =>
+      r.page.evaluate(() => (window as any).pigeonPlotRanges()[0] as [number, number]);
+    const all = await range(),
+      box = (await r.page.locator(".u-over").boundingBox())!;
     await r.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await r.page.mouse.wheel(0, -100);
     const zoomed = await range();
@@ -186,15 +242,21 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
 
   it("opens a messages.pgn dropped onto the page", async () => {
     const f = join(VECTORS, "bundle-ab", "messages.pgn");
-    const page = await (await browser.newContext()).newPage(), requests: string[] = [];
+    const page = await (await browser.newContext()).newPage(),
+      requests: string[] = [];
     page.on("request", (r) => void (/^(file|data|blob):/.test(r.url()) || requests.push(r.url())));
     await page.goto(VIEWER);
     await page.waitForFunction(() => (window as any).pigeonState === "ready");
-    await page.evaluate((text) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([text], "messages.pgn"));
-      document.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }, readFileSync(f, "utf8"));
+    await page.evaluate(
+      (text) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([text], "messages.pgn"));
+        document.dispatchEvent(
+          new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true })
+        );
+      },
+      readFileSync(f, "utf8")
+    );
     await page.waitForFunction(() => (window as any).pigeonState === "done");
     expect(await page.evaluate(() => (window as any).pigeonSummary)).toEqual(verifyJson(f));
     expect(requests).toEqual([]);
@@ -204,20 +266,44 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
   it("gives the core's verdicts with WebCrypto and with the core alone on corrupted messages, small-order keys and S >= L", async () => {
     const rnd = prng(11).float;
     const ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    const small = ["0100000000000000000000000000000000000000000000000000000000000000", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"];
+    const small = [
+      "0100000000000000000000000000000000000000000000000000000000000000",
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    ];
     const texts: string[] = [];
     for (let n = 0; n < 400; n++) {
-      let t: string = Pigeon.sign(new Uint8Array(32).map(() => rnd() * 256), { kind: "reading", prev: "NONE", depth: 0, lipmaa: "NONE", body: [["t", `"${n}"`], ["v", `"é${n}"`]] });
+      let t: string = Pigeon.sign(
+        new Uint8Array(32).map(() => rnd() * 256),
+        {
+          kind: "reading",
+          prev: "NONE",
+          depth: 0,
+          lipmaa: "NONE",
+          body: [
+            ["t", `"${n}"`],
+            ["v", `"é${n}"`],
+          ],
+        }
+      );
       const kind = n % 4;
       if (kind === 1) {
-        const i = rnd() < 0.5 ? 8 + Math.floor(rnd() * 52) : t.length - 13 - Math.floor(rnd() * 103);
+        const i =
+          rnd() < 0.5 ? 8 + Math.floor(rnd() * 52) : t.length - 13 - Math.floor(rnd() * 103);
         t = t.slice(0, i) + ALPHA[Math.floor(rnd() * 32)] + t.slice(i + 1);
       } else if (kind === 2) t = t.replace(`"${n}"`, `"${n + 1}"`);
       else if (kind === 3) {
-        if (rnd() < 0.5) t = t.replace(/^author @[0-9A-Z]{52}/, "author @" + b32encode(Buffer.from(small[n % 3], "hex"), 0, 32));
+        if (rnd() < 0.5)
+          t = t.replace(
+            /^author @[0-9A-Z]{52}/,
+            "author @" + b32encode(Buffer.from(small[n % 3], "hex"), 0, 32)
+          );
         else {
           const sig = Buffer.alloc(64);
-          Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex").copy(sig, 32);
+          Buffer.from(
+            "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
+            "hex"
+          ).copy(sig, 32);
           t = t.replace(/signature [0-9A-Z]{103}/, "signature " + b32encode(sig, 0, 64));
         }
       }
@@ -231,7 +317,9 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
     for (const query of ["", "?engine=core"]) {
       const r = await load(f, "file", query);
       expect(r.summary).toEqual(cli);
-      expect(await r.page.textContent("#status")).toContain(query ? "verified by the core" : "WebCrypto");
+      expect(await r.page.textContent("#status")).toContain(
+        query ? "verified by the core" : "WebCrypto"
+      );
       expect(r.requests).toEqual([]);
       await r.page.context().close();
     }
@@ -240,22 +328,32 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
   it("opens a PC-style card image with a bundle on it: every blob accepted; a blob with changed bytes refused; a looping directory ends", async () => {
     const copy = (volume: string) => {
       const b = join(VECTORS, "bundle-ab");
-      for (const f of ["messages.pgn", ...new Set(vectors.blobs.map((x) => x.path.split("/")[0]))]) run("mcopy", ["-s", "-i", volume, join(b, f), "::"]);
+      for (const f of ["messages.pgn", ...new Set(vectors.blobs.map((x) => x.path.split("/")[0]))])
+        run("mcopy", ["-s", "-i", volume, join(b, f), "::"]);
     };
-    const blob = vectors.blobs[0].path.split("/"), cases: [string, ((v: Buffer) => void) | undefined][] = [
-      ["pc", undefined],
-      ["pc-badblob", (v) => void (v[where(v, vectors.blobs[0].path).offset(0)] ^= 1)],
-      ["pc-loop", (v) => {
-        const d = where(v, blob.slice(0, 3).join("/"));
-        v.writeUInt16LE(d.clusters[0], d.fat(d.clusters[0]));
-      }],
-    ];
+    const blob = vectors.blobs[0].path.split("/"),
+      cases: [string, ((v: Buffer) => void) | undefined][] = [
+        ["pc", undefined],
+        ["pc-badblob", (v) => void (v[where(v, vectors.blobs[0].path).offset(0)] ^= 1)],
+        [
+          "pc-loop",
+          (v) => {
+            const d = where(v, blob.slice(0, 3).join("/"));
+            v.writeUInt16LE(d.clusters[0], d.fat(d.clusters[0]));
+          },
+        ],
+      ];
     for (const [name, change] of cases) {
       const f = join(tmp, name + ".img");
       pcCard(f, copy, change);
-      const r = await load(f, "file"), cli = verifyBeside(f);
+      const r = await load(f, "file"),
+        cli = verifyBeside(f);
       expect(r.summary).toEqual(cli);
-      expect(r.summary.blobs).toEqual(name === "pc-badblob" ? { accepted: vectors.blobs.length - 1, refused: 1 } : { accepted: vectors.blobs.length, refused: 0 });
+      expect(r.summary.blobs).toEqual(
+        name === "pc-badblob"
+          ? { accepted: vectors.blobs.length - 1, refused: 1 }
+          : { accepted: vectors.blobs.length, refused: 0 }
+      );
       expect(r.summary.losses?.length ?? 0).toBe(name === "pc-loop" ? 1 : 0);
       expect(r.errors).toEqual([]);
       await r.page.context().close();
@@ -263,21 +361,32 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
   });
 
   it("names what a damaged card lost as pigeon verify does: bad header numbers, a looping cluster chain, and a sample of the damages of the property test", async () => {
-    const card = await loggerCard(join(tmp, "damaged.img"), 3), orig = Buffer.from(card.buffer);
-    const log = card.readdir("")!.find((e) => e.name.endsWith(".LOG"))!.name, w = where(orig, log);
-    const text = card.readFile(log)!.toString("latin1", 0, 504).trimEnd(), used = 512 * (1 + 16 + 2 * 152);
+    const card = await loggerCard(join(tmp, "damaged.img"), 3),
+      orig = Buffer.from(card.buffer);
+    const log = card.readdir("")!.find((e) => e.name.endsWith(".LOG"))!.name,
+      w = where(orig, log);
+    const text = card.readFile(log)!.toString("latin1", 0, 504).trimEnd(),
+      used = 512 * (1 + 16 + 2 * 152);
     const cases: [string, (b: Buffer) => void][] = [
-      ["pages-1e300", (b) => header(text.replace(/\npages \d+\n/, "\npages 1e300\n")).copy(b, w.offset(0))],
+      [
+        "pages-1e300",
+        (b) => header(text.replace(/\npages \d+\n/, "\npages 1e300\n")).copy(b, w.offset(0)),
+      ],
       ["pages-0", (b) => header(text.replace(/\npages \d+\n/, "\npages 0\n")).copy(b, w.offset(0))],
       ["fat-loop", (b) => b.writeUInt16LE(w.clusters[49], w.fat(w.clusters[59]))],
-      ...[750, 2250, 2750].map((seed): [string, (b: Buffer) => void] => [`seed-${seed}`, (b) => void damage(b, log, used, seed)]),
+      ...[750, 2250, 2750].map((seed): [string, (b: Buffer) => void] => [
+        `seed-${seed}`,
+        (b) => void damage(b, log, used, seed),
+      ]),
     ];
     let withLosses = 0;
     for (const [name, fn] of cases) {
-      const b = Buffer.from(orig), f = join(tmp, `${name}.img`);
+      const b = Buffer.from(orig),
+        f = join(tmp, `${name}.img`);
       fn(b);
       writeFileSync(f, b);
-      const r = await load(f, "file"), cli = verifyBeside(f);
+      const r = await load(f, "file"),
+        cli = verifyBeside(f);
       expect(r.summary, name).toEqual(cli);
       const shown = await r.page.locator(".losses li").count();
       expect(shown, name).toBe(cli.losses?.length ?? 0);
@@ -286,7 +395,8 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
         expect(await r.page.textContent("#status"), name).toContain(`${shown} losses (not read)`);
       }
       expect(r.errors).toEqual([]);
-      if (name === "fat-loop") await r.page.screenshot({ path: join(ARTIFACTS, "viewer-losses.png"), fullPage: true });
+      if (name === "fat-loop")
+        await r.page.screenshot({ path: join(ARTIFACTS, "viewer-losses.png"), fullPage: true });
       await r.page.context().close();
     }
     expect(withLosses).toBeGreaterThanOrEqual(4);

@@ -32,8 +32,11 @@ export interface Geometry {
 export function readGeometry(buf: Uint8Array): Geometry | null {
   if (buf.length < SECTOR || buf[510] !== 0x55 || buf[511] !== 0xaa) return null;
   const v = new DataView(buf.buffer, buf.byteOffset, SECTOR);
-  const bytesPerSector = v.getUint16(11, true), sectorsPerCluster = v.getUint8(13);
-  const reservedSectors = v.getUint16(14, true), fats = v.getUint8(16), rootEntries = v.getUint16(17, true);
+  const bytesPerSector = v.getUint16(11, true),
+    sectorsPerCluster = v.getUint8(13);
+  const reservedSectors = v.getUint16(14, true),
+    fats = v.getUint8(16),
+    rootEntries = v.getUint16(17, true);
   const totalSectors = v.getUint16(19, true) || v.getUint32(32, true);
   const sectorsPerFat = v.getUint16(22, true) || v.getUint32(36, true);
   if (bytesPerSector !== SECTOR || !sectorsPerCluster || !fats || !sectorsPerFat) return null;
@@ -44,8 +47,19 @@ export function readGeometry(buf: Uint8Array): Geometry | null {
   const clusters = Math.floor((totalSectors - firstDataSector) / sectorsPerCluster);
   const fatType = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
   return {
-    bytesPerSector, sectorsPerCluster, reservedSectors, fats, sectorsPerFat, rootEntries, totalSectors,
-    firstFatSector, firstRootSector, rootSectors, firstDataSector, clusters, fatType,
+    bytesPerSector,
+    sectorsPerCluster,
+    reservedSectors,
+    fats,
+    sectorsPerFat,
+    rootEntries,
+    totalSectors,
+    firstFatSector,
+    firstRootSector,
+    rootSectors,
+    firstDataSector,
+    clusters,
+    fatType,
   };
 }
 
@@ -211,8 +225,12 @@ export class BlockDevice implements DiskIO {
     if (region === "root" || region === "dir") {
       // an entry that is or was a directory changed: the tree may have changed
       for (let e = 0; e < SECTOR; e += 32) {
-        const oldAttr = this.buffer[at + e + 11], newAttr = data[e + 11];
-        if (((oldAttr | newAttr) & 0x10) && this.buffer.compare(data, e, e + 32, at + e, at + e + 32) !== 0) {
+        const oldAttr = this.buffer[at + e + 11],
+          newAttr = data[e + 11];
+        if (
+          (oldAttr | newAttr) & 0x10 &&
+          this.buffer.compare(data, e, e + 32, at + e, at + e + 32) !== 0
+        ) {
           this.dirs = null;
           return;
         }
@@ -221,7 +239,10 @@ export class BlockDevice implements DiskIO {
       // a directory's cluster chain changed
       const first = ((sector - this.geo.firstFatSector) % this.geo.sectorsPerFat) * (SECTOR / 2);
       for (let e = 0; e < SECTOR; e += 2)
-        if (this.dirs.has(first + e / 2) && data.readUInt16LE(e) !== this.buffer.readUInt16LE(at + e)) {
+        if (
+          this.dirs.has(first + e / 2) &&
+          data.readUInt16LE(e) !== this.buffer.readUInt16LE(at + e)
+        ) {
           this.dirs = null;
           return;
         }
@@ -231,10 +252,12 @@ export class BlockDevice implements DiskIO {
   /** The clusters of every sub-directory, found by walking the tree from the root (FAT16). */
   private dirClusters(): Set<number> {
     if (this.dirs) return this.dirs;
-    const g = this.geo, dirs = new Set<number>();
+    const g = this.geo,
+      dirs = new Set<number>();
     this.dirs = dirs;
     if (!g || g.fatType !== 16) return dirs;
-    const fat = g.firstFatSector * SECTOR, buf = this.buffer;
+    const fat = g.firstFatSector * SECTOR,
+      buf = this.buffer;
     const chain = (c: number): number[] => {
       const out: number[] = [];
       while (c >= 2 && c < g.clusters + 2 && !dirs.has(c) && out.length <= g.clusters) {
@@ -247,7 +270,8 @@ export class BlockDevice implements DiskIO {
     const scan = (from: number, bytes: number, todo: number[]) => {
       for (let e = from; e < from + bytes; e += 32) {
         if (buf[e] === 0) return false; // end of directory
-        if (buf[e] === 0xe5 || buf[e] === 0x2e || buf[e + 11] === 0x0f || !(buf[e + 11] & 0x10)) continue;
+        if (buf[e] === 0xe5 || buf[e] === 0x2e || buf[e + 11] === 0x0f || !(buf[e + 11] & 0x10))
+          continue;
         todo.push(buf.readUInt16LE(e + 26));
       }
       return true;
@@ -263,4 +287,3 @@ export class BlockDevice implements DiskIO {
     return dirs;
   }
 }
-

@@ -87,11 +87,17 @@ export class Fault {
     if (plan.model === "torn" && region === "data") {
       const rnd = prng(plan.seed ?? 1);
       const prefix = rnd.int(data.length); // 0..511 new bytes of a sector: never the whole
-      const tail = plan.tail === "old" || plan.tail === "garbage" ? plan.tail : rnd.float() < 0.5 ? "old" : "garbage";
+      const tail =
+        plan.tail === "old" || plan.tail === "garbage"
+          ? plan.tail
+          : rnd.float() < 0.5
+            ? "old"
+            : "garbage";
       old.set(data.subarray(0, prefix));
       if (tail === "garbage") for (let i = prefix; i < data.length; i++) old[i] = rnd.int(256);
       this.record = { model: plan.model, sector, region, outcome: "torn", prefix, tail };
-    } else this.record = { model: plan.model, sector, region, outcome: "lost", prefix: 0, tail: null };
+    } else
+      this.record = { model: plan.model, sector, region, outcome: "lost", prefix: 0, tail: null };
     return false;
   }
 }

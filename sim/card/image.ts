@@ -18,7 +18,14 @@ import { dirname, join } from "node:path";
 import * as FatFsLib from "js-fatfs";
 import type { DiskIO, FatFs } from "js-fatfs";
 import { BlockDevice, type Geometry } from "./device";
-import { fatReaddir, fatReadFile, frName, newFatFs as newFatFsWith, withMount, type HostEntry } from "./fatfs";
+import {
+  fatReaddir,
+  fatReadFile,
+  frName,
+  newFatFs as newFatFsWith,
+  withMount,
+  type HostEntry,
+} from "./fatfs";
 import { SECTOR } from "./fault";
 
 // ---- FatFs instances ------------------------------------------------------------
@@ -53,7 +60,7 @@ export class FatImage {
     public path: string,
     readonly buffer: Buffer,
     readonly device: BlockDevice,
-    readonly ff: FatFs,
+    readonly ff: FatFs
   ) {}
 
   /** An image over `buffer` (kept, not copied); nothing touches `path` until `save()`. */
@@ -114,21 +121,34 @@ export interface CreateOptions {
  * Sizes from about 16 MiB to 1 GiB come out FAT16 with FatFs' own cluster sizes;
  * 32 to 256 MiB are the intended ones.
  */
-export async function createImage(path: string, sizeBytes: number, o: CreateOptions = {}): Promise<FatImage> {
-  if (sizeBytes % SECTOR || sizeBytes < 8 << 20) throw new Error("createImage: size must be a multiple of 512, at least 8 MiB");
+export async function createImage(
+  path: string,
+  sizeBytes: number,
+  o: CreateOptions = {}
+): Promise<FatImage> {
+  if (sizeBytes % SECTOR || sizeBytes < 8 << 20)
+    throw new Error("createImage: size must be a multiple of 512, at least 8 MiB");
   const img = await FatImage.fromBuffer(path, Buffer.alloc(sizeBytes));
-  const ff = img.ff, workLen = 64 * 1024, work = ff.malloc(workLen);
-  const res = ff.f_mkfs("", {
-    fmt: FatFsLib.FM_FAT | FatFsLib.FM_SFD,
-    n_fat: o.fats ?? 2,
-    align: 0,
-    n_root: o.rootEntries ?? 512,
-    au_size: (o.sectorsPerCluster ?? 0) * SECTOR,
-  }, work, workLen);
+  const ff = img.ff,
+    workLen = 64 * 1024,
+    work = ff.malloc(workLen);
+  const res = ff.f_mkfs(
+    "",
+    {
+      fmt: FatFsLib.FM_FAT | FatFsLib.FM_SFD,
+      n_fat: o.fats ?? 2,
+      align: 0,
+      n_root: o.rootEntries ?? 512,
+      au_size: (o.sectorsPerCluster ?? 0) * SECTOR,
+    },
+    work,
+    workLen
+  );
   ff.free(work);
   if (res !== FatFsLib.FR_OK) throw new Error(`f_mkfs: ${frName(res)}`);
   const g = img.geometry;
-  if (!g || g.fatType !== 16) throw new Error(`createImage: ${sizeBytes} bytes formats as FAT${g?.fatType}, not FAT16`);
+  if (!g || g.fatType !== 16)
+    throw new Error(`createImage: ${sizeBytes} bytes formats as FAT${g?.fatType}, not FAT16`);
   // FatFs labels FAT12/16 volumes "FAT     "; card formatters write "FAT16   ". The label is
   // informational only (drivers decide by cluster count), but `file` and people read it.
   img.buffer.write("FAT16   ", 54, "latin1");

@@ -47,10 +47,16 @@ export class MemDisk implements Disk {
         if (m === "r") return 0;
         const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
         let b = disk.files.get(path)!;
-        if (pos + bytes.length > b.length) disk.files.set(path, (b = Buffer.concat([b, Buffer.alloc(pos + bytes.length - b.length)])));
+        if (pos + bytes.length > b.length)
+          disk.files.set(
+            path,
+            (b = Buffer.concat([b, Buffer.alloc(pos + bytes.length - b.length)]))
+          );
         for (let o = 0; o < bytes.length; o += 512) {
-          const piece = bytes.subarray(o, o + 512), at = pos + o;
-          if (!disk.power.write(disk.writes++, "data", piece, b.subarray(at, at + piece.length))) throw new PowerCut(disk.power.record ? "power cut" : "no power");
+          const piece = bytes.subarray(o, o + 512),
+            at = pos + o;
+          if (!disk.power.write(disk.writes++, "data", piece, b.subarray(at, at + piece.length)))
+            throw new PowerCut(disk.power.record ? "power cut" : "no power");
           piece.copy(b, at);
         }
         pos += bytes.length;
@@ -58,7 +64,8 @@ export class MemDisk implements Disk {
       },
       seek(n: number) {
         const b = disk.files.get(path)!;
-        if (n > b.length && m !== "r") disk.files.set(path, Buffer.concat([b, Buffer.alloc(n - b.length, 0xa5)]));
+        if (n > b.length && m !== "r")
+          disk.files.set(path, Buffer.concat([b, Buffer.alloc(n - b.length, 0xa5)]));
         pos = n;
       },
       close() {},

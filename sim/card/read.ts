@@ -22,14 +22,24 @@ export interface CardLog {
 
 /** Every log on the card (root *.LOG), with its messages. */
 export function readCard(img: FatImage): CardLog[] {
-  const vol = new FatVolume(memoryBytes(img.buffer)), out: CardLog[] = [];
+  const vol = new FatVolume(memoryBytes(img.buffer)),
+    out: CardLog[] = [];
   for (const e of vol.list(null).entries) {
     if (e.dir || !LOG_NAME.test(e.name)) continue;
-    const losses: Loss[] = [], f = vol.open(e);
+    const losses: Loss[] = [],
+      f = vol.open(e);
     if (f.lost) losses.push({ file: e.name, page: null, depths: null, reason: f.lost });
-    const l = cardLog(f, e.name, e.name, losses), messages: string[] = [];
+    const l = cardLog(f, e.name, e.name, losses),
+      messages: string[] = [];
     if (l) for (const [text] of logRecords(l.log, l.file, e.name, losses)) messages.push(text);
-    out.push({ path: e.name, author: l ? l.log.author : "", messages, bad: losses.flatMap((x) => (x.page === null ? [] : [x.page])), pages: l ? l.log.page + 1 : 0, losses });
+    out.push({
+      path: e.name,
+      author: l ? l.log.author : "",
+      messages,
+      bad: losses.flatMap((x) => (x.page === null ? [] : [x.page])),
+      pages: l ? l.log.page + 1 : 0,
+      losses,
+    });
   }
   return out;
 }

@@ -2,7 +2,16 @@
 // boot, keep the seed in internal flash, mount the card's log, then every
 // `interval` seconds take the sensors' values and append one signed reading.
 // (LED codes, the no-card queue, deep sleep and the watchdog: issue 4.)
-import { createLog, Disk, File, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog } from "../../src/log";
+import {
+  createLog,
+  Disk,
+  File,
+  find,
+  LOG_FULL,
+  mayHoldRecords,
+  NO_HEADER,
+  openLog,
+} from "../../src/log";
 import { parseConfig } from "../../src/config";
 import { append, latest, openFeed, readingBody, REFUSED, type OwnFeed } from "../../src/ownfeed";
 import { board } from "../../src/engine";
@@ -15,11 +24,15 @@ declare var PIGEON_LINK: boolean;
 declare var E: any, getTime: any, setInterval: any, analogRead: any, print: any;
 declare var PIGEON_SENSORS: any;
 
-var SEED = "pigeon.seed", BOOTS = "pigeon.boots", BOOT_ROOM = 2048;
+var SEED = "pigeon.seed",
+  BOOTS = "pigeon.boots",
+  BOOT_ROOM = 2048;
 
 /** The 32-byte seed from internal flash, made from hardware noise on first boot. Never on the card. */
 function seed(S: any): Uint8Array {
-  var s = S.read(SEED), b = new Uint8Array(32), i;
+  var s = S.read(SEED),
+    b = new Uint8Array(32),
+    i;
   if (s && s.length == 32) {
     for (i = 0; i < 32; i++) b[i] = s.charCodeAt(i);
     return b;
@@ -31,7 +44,8 @@ function seed(S: any): Uint8Array {
 }
 /** Counts this boot in internal flash: one more byte of a file whose unwritten bytes are 0xFF. */
 function countBoot(S: any): number {
-  var s = S.read(BOOTS), n = 0;
+  var s = S.read(BOOTS),
+    n = 0;
   if (!s) {
     S.write(BOOTS, "\x00", 0, BOOT_ROOM);
     return 1;
@@ -95,9 +109,11 @@ var SD_DEFAULT = "B3,B5,B4,B6";
 function connectCard(sd: string | undefined) {
   var env = typeof process != "undefined" && process.env ? process.env.BOARD : "";
   if (env == "LINUX") return; // Espruino's Linux build: files are the host's, there is no SD card
-  var p = (sd || SD_PINS[env] || SD_DEFAULT).split(","), pin = function (n: string) {
-    return (0, eval)(n);
-  }, spi = (0, eval)("SPI1");
+  var p = (sd || SD_PINS[env] || SD_DEFAULT).split(","),
+    pin = function (n: string) {
+      return (0, eval)(n);
+    },
+    spi = (0, eval)("SPI1");
   spi.setup({ sck: pin(p[0]), mosi: pin(p[1]), miso: pin(p[2]) });
   E.connectSDCard(spi, pin(p[3]));
 }
@@ -109,11 +125,20 @@ function connectCard(sd: string | undefined) {
  * leaves the request, answered again at the next mount (spec/card.md).
  */
 function answerLatest(fs: any) {
-  var req = readText(fs, "LATEST.REQ"), n, f: File, first = true;
+  var req = readText(fs, "LATEST.REQ"),
+    n,
+    f: File,
+    first = true;
   if (req == undefined) return;
   n = +req;
   if (!fs.statSync("LATEST")) fs.mkdirSync("LATEST");
-  if (!(n >= 1 && n <= 100000 && n % 1 == 0)) fs.writeFileSync("LATEST/ERROR.TXT", "LATEST.REQ: expected a number of messages from 1 to 100000, not " + JSON.stringify(req) + "\n");
+  if (!(n >= 1 && n <= 100000 && n % 1 == 0))
+    fs.writeFileSync(
+      "LATEST/ERROR.TXT",
+      "LATEST.REQ: expected a number of messages from 1 to 100000, not " +
+        JSON.stringify(req) +
+        "\n"
+    );
   else {
     f = E.openFile("LATEST/MESSAGES.PGN", "w");
     latest(state.feed!, n, function (t) {
@@ -128,7 +153,9 @@ function answerLatest(fs: any) {
 
 /** Opens the own feed's log, making it when it is missing or when its making was cut short (it has no header and holds nothing). */
 function openOwnLog(fs: any, disk: Disk, path: string) {
-  var pages = Math.floor((state.config.log_mb * 1048576) / 1024) - 64, st = fs.statSync(path), log;
+  var pages = Math.floor((state.config.log_mb * 1048576) / 1024) - 64,
+    st = fs.statSync(path),
+    log;
   if (!st) createLog(disk, path, state.ident, pages, E.hwRand() >>> 0);
   try {
     log = openLog(disk, path);
@@ -148,14 +175,20 @@ function storeError(why: string) {
 }
 /** The status a failed card operation means: the card's own errors carry a code; the file system's mean the card is not there. */
 function failed(e: any) {
-  report(e.code == LOG_FULL ? "card full" : e.code ? "error" : "no card", e.message + (e.code == LOG_FULL ? "; logging stopped, the card keeps what it has" : ""));
+  report(
+    e.code == LOG_FULL ? "card full" : e.code ? "error" : "no card",
+    e.message + (e.code == LOG_FULL ? "; logging stopped, the card keeps what it has" : "")
+  );
 }
 
 /** Opens (or makes) the own feed's log on the card; false when there is no usable card (readings then wait in flash). */
 function mount(): boolean {
-  var fs = board("fs"), disk: Disk = { openFile: E.openFile }, path = state.ident.slice(1, 9) + ".LOG";
+  var fs = board("fs"),
+    disk: Disk = { openFile: E.openFile },
+    path = state.ident.slice(1, 9) + ".LOG";
   try {
-    if (readText(fs, "IDENT.TXT") != state.ident + "\n") fs.writeFileSync("IDENT.TXT", state.ident + "\n");
+    if (readText(fs, "IDENT.TXT") != state.ident + "\n")
+      fs.writeFileSync("IDENT.TXT", state.ident + "\n");
     state.feed = openFeed(openOwnLog(fs, disk, path), E.openFile(path, "r"), state.keys!);
     answerLatest(fs);
     report("logging", path);
@@ -175,7 +208,10 @@ function mount(): boolean {
  * message.
  */
 export function start() {
-  var S = board("Storage"), fs = board("fs"), cfg = S.read("PIGEON.CFG"), w;
+  var S = board("Storage"),
+    fs = board("fs"),
+    cfg = S.read("PIGEON.CFG"),
+    w;
   state.boot = countBoot(S);
   if (typeof setDeepSleep == "function") setDeepSleep(1); // STM32: sleep between timers
   try {
@@ -183,7 +219,9 @@ export function start() {
     cfg = cfg || readText(fs, "PIGEON.CFG"); // no PIGEON.CFG anywhere: the defaults
     state.config = parseConfig(cfg || "");
     if (state.config.per_message * state.config.sensors.split(",").length > 61)
-      throw new Error("PIGEON.CFG: per_message times the number of sensors must be at most 61 (a message holds 64 entries)");
+      throw new Error(
+        "PIGEON.CFG: per_message times the number of sensors must be at most 61 (a message holds 64 entries)"
+      );
   } catch (e) {
     state.halted = true;
     report("error", (e as Error).message);
@@ -204,7 +242,11 @@ export function start() {
     }
   }
   // Cortex-M4 boards: the Thumb-2 kernels saved in Storage (E.convolve and JavaScript elsewhere, same bytes)
-  state.native = useNative(E, S, typeof process != "undefined" && process.env ? process.env.BOARD : "");
+  state.native = useNative(
+    E,
+    S,
+    typeof process != "undefined" && process.env ? process.env.BOARD : ""
+  );
   state.keys = keys(seed(S));
   state.ident = identity(state.keys);
   mount(); // a card that is not there, or not usable, is looked for again at the first message
@@ -216,12 +258,18 @@ declare var LED1: any, digitalWrite: any, setTimeout: any, setDeepSleep: any;
 function blink(n: number, ms: number) {
   if (typeof LED1 == "undefined") return;
   for (var i = 0; i < n; i++) {
-    setTimeout(function () {
-      digitalWrite(LED1, 1);
-    }, 2 * i * ms + 1);
-    setTimeout(function () {
-      digitalWrite(LED1, 0);
-    }, 2 * i * ms + ms + 1);
+    setTimeout(
+      function () {
+        digitalWrite(LED1, 1);
+      },
+      2 * i * ms + 1
+    );
+    setTimeout(
+      function () {
+        digitalWrite(LED1, 0);
+      },
+      2 * i * ms + ms + 1
+    );
   }
 }
 var CODES: { [status: string]: number } = { logging: 1, "no card": 2, "card full": 3 };
@@ -232,14 +280,18 @@ var CODES: { [status: string]: number } = { logging: 1, "no card": 2, "card full
 // card is back they become messages, in order, then the file is erased. After a
 // power cut between those two steps, readings already on the card are skipped
 // by their (boot, t), which only grow.
-var QUEUE = "pigeon.q", QUEUE_ROOM = 4096;
+var QUEUE = "pigeon.q",
+  QUEUE_ROOM = 4096;
 function queued(S: any): string {
-  var q = S.read(QUEUE) || "", n = q.indexOf("\xff");
+  var q = S.read(QUEUE) || "",
+    n = q.indexOf("\xff");
   return n < 0 ? q : q.slice(0, n);
 }
 /** Keeps one reading in flash; false when the queue is full (the reading is dropped). */
 function enqueue(t: number, row: (number | string)[]): boolean {
-  var S = board("Storage"), q = queued(S), line = state.boot + "," + Math.floor(t) + "," + row.join(",") + "\n";
+  var S = board("Storage"),
+    q = queued(S),
+    line = state.boot + "," + Math.floor(t) + "," + row.join(",") + "\n";
   if (q.length + line.length > QUEUE_ROOM) return false;
   if (!q.length) S.write(QUEUE, line, 0, QUEUE_ROOM);
   else S.write(QUEUE, line, q.length);
@@ -247,7 +299,13 @@ function enqueue(t: number, row: (number | string)[]): boolean {
 }
 /** Writes the queued readings onto the card, oldest first, skipping any already there. */
 function flushQueue() {
-  var S = board("Storage"), q = queued(S), lines, names = state.config.sensors.split(","), i, f, last;
+  var S = board("Storage"),
+    q = queued(S),
+    lines,
+    names = state.config.sensors.split(","),
+    i,
+    f,
+    last;
   if (!q) return;
   lines = q.split("\n");
   last = lastStamp();
@@ -266,7 +324,9 @@ function flushQueue() {
 }
 /** (boot, t) of the newest message on the card. */
 function lastStamp(): number[] {
-  var feed = state.feed!, t = feed.log.next ? find(feed.log, feed.reader, feed.log.next - 1) : "", m = /\nt:"(\d+)"\nboot:"(\d+)"/.exec(t || "");
+  var feed = state.feed!,
+    t = feed.log.next ? find(feed.log, feed.reader, feed.log.next - 1) : "",
+    m = /\nt:"(\d+)"\nboot:"(\d+)"/.exec(t || "");
   return m ? [+m[2], +m[1]] : [-1, -1];
 }
 function appendReading(t0: number, boot: number, names: string[], rows: (number | string)[][]) {
@@ -277,8 +337,15 @@ function appendReading(t0: number, boot: number, names: string[], rows: (number 
 
 /** One sampling: a row of values; every per_message rows, one message onto the card (or into the queue). */
 export function step() {
-  var c = state.config, names = c.sensors.split(","), row = [], i, rows;
-  blink(state.status == "error" ? 1 : CODES[state.status] || 0, state.status == "error" ? 1000 : 60);
+  var c = state.config,
+    names = c.sensors.split(","),
+    row = [],
+    i,
+    rows;
+  blink(
+    state.status == "error" ? 1 : CODES[state.status] || 0,
+    state.status == "error" ? 1000 : 60
+  );
   if (state.halted || state.status == "card full") return;
   if (!state.rows.length) state.t0 = getTime();
   try {
@@ -321,8 +388,20 @@ export function pull(tag: number, have: string, from: number, max: number, check
   var feed = state.feed;
   // without the server, the console's "Uncaught Error: ..." line is the answer (spec/link.md)
   if (PIGEON_LINK)
-    serve(feed && feed.log, feed ? feed.reader : (undefined as any), state.ident, state.status || "not started", tag, have, from, max, check, print, function () {
-      return Date.now();
-    });
+    serve(
+      feed && feed.log,
+      feed ? feed.reader : (undefined as any),
+      state.ident,
+      state.status || "not started",
+      tag,
+      have,
+      from,
+      max,
+      check,
+      print,
+      function () {
+        return Date.now();
+      }
+    );
   else throw new Error("flashed with --no-link");
 }

@@ -13,7 +13,8 @@ import { blocks, H, setBlocks } from "../../src/sha512";
 /** Boards whose CPU runs the blob: STM32F4 (Pico, WiFi) and nRF52 (Puck.js, Pixl.js, Bangle.js, MDBT42Q, Jolt.js). */
 export var CORTEX_M4 = /^(PICO|ESPRUINOWIFI|PUCKJS|PIXLJS|BANGLEJS|MDBT42Q|JOLTJS|NRF52)/;
 /** The core's own product and base32 decoder, before any binding replaces them: the way back for arrays that are not flat. */
-var jsMul = mul, jsDecode = b32decode;
+var jsMul = mul,
+  jsDecode = b32decode;
 /** The blob's Storage file (saved by npm run flash). */
 export var BLOB = "pigeon.bin";
 
@@ -26,7 +27,16 @@ export function kernels(e: any, blob: () => string) {
   var ad = function (x: any): number {
     return e.getAddressOf(x, true);
   };
-  var at = 0, fm: any, fs: any, sb: any, eb: any, ed: any, sg: any, cb: any, bd: any, tab: Uint8Array | undefined;
+  var at = 0,
+    fm: any,
+    fs: any,
+    sb: any,
+    eb: any,
+    ed: any,
+    sg: any,
+    cb: any,
+    bd: any,
+    tab: Uint8Array | undefined;
   /**
    * The blob's address, with the kernels bound at it: E.nativeCall at an
    * address runs the code in flash in place (given the string as data it would
@@ -64,10 +74,16 @@ export function kernels(e: any, blob: () => string) {
     return ad(tab);
   };
   // scratch for the kernels; verification's (P, win: 2 KB) only once something is verified
-  var io = new Uint8Array(64), P: Int32Array, win: Uint8Array, sio: Uint8Array = new Uint8Array(576);
+  var io = new Uint8Array(64),
+    P: Int32Array,
+    win: Uint8Array,
+    sio: Uint8Array = new Uint8Array(576);
   /** Addresses of the kernel's scratch arrays and the table, or 0 when one is not flat or the blob is gone. */
   var scratch = function (): any {
-    var t = table(), a = ad(io), b, c;
+    var t = table(),
+      a = ad(io),
+      b,
+      c;
     if (!P) {
       P = new Int32Array(80);
       win = new Uint8Array(1920);
@@ -79,24 +95,30 @@ export function kernels(e: any, blob: () => string) {
   return {
     /** o = a * b on the core's limbs. */
     mul: function (o: Gf, a: Gf, b: Gf) {
-      var x = ad(o), y = ad(a), z = ad(b);
+      var x = ad(o),
+        y = ad(a),
+        z = ad(b);
       if (bind() && x && y && z) fm(x, y, z);
       else jsMul(o, a, b);
     },
     sq: function (o: Gf, a: Gf) {
-      var x = ad(o), y = ad(a);
+      var x = ad(o),
+        y = ad(a);
       if (bind() && x && y) fs(x, y);
       else jsMul(o, a, a);
     },
     /** SHA-512's block function: the whole blocks of m[p .. p+n) into H. */
     blocks: function (m: Uint8Array, p: number, n: number) {
-      var x = ad(m), h = ad(H), k = ad(K);
+      var x = ad(m),
+        h = ad(H),
+        k = ad(K);
       if (bind() && x && h && k) sb(h, x + p, n >> 7, k);
       else blocks(m, p, n);
     },
     /** o[p..p+32) = encoding of [k]B (k: 32 bytes, secret); false when it did not run. */
     base: function (o: Uint8Array, p: number, k: Uint8Array) {
-      var t = table(), a = ad(io);
+      var t = table(),
+        a = ad(io);
       if (!(t && a)) return false;
       io.set(k.subarray(0, 32), 32);
       eb(a, a + 32, t);
@@ -105,7 +127,9 @@ export function kernels(e: any, blob: () => string) {
     },
     /** sig[0..64) = the signature of m[p..p+n) under the expanded key k (96 bytes); false when it did not run. */
     sign: function (k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
-      var t = table(), x = ad(K), a = ad((sio = grow(sio, 160 + n)));
+      var t = table(),
+        x = ad(K),
+        a = ad((sio = grow(sio, 160 + n)));
       if (!(t && x && a)) return false;
       sio.set(k);
       sio.set(m.subarray(p, p + n), 160);
@@ -115,12 +139,14 @@ export function kernels(e: any, blob: () => string) {
     },
     /** The core's b32decode, in C. */
     decode: function (s: Uint8Array, p: number, n: number, out: Uint8Array) {
-      var x = ad(out), y = ad(s);
+      var x = ad(out),
+        y = ad(s);
       return bind() && x && y ? bd(x, y + p, n) : jsDecode(s, p, n, out);
     },
     /** rv = encoding of [h]Q + [S]B, Q (extended, Z = 1) and 2d in the core's limbs, S at sig[q..q+32). */
     dsm: function (rv: Uint8Array, h: Uint8Array, sig: Uint8Array, q: number, Q: Gf[], D2: Gf) {
-      var s = scratch(), i;
+      var s = scratch(),
+        i;
       if (!s) return false;
       copy(io, 0, h, 0, 32);
       copy(io, 32, sig, q, 32);
@@ -140,7 +166,14 @@ export function kernels(e: any, blob: () => string) {
  */
 export function useNative(e: any, S: any, boardName: string): boolean {
   var k;
-  if (!S.read(BLOB) || !CORTEX_M4.test(boardName || "") || !e || typeof e.nativeCall != "function" || typeof e.getAddressOf != "function") return false;
+  if (
+    !S.read(BLOB) ||
+    !CORTEX_M4.test(boardName || "") ||
+    !e ||
+    typeof e.nativeCall != "function" ||
+    typeof e.getAddressOf != "function"
+  )
+    return false;
   k = kernels(e, function () {
     return S.read(BLOB);
   });

@@ -51,7 +51,9 @@ export interface Input {
 
 /** Messages of messages.pgn lines: a message ends at its signature line (P3); one empty line between messages (P1). */
 export function* pgnMessages(lines: Iterable<string>, file: string): Generator<Source> {
-  let start = -1, n = 0, buf: string[] = [];
+  let start = -1,
+    n = 0,
+    buf: string[] = [];
   for (const l of lines) {
     n++;
     if (start < 0) {
@@ -80,7 +82,11 @@ export function* textLines(b: Bytes, read?: NonNullable<Input["read"]>): Generat
   let rest = "";
   if (read) read.total += b.size;
   try {
-    for (let at = 0, chunk; at < b.size && (chunk = b.read(at, 1 << 20)).length; at += chunk.length) {
+    for (
+      let at = 0, chunk;
+      at < b.size && (chunk = b.read(at, 1 << 20)).length;
+      at += chunk.length
+    ) {
       const lines = (rest + dec.decode(chunk, { stream: true })).split("\n");
       rest = lines.pop()!;
       for (const l of lines) {
@@ -128,12 +134,23 @@ function bytesDisk(name: string, b: Bytes): Disk {
     },
   };
 }
-const loss = (file: string, reason: string, page: number | null = null, depths: Loss["depths"] = null): Loss => ({ file, page, depths, reason });
+const loss = (
+  file: string,
+  reason: string,
+  page: number | null = null,
+  depths: Loss["depths"] = null
+): Loss => ({ file, page, depths, reason });
 /** The store code's reason without the path it starts with. */
-const why = (name: string, message: string) => (message.startsWith(name + ": ") ? message.slice(name.length + 2) : message);
+const why = (name: string, message: string) =>
+  message.startsWith(name + ": ") ? message.slice(name.length + 2) : message;
 
 /** The log `name` in b (file names it in reports), opened; undefined when it cannot be (the loss is reported). */
-export function cardLog(b: Bytes, name: string, file: string, losses: Loss[]): { log: Log; file: File } | undefined {
+export function cardLog(
+  b: Bytes,
+  name: string,
+  file: string,
+  losses: Loss[]
+): { log: Log; file: File } | undefined {
   const disk = bytesDisk(name, b);
   try {
     return { log: openLog(disk, name, true), file: disk.openFile(name, "r")! };
@@ -154,32 +171,57 @@ const SLICE = 4096;
  * from its older slot because the newer one is damaged): a log holds
  * consecutive depths from its first.
  */
-export function* logRecords(log: Log, f: File, file: string, losses: Loss[]): Generator<[string, number]> {
+export function* logRecords(
+  log: Log,
+  f: File,
+  file: string,
+  losses: Loss[]
+): Generator<[string, number]> {
   const told = new Set<string>(); // losses reported already: a resumed slice reads again the page it starts on
-  let expected = log.first, pending: Loss[] = [], last = -1, done = false;
+  let expected = log.first,
+    pending: Loss[] = [],
+    last = -1,
+    done = false;
   const gap = (to: number | null) => {
     if (to !== null && to < expected) return;
     const depths: Loss["depths"] = [expected, to];
     if (pending.length) for (const l of pending) l.depths = depths;
-    else if (to !== null) losses.push(loss(file, `depths ${expected}..${to} are missing between the records around them (a page was read from its older slot: the newer one is damaged)`, null, depths));
+    else if (to !== null)
+      losses.push(
+        loss(
+          file,
+          `depths ${expected}..${to} are missing between the records around them (a page was read from its older slot: the newer one is damaged)`,
+          null,
+          depths
+        )
+      );
     pending = [];
   };
   while (!done) {
     const slice: ([string, number] | Loss)[] = [];
     // a resumed slice starts on the page where the last one's last record ends (or begins):
     // what comes before it there was given, up to that record or the first deeper one
-    let skipping = last >= 0, seen = false, count = 0;
-    each(log, f, (t, d) => {
-      if (skipping && !seen && d <= last) return void (seen = d === last);
-      skipping = false;
-      slice.push([t, d]);
-      return ++count >= SLICE;
-    }, (page, reason) => {
-      const l = loss(file, why(log.path, reason), page), key = page + "\n" + l.reason;
-      if (told.has(key)) return;
-      told.add(key);
-      slice.push(l);
-    }, last >= 0 ? last : undefined);
+    let skipping = last >= 0,
+      seen = false,
+      count = 0;
+    each(
+      log,
+      f,
+      (t, d) => {
+        if (skipping && !seen && d <= last) return void (seen = d === last);
+        skipping = false;
+        slice.push([t, d]);
+        return ++count >= SLICE;
+      },
+      (page, reason) => {
+        const l = loss(file, why(log.path, reason), page),
+          key = page + "\n" + l.reason;
+        if (told.has(key)) return;
+        told.add(key);
+        slice.push(l);
+      },
+      last >= 0 ? last : undefined
+    );
     done = count < SLICE;
     for (const x of slice) {
       if (!Array.isArray(x)) {
@@ -198,12 +240,18 @@ export function* logRecords(log: Log, f: File, file: string, losses: Loss[]): Ge
 }
 
 /** The messages of the card log `name` (8.3, e.g. "SPWC5NAG.LOG"), opened when they are first asked for; file names it in reports. */
-export function* logMessages(open: () => Bytes | undefined, name: string, file: string, losses: Loss[]): Generator<Source> {
+export function* logMessages(
+  open: () => Bytes | undefined,
+  name: string,
+  file: string,
+  losses: Loss[]
+): Generator<Source> {
   const b = open();
   if (!b) return;
   try {
     const l = cardLog(b, name, file, losses);
-    if (l) for (const [text] of logRecords(l.log, l.file, file, losses)) yield { text, file, line: 0 };
+    if (l)
+      for (const [text] of logRecords(l.log, l.file, file, losses)) yield { text, file, line: 0 };
   } finally {
     b.close?.();
   }
@@ -212,7 +260,8 @@ export function* logMessages(open: () => Bytes | undefined, name: string, file: 
 // ---- directory trees: bundles, cards, card images ----
 
 export const LOG_NAME = /^[0-9A-Z]{1,8}\.LOG$/;
-const BLOB_DIR = /^[0-9A-Z]{7}$/, BLOB_FILE = /^[0-9A-Z]{7}\.[0-9A-Z]{3}$/;
+const BLOB_DIR = /^[0-9A-Z]{7}$/,
+  BLOB_FILE = /^[0-9A-Z]{7}\.[0-9A-Z]{3}$/;
 export const MAX_BLOB = 360000; // PIGEON-FORMAT.md: a blob is at most 360,000 bytes
 const IDENTITY = /^(@[0-9A-Z]{52}\.ed25519)\n?$/;
 
@@ -236,7 +285,8 @@ export interface Tree<E extends Entry = Entry> {
   /** Whether the entry, links followed, stays inside the tree (where there can be links). */
   inside?(e: E): boolean;
 }
-const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byName = (a: { name: string }, b: { name: string }) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 /**
  * A bundle directory or a card directory: its messages.pgn, its logs, and the
@@ -245,11 +295,14 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
  * a tree whose directories name one another ends.
  */
 export function readTree<E extends Entry>(tree: Tree<E>): Input {
-  const losses: Loss[] = [], into: Input = { messages: [], blobs: [], losses };
+  const losses: Loss[] = [],
+    into: Input = { messages: [], blobs: [], losses };
   const lose = (path: string, reason: string) => losses.push(loss(tree.show(path), reason));
   // a file or directory that leads out of the tree is refused, never read
-  const stays = (e: E) => !tree.inside || tree.inside(e) || ((into.outside ??= []).push(e.path), false);
-  const regular = (e: E) => e.kind === "file" || (lose(e.path, "not a regular file: not read"), false);
+  const stays = (e: E) =>
+    !tree.inside || tree.inside(e) || ((into.outside ??= []).push(e.path), false);
+  const regular = (e: E) =>
+    e.kind === "file" || (lose(e.path, "not a regular file: not read"), false);
   const open = (e: E) => {
     try {
       const b = tree.open(e);
@@ -268,22 +321,40 @@ export function readTree<E extends Entry>(tree: Tree<E>): Input {
   for (const e of top)
     if ((e.name === "messages.pgn" || e.name === "MESSAGES.PGN") && stays(e) && regular(e)) {
       const b = open(e);
-      if (b) into.messages = chain(into.messages, pgnMessages(textLines(b, (into.read ??= { bytes: 0, total: 0 })), tree.show(e.path)));
+      if (b)
+        into.messages = chain(
+          into.messages,
+          pgnMessages(textLines(b, (into.read ??= { bytes: 0, total: 0 })), tree.show(e.path))
+        );
     }
   const logs = top.filter((e) => LOG_NAME.test(e.name) && e.kind !== "dir");
-  for (const e of logs) if (stays(e) && regular(e)) into.messages = chain(into.messages, logMessages(() => open(e), e.name, tree.show(e.path), losses));
+  for (const e of logs)
+    if (stays(e) && regular(e))
+      into.messages = chain(
+        into.messages,
+        logMessages(() => open(e), e.name, tree.show(e.path), losses)
+      );
   // a card names its board's log in IDENT.TXT: a log gone from the directory is a loss too
-  const ident = top.find((e) => e.name === "IDENT.TXT" && e.kind === "file"), b = ident && stays(ident) ? open(ident) : undefined;
+  const ident = top.find((e) => e.name === "IDENT.TXT" && e.kind === "file"),
+    b = ident && stays(ident) ? open(ident) : undefined;
   const who = b && b.size <= 64 ? IDENTITY.exec(latin1(b.read(0, 64))) : null;
   b?.close?.();
-  if (who && !logs.some((e) => e.name === who[1].slice(1, 9) + ".LOG")) lose(who[1].slice(1, 9) + ".LOG", `missing: IDENT.TXT names the board ${who[1]}, whose log it is`);
+  if (who && !logs.some((e) => e.name === who[1].slice(1, 9) + ".LOG"))
+    lose(
+      who[1].slice(1, 9) + ".LOG",
+      `missing: IDENT.TXT names the board ${who[1]}, whose log it is`
+    );
   // blob files: six directories of 7 characters, then a 7.3 file; each directory and file once
-  const seen = new Set<string>(), blobsAt = top.find((e) => e.name === "B" && e.kind === "dir");
+  const seen = new Set<string>(),
+    blobsAt = top.find((e) => e.name === "B" && e.kind === "dir");
   const walk = (dir: E | null, depth: number) => {
     for (const e of dir === null ? top : listed(dir)) {
       if (!(depth < 6 ? BLOB_DIR : BLOB_FILE).test(e.name)) continue;
       if (e.id && seen.has(e.id)) {
-        lose(e.path, "the same directory entry as another path (a link, or a cross-linked entry): not read again");
+        lose(
+          e.path,
+          "the same directory entry as another path (a link, or a cross-linked entry): not read again"
+        );
         continue;
       }
       if (e.id) seen.add(e.id);
@@ -292,8 +363,13 @@ export function readTree<E extends Entry>(tree: Tree<E>): Input {
       else if (depth === 6 && e.kind !== "dir" && regular(e)) {
         const f = open(e);
         if (!f) continue;
-        if (f.size > MAX_BLOB) lose(e.path, `${f.size} bytes, more than a blob holds (${MAX_BLOB}): not read`);
-        else into.blobs.push({ path: blobsAt ? e.path.slice(2) : e.path, bytes: new Uint8Array(f.read(0, f.size)) });
+        if (f.size > MAX_BLOB)
+          lose(e.path, `${f.size} bytes, more than a blob holds (${MAX_BLOB}): not read`);
+        else
+          into.blobs.push({
+            path: blobsAt ? e.path.slice(2) : e.path,
+            bytes: new Uint8Array(f.read(0, f.size)),
+          });
         f.close?.();
       }
     }
@@ -303,12 +379,19 @@ export function readTree<E extends Entry>(tree: Tree<E>): Input {
 }
 
 /** Whether a file's first sector and size make it a card image (a FAT boot sector or a partition table) rather than a messages.pgn. */
-export const isImage = (head: Uint8Array, size: number) => size >= 1 << 20 && head[510] === 0x55 && head[511] === 0xaa;
+export const isImage = (head: Uint8Array, size: number) =>
+  size >= 1 << 20 && head[510] === 0x55 && head[511] === 0xaa;
 
 type FatTreeEntry = Entry & { fat: FatEntry };
 /** A card image's FAT volume as a tree; where names the image in reports. */
 function imageTree(vol: FatVolume, where: string): Tree<FatTreeEntry> {
-  const entry = (e: FatEntry): FatTreeEntry => ({ name: e.name, path: e.path, kind: e.dir ? "dir" : "file", id: e.cluster ? String(e.cluster) : undefined, fat: e });
+  const entry = (e: FatEntry): FatTreeEntry => ({
+    name: e.name,
+    path: e.path,
+    kind: e.dir ? "dir" : "file",
+    id: e.cluster ? String(e.cluster) : undefined,
+    fat: e,
+  });
   return {
     list(dir) {
       const r = vol.list(dir ? dir.fat : null);

@@ -11,7 +11,10 @@ export interface Bytes {
   close?(): void;
 }
 /** Bytes in memory. */
-export const memoryBytes = (b: Uint8Array): Bytes => ({ size: b.length, read: (at, n) => b.subarray(at, Math.min(b.length, at + n)) });
+export const memoryBytes = (b: Uint8Array): Bytes => ({
+  size: b.length,
+  read: (at, n) => b.subarray(at, Math.min(b.length, at + n)),
+});
 /**
  * A file read in blocks (64 KiB unless said), the last 4 MiB of them kept: a
  * card image's FAT and directories are read again and again, a log's pages in
@@ -19,11 +22,18 @@ export const memoryBytes = (b: Uint8Array): Bytes => ({ size: b.length, read: (a
  * makes the array a read across blocks is gathered in (Node's Buffer keeps
  * latin1() fast).
  */
-export function blockBytes(size: number, readBlock: (at: number, n: number) => Uint8Array, alloc = (n: number) => new Uint8Array(n), BLOCK = 1 << 16): Bytes {
-  const KEEP = Math.max(2, (4 << 20) / BLOCK), blocks = new Map<number, Uint8Array>();
+export function blockBytes(
+  size: number,
+  readBlock: (at: number, n: number) => Uint8Array,
+  alloc = (n: number) => new Uint8Array(n),
+  BLOCK = 1 << 16
+): Bytes {
+  const KEEP = Math.max(2, (4 << 20) / BLOCK),
+    blocks = new Map<number, Uint8Array>();
   const block = (i: number) => {
     let b = blocks.get(i);
-    if (b) blocks.delete(i); // most recent last
+    if (b)
+      blocks.delete(i); // most recent last
     else b = readBlock(i * BLOCK, Math.min(BLOCK, size - i * BLOCK));
     blocks.set(i, b);
     if (blocks.size > KEEP) blocks.delete(blocks.keys().next().value!);
@@ -34,11 +44,14 @@ export function blockBytes(size: number, readBlock: (at: number, n: number) => U
     read(at: number, n: number) {
       n = Math.min(n, size - at);
       if (!(n > 0)) return alloc(0);
-      const i = Math.floor(at / BLOCK), o = at - i * BLOCK;
+      const i = Math.floor(at / BLOCK),
+        o = at - i * BLOCK;
       if (o + n <= BLOCK) return block(i).subarray(o, o + n);
       const out = alloc(n);
-      for (let got = 0; got < n; ) {
-        const j = Math.floor((at + got) / BLOCK), k = at + got - j * BLOCK, b = block(j).subarray(k, k + n - got);
+      for (let got = 0; got < n;) {
+        const j = Math.floor((at + got) / BLOCK),
+          k = at + got - j * BLOCK,
+          b = block(j).subarray(k, k + n - got);
         if (!b.length) return out.subarray(0, got);
         out.set(b, got);
         got += b.length;
@@ -47,4 +60,3 @@ export function blockBytes(size: number, readBlock: (at: number, n: number) => U
     },
   };
 }
-

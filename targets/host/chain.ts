@@ -97,12 +97,24 @@ export function memoryHolder(keepTexts = false): Holder & { feeds: Map<string, H
       return f?.ids.has(d) ? (f.prevs.get(d) ?? f.ids.get(d - 1)) : undefined;
     },
     lipmaaAt(a, d) {
-      const f = feeds.get(a), l = lipmaa(d);
+      const f = feeds.get(a),
+        l = lipmaa(d);
       return f?.ids.has(d) ? (f.lipmaas.get(d) ?? (l === null ? "NONE" : f.ids.get(l))) : undefined;
     },
     accept(a, d, id, text) {
       let f = feeds.get(a);
-      if (!f) feeds.set(a, (f = { author: a, ids: new Map(), prevs: new Map(), lipmaas: new Map(), texts: new Map(), forks: [] }));
+      if (!f)
+        feeds.set(
+          a,
+          (f = {
+            author: a,
+            ids: new Map(),
+            prevs: new Map(),
+            lipmaas: new Map(),
+            texts: new Map(),
+            forks: [],
+          })
+        );
       const l = lipmaa(d);
       f.ids.set(d, id);
       if (!f.ids.has(d - 1)) f.prevs.set(d, field(text, "prev")!);
@@ -116,14 +128,14 @@ export function memoryHolder(keepTexts = false): Holder & { feeds: Map<string, H
   };
 }
 
-
 /**
  * The author and depth a text names, read by position without parsing it: for
  * a valid message, its own (its first line is the author line, and no other
  * line but the depth line starts with "depth ": keys hold no space).
  */
 function claimed(text: string): { author: string; depth: number } | null {
-  const d = text.indexOf("\ndepth "), end = text.indexOf("\n", d + 7);
+  const d = text.indexOf("\ndepth "),
+    end = text.indexOf("\n", d + 7);
   if (!text.startsWith("author ") || d < 0 || end < 0) return null;
   return { author: text.slice(7, text.indexOf("\n")), depth: Number(text.slice(d + 7, end)) };
 }
@@ -135,7 +147,11 @@ function claimed(text: string): { author: string; depth: number } | null {
  */
 export function claimsHeld(holder: Holder, text: string): boolean {
   const c = claimed(text);
-  return !!c && !holder.refuses?.(c.author) && (holder.holds ? holder.holds(c.author, c.depth) : holder.idAt(c.author, c.depth) !== undefined);
+  return (
+    !!c &&
+    !holder.refuses?.(c.author) &&
+    (holder.holds ? holder.holds(c.author, c.depth) : holder.idAt(c.author, c.depth) !== undefined)
+  );
 }
 
 /** A set of depths as ascending ranges [first, last], flat: a feed met in order costs two numbers. */
@@ -144,7 +160,8 @@ class Depths {
   /** Adds depth d; false when it was in already. */
   add(d: number): boolean {
     const r = this.r;
-    let lo = 0, hi = r.length >> 1;
+    let lo = 0,
+      hi = r.length >> 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (r[2 * mid + 1] < d - 1) lo = mid + 1;
@@ -154,19 +171,25 @@ class Depths {
     if (i === r.length || r[i] > d + 1) r.splice(i, 0, d, d);
     else if (r[i] <= d && d <= r[i + 1]) return false;
     else if (r[i] === d + 1) r[i] = d;
-    else if (i + 2 < r.length && r[i + 2] === d + 1) r.splice(i + 1, 2); // d joins two ranges
+    else if (i + 2 < r.length && r[i + 2] === d + 1)
+      r.splice(i + 1, 2); // d joins two ranges
     else r[i + 1] = d;
     return true;
   }
 }
-
 
 /**
  * Checks every message and blob of an input against what the holder has, in
  * order, giving each accepted message to the holder; returns the report in
  * `pigeon verify --json` form. A feed the holder lacks may start at any depth.
  */
-export function verifyInput(input: Input, checks: Checks, holder: Holder = memoryHolder(), onBlob?: (id: string, bytes: Uint8Array) => void, onProgress?: (messages: number) => void): Report {
+export function verifyInput(
+  input: Input,
+  checks: Checks,
+  holder: Holder = memoryHolder(),
+  onBlob?: (id: string, bytes: Uint8Array) => void,
+  onProgress?: (messages: number) => void
+): Report {
   const v = new Verifier(checks, holder, onBlob);
   let seen = 0;
   for (const m of input.messages) {
@@ -175,7 +198,13 @@ export function verifyInput(input: Input, checks: Checks, holder: Holder = memor
   }
   for (const path of input.outside ?? []) {
     v.report.blobs.refused++;
-    v.report.refusals.push({ author: null, depth: null, reason: `${path} leads out of the bundle directory: not read`, file: path, line: 0 });
+    v.report.refusals.push({
+      author: null,
+      depth: null,
+      reason: `${path} leads out of the bundle directory: not read`,
+      file: path,
+      line: 0,
+    });
   }
   v.blobs(input.blobs);
   v.report.losses.push(...(input.losses ?? [])); // whole now that every message was read
@@ -184,7 +213,12 @@ export function verifyInput(input: Input, checks: Checks, holder: Holder = memor
 
 /** The same checks, one message at a time (the viewer verifies in slices and reports progress between them). */
 export class Verifier {
-  report: Report = { messages: { accepted: 0, refused: 0 }, blobs: { accepted: 0, refused: 0 }, refusals: [], losses: [] };
+  report: Report = {
+    messages: { accepted: 0, refused: 0 },
+    blobs: { accepted: 0, refused: 0 },
+    refusals: [],
+    losses: [],
+  };
   /** Accepted and refused messages by author ("" for text without an author line). */
   byAuthor = new Map<string, { accepted: number; refused: number }>();
   private referenced = new Set<string>();
@@ -192,7 +226,11 @@ export class Verifier {
   private counted = new Map<string, Depths>();
   private enc = new TextEncoder();
 
-  constructor(private checks: Checks, private holder: Holder = memoryHolder(), private onBlob?: (id: string, bytes: Uint8Array) => void) {}
+  constructor(
+    private checks: Checks,
+    private holder: Holder = memoryHolder(),
+    private onBlob?: (id: string, bytes: Uint8Array) => void
+  ) {}
 
   private count(author: string | null, what: "accepted" | "refused") {
     let c = this.byAuthor.get(author ?? "");
@@ -201,7 +239,8 @@ export class Verifier {
     this.report.messages[what]++;
   }
   private refuse(m: Source, why: string, lineInMessage = 1) {
-    const d = field(m.text, "depth"), author = field(m.text, "author");
+    const d = field(m.text, "depth"),
+      author = field(m.text, "author");
     this.count(author, "refused");
     this.report.refusals.push({
       author,
@@ -224,10 +263,12 @@ export class Verifier {
   /** Checks one message and, when it extends its feed, gives it to the holder. */
   message(m: Source) {
     const { checks, holder } = this;
-    const bytes = this.enc.encode(m.text), id = checks.id(bytes, m.text);
+    const bytes = this.enc.encode(m.text),
+      id = checks.id(bytes, m.text);
     // F2 before F1: a text with the id of the message held at the depth it names is that message,
     // byte for byte (an id is SHA-256 of the text), verified when it was taken: known data costs a hash
-    const claim = claimed(m.text), held = claim && holder.idAt(claim.author, claim.depth);
+    const claim = claimed(m.text),
+      held = claim && holder.idAt(claim.author, claim.depth);
     if (held === id && !holder.refuses?.(claim!.author)) {
       this.taken(claim!.author, claim!.depth, m.text);
       return;
@@ -254,42 +295,67 @@ export class Verifier {
     // (F4); at least one link, either way, must tie the message to what is held (F5: a certificate
     // path is a chain of such ties), unless it is the feed's first message held or depth 0, which
     // the author's key alone vouches for.
-    const prev = field(m.text, "prev"), lip = field(m.text, "lipmaa"), l = checks.lipmaa(depth);
-    const prevHeld = depth > 0 ? holder.idAt(author, depth - 1) : undefined, lipHeld = l !== null ? holder.idAt(author, l) : undefined;
+    const prev = field(m.text, "prev"),
+      lip = field(m.text, "lipmaa"),
+      l = checks.lipmaa(depth);
+    const prevHeld = depth > 0 ? holder.idAt(author, depth - 1) : undefined,
+      lipHeld = l !== null ? holder.idAt(author, l) : undefined;
     const above = holder.prevAt(author, depth + 1);
-    if (prevHeld !== undefined && prev !== prevHeld) { // F4, M6
+    if (prevHeld !== undefined && prev !== prevHeld) {
+      // F4, M6
       this.refuse(m, `prev does not name the message at depth ${depth - 1}`, 3);
       return;
     }
-    if (lipHeld !== undefined && lip !== lipHeld) { // F4, M6
+    if (lipHeld !== undefined && lip !== lipHeld) {
+      // F4, M6
       this.refuse(m, `lipmaa does not name the message at depth ${l}`, 5);
       return;
     }
-    if (above !== undefined && above !== id) { // F4: the prev of the message held above names another: a fork (F3)
+    if (above !== undefined && above !== id) {
+      // F4: the prev of the message held above names another: a fork (F3)
       holder.fork?.(author, depth, m.text);
-      this.refuse(m, `fork: the message held at depth ${depth + 1} names another message as prev (kept as evidence)`);
+      this.refuse(
+        m,
+        `fork: the message held at depth ${depth + 1} names another message as prev (kept as evidence)`
+      );
       return;
     }
     let named = above !== undefined;
-    for (const n of linkedFrom(depth)) { // F4: each held lipmaa link to this depth must name this message
+    for (const n of linkedFrom(depth)) {
+      // F4: each held lipmaa link to this depth must name this message
       const link = holder.lipmaaAt(author, n);
       if (link === undefined) continue;
       if (link !== id) {
         holder.fork?.(author, depth, m.text);
-        this.refuse(m, `fork: the message held at depth ${n} names another message as lipmaa (kept as evidence)`);
+        this.refuse(
+          m,
+          `fork: the message held at depth ${n} names another message as lipmaa (kept as evidence)`
+        );
         return;
       }
       named = true;
     }
-    if (prevHeld === undefined && lipHeld === undefined && !named && depth > 0 && holder.known(author)) { // F5
-      this.refuse(m, `depth ${depth} leaves a gap: nothing is held at depth ${depth - 1} (prev)${l !== null ? ` or ${l} (lipmaa)` : ""}, and no certificate path reaches it`);
+    if (
+      prevHeld === undefined &&
+      lipHeld === undefined &&
+      !named &&
+      depth > 0 &&
+      holder.known(author)
+    ) {
+      // F5
+      this.refuse(
+        m,
+        `depth ${depth} leaves a gap: nothing is held at depth ${depth - 1} (prev)${l !== null ? ` or ${l} (lipmaa)` : ""}, and no certificate path reaches it`
+      );
       return;
     }
     let kept: string;
     try {
       kept = holder.accept(author, depth, id, m.text);
     } catch (e) {
-      throw new Error(`${m.file}${m.line ? ":" + m.line : ""}: ${author} depth ${depth} could not be stored: ${(e as Error).message}; stopped there, and everything taken before it is kept`);
+      throw new Error(
+        `${m.file}${m.line ? ":" + m.line : ""}: ${author} depth ${depth} could not be stored: ${(e as Error).message}; stopped there, and everything taken before it is kept`
+      );
     }
     if (kept) {
       this.refuse(m, `not stored: ${kept}`);
@@ -302,11 +368,18 @@ export class Verifier {
   blobs(list: BlobFile[]) {
     const { report, referenced } = this;
     for (const b of list) {
-      const name = "&" + b.path.replace(/[/.]/g, "") + ".sha256", id = this.checks.blobId(b.bytes);
+      const name = "&" + b.path.replace(/[/.]/g, "") + ".sha256",
+        id = this.checks.blobId(b.bytes);
       if (id !== name) {
         // section 5: a blob whose bytes do not hash to its path is refused
         report.blobs.refused++;
-        report.refusals.push({ author: null, depth: null, reason: `blob ${b.path}: its bytes hash to ${id}, not to its name`, file: b.path, line: 0 });
+        report.refusals.push({
+          author: null,
+          depth: null,
+          reason: `blob ${b.path}: its bytes hash to ${id}, not to its name`,
+          file: b.path,
+          line: 0,
+        });
       } else if (referenced.has(id)) {
         report.blobs.accepted++;
         this.onBlob?.(id, b.bytes);

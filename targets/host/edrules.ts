@@ -28,10 +28,20 @@ export interface Pending {
  * the message is refused before it, else what the equation needs. `core` is the
  * device bundle (Pigeon); `allowed` caches keyAllowed by key.
  */
-export function precheck(core: { parse(b: Uint8Array, p: number, n: number): string; at: { author: number; sig: number; unsigned: number }; sBelowL(sig: Uint8Array, q: number): boolean }, bytes: Uint8Array, allowed: (a: Uint8Array) => boolean = keyAllowed): string | Pending {
+export function precheck(
+  core: {
+    parse(b: Uint8Array, p: number, n: number): string;
+    at: { author: number; sig: number; unsigned: number };
+    sBelowL(sig: Uint8Array, q: number): boolean;
+  },
+  bytes: Uint8Array,
+  allowed: (a: Uint8Array) => boolean = keyAllowed
+): string | Pending {
   const r: string = core.parse(bytes, 0, bytes.length);
   if (r) return r;
-  const at = core.at, key = new Uint8Array(32), sig = new Uint8Array(64);
+  const at = core.at,
+    key = new Uint8Array(32),
+    sig = new Uint8Array(64);
   b32decode(bytes, at.author, 52, key); // the parser checked both spellings
   b32decode(bytes, at.sig, 103, sig);
   if (!allowed(key) || !core.sBelowL(sig, 0)) return "signature does not verify";

@@ -7,7 +7,8 @@
 /** The depths held of each feed, first..last. */
 export type Holdings = Map<string, { first: number; last: number }>;
 
-const IDENTITY = /^@[0-9A-Z]{52}\.ed25519$/, DEPTH = /^(0|[1-9][0-9]{0,15})$/;
+const IDENTITY = /^@[0-9A-Z]{52}\.ed25519$/,
+  DEPTH = /^(0|[1-9][0-9]{0,15})$/;
 
 export function formatHave(who: string, held: Holdings): string {
   let out = `have ${who}\n`;
@@ -17,15 +18,26 @@ export function formatHave(who: string, held: Holdings): string {
 
 /** Reads a have-file (the grammar of section 5.1, and H1); errors name the file, the line and what is wrong. */
 export function parseHave(text: string, file: string): { who: string; held: Holdings } {
-  const lines = text.split("\n"), held: Holdings = new Map();
-  if (lines[lines.length - 1] !== "") throw new Error(`${file}:${lines.length}: a have-file ends with a line feed`);
+  const lines = text.split("\n"),
+    held: Holdings = new Map();
+  if (lines[lines.length - 1] !== "")
+    throw new Error(`${file}:${lines.length}: a have-file ends with a line feed`);
   const head = /^have (.*)$/.exec(lines[0]);
-  if (!head || !IDENTITY.test(head[1])) throw new Error(`${file}:1: expected "have @<identity>.ed25519"`);
+  if (!head || !IDENTITY.test(head[1]))
+    throw new Error(`${file}:1: expected "have @<identity>.ed25519"`);
   for (let i = 1; i < lines.length - 1; i++) {
     const f = lines[i].split(" ");
     // held-line, and H1: the first depth at most the last
-    if (f.length !== 3 || !IDENTITY.test(f[0]) || !DEPTH.test(f[1]) || !DEPTH.test(f[2]) || Number(f[1]) > Number(f[2]))
-      throw new Error(`${file}:${i + 1}: expected "@<identity>.ed25519 <first depth> <last depth>"`);
+    if (
+      f.length !== 3 ||
+      !IDENTITY.test(f[0]) ||
+      !DEPTH.test(f[1]) ||
+      !DEPTH.test(f[2]) ||
+      Number(f[1]) > Number(f[2])
+    )
+      throw new Error(
+        `${file}:${i + 1}: expected "@<identity>.ed25519 <first depth> <last depth>"`
+      );
     if (held.has(f[0])) throw new Error(`${file}:${i + 1}: ${f[0]} is listed twice`); // H1
     held.set(f[0], { first: Number(f[1]), last: Number(f[2]) });
   }
@@ -48,12 +60,14 @@ export function mergeHave(a: Holdings, b: Holdings): Holdings {
  * our part reaches there; nothing when it holds all we have or when a gap
  * would lie between (the peer could not check what we sent: H2, F5).
  */
-export function sendFrom(ours: { first: number; next: number }, peer?: { first: number; last: number }): number | undefined {
+export function sendFrom(
+  ours: { first: number; next: number },
+  peer?: { first: number; last: number }
+): number | undefined {
   if (!peer) return ours.first;
   if (peer.last + 1 >= ours.next || ours.first > peer.last + 1) return undefined;
   return peer.last + 1;
 }
-
 
 /** The depths held as ascending ranges first..last, from ranges in any order ([d, d] for one depth); ranges that touch are one. */
 export function depthRanges(parts: Iterable<[number, number]>): [number, number][] {
@@ -67,7 +81,8 @@ export function depthRanges(parts: Iterable<[number, number]>): [number, number]
 }
 
 /** Ascending ranges as text: "0..35,40,42..50" (a range of one depth as the depth alone). */
-export const formatRanges = (ranges: [number, number][]) => ranges.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(",");
+export const formatRanges = (ranges: [number, number][]) =>
+  ranges.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(",");
 
 /** formatRanges' text read back, or null when it is not in that form (a depth alone, or first..last with first < last). */
 export function parseRanges(text: string): [number, number][] | null {
@@ -75,7 +90,8 @@ export function parseRanges(text: string): [number, number][] | null {
   for (const part of text.split(",")) {
     const m = /^(0|[1-9][0-9]{0,15})(?:\.\.(0|[1-9][0-9]{0,15}))?$/.exec(part);
     if (!m) return null;
-    const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
+    const a = Number(m[1]),
+      b = m[2] === undefined ? a : Number(m[2]);
     if (m[2] !== undefined && a >= b) return null;
     out.push([a, b]);
   }

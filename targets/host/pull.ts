@@ -77,9 +77,26 @@ const MAX_DEPTH = 9007199254740991;
 
 /** Pulls what the host lacks of the board's feed over the line; throws when the board does not answer (the messages taken stay taken). */
 export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
-  const chunk = o.chunk ?? 256, timeoutMs = o.timeoutMs ?? 3000, retries = o.retries ?? 8, quietMs = Math.min(timeoutMs, 300);
-  let pending = "", tag = Math.floor(Math.random() * 1000) * 1000, failures = 0;
-  const out: Pulled = { identity: "", first: 0, next: 0, clock: { boardMs: 0, hostMs: 0, offsetMs: 0 }, messages: 0, frames: 0, badFrames: 0, requests: 0, retried: 0, lost: [], bytes: 0 };
+  const chunk = o.chunk ?? 256,
+    timeoutMs = o.timeoutMs ?? 3000,
+    retries = o.retries ?? 8,
+    quietMs = Math.min(timeoutMs, 300);
+  let pending = "",
+    tag = Math.floor(Math.random() * 1000) * 1000,
+    failures = 0;
+  const out: Pulled = {
+    identity: "",
+    first: 0,
+    next: 0,
+    clock: { boardMs: 0, hostMs: 0, offsetMs: 0 },
+    messages: 0,
+    frames: 0,
+    badFrames: 0,
+    requests: 0,
+    retried: 0,
+    lost: [],
+    bytes: 0,
+  };
 
   /** The next answer line of the line, or null when it stayed silent for ms. */
   const nextLine = async (ms = timeoutMs): Promise<string | null> => {
@@ -91,7 +108,9 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
         if (l.includes("~PGN ")) return l;
         // the console's own error: a firmware without the pull server (older, or flashed --no-link), or one that failed
         if (/Uncaught .*(pull|PigeonLogger|--no-link)/.test(l))
-          throw new Error(`the logger cannot answer a pull: ${l.slice(l.indexOf("Uncaught")).trim()} (take its card out, or flash it again without --no-link)`);
+          throw new Error(
+            `the logger cannot answer a pull: ${l.slice(l.indexOf("Uncaught")).trim()} (take its card out, or flash it again without --no-link)`
+          );
         continue;
       }
       const got = await line.read(ms);
@@ -106,21 +125,30 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
    * answer broke off (a line lost or garbled, silence); what came before that
    * was taken. hello: the HI line's fields are given to it.
    */
-  const ask = async (have: string, from: number, max: number, hello?: (f: string[], sent: number, at: number) => void): Promise<number | null> => {
-    const t = String(++tag), ids = new Map<number, string>(), sent = line.now();
+  const ask = async (
+    have: string,
+    from: number,
+    max: number,
+    hello?: (f: string[], sent: number, at: number) => void
+  ): Promise<number | null> => {
+    const t = String(++tag),
+      ids = new Map<number, string>(),
+      sent = line.now();
     const held = have ? have.split(" ").slice(1).map(Number) : [0, -1];
     const st: Rebuilding = {
       author: out.identity,
       expected: from,
-      linkId: (d) => ids.get(d) ?? (d >= held[0] && d <= held[1] ? o.held.idAt(out.identity, d) : undefined),
+      linkId: (d) =>
+        ids.get(d) ?? (d >= held[0] && d <= held[1] ? o.held.idAt(out.identity, d) : undefined),
     };
     out.requests++;
     await line.write(request(Number(t), have, from, max));
-    let seq = 0, hi = false;
+    let seq = 0,
+      hi = false;
     /** The answer broke off: the rest of it is let go by (until its end, or a quiet line), so that the next answer does not meet it. */
     const broken = async (): Promise<null> => {
       out.badFrames++;
-      for (let l; (l = await nextLine(quietMs)) !== null; ) {
+      for (let l; (l = await nextLine(quietMs)) !== null;) {
         const a = answer(l);
         if (a && a[0] === t && (a[1] === "END" || a[1] === "ERR" || a[1] === "AGAIN")) break;
       }
@@ -142,7 +170,10 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
       if (a[1] !== "HI" && !hi) return broken(); // the answer's hello was lost
       if (a[1] === "HI") {
         hi = true;
-        if (out.identity && a[2] !== out.identity) throw new Error(`the board on the line is ${a[2]}, not ${out.identity}: another logger was connected`);
+        if (out.identity && a[2] !== out.identity)
+          throw new Error(
+            `the board on the line is ${a[2]}, not ${out.identity}: another logger was connected`
+          );
         out.identity = st.author = a[2];
         out.first = Number(a[3]);
         out.next = Number(a[4]);
@@ -155,7 +186,8 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
           o.take(text, d);
         });
         if (why) throw new Error(`the board sent a frame the host cannot read: ${why}`);
-      } else if (a[1] === "LOST") out.lost.push({ page: Number(a[2]), reason: a.slice(3).join(" ") });
+      } else if (a[1] === "LOST")
+        out.lost.push({ page: Number(a[2]), reason: a.slice(3).join(" ") });
       else if (a[1] === "END") {
         if (Number(a[2]) !== seq) return broken(); // the last frames were lost
         return Number(a[3]);
@@ -163,10 +195,19 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
     }
   };
   /** ask(), counting answers in a row that broke off and brought nothing: too many, and the pull gives up. */
-  const askWhole = async (have: string, from: number, max: number, hello?: (f: string[], sent: number, at: number) => void): Promise<number | null> => {
-    const before = out.messages, r = await ask(have, from, max, hello);
+  const askWhole = async (
+    have: string,
+    from: number,
+    max: number,
+    hello?: (f: string[], sent: number, at: number) => void
+  ): Promise<number | null> => {
+    const before = out.messages,
+      r = await ask(have, from, max, hello);
     if (r !== null || out.messages > before) failures = 0;
-    else if (++failures > retries) throw new Error(`the logger stopped answering (${retries + 1} answers in a row were lost, garbled or silent; what arrived before is kept)`);
+    else if (++failures > retries)
+      throw new Error(
+        `the logger stopped answering (${retries + 1} answers in a row were lost, garbled or silent; what arrived before is kept)`
+      );
     if (r === null) out.retried++;
     return r;
   };
@@ -174,11 +215,13 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
   let oneWay = 0;
   const hello = async (): Promise<ClockReading> => {
     let c: ClockReading | undefined;
-    while ((await askWhole("", 0, 0, (f, sent, at) => {
-      const hostMs = Math.round((sent + at) / 2);
-      oneWay = (at - sent) / 2;
-      c = { boardMs: Number(f[5]), hostMs, offsetMs: Number(f[5]) - hostMs };
-    })) === null);
+    while (
+      (await askWhole("", 0, 0, (f, sent, at) => {
+        const hostMs = Math.round((sent + at) / 2);
+        oneWay = (at - sent) / 2;
+        c = { boardMs: Number(f[5]), hostMs, offsetMs: Number(f[5]) - hostMs };
+      })) === null
+    );
     return c!;
   };
 
@@ -192,14 +235,16 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
 
   // what is wanted: the whole feed, or the newest n; each answer fills the first gap left in it
   const lo = o.latest ? Math.max(out.first, out.next - o.latest) : out.first;
-  let cursor = lo, taken = 0;
+  let cursor = lo,
+    taken = 0;
   const counted = out.messages;
   for (;;) {
     const ranges = o.held.ranges(out.identity);
     let g = cursor;
     for (const [a, b] of ranges) if (a <= g && g <= b) g = b + 1;
     if (g >= out.next) break;
-    const below = ranges.find(([, b]) => b === g - 1), above = ranges.find(([a]) => a > g);
+    const below = ranges.find(([, b]) => b === g - 1),
+      above = ranges.find(([a]) => a > g);
     const have = below ? `${out.identity} ${below[0]} ${below[1]}` : "";
     const max = Math.min(chunk, (above ? above[0] : out.next) - g);
     const next = await askWhole(have, g, Math.min(max, MAX_DEPTH));

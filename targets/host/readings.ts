@@ -11,8 +11,10 @@ export const isNumeric = (v: string) => v !== "" && isFinite(Number(v));
 
 /** Readings of a message: [time, key, value] for each value, times from t (and dt for key.i). */
 export function readings(text: string): [number, string, string][] {
-  const b = body(text), get = (k: string) => b.find(([x]) => x === k)?.[1];
-  const t = Number(unquote(get("t") ?? '""')), dt = Number(unquote(get("dt") ?? '"0"'));
+  const b = body(text),
+    get = (k: string) => b.find(([x]) => x === k)?.[1];
+  const t = Number(unquote(get("t") ?? '""')),
+    dt = Number(unquote(get("dt") ?? '"0"'));
   const out: [number, string, string][] = [];
   for (const [k, v] of b) {
     if (k === "t" || k === "boot" || k === "dt") continue;
@@ -28,10 +30,12 @@ export const CSV_HEADER = "feed,depth,time,key,value\n";
 export function csvRows(author: string, depth: number, text: string, key?: string): string {
   if (field(text, "kind") !== "reading") return "";
   let out = "";
-  for (const [t, k, v] of readings(text)) if (!key || k === key) out += csvRow(author, depth, t, k, v);
+  for (const [t, k, v] of readings(text))
+    if (!key || k === key) out += csvRow(author, depth, t, k, v);
   return out;
 }
-export const csvRow = (author: string, depth: number, t: number, k: string, v: string) => `${author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`;
+export const csvRow = (author: string, depth: number, t: number, k: string, v: string) =>
+  `${author},${depth},${t},${csvCell(k)},${csvCell(v)}\n`;
 
 /**
  * The readings of one message at each of its times, in time order: a group
@@ -41,7 +45,9 @@ export const csvRow = (author: string, depth: number, t: number, k: string, v: s
  */
 export function byTime(text: string, key?: string): [number, [string, string][]][] {
   const out: [number, [string, string][]][] = [];
-  const sorted = readings(text).filter(([t, k]) => isFinite(t) && (!key || k === key)).sort((a, b) => a[0] - b[0]); // stable: the message's order at each time
+  const sorted = readings(text)
+    .filter(([t, k]) => isFinite(t) && (!key || k === key))
+    .sort((a, b) => a[0] - b[0]); // stable: the message's order at each time
   for (const [t, k, v] of sorted) {
     const last = out[out.length - 1];
     if (last && last[0] === t && !last[1].some(([x]) => x === k)) last[1].push([k, v]);
@@ -64,7 +70,12 @@ export class TimeRows {
   constructor(private row: (series: string, t: number, values: [string, string][]) => void) {}
   add(series: string, text: string, key?: string) {
     for (const [t, values] of byTime(text, key)) {
-      if (series !== this.series || t !== this.t || values.some(([k]) => this.values.some(([x]) => x === k))) (this.end(), (this.series = series), (this.t = t));
+      if (
+        series !== this.series ||
+        t !== this.t ||
+        values.some(([k]) => this.values.some(([x]) => x === k))
+      )
+        (this.end(), (this.series = series), (this.t = t));
       this.values.push(...values);
     }
   }
@@ -75,9 +86,15 @@ export class TimeRows {
 }
 
 /** The header of `pigeon csv --wide`: feed, time and a column per key. */
-export const wideHeader = (keys: string[]) => ["feed", "time", ...keys].map(csvCell).join(",") + "\n";
+export const wideHeader = (keys: string[]) =>
+  ["feed", "time", ...keys].map(csvCell).join(",") + "\n";
 /** A row of `pigeon csv --wide`: its values under their keys' columns, empty where it has none. */
-export function wideRow(feed: string, t: number, values: [string, string][], column: Map<string, number>): string {
+export function wideRow(
+  feed: string,
+  t: number,
+  values: [string, string][],
+  column: Map<string, number>
+): string {
   const cells = new Array<string>(column.size).fill("");
   for (const [k, v] of values) cells[column.get(k)!] = csvCell(v);
   return `${feed},${t},${cells.join(",")}\n`;
@@ -91,7 +108,10 @@ const lpKey = (s: string) => s.replace(/[,= ]/g, "\\$&");
 /** A number as the protocol's float: decimal, an optional fraction and exponent (no "i": an integer would fix the field's type). */
 const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** A value as a field value: a decimal number as a float, anything else a quoted string. */
-export const lpValue = (v: string) => (DECIMAL.test(v) && isFinite(Number(v)) ? String(Number(v)) : '"' + v.replace(/["\\]/g, "\\$&") + '"');
+export const lpValue = (v: string) =>
+  DECIMAL.test(v) && isFinite(Number(v))
+    ? String(Number(v))
+    : '"' + v.replace(/["\\]/g, "\\$&") + '"';
 /**
  * Unix seconds as the protocol's nanoseconds, exact to the microsecond (the
  * float seconds of a reading carry no more: 2^-22 s at today's times).

@@ -20,7 +20,8 @@ const checks = import("./checks").then((m) => m.nodeChecks);
 const enc = new TextEncoder();
 parentPort!.on("message", async (texts: string[]) => {
   try {
-    const c = await checks, out: string[] = [];
+    const c = await checks,
+      out: string[] = [];
     for (const t of texts) {
       const b = enc.encode(t);
       out.push(c.id(b, t), c.refusal(b, t));

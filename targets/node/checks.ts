@@ -9,7 +9,6 @@ import { Pigeon } from "./core";
 import type { Checks } from "../host/chain";
 import { keyAllowed, precheck } from "../host/edrules";
 
-
 const SPKI = Buffer.from("302a300506032b6570032100", "hex");
 const keys = new Map<string, KeyObject | null>();
 
@@ -18,7 +17,9 @@ function key(a: Uint8Array): KeyObject | null {
   const hex = Buffer.from(a).toString("hex");
   let k = keys.get(hex);
   if (k === undefined) {
-    k = keyAllowed(a) ? createPublicKey({ key: Buffer.concat([SPKI, a]), format: "der", type: "spki" }) : null;
+    k = keyAllowed(a)
+      ? createPublicKey({ key: Buffer.concat([SPKI, a]), format: "der", type: "spki" })
+      : null;
     if (keys.size > 10000) keys.clear();
     keys.set(hex, k);
   }

@@ -10,7 +10,17 @@ import { importInto } from "./import";
 import { Store } from "./store";
 import { svgPlot } from "./plot";
 import { body, field } from "../host/message";
-import { CSV_HEADER, csvRows, isNumeric, lpLine, readings, TimeRows, unquote, wideHeader, wideRow } from "../host/readings";
+import {
+  CSV_HEADER,
+  csvRows,
+  isNumeric,
+  lpLine,
+  readings,
+  TimeRows,
+  unquote,
+  wideHeader,
+  wideRow,
+} from "../host/readings";
 import { summary, verifyInput, type Report } from "../host/chain";
 import { nodeChecks } from "./checks";
 import { blobFile, post } from "./post";
@@ -76,19 +86,27 @@ function option(args: string[], name: string): string | undefined {
 function printReport(r: Report, json: boolean) {
   if (json) process.stdout.write(JSON.stringify(summary(r)) + "\n");
   else {
-    for (const f of r.refusals) process.stdout.write(`${f.file}${f.line ? ":" + f.line : ""}: ${f.author ?? ""}${f.depth !== null ? " depth " + f.depth : ""}: ${f.reason}\n`);
+    for (const f of r.refusals)
+      process.stdout.write(
+        `${f.file}${f.line ? ":" + f.line : ""}: ${f.author ?? ""}${f.depth !== null ? " depth " + f.depth : ""}: ${f.reason}\n`
+      );
     for (const l of r.losses) {
       const depths = l.depths ? ` depths ${l.depths[0]}..${l.depths[1] ?? "(the end)"}` : "";
-      process.stdout.write(`${l.file}${l.page !== null ? " page " + l.page : ""}: lost${depths}: ${l.reason}\n`);
+      process.stdout.write(
+        `${l.file}${l.page !== null ? " page " + l.page : ""}: lost${depths}: ${l.reason}\n`
+      );
     }
-    process.stdout.write(`messages: ${r.messages.accepted} accepted, ${r.messages.refused} refused; blobs: ${r.blobs.accepted} accepted, ${r.blobs.refused} refused${r.losses.length ? `; ${r.losses.length} losses (not read)` : ""}\n`);
+    process.stdout.write(
+      `messages: ${r.messages.accepted} accepted, ${r.messages.refused} refused; blobs: ${r.blobs.accepted} accepted, ${r.blobs.refused} refused${r.losses.length ? `; ${r.losses.length} losses (not read)` : ""}\n`
+    );
   }
 }
 /** verify's and import's exit status: 1 when anything was refused or could not be read. */
 const verdict = (r: Report) => (r.messages.refused || r.blobs.refused || r.losses.length ? 1 : 0);
 /** Output gathered into writes of about 64 KB: a write per line would be slow for a million lines. */
 function writes(stream: NodeJS.WriteStream) {
-  let buf: string[] = [], size = 0;
+  let buf: string[] = [],
+    size = 0;
   const flush = () => (stream.write(buf.join("")), (buf = []), (size = 0));
   return {
     write(t: string) {
@@ -105,23 +123,29 @@ function writes(stream: NodeJS.WriteStream) {
  * who took which depths when, and from whom.
  */
 function printReceipts(s: Store, feed: string) {
-  const by = new Map<string, Receipt[]>(), date = (t: number) => new Date(t * 1000).toISOString();
+  const by = new Map<string, Receipt[]>(),
+    date = (t: number) => new Date(t * 1000).toISOString();
   let n = 0;
   for (const writer of s.authors())
     s.each(writer, (text, depth) => {
       if (!text.includes("\nkind receipt\n") || !text.includes(`\nfeed:${feed}\n`)) return;
       const r = readReceipt(text);
-      if (typeof r === "string") return void process.stdout.write(`  ${writer} #${depth}: not a receipt: ${r}\n`);
+      if (typeof r === "string")
+        return void process.stdout.write(`  ${writer} #${depth}: not a receipt: ${r}\n`);
       if (!by.has(writer)) by.set(writer, []);
       by.get(writer)!.push(r!);
       n++;
     });
   process.stdout.write(`receipts about it: ${n} by ${by.size} stores\n`);
   for (const [writer, receipts] of by) {
-    for (const r of receipts) process.stdout.write(`  ${writer} #${r.at} ${date(r.t)} depths ${formatRanges(receiptDepths(r))} from ${r.from ?? "-"}\n`);
+    for (const r of receipts)
+      process.stdout.write(
+        `  ${writer} #${r.at} ${date(r.t)} depths ${formatRanges(receiptDepths(r))} from ${r.from ?? "-"}\n`
+      );
     const c = checkReceipts(receipts, s.ranges(feed), (d) => s.idAt(feed, d));
     for (const p of c.problems) process.stdout.write(`  ${writer}: ${p}\n`);
-    if (writer === s.identity() && c.unnamed.length) process.stdout.write(`  held without a receipt of this store: ${formatRanges(c.unnamed)}\n`);
+    if (writer === s.identity() && c.unnamed.length)
+      process.stdout.write(`  held without a receipt of this store: ${formatRanges(c.unnamed)}\n`);
   }
 }
 /** What fn makes, or undefined when the format refuses it (said on stderr); a file that cannot be read throws (exit 2). */
@@ -143,11 +167,15 @@ async function main(argv: string[]): Promise<number> {
   const args = [...rest];
   const store = () => {
     const s = new Store(option(args, "--store") ?? process.env.PIGEON_STORE ?? "pigeon-store");
-    for (const l of s.losses) process.stderr.write(`pigeon: ${l.file}${l.page !== null ? " page " + l.page : ""}: ${l.reason}\n`);
+    for (const l of s.losses)
+      process.stderr.write(
+        `pigeon: ${l.file}${l.page !== null ? " page " + l.page : ""}: ${l.reason}\n`
+      );
     return s;
   };
   if (cmd === "verify") {
-    const json = args.includes("--json"), paths = args.filter((a) => a !== "--json");
+    const json = args.includes("--json"),
+      paths = args.filter((a) => a !== "--json");
     if (paths.length !== 1) {
       process.stderr.write("usage: pigeon verify <path> [--json]\n");
       return 2;
@@ -157,111 +185,196 @@ async function main(argv: string[]): Promise<number> {
     return verdict(r);
   }
   if (cmd === "import") {
-    const s = store(), json = args.includes("--json"), receipt = args.includes("--receipt"), coresArg = option(args, "--cores"), paths = args.filter((a) => a !== "--json" && a !== "--receipt");
+    const s = store(),
+      json = args.includes("--json"),
+      receipt = args.includes("--receipt"),
+      coresArg = option(args, "--cores"),
+      paths = args.filter((a) => a !== "--json" && a !== "--receipt");
     const cores = coresArg === undefined ? undefined : Number(coresArg);
     if (paths.length !== 1 || (cores !== undefined && !(Number.isInteger(cores) && cores > 0))) {
-      process.stderr.write("usage: pigeon import <path> [--json] [--receipt] [--cores N] [--store DIR]\n");
+      process.stderr.write(
+        "usage: pigeon import <path> [--json] [--receipt] [--cores N] [--store DIR]\n"
+      );
       return 2;
     }
-    const input = await readInput(paths[0]), bar = progress("importing", "messages"), read = input.read;
+    const input = await readInput(paths[0]),
+      bar = progress("importing", "messages"),
+      read = input.read;
     let done: ReturnType<typeof importInto>;
     try {
-      done = importInto(s, input, { onProgress: (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined), receipt: receipt ? { t: Date.now() / 1000 } : undefined, cores });
+      done = importInto(s, input, {
+        onProgress: (n) => bar.update(n, read?.total ? read.bytes / read.total : undefined),
+        receipt: receipt ? { t: Date.now() / 1000 } : undefined,
+        cores,
+      });
     } finally {
       bar.end(); // the error of a store that fails (exit 2) goes on its own line
     }
     const { report: r, badHave } = done;
-    if (badHave) process.stderr.write(`pigeon: ${badHave.message} (what the peer holds is not remembered)\n`);
+    if (badHave)
+      process.stderr.write(`pigeon: ${badHave.message} (what the peer holds is not remembered)\n`);
     printReport(r, json);
-    if (receipt && !json) process.stdout.write(`receipts: ${done.receipts.length} signed onto ${s.identity()}\n`);
+    if (receipt && !json)
+      process.stdout.write(`receipts: ${done.receipts.length} signed onto ${s.identity()}\n`);
     return verdict(r);
   }
   if (cmd === "pull") {
-    const port = option(args, "--port"), latestArg = option(args, "--latest"), baudArg = option(args, "--baud"), json = args.includes("--json");
-    const latest = latestArg === undefined ? undefined : Number(latestArg), baud = baudArg === undefined ? 115200 : Number(baudArg);
+    const port = option(args, "--port"),
+      latestArg = option(args, "--latest"),
+      baudArg = option(args, "--baud"),
+      json = args.includes("--json");
+    const latest = latestArg === undefined ? undefined : Number(latestArg),
+      baud = baudArg === undefined ? 115200 : Number(baudArg);
     const s = port === undefined ? void option(args, "--store") : store(); // listing the loggers needs no store
-    if ((latest !== undefined && !(Number.isInteger(latest) && latest > 0)) || !(Number.isInteger(baud) && baud > 0) || args.some((a) => a !== "--json" && a !== "--set-clock")) {
-      process.stderr.write("usage: pigeon pull [--port P] [--latest N] [--set-clock] [--baud B] [--json] [--store DIR]\n");
+    if (
+      (latest !== undefined && !(Number.isInteger(latest) && latest > 0)) ||
+      !(Number.isInteger(baud) && baud > 0) ||
+      args.some((a) => a !== "--json" && a !== "--set-clock")
+    ) {
+      process.stderr.write(
+        "usage: pigeon pull [--port P] [--latest N] [--set-clock] [--baud B] [--json] [--store DIR]\n"
+      );
       return 2;
     }
     if (port === undefined) {
       const seen = await listLoggers({ ble: !process.env.PIGEON_NO_BLE });
       if (json) process.stdout.write(JSON.stringify(seen) + "\n");
       for (const x of json ? [] : seen) {
-        const l = x.logger, who = !l ? "" : "error" in l ? `: no logger answered (${l.error})` : `: logger ${l.identity}, depths ${l.first}..${l.next - 1}, clock ${(l.offsetMs / 1000).toFixed(1)} s off`;
+        const l = x.logger,
+          who = !l
+            ? ""
+            : "error" in l
+              ? `: no logger answered (${l.error})`
+              : `: logger ${l.identity}, depths ${l.first}..${l.next - 1}, clock ${(l.offsetMs / 1000).toFixed(1)} s off`;
         process.stdout.write(`${x.port}  ${x.what}${who}\n`);
       }
-      if (!seen.length && !json) process.stdout.write("no serial ports or Bluetooth LE loggers seen\n");
+      if (!seen.length && !json)
+        process.stdout.write("no serial ports or Bluetooth LE loggers seen\n");
       return 0;
     }
-    const line = await openLine(port, baud), bar = progress("pulling", "messages"), t0 = Date.now();
+    const line = await openLine(port, baud),
+      bar = progress("pulling", "messages"),
+      t0 = Date.now();
     let done: Awaited<ReturnType<typeof pullInto>>;
     try {
-      done = await pullInto(s!, line, { latest, setClock: args.includes("--set-clock"), progress: (n, of) => bar.update(n, n / Math.max(1, of)) });
+      done = await pullInto(s!, line, {
+        latest,
+        setClock: args.includes("--set-clock"),
+        progress: (n, of) => bar.update(n, n / Math.max(1, of)),
+      });
     } catch (e) {
       bar.end();
-      process.stderr.write(`pigeon: ${port}: ${(e as Error).message}; what arrived is kept: pull again to go on from there\n`);
+      process.stderr.write(
+        `pigeon: ${port}: ${(e as Error).message}; what arrived is kept: pull again to go on from there\n`
+      );
       return 1;
     } finally {
       await line.close();
     }
     bar.end();
-    const { pulled: p, report: r } = done, secs = (Date.now() - t0) / 1000;
-    const ahead = (ms: number) => `${Math.abs(ms / 1000).toFixed(3)} s ${ms >= 0 ? "ahead of" : "behind"} this computer's`;
-    if (json) process.stdout.write(JSON.stringify({ ...summary(r), logger: p.identity, depths: [p.first, p.next - 1], clock: p.clock, ...(p.clockAfter ? { clockAfter: p.clockAfter } : {}), pulled: p.messages, bytes: p.bytes, seconds: secs, retried: p.retried }) + "\n");
+    const { pulled: p, report: r } = done,
+      secs = (Date.now() - t0) / 1000;
+    const ahead = (ms: number) =>
+      `${Math.abs(ms / 1000).toFixed(3)} s ${ms >= 0 ? "ahead of" : "behind"} this computer's`;
+    if (json)
+      process.stdout.write(
+        JSON.stringify({
+          ...summary(r),
+          logger: p.identity,
+          depths: [p.first, p.next - 1],
+          clock: p.clock,
+          ...(p.clockAfter ? { clockAfter: p.clockAfter } : {}),
+          pulled: p.messages,
+          bytes: p.bytes,
+          seconds: secs,
+          retried: p.retried,
+        }) + "\n"
+      );
     else {
       printReport(r, false);
-      process.stdout.write(`logger ${p.identity} on ${port}: holds depths ${p.first}..${p.next - 1}\n`);
-      process.stdout.write(`clock: ${ahead(p.clock.offsetMs)}${p.clockAfter ? `; set, now ${ahead(p.clockAfter.offsetMs)}` : ""} (kept in the store)\n`);
-      process.stdout.write(`pulled ${p.messages} messages in ${secs.toFixed(1)} s (${p.messages ? Math.round(p.bytes / p.messages) : 0} bytes a message over the line)${p.retried ? `, ${p.retried} answers asked for again` : ""}\n`);
+      process.stdout.write(
+        `logger ${p.identity} on ${port}: holds depths ${p.first}..${p.next - 1}\n`
+      );
+      process.stdout.write(
+        `clock: ${ahead(p.clock.offsetMs)}${p.clockAfter ? `; set, now ${ahead(p.clockAfter.offsetMs)}` : ""} (kept in the store)\n`
+      );
+      process.stdout.write(
+        `pulled ${p.messages} messages in ${secs.toFixed(1)} s (${p.messages ? Math.round(p.bytes / p.messages) : 0} bytes a message over the line)${p.retried ? `, ${p.retried} answers asked for again` : ""}\n`
+      );
     }
     return verdict(r);
   }
   if (cmd === "feeds") {
-    const s = store(), forks = s.forks(), who = args.find((a) => a.startsWith("@"));
+    const s = store(),
+      forks = s.forks(),
+      who = args.find((a) => a.startsWith("@"));
     if (who && !s.known(who)) {
       process.stderr.write(`pigeon: no feed ${who} in the store\n`);
       return 2;
     }
     for (const author of s.authors().filter((a) => !who || a === who)) {
-      const ranges = s.ranges(author), top = ranges.length ? ranges[ranges.length - 1][1] : -1;
+      const ranges = s.ranges(author),
+        top = ranges.length ? ranges[ranges.length - 1][1] : -1;
       const last = top >= 0 ? s.text(author, top) : undefined;
-      const tv = last && body(last).find(([k]) => k === "t")?.[1], t = tv ? Number(unquote(tv)) : NaN;
+      const tv = last && body(last).find(([k]) => k === "t")?.[1],
+        t = tv ? Number(unquote(tv)) : NaN;
       const nForks = forks.filter((f) => field(f, "author") === author).length;
-      const clock = s.clocks(author).pop(), off = clock && (clock.setTo ?? clock.offsetMs); // the last pull's word on the logger's clock
-      process.stdout.write(`${author} depths ${formatRanges(ranges) || "none"} last ${isNaN(t) ? "-" : new Date(t * 1000).toISOString()} forks ${nForks}${clock ? ` clock ${off! >= 0 ? "+" : ""}${(off! / 1000).toFixed(1)}s at ${new Date(clock.hostMs).toISOString()}` : ""}\n`);
+      const clock = s.clocks(author).pop(),
+        off = clock && (clock.setTo ?? clock.offsetMs); // the last pull's word on the logger's clock
+      process.stdout.write(
+        `${author} depths ${formatRanges(ranges) || "none"} last ${isNaN(t) ? "-" : new Date(t * 1000).toISOString()} forks ${nForks}${clock ? ` clock ${off! >= 0 ? "+" : ""}${(off! / 1000).toFixed(1)}s at ${new Date(clock.hostMs).toISOString()}` : ""}\n`
+      );
     }
     if (who) printReceipts(s, who);
     return 0;
   }
   if (cmd === "log" || cmd === "csv" || cmd === "lines") {
-    const s = store(), key = option(args, "--key"), wide = args.includes("--wide"), who = args.find((a) => a.startsWith("@"));
+    const s = store(),
+      key = option(args, "--key"),
+      wide = args.includes("--wide"),
+      who = args.find((a) => a.startsWith("@"));
     const feeds = s.authors().filter((a) => !who || a === who);
     if (who && !feeds.length) {
       process.stderr.write(`pigeon: no feed ${who} in the store\n`);
       return 2;
     }
-    const out = writes(process.stdout), isReading = (text: string) => field(text, "kind") === "reading";
-    if (cmd === "log") for (const author of feeds) s.each(author, (text) => out.write(text + "\n\n"));
+    const out = writes(process.stdout),
+      isReading = (text: string) => field(text, "kind") === "reading";
+    if (cmd === "log")
+      for (const author of feeds) s.each(author, (text) => out.write(text + "\n\n"));
     else if (cmd === "lines") {
       // a series per feed and kind: its readings at one time make one point
-      const rows = new TimeRows((series, t, values) => out.write(lpLine(series.slice(series.indexOf(" ") + 1), series.slice(0, series.indexOf(" ")), t, values)));
-      for (const author of feeds) s.each(author, (text) => rows.add(author + " " + field(text, "kind"), text, key));
+      const rows = new TimeRows((series, t, values) =>
+        out.write(
+          lpLine(
+            series.slice(series.indexOf(" ") + 1),
+            series.slice(0, series.indexOf(" ")),
+            t,
+            values
+          )
+        )
+      );
+      for (const author of feeds)
+        s.each(author, (text) => rows.add(author + " " + field(text, "kind"), text, key));
       rows.end();
     } else if (wide) {
       // the columns first: every key of the readings, in the order met (a pass that keeps only the keys)
       const column = new Map<string, number>();
       for (const author of feeds)
         s.each(author, (text) => {
-          if (isReading(text)) for (const [, k] of readings(text)) if ((!key || k === key) && !column.has(k)) column.set(k, column.size);
+          if (isReading(text))
+            for (const [, k] of readings(text))
+              if ((!key || k === key) && !column.has(k)) column.set(k, column.size);
         });
       out.write(wideHeader([...column.keys()]));
       const rows = new TimeRows((feed, t, values) => out.write(wideRow(feed, t, values, column)));
-      for (const author of feeds) s.each(author, (text) => isReading(text) && rows.add(author, text, key));
+      for (const author of feeds)
+        s.each(author, (text) => isReading(text) && rows.add(author, text, key));
       rows.end();
     } else {
       out.write(CSV_HEADER);
-      for (const author of feeds) s.each(author, (text, depth) => out.write(csvRows(author, depth, text, key)));
+      for (const author of feeds)
+        s.each(author, (text, depth) => out.write(csvRows(author, depth, text, key)));
     }
     out.end();
     return 0;
@@ -271,9 +384,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "post") {
-    const s = store(), strict = args.includes("--strict"), [kind, ...entries] = args.filter((a) => a !== "--strict");
+    const s = store(),
+      strict = args.includes("--strict"),
+      [kind, ...entries] = args.filter((a) => a !== "--strict");
     if (!kind || kind === "--file") {
-      process.stderr.write("usage: pigeon post KIND key=value ... [--file K=PATH] [--strict] [--store DIR]\n");
+      process.stderr.write(
+        "usage: pigeon post KIND key=value ... [--file K=PATH] [--strict] [--store DIR]\n"
+      );
       return 2;
     }
     const done = refused(() => post(s, kind, entries, strict));
@@ -283,9 +400,16 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "blob") {
-    const s = store(), [sub, arg] = args;
-    if ((sub !== "add" && sub !== "get") || !arg || (sub === "get" && !/^&[0-9A-Z]{52}\.sha256$/.test(arg))) {
-      process.stderr.write("usage: pigeon blob add FILE | pigeon blob get &<52 base32>.sha256 [--store DIR]\n");
+    const s = store(),
+      [sub, arg] = args;
+    if (
+      (sub !== "add" && sub !== "get") ||
+      !arg ||
+      (sub === "get" && !/^&[0-9A-Z]{52}\.sha256$/.test(arg))
+    ) {
+      process.stderr.write(
+        "usage: pigeon blob add FILE | pigeon blob get &<52 base32>.sha256 [--store DIR]\n"
+      );
       return 2;
     }
     if (sub === "add") {
@@ -305,18 +429,21 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "have") {
-    const s = store(), text = formatHave(s.identity(), s.holdings());
+    const s = store(),
+      text = formatHave(s.identity(), s.holdings());
     if (args[0]) writeFileSync(args[0], text);
     else process.stdout.write(text);
     return 0;
   }
   if (cmd === "follow" || cmd === "unfollow" || cmd === "block") {
-    const s = store(), who = args[0];
+    const s = store(),
+      who = args[0];
     if (!who || !/^@[0-9A-Z]{52}\.ed25519$/.test(who)) {
       process.stderr.write(`usage: pigeon ${cmd} @<52 base32>.ed25519\n`);
       return 2;
     }
-    const follows = s.list("FOLLOWS.TXT"), blocks = s.list("BLOCKS.TXT");
+    const follows = s.list("FOLLOWS.TXT"),
+      blocks = s.list("BLOCKS.TXT");
     if (cmd === "follow") (follows.add(who), blocks.delete(who));
     if (cmd === "unfollow") follows.delete(who);
     if (cmd === "block") (blocks.add(who), follows.delete(who));
@@ -325,7 +452,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "plot") {
-    const s = store(), key = option(args, "--key"), out = option(args, "--out"), who = args.find((a) => a.startsWith("@"));
+    const s = store(),
+      key = option(args, "--key"),
+      out = option(args, "--out"),
+      who = args.find((a) => a.startsWith("@"));
     if (!key || !out) {
       process.stderr.write("usage: pigeon plot [@id] --key K --out FILE.svg\n");
       return 2;
@@ -334,7 +464,9 @@ async function main(argv: string[]): Promise<number> {
     for (const author of s.authors().filter((a) => !who || a === who)) {
       const points: [number, number][] = [];
       s.each(author, (text) => {
-        if (field(text, "kind") === "reading") for (const [t, k, v] of readings(text)) if (k === key && isNumeric(v)) points.push([t, Number(v)]);
+        if (field(text, "kind") === "reading")
+          for (const [t, k, v] of readings(text))
+            if (k === key && isNumeric(v)) points.push([t, Number(v)]);
       });
       if (points.length) series.push({ author, points });
     }
@@ -343,14 +475,27 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     writeFileSync(out, svgPlot(key, series));
-    process.stdout.write(`${out}: ${series.reduce((n, x) => n + x.points.length, 0)} points of ${key}\n`);
+    process.stdout.write(
+      `${out}: ${series.reduce((n, x) => n + x.points.length, 0)} points of ${key}\n`
+    );
     return 0;
   }
   if (cmd === "export") {
-    const s = store(), peer = option(args, "--for"), since = option(args, "--since"), latestArg = option(args, "--latest"), all = args.includes("--all"), dir = args.filter((a) => a !== "--all")[0];
+    const s = store(),
+      peer = option(args, "--for"),
+      since = option(args, "--since"),
+      latestArg = option(args, "--latest"),
+      all = args.includes("--all"),
+      dir = args.filter((a) => a !== "--all")[0];
     const latest = latestArg === undefined ? undefined : Number(latestArg);
-    if (!dir || (peer !== undefined && !/^@[0-9A-Z]{52}\.ed25519$/.test(peer)) || (latest !== undefined && !(Number.isInteger(latest) && latest > 0))) {
-      process.stderr.write("usage: pigeon export <dir> [--for @peer] [--since HAVE-FILE] [--latest N] [--all] [--store DIR]\n");
+    if (
+      !dir ||
+      (peer !== undefined && !/^@[0-9A-Z]{52}\.ed25519$/.test(peer)) ||
+      (latest !== undefined && !(Number.isInteger(latest) && latest > 0))
+    ) {
+      process.stderr.write(
+        "usage: pigeon export <dir> [--for @peer] [--since HAVE-FILE] [--latest N] [--all] [--store DIR]\n"
+      );
       return 2;
     }
     // what the peer holds: what it told this store in its bundles, and the have-file given
@@ -364,7 +509,9 @@ async function main(argv: string[]): Promise<number> {
     const r = exportBundle(s, dir, feeds, held, latest, (n, f) => bar.update(n, f));
     bar.end();
     const left = s.authors().length - feeds.length;
-    process.stdout.write(`exported ${r.messages} messages of ${r.feeds} feeds and ${r.blobs} blobs to ${dir}${left && !all ? `; ${left} feeds held but not followed stay (pigeon follow @id, or --all)` : ""}\n`);
+    process.stdout.write(
+      `exported ${r.messages} messages of ${r.feeds} feeds and ${r.blobs} blobs to ${dir}${left && !all ? `; ${left} feeds held but not followed stay (pigeon follow @id, or --all)` : ""}\n`
+    );
     return 0;
   }
   process.stderr.write(`pigeon: unknown command ${cmd}\n${HELP}`);
@@ -377,11 +524,14 @@ setFlagsFromString("--max-semi-space-size=2");
 // Output to a pipe is written at once, as to a file: a million CSV rows are not queued in memory,
 // and none is lost at exit. (Node's own streams do this for files and terminals; for pipes it
 // needs the handle's setBlocking.)
-for (const s of [process.stdout, process.stderr]) (s as unknown as { _handle?: { setBlocking?: (b: boolean) => void } })._handle?.setBlocking?.(true);
+for (const s of [process.stdout, process.stderr])
+  (s as unknown as { _handle?: { setBlocking?: (b: boolean) => void } })._handle?.setBlocking?.(
+    true
+  );
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
     process.stderr.write(`pigeon: ${e instanceof Error ? e.message : e}\n`);
     process.exit(2);
-  },
+  }
 );

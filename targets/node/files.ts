@@ -3,16 +3,34 @@
 // (which the card viewer runs on the files a person picks). Here: the host's
 // files read at offsets (regular files only: a FIFO would block the reader),
 // links that lead out of a bundle, and the bundle's HAVE.TXT.
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
 import { join, sep } from "node:path";
 import { parseHave } from "../host/have";
-import { isImage, pgnMessages, readImage, readTree, textLines, type Entry, type Input } from "../host/bundle";
+import {
+  isImage,
+  pgnMessages,
+  readImage,
+  readTree,
+  textLines,
+  type Entry,
+  type Input,
+} from "../host/bundle";
 import { blockBytes, type Bytes } from "../host/bytes";
-
 
 /** A regular file, opened without blocking (a FIFO is refused before anything waits on it); returns its descriptor and size. */
 function openRegular(path: string): { fd: number; size: number } {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), st = fstatSync(fd);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK),
+    st = fstatSync(fd);
   if (st.isFile()) return { fd, size: st.size };
   closeSync(fd);
   throw new Error(`${path}: not a regular file`);
@@ -49,7 +67,8 @@ export function readHave(path: string) {
 /** Whether a path, links followed, stays inside the directory dir. */
 function inside(dir: string, path: string) {
   try {
-    const d = realpathSync(dir), p = realpathSync(path);
+    const d = realpathSync(dir),
+      p = realpathSync(path);
     return p === d || p.startsWith(d + sep);
   } catch {
     return false; // a link to nowhere
@@ -66,8 +85,14 @@ export async function readInput(path: string): Promise<Input> {
       list(d) {
         const entries: Entry[] = [];
         for (const name of readdirSync(d ? full(d.path) : path)) {
-          const p = d ? d.path + "/" + name : name, s = statSync(full(p), { throwIfNoEntry: false });
-          entries.push({ name, path: p, kind: s?.isDirectory() ? "dir" : s?.isFile() ? "file" : "other", id: s && `${s.dev}:${s.ino}` });
+          const p = d ? d.path + "/" + name : name,
+            s = statSync(full(p), { throwIfNoEntry: false });
+          entries.push({
+            name,
+            path: p,
+            kind: s?.isDirectory() ? "dir" : s?.isFile() ? "file" : "other",
+            id: s && `${s.dev}:${s.ino}`,
+          });
         }
         return { entries };
       },
@@ -86,19 +111,27 @@ export async function readInput(path: string): Promise<Input> {
         }
     return into;
   }
-  const f = fileBytes(path), head = Buffer.from(f.read(0, 512));
+  const f = fileBytes(path),
+    head = Buffer.from(f.read(0, 512));
   // a card image: its FAT volume read here, never mounted
   if (isImage(head, f.size)) {
     f.close();
     // each block read with the file opened for it: nothing stays open
-    return readImage(blockBytes(f.size, (at, n) => {
-      const img = openRegular(path);
-      try {
-        return readAt(img.fd, at, n);
-      } finally {
-        closeSync(img.fd);
-      }
-    }, Buffer.allocUnsafe), path);
+    return readImage(
+      blockBytes(
+        f.size,
+        (at, n) => {
+          const img = openRegular(path);
+          try {
+            return readAt(img.fd, at, n);
+          } finally {
+            closeSync(img.fd);
+          }
+        },
+        Buffer.allocUnsafe
+      ),
+      path
+    );
   }
   const read = { bytes: 0, total: 0 };
   return { messages: pgnMessages(textLines(f, read), path), blobs: [], losses: [], read };

@@ -24,23 +24,52 @@ export interface ImportOptions {
  * messages of (spec/pigeon.md, section 6.1), at receipt.t. Returns the
  * report, why the have-file was not taken if it was not, and the receipts.
  */
-export function importInto(store: Store, input: Input, { onProgress, receipt, cores = availableParallelism() }: ImportOptions = {}): { report: Report; badHave?: Error; receipts: string[] } {
+export function importInto(
+  store: Store,
+  input: Input,
+  { onProgress, receipt, cores = availableParallelism() }: ImportOptions = {}
+): { report: Report; badHave?: Error; receipts: string[] } {
   const before = receipt && new Map(store.authors().map((a) => [a, store.ranges(a)]));
   let report: Report;
   if (cores > 1) {
     const checks = new ParallelChecks(store, cores);
     try {
-      report = verifyInput({ ...input, messages: checks.messages(input.messages) }, checks, store, (id, bytes) => store.putBlob(id, bytes), onProgress);
+      report = verifyInput(
+        { ...input, messages: checks.messages(input.messages) },
+        checks,
+        store,
+        (id, bytes) => store.putBlob(id, bytes),
+        onProgress
+      );
     } finally {
       checks.close();
     }
-  } else report = verifyInput(input, nodeChecks, store, (id, bytes) => store.putBlob(id, bytes), onProgress);
+  } else
+    report = verifyInput(
+      input,
+      nodeChecks,
+      store,
+      (id, bytes) => store.putBlob(id, bytes),
+      onProgress
+    );
   const have = input.have instanceof Error ? undefined : input.have;
   if (have) store.rememberPeer(have.who, have.held);
   const receipts: string[] = [];
   if (before) {
-    const bodies = store.authors().flatMap((a) => receiptBodies(a, taken(before.get(a) ?? [], store.ranges(a)), (d) => store.idAt(a, d)!, receipt.t, have?.who));
+    const bodies = store
+      .authors()
+      .flatMap((a) =>
+        receiptBodies(
+          a,
+          taken(before.get(a) ?? [], store.ranges(a)),
+          (d) => store.idAt(a, d)!,
+          receipt.t,
+          have?.who
+        )
+      );
     for (const b of bodies) receipts.push(store.post("receipt", b));
   }
-  return input.have instanceof Error ? { report, badHave: input.have, receipts } : { report, receipts };
+  return input.have instanceof Error
+    ? { report, badHave: input.have, receipts }
+    : { report, receipts };
 }

@@ -9,7 +9,12 @@
 // the import stays one synchronous pass; the read-ahead is bounded, so memory
 // stays flat.
 import { join } from "node:path";
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import {
+  MessageChannel,
+  receiveMessageOnPort,
+  Worker,
+  type MessagePort,
+} from "node:worker_threads";
 import type { Source } from "../host/bundle";
 import { claimsHeld, type Checks, type Holder } from "../host/chain";
 import { nodeChecks } from "./checks";
@@ -40,7 +45,12 @@ export class ParallelChecks implements Checks {
    * `cores` workers, each with at most `ahead` batches of `batch` messages in
    * flight; `holder` tells which messages are known.
    */
-  constructor(private holder: Holder, private cores: number, private batch = 256, private ahead = 4) {}
+  constructor(
+    private holder: Holder,
+    private cores: number,
+    private batch = 256,
+    private ahead = 4
+  ) {}
 
   id(bytes: Uint8Array, text: string): string {
     const r = this.resultOf(text);
@@ -62,8 +72,12 @@ export class ParallelChecks implements Checks {
    * the chain rules (Verifier.message) take each before the next is given.
    */
   *messages(source: Iterable<Source>): Generator<Source> {
-    const queue: Ahead[] = [], limit = this.cores * this.ahead * this.batch;
-    let head = 0, pending: string[] = [], sent = 0, done = false;
+    const queue: Ahead[] = [],
+      limit = this.cores * this.ahead * this.batch;
+    let head = 0,
+      pending: string[] = [],
+      sent = 0,
+      done = false;
     const it = source[Symbol.iterator]();
     const send = () => {
       if (!this.workers.length && done) {
@@ -75,7 +89,11 @@ export class ParallelChecks implements Checks {
     };
     for (;;) {
       // read ahead while the workers may take more and the queue has room
-      while (!done && queue.length - head < limit && sent - this.received < this.cores * this.ahead) {
+      while (
+        !done &&
+        queue.length - head < limit &&
+        sent - this.received < this.cores * this.ahead
+      ) {
         const n = it.next();
         if (n.done) done = true;
         else if (claimsHeld(this.holder, n.value.text)) queue.push({ m: n.value, batch: -1, i: 0 });
@@ -108,7 +126,11 @@ export class ParallelChecks implements Checks {
         const { port1, port2 } = new MessageChannel();
         const data: CheckerData = { port: port2, signal: this.signal };
         // a small young generation, as the main thread has (cli.ts): a checker keeps nothing between batches
-        const worker = new Worker(join(projectRoot(), "dist", "pigeon-checker.mjs"), { workerData: data, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+        const worker = new Worker(join(projectRoot(), "dist", "pigeon-checker.mjs"), {
+          workerData: data,
+          transferList: [port2],
+          resourceLimits: { maxYoungGenerationSizeMb: 4 },
+        });
         worker.unref();
         this.workers.push({ worker, port: port1 });
       }
@@ -116,9 +138,11 @@ export class ParallelChecks implements Checks {
   }
   /** Waits for the next batch's checks (each worker answers in the order it was sent batches). */
   private receive() {
-    const n = this.received, { port } = this.workers[n % this.cores];
+    const n = this.received,
+      { port } = this.workers[n % this.cores];
     for (;;) {
-      const seen = Atomics.load(this.signal, 0), got = receiveMessageOnPort(port);
+      const seen = Atomics.load(this.signal, 0),
+        got = receiveMessageOnPort(port);
       if (got) {
         const r = got.message as BatchResult;
         if (!Array.isArray(r)) throw new Error(`pigeon: a checking thread failed: ${r.error}`);

@@ -13,13 +13,18 @@ const FIRST_CLIENT_DEPTHS = 10000000;
 
 /** A value in wire form: NONE and ids as they are, a value already in quotes as it is (so `"NONE"` is a string), anything else quoted. */
 export function wireValue(v: string): string {
-  return v === "NONE" || ID.test(v) || (v.length > 1 && v[0] === '"' && v[v.length - 1] === '"') ? v : `"${v}"`;
+  return v === "NONE" || ID.test(v) || (v.length > 1 && v[0] === '"' && v[v.length - 1] === '"')
+    ? v
+    : `"${v}"`;
 }
 
 /** A blob from a file: its bytes, at most 360,000 (spec/pigeon.md, section 2.2). */
 export function blobFile(path: string): Uint8Array {
   const size = statSync(path).size;
-  if (size > MAX_BLOB) throw new Error(`${path}: ${size} bytes; a blob is at most ${MAX_BLOB.toLocaleString("en-US")} bytes`);
+  if (size > MAX_BLOB)
+    throw new Error(
+      `${path}: ${size} bytes; a blob is at most ${MAX_BLOB.toLocaleString("en-US")} bytes`
+    );
   return new Uint8Array(readFileSync(path));
 }
 
@@ -48,7 +53,9 @@ function named(why: string, kind: string, body: string[][]): string {
  * more than 7 digits. The spec allows both.
  */
 export function firstClientTrouble(depth: number, body: string[][]): string[] {
-  const out = body.filter(([, v]) => v[0] === '"' && v.includes(":")).map(([k, v]) => `${k}=${v}: a string holding ":"`);
+  const out = body
+    .filter(([, v]) => v[0] === '"' && v.includes(":"))
+    .map(([k, v]) => `${k}=${v}: a string holding ":"`);
   if (depth >= FIRST_CLIENT_DEPTHS) out.push(`depth ${depth}: more than 7 digits`);
   return out;
 }
@@ -60,20 +67,35 @@ export function firstClientTrouble(depth: number, body: string[][]): string[] {
  * strict, what the first client cannot read is refused; without, it is
  * returned as warnings. Throws, with nothing written, what the format refuses.
  */
-export function post(store: Store, kind: string, args: string[], strict: boolean): { text: string; warnings: string[] } {
-  const body: string[][] = [], blobs: Uint8Array[] = [];
+export function post(
+  store: Store,
+  kind: string,
+  args: string[],
+  strict: boolean
+): { text: string; warnings: string[] } {
+  const body: string[][] = [],
+    blobs: Uint8Array[] = [];
   for (let i = 0; i < args.length; i++) {
-    const file = args[i] === "--file", e = file ? args[++i] ?? "" : args[i], at = e.indexOf("=");
+    const file = args[i] === "--file",
+      e = file ? (args[++i] ?? "") : args[i],
+      at = e.indexOf("=");
     if (at < 0) throw new Error(`${e}: expected ${file ? "key=path after --file" : "key=value"}`);
-    const k = e.slice(0, at), v = e.slice(at + 1);
+    const k = e.slice(0, at),
+      v = e.slice(at + 1);
     if (file) blobs.push(blobFile(v));
     body.push([k, file ? Pigeon.blobId(blobs[blobs.length - 1]) : wireValue(v)]);
   }
   const trouble = firstClientTrouble(store.next(), body);
-  if (strict && trouble.length) throw new Error(`${trouble.join("; ")}: the first Pigeon client cannot read it (--strict)`);
+  if (strict && trouble.length)
+    throw new Error(`${trouble.join("; ")}: the first Pigeon client cannot read it (--strict)`);
   try {
-    return { text: store.post(kind, body, blobs), warnings: trouble.map((t) => `${t}: allowed, but the first Pigeon client cannot read it`) };
+    return {
+      text: store.post(kind, body, blobs),
+      warnings: trouble.map((t) => `${t}: allowed, but the first Pigeon client cannot read it`),
+    };
   } catch (e) {
-    throw e instanceof Error && e.message.startsWith("draft: ") ? new Error(named(e.message, kind, body)) : e;
+    throw e instanceof Error && e.message.startsWith("draft: ")
+      ? new Error(named(e.message, kind, body))
+      : e;
   }
 }

@@ -6,19 +6,36 @@ export interface Progress {
   end(): void;
 }
 
-export function progress(label: string, unit: string, out: NodeJS.WriteStream = process.stderr): Progress {
+export function progress(
+  label: string,
+  unit: string,
+  out: NodeJS.WriteStream = process.stderr
+): Progress {
   if (!out.isTTY) return { update() {}, end() {} };
   const t0 = Date.now();
-  let drawn = 0, count = 0, fraction: number | undefined;
+  let drawn = 0,
+    count = 0,
+    fraction: number | undefined;
   const draw = () => {
-    const secs = (Date.now() - t0) / 1000, rate = secs > 0 ? Math.round(count / secs) : 0, width = 30;
-    const bar = fraction === undefined ? "" : "[" + "#".repeat(Math.round(Math.min(1, fraction) * width)).padEnd(width, ".") + "] " + String(Math.floor(fraction * 100)).padStart(3) + "% ";
-    out.write(`\r${label} ${bar}${count.toLocaleString("en")} ${unit}, ${rate.toLocaleString("en")}/s\x1b[K`);
+    const secs = (Date.now() - t0) / 1000,
+      rate = secs > 0 ? Math.round(count / secs) : 0,
+      width = 30;
+    const bar =
+      fraction === undefined
+        ? ""
+        : "[" +
+          "#".repeat(Math.round(Math.min(1, fraction) * width)).padEnd(width, ".") +
+          "] " +
+          String(Math.floor(fraction * 100)).padStart(3) +
+          "% ";
+    out.write(
+      `\r${label} ${bar}${count.toLocaleString("en")} ${unit}, ${rate.toLocaleString("en")}/s\x1b[K`
+    );
     drawn = Date.now();
   };
   return {
     update(n, f) {
-      (count = n), (fraction = f);
+      ((count = n), (fraction = f));
       if (Date.now() - drawn >= 100) draw();
     },
     end() {

@@ -50,22 +50,33 @@ export function streamLine(stream: Duplex, name: string): OpenLine {
   stream.on("error", () => inbox.close());
   return {
     name,
-    write: (text) => new Promise((ok, bad) => stream.write(Buffer.from(text, "latin1"), (e) => (e ? bad(e) : ok()))),
+    write: (text) =>
+      new Promise((ok, bad) =>
+        stream.write(Buffer.from(text, "latin1"), (e) => (e ? bad(e) : ok()))
+      ),
     read: (ms) => inbox.read(ms),
     now: () => Date.now(),
-    close: () => new Promise((ok) => (stream.destroyed ? ok() : (stream.once("close", () => ok()), stream.destroy()))),
+    close: () =>
+      new Promise((ok) =>
+        stream.destroyed ? ok() : (stream.once("close", () => ok()), stream.destroy())
+      ),
   };
 }
 
 /** Bluetooth LE's Nordic UART service, which Espruino's Puck.js, Bangle.js and MDBT42Q boards give their console. */
-const NUS = "6e400001b5a3f393e0a9e50e24dcca9e", NUS_TX = "6e400002b5a3f393e0a9e50e24dcca9e", NUS_RX = "6e400003b5a3f393e0a9e50e24dcca9e";
+const NUS = "6e400001b5a3f393e0a9e50e24dcca9e",
+  NUS_TX = "6e400002b5a3f393e0a9e50e24dcca9e",
+  NUS_RX = "6e400003b5a3f393e0a9e50e24dcca9e";
 /** The smallest GATT write (20 bytes) that every central can make. */
 const BLE_CHUNK = 20;
 
 /** The parts of noble's peripheral API a line uses (a stand-in in tests). */
 export interface BlePeripheral {
   connectAsync(): Promise<void>;
-  discoverSomeServicesAndCharacteristicsAsync(services: string[], chars: string[]): Promise<{ characteristics: BleCharacteristic[] }>;
+  discoverSomeServicesAndCharacteristicsAsync(
+    services: string[],
+    chars: string[]
+  ): Promise<{ characteristics: BleCharacteristic[] }>;
   disconnectAsync(): Promise<void>;
 }
 export interface BleCharacteristic {
@@ -77,9 +88,14 @@ export interface BleCharacteristic {
 /** A line over a Bluetooth LE peripheral's Nordic UART: writes of at most 20 bytes to its TX characteristic, notifications from its RX. */
 export async function bleLine(p: BlePeripheral, name: string): Promise<OpenLine> {
   await p.connectAsync();
-  const { characteristics } = await p.discoverSomeServicesAndCharacteristicsAsync([NUS], [NUS_TX, NUS_RX]);
-  const tx = characteristics.find((c) => c.uuid === NUS_TX), rx = characteristics.find((c) => c.uuid === NUS_RX);
-  if (!tx || !rx) throw new Error(`${name}: no Nordic UART service (it is not an Espruino board's console)`);
+  const { characteristics } = await p.discoverSomeServicesAndCharacteristicsAsync(
+    [NUS],
+    [NUS_TX, NUS_RX]
+  );
+  const tx = characteristics.find((c) => c.uuid === NUS_TX),
+    rx = characteristics.find((c) => c.uuid === NUS_RX);
+  if (!tx || !rx)
+    throw new Error(`${name}: no Nordic UART service (it is not an Espruino board's console)`);
   const inbox = new Inbox();
   rx.on("data", (b) => inbox.put(b.toString("latin1")));
   await rx.subscribeAsync();
@@ -87,7 +103,8 @@ export async function bleLine(p: BlePeripheral, name: string): Promise<OpenLine>
     name,
     async write(text) {
       const b = Buffer.from(text, "latin1");
-      for (let i = 0; i < b.length; i += BLE_CHUNK) await tx.writeAsync(b.subarray(i, i + BLE_CHUNK), false);
+      for (let i = 0; i < b.length; i += BLE_CHUNK)
+        await tx.writeAsync(b.subarray(i, i + BLE_CHUNK), false);
     },
     read: (ms) => inbox.read(ms),
     now: () => Date.now(),
@@ -101,21 +118,35 @@ async function noble(): Promise<any> {
   try {
     m = (await import("@abandonware/noble" as string)).default;
   } catch (e) {
-    throw new Error(`Bluetooth LE needs the @abandonware/noble package (npm install @abandonware/noble): ${(e as Error).message}`);
+    throw new Error(
+      `Bluetooth LE needs the @abandonware/noble package (npm install @abandonware/noble): ${(e as Error).message}`
+    );
   }
   if (m.state !== "poweredOn")
     await new Promise<void>((ok, bad) => {
-      const t = setTimeout(() => bad(new Error(`Bluetooth is ${m.state || "not available"} on this computer`)), 5000);
+      const t = setTimeout(
+        () => bad(new Error(`Bluetooth is ${m.state || "not available"} on this computer`)),
+        5000
+      );
       m.on("stateChange", (s: string) => s === "poweredOn" && (clearTimeout(t), ok()));
     });
   return m;
 }
 /** Bluetooth LE peripherals that look like Espruino boards (by name or the Nordic UART), scanned for ms. */
-async function scanBle(ms: number, want?: string): Promise<{ name: string; address: string; peripheral: BlePeripheral }[]> {
-  const m = await noble(), found = new Map<string, { name: string; address: string; peripheral: BlePeripheral }>();
+async function scanBle(
+  ms: number,
+  want?: string
+): Promise<{ name: string; address: string; peripheral: BlePeripheral }[]> {
+  const m = await noble(),
+    found = new Map<string, { name: string; address: string; peripheral: BlePeripheral }>();
   m.on("discover", (p: any) => {
-    const name: string = p.advertisement?.localName ?? "", uuids: string[] = p.advertisement?.serviceUuids ?? [];
-    if (/^(Puck\.js|Bangle\.js|Pixl\.js|MDBT42Q|Espruino)/.test(name) || uuids.includes(NUS) || (want && (name === want || p.address === want.toLowerCase())))
+    const name: string = p.advertisement?.localName ?? "",
+      uuids: string[] = p.advertisement?.serviceUuids ?? [];
+    if (
+      /^(Puck\.js|Bangle\.js|Pixl\.js|MDBT42Q|Espruino)/.test(name) ||
+      uuids.includes(NUS) ||
+      (want && (name === want || p.address === want.toLowerCase()))
+    )
       found.set(p.address, { name, address: p.address, peripheral: p });
   });
   await m.startScanningAsync([], false);
@@ -130,10 +161,14 @@ async function serialLine(path: string, baud: number): Promise<OpenLine> {
   try {
     ({ SerialPort } = await import("serialport"));
   } catch (e) {
-    throw new Error(`serial ports need the serialport package (npm install serialport): ${(e as Error).message}`);
+    throw new Error(
+      `serial ports need the serialport package (npm install serialport): ${(e as Error).message}`
+    );
   }
   const port = new SerialPort({ path, baudRate: baud, autoOpen: false });
-  await new Promise<void>((ok, bad) => port.open((e: Error | null) => (e ? bad(new Error(`${path}: ${e.message}`)) : ok())));
+  await new Promise<void>((ok, bad) =>
+    port.open((e: Error | null) => (e ? bad(new Error(`${path}: ${e.message}`)) : ok()))
+  );
   return streamLine(port, path);
 }
 
@@ -142,19 +177,35 @@ export async function openLine(port: string, baud = 115200): Promise<OpenLine> {
   const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(port);
   if (tcp) {
     const s = connect({ host: tcp[1], port: Number(tcp[2] ?? 23) }); // Espruino's tools' default port: telnet's
-    await new Promise<void>((ok, bad) => (s.once("connect", ok), s.once("error", (e) => bad(new Error(`${port}: ${e.message}`)))));
+    await new Promise<void>(
+      (ok, bad) => (
+        s.once("connect", ok),
+        s.once("error", (e) => bad(new Error(`${port}: ${e.message}`)))
+      )
+    );
     return streamLine(s, port);
   }
   if (port.startsWith("ble:")) {
-    const want = port.slice(4), hit = (await scanBle(5000, want)).find((d) => d.address === want.toLowerCase() || d.name === want);
-    if (!hit) throw new Error(`${port}: no Bluetooth LE device of that address or name answered a scan`);
+    const want = port.slice(4),
+      hit = (await scanBle(5000, want)).find(
+        (d) => d.address === want.toLowerCase() || d.name === want
+      );
+    if (!hit)
+      throw new Error(`${port}: no Bluetooth LE device of that address or name answered a scan`);
     return bleLine(hit.peripheral, port);
   }
   return serialLine(port, baud);
 }
 
 /** USB vendor:product ids of serial ports loggers come on: the Espruino Pico and WiFi (STM32 virtual COM port), and the USB-UART bridges of ESP32 boards. */
-const USB_IDS: Record<string, string> = { "0483:5740": "Espruino (STM32 USB)", "10c4:ea60": "CP210x USB-UART", "1a86:7523": "CH340 USB-UART", "1a86:55d4": "CH9102 USB-UART", "0403:6001": "FTDI USB-UART", "0403:6015": "FTDI USB-UART" };
+const USB_IDS: Record<string, string> = {
+  "0483:5740": "Espruino (STM32 USB)",
+  "10c4:ea60": "CP210x USB-UART",
+  "1a86:7523": "CH340 USB-UART",
+  "1a86:55d4": "CH9102 USB-UART",
+  "0403:6001": "FTDI USB-UART",
+  "0403:6015": "FTDI USB-UART",
+};
 export interface PortInfo {
   path: string;
   vendorId?: string;
@@ -173,11 +224,18 @@ export interface Seen {
  * USB ids) is asked who it is, with a hello that sends nothing back but the
  * HI line; other ports are listed, not written to.
  */
-export async function listLoggers(o: { ports?: () => Promise<PortInfo[]>; open?: (port: string) => Promise<OpenLine>; ble?: boolean } = {}): Promise<Seen[]> {
+export async function listLoggers(
+  o: {
+    ports?: () => Promise<PortInfo[]>;
+    open?: (port: string) => Promise<OpenLine>;
+    ble?: boolean;
+  } = {}
+): Promise<Seen[]> {
   const list = o.ports ?? (async () => (await import("serialport")).SerialPort.list());
   const seen: Seen[] = [];
   for (const p of await list()) {
-    const ids = `${(p.vendorId ?? "").toLowerCase()}:${(p.productId ?? "").toLowerCase()}`, what = USB_IDS[ids];
+    const ids = `${(p.vendorId ?? "").toLowerCase()}:${(p.productId ?? "").toLowerCase()}`,
+      what = USB_IDS[ids];
     const s: Seen = { port: p.path, what: what ?? (p.manufacturer || "serial port") };
     if (what) s.logger = await ask(p.path, o.open);
     seen.push(s);
@@ -186,7 +244,11 @@ export async function listLoggers(o: { ports?: () => Promise<PortInfo[]>; open?:
     try {
       for (const d of await scanBle(4000)) {
         const port = `ble:${d.address}`;
-        seen.push({ port, what: `Bluetooth LE ${d.name}`, logger: await ask(port, async () => bleLine(d.peripheral, port)) });
+        seen.push({
+          port,
+          what: `Bluetooth LE ${d.name}`,
+          logger: await ask(port, async () => bleLine(d.peripheral, port)),
+        });
       }
     } catch (e) {
       seen.push({ port: "ble:", what: `Bluetooth LE: ${(e as Error).message}` });
@@ -194,11 +256,21 @@ export async function listLoggers(o: { ports?: () => Promise<PortInfo[]>; open?:
   return seen;
 }
 /** Who the logger on a port is, by a hello. */
-async function ask(port: string, open: (port: string) => Promise<OpenLine> = openLine): Promise<Seen["logger"]> {
+async function ask(
+  port: string,
+  open: (port: string) => Promise<OpenLine> = openLine
+): Promise<Seen["logger"]> {
   let line: OpenLine | undefined;
   try {
     line = await open(port);
-    const r = await pullFeed(line, { held: { ranges: () => [], idAt: () => undefined }, id: () => "", take: () => {}, helloOnly: true, timeoutMs: 1500, retries: 1 });
+    const r = await pullFeed(line, {
+      held: { ranges: () => [], idAt: () => undefined },
+      id: () => "",
+      take: () => {},
+      helloOnly: true,
+      timeoutMs: 1500,
+      retries: 1,
+    });
     return { identity: r.identity, first: r.first, next: r.next, offsetMs: r.clock.offsetMs };
   } catch (e) {
     return { error: (e as Error).message };
@@ -208,10 +280,21 @@ async function ask(port: string, open: (port: string) => Promise<OpenLine> = ope
 }
 
 /** A pull into the store: the pull's figures and the verification's report; the clock seen is noted in the store. */
-export async function pullInto(store: Store, line: OpenLine, o: Omit<PullOptions, "held" | "id" | "take">): Promise<{ pulled: Pulled; report: Report }> {
-  const file = `logger on ${line.name}`, v = new Verifier(nodeChecks, store); // the chain rules and the store an import of the card would use
-  const pulled = await pullFeed(line, { ...o, held: store, id: (t) => idOf(Buffer.from(t, "utf8")), take: (text) => v.message({ text, file, line: 0 }) });
+export async function pullInto(
+  store: Store,
+  line: OpenLine,
+  o: Omit<PullOptions, "held" | "id" | "take">
+): Promise<{ pulled: Pulled; report: Report }> {
+  const file = `logger on ${line.name}`,
+    v = new Verifier(nodeChecks, store); // the chain rules and the store an import of the card would use
+  const pulled = await pullFeed(line, {
+    ...o,
+    held: store,
+    id: (t) => idOf(Buffer.from(t, "utf8")),
+    take: (text) => v.message({ text, file, line: 0 }),
+  });
   store.noteClock(pulled.identity, pulled.clock, pulled.clockAfter);
-  for (const l of pulled.lost) v.report.losses.push({ file, page: l.page, depths: null, reason: l.reason });
+  for (const l of pulled.lost)
+    v.report.losses.push({ file, page: l.page, depths: null, reason: l.reason });
   return { pulled, report: v.report };
 }

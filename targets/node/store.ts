@@ -2,10 +2,33 @@
 // device's store code over the host's files. spec/store.md gives its layout:
 // logs per feed (runs and loose messages), blobs under B/, forks in FORKS.PGN,
 // follows and blocks, what peers hold under P/, and the store's own seed.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { appendMessage, blobPath, createLog, each, find, LOG_FULL, mayHoldRecords, NO_HEADER, openLog, TOO_LARGE, type File, type Log } from "../../src/log";
+import {
+  appendMessage,
+  blobPath,
+  createLog,
+  each,
+  find,
+  LOG_FULL,
+  mayHoldRecords,
+  NO_HEADER,
+  openLog,
+  TOO_LARGE,
+  type File,
+  type Log,
+} from "../../src/log";
 import { encode, enc } from "../../src/utf8";
 import { useSha256 } from "../../src/engine";
 import { NodeDisk } from "./nodedisk";
@@ -45,14 +68,24 @@ interface StoredFeed {
 class Ids {
   n = 0;
   private chunks: Buffer[] = [];
-  constructor(readonly start: number, readonly size = Infinity) {}
+  constructor(
+    readonly start: number,
+    readonly size = Infinity
+  ) {}
   at(depth: number): string | undefined {
     const i = depth - this.start;
-    return i >= 0 && i < this.n ? "%" + b32encode(this.chunks[i >> 10], 32 * (i & 1023), 32) + ".sha256" : undefined;
+    return i >= 0 && i < this.n
+      ? "%" + b32encode(this.chunks[i >> 10], 32 * (i & 1023), 32) + ".sha256"
+      : undefined;
   }
   push(id: string) {
     if (!(this.n & 1023)) this.chunks.push(Buffer.allocUnsafeSlow(32 * Math.min(1024, this.size)));
-    b32decode(Buffer.from(id, "latin1"), 1, 52, this.chunks[this.n >> 10].subarray(32 * (this.n++ & 1023)));
+    b32decode(
+      Buffer.from(id, "latin1"),
+      1,
+      52,
+      this.chunks[this.n >> 10].subarray(32 * (this.n++ & 1023))
+    );
   }
 }
 const STOP = new Error("read far enough"); // thrown to end each() early
@@ -110,7 +143,8 @@ export class Store implements Holder {
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
     this.disk = new NodeDisk(dir);
-    const lose = (path: string, reason: string, page: number | null = null) => this.losses.push({ file: join(dir, path), page, depths: null, reason });
+    const lose = (path: string, reason: string, page: number | null = null) =>
+      this.losses.push({ file: join(dir, path), page, depths: null, reason });
     const open = (path: string): Log | undefined => {
       try {
         const log = openLog(this.disk, path);
@@ -121,25 +155,38 @@ export class Store implements Holder {
         if (!code) throw e;
         lose(path, `cannot be read: ${(e as Error).message.replace(path + ": ", "")}`);
         // a log whose making was cut short holds nothing and may be made again (spec/card.md); any other is kept as it is
-        if (code !== NO_HEADER || mayHoldRecords(this.disk, path, statSync(join(dir, path)).size)) this.disk.keep.add(path);
+        if (code !== NO_HEADER || mayHoldRecords(this.disk, path, statSync(join(dir, path)).size))
+          this.disk.keep.add(path);
       }
     };
-    for (const name of readdirSync(dir)) if (/^[0-9A-Z]{1,8}\.LOG$/.test(name)) {
-      const log = open(name);
-      if (!log) continue;
-      const feed: StoredFeed = { author: log.author, runs: [log], loose: new Map(), dir: "R/" + name.slice(0, -4) };
-      if (existsSync(join(dir, feed.dir)))
-        for (const n of readdirSync(join(dir, feed.dir))) {
-          const path = feed.dir + "/" + n, run = n === "LOOSE.LOG" || /^[0-9]{1,8}\.LOG$/.test(n) ? open(path) : undefined;
-          if (!run) continue;
-          if (n === "LOOSE.LOG") {
-            feed.looseLog = run;
-            each(run, this.reader(run), (text, depth) => feed.loose.set(depth, text), (page, why) => lose(path, why, page));
-          } else feed.runs.push(run);
-        }
-      feed.runs.sort((a, b) => a.first - b.first);
-      this.feedsBy.set(log.author, feed);
-    }
+    for (const name of readdirSync(dir))
+      if (/^[0-9A-Z]{1,8}\.LOG$/.test(name)) {
+        const log = open(name);
+        if (!log) continue;
+        const feed: StoredFeed = {
+          author: log.author,
+          runs: [log],
+          loose: new Map(),
+          dir: "R/" + name.slice(0, -4),
+        };
+        if (existsSync(join(dir, feed.dir)))
+          for (const n of readdirSync(join(dir, feed.dir))) {
+            const path = feed.dir + "/" + n,
+              run = n === "LOOSE.LOG" || /^[0-9]{1,8}\.LOG$/.test(n) ? open(path) : undefined;
+            if (!run) continue;
+            if (n === "LOOSE.LOG") {
+              feed.looseLog = run;
+              each(
+                run,
+                this.reader(run),
+                (text, depth) => feed.loose.set(depth, text),
+                (page, why) => lose(path, why, page)
+              );
+            } else feed.runs.push(run);
+          }
+        feed.runs.sort((a, b) => a.first - b.first);
+        this.feedsBy.set(log.author, feed);
+      }
   }
   /** This store's identity, made (with its seed) on first use. */
   identity(): string {
@@ -147,7 +194,10 @@ export class Store implements Holder {
   }
   private seed(): Uint8Array {
     const f = join(this.dir, "SECRET.KEY");
-    if (existsSync(join(this.dir, "PIGEON.CFG"))) throw new Error(`${this.dir} is a logger's card (it has PIGEON.CFG): a secret key is never written to a card`);
+    if (existsSync(join(this.dir, "PIGEON.CFG")))
+      throw new Error(
+        `${this.dir} is a logger's card (it has PIGEON.CFG): a secret key is never written to a card`
+      );
     if (!existsSync(f)) writeFileSync(f, randomBytes(32), { mode: 0o600, flag: "wx" });
     return new Uint8Array(readFileSync(f));
   }
@@ -164,15 +214,26 @@ export class Store implements Holder {
    * N: ...") and nothing is written.
    */
   post(kind: string, body: string[][], blobs: Uint8Array[] = []): string {
-    const me = this.identity(), d = this.next(), l = Pigeon.lipmaa(d);
+    const me = this.identity(),
+      d = this.next(),
+      l = Pigeon.lipmaa(d);
     // M6: prev and lipmaa name the messages held at depth - 1 and lipmaa(depth)
     const link = (at: number | null) => {
       if (at === null) return "NONE";
       const id = this.idAt(me, at);
-      if (!id) throw new Error(`the own feed ${me} lacks depth ${at}, which message ${d} must link to: import it first`);
+      if (!id)
+        throw new Error(
+          `the own feed ${me} lacks depth ${at}, which message ${d} must link to: import it first`
+        );
       return id;
     };
-    const text = Pigeon.sign(this.seed(), { kind, prev: d ? link(d - 1) : "NONE", depth: d, lipmaa: link(l), body }) as string;
+    const text = Pigeon.sign(this.seed(), {
+      kind,
+      prev: d ? link(d - 1) : "NONE",
+      depth: d,
+      lipmaa: link(l),
+      body,
+    }) as string;
     for (const b of blobs) this.putBlob(Pigeon.blobId(b), b); // before the message that names them
     const why = this.accept(me, d, idOf(Buffer.from(text, "utf8")), text);
     if (why) throw new Error(`the own feed's log cannot take message ${d}: ${why}`);
@@ -226,9 +287,17 @@ export class Store implements Holder {
    * later. Appended: a power cut can cost only the last line, which has no LF
    * then and is not read (a note after it begins on a line of its own).
    */
-  noteClock(logger: string, seen: { hostMs: number; offsetMs: number }, after?: { offsetMs: number }) {
-    const f = join(this.dir, "CLOCKS.TXT"), cut = existsSync(f) && statSync(f).size > 0 && !readFileSync(f, "latin1").endsWith("\n");
-    appendFileSync(f, `${cut ? "\n" : ""}${logger} ${seen.hostMs} ${seen.offsetMs}${after ? ` set ${after.offsetMs}` : ""}\n`);
+  noteClock(
+    logger: string,
+    seen: { hostMs: number; offsetMs: number },
+    after?: { offsetMs: number }
+  ) {
+    const f = join(this.dir, "CLOCKS.TXT"),
+      cut = existsSync(f) && statSync(f).size > 0 && !readFileSync(f, "latin1").endsWith("\n");
+    appendFileSync(
+      f,
+      `${cut ? "\n" : ""}${logger} ${seen.hostMs} ${seen.offsetMs}${after ? ` set ${after.offsetMs}` : ""}\n`
+    );
   }
   /** The clock notes of a logger, oldest first: when (host ms since 1970), the offset seen (board minus host, ms), and the offset left when it was set. */
   clocks(logger: string): { hostMs: number; offsetMs: number; setTo?: number }[] {
@@ -237,7 +306,12 @@ export class Store implements Holder {
     const out: { hostMs: number; offsetMs: number; setTo?: number }[] = [];
     for (const l of readFileSync(f, "latin1").split("\n").slice(0, -1)) {
       const m = /^(@\S+) (\d+) (-?\d+)(?: set (-?\d+))?$/.exec(l); // the last piece is "" or a line a power cut broke off
-      if (m && m[1] === logger) out.push({ hostMs: Number(m[2]), offsetMs: Number(m[3]), ...(m[4] !== undefined ? { setTo: Number(m[4]) } : {}) });
+      if (m && m[1] === logger)
+        out.push({
+          hostMs: Number(m[2]),
+          offsetMs: Number(m[3]),
+          ...(m[4] !== undefined ? { setTo: Number(m[4]) } : {}),
+        });
     }
     return out;
   }
@@ -254,7 +328,10 @@ export class Store implements Holder {
   ranges(author: string): [number, number][] {
     const f = this.feedsBy.get(author);
     if (!f) return [];
-    return depthRanges([...f.runs.filter((r) => r.next > r.first).map((r): [number, number] => [r.first, r.next - 1]), ...[...f.loose.keys()].map((d): [number, number] => [d, d])]);
+    return depthRanges([
+      ...f.runs.filter((r) => r.next > r.first).map((r): [number, number] => [r.first, r.next - 1]),
+      ...[...f.loose.keys()].map((d): [number, number] => [d, d]),
+    ]);
   }
   holds(author: string, depth: number) {
     const f = this.feedsBy.get(author);
@@ -263,20 +340,28 @@ export class Store implements Holder {
   idAt(author: string, depth: number) {
     const id = this.ids.get(author)?.at(depth) ?? this.readBack.get(author)?.at(depth);
     if (id) return id;
-    const f = this.feedsBy.get(author), run = f?.runs.find((r) => depth >= r.first && depth < r.next);
+    const f = this.feedsBy.get(author),
+      run = f?.runs.find((r) => depth >= r.first && depth < r.next);
     if (!run) {
       const t = f?.loose.get(depth);
       return t === undefined ? undefined : idOf(Buffer.from(t, "utf8"));
     }
-    const last = this.readBack.get(author), most = Math.max(16, Math.min(4096, Math.floor((1 << 20) / this.feedsBy.size)));
+    const last = this.readBack.get(author),
+      most = Math.max(16, Math.min(4096, Math.floor((1 << 20) / this.feedsBy.size)));
     const size = last && depth === last.start + last.n ? Math.min(most, 2 * last.size) : 16;
     const ids = new Ids(depth, size);
     try {
-      each(run, this.reader(run), (text, d) => {
-        if (d < depth) return;
-        if (d !== ids.start + ids.n || ids.n === size) throw STOP;
-        ids.push(idOf(Buffer.from(text, "utf8")));
-      }, undefined, depth);
+      each(
+        run,
+        this.reader(run),
+        (text, d) => {
+          if (d < depth) return;
+          if (d !== ids.start + ids.n || ids.n === size) throw STOP;
+          ids.push(idOf(Buffer.from(text, "utf8")));
+        },
+        undefined,
+        depth
+      );
     } catch (e) {
       if (e !== STOP) throw e;
     }
@@ -306,18 +391,26 @@ export class Store implements Holder {
       // the feed's first log, kept only when the message went into it
       const path = this.pathFor(author);
       createLog(this.disk, path, author, PAGES, (Math.random() * 4294967296) >>> 0, depth);
-      const log = openLog(this.disk, path), why = this.append(log, text);
+      const log = openLog(this.disk, path),
+        why = this.append(log, text);
       if (why) {
         log.a.close();
         log.b.close();
         unlinkSync(join(this.dir, path));
         return why;
       }
-      this.feedsBy.set(author, { author, runs: [log], loose: new Map(), dir: "R/" + path.slice(0, -4) });
+      this.feedsBy.set(author, {
+        author,
+        runs: [log],
+        loose: new Map(),
+        dir: "R/" + path.slice(0, -4),
+      });
       this.remember(author, depth, id);
       return "";
     }
-    let run = f.runs.find((r) => r.next === depth && r.next > r.first) ?? f.runs.find((r) => r.next === depth);
+    let run =
+      f.runs.find((r) => r.next === depth && r.next > r.first) ??
+      f.runs.find((r) => r.next === depth);
     if (!run && f.loose.has(depth - 1)) {
       run = this.newRun(f, depth - 1);
       this.append(run, f.loose.get(depth - 1)!); // held already, so a new log takes it
@@ -333,7 +426,14 @@ export class Store implements Holder {
       }
     } else {
       if (!f.looseLog) {
-        createLog(this.disk, f.dir + "/LOOSE.LOG", author, RUN_PAGES, (Math.random() * 4294967296) >>> 0, depth);
+        createLog(
+          this.disk,
+          f.dir + "/LOOSE.LOG",
+          author,
+          RUN_PAGES,
+          (Math.random() * 4294967296) >>> 0,
+          depth
+        );
         f.looseLog = openLog(this.disk, f.dir + "/LOOSE.LOG");
       }
       f.looseLog.next = depth; // the loose log takes any depth, in any order
@@ -410,7 +510,8 @@ export class Store implements Holder {
   text(author: string, depth: number): string | undefined {
     const f = this.feedsBy.get(author);
     if (!f) return undefined;
-    for (const r of f.runs) if (depth >= r.first && depth < r.next) return find(r, this.reader(r), depth);
+    for (const r of f.runs)
+      if (depth >= r.first && depth < r.next) return find(r, this.reader(r), depth);
     return f.loose.get(depth);
   }
   /** Each message held of a feed in ascending depth, from depth from on, without holding them all. */
@@ -439,8 +540,8 @@ export class Store implements Holder {
     const taken = new Set([...this.feedsBy.values()].map((f) => f.runs[0].path));
     const k = author.slice(1, 9);
     if (!taken.has(k + ".LOG")) return k + ".LOG";
-    for (let i = 0; i < 10; i++) if (!taken.has(k.slice(0, 7) + i + ".LOG")) return k.slice(0, 7) + i + ".LOG";
+    for (let i = 0; i < 10; i++)
+      if (!taken.has(k.slice(0, 7) + i + ".LOG")) return k.slice(0, 7) + i + ".LOG";
     throw new Error(`no free log name for ${author}`);
   }
 }
-

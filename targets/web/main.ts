@@ -10,7 +10,11 @@ import type { Failure, FeedResult, Progress, Request, Result } from "./protocol"
 
 declare const WORKER_SOURCE_ID: string;
 
-interface PlotInfo { author: string; key: string; plot: uPlot }
+interface PlotInfo {
+  author: string;
+  key: string;
+  plot: uPlot;
+}
 const w = window as unknown as {
   pigeonSummary?: unknown;
   pigeonState?: string;
@@ -21,15 +25,30 @@ const w = window as unknown as {
   pigeonPlotRanges?: () => [number, number][];
 };
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]) => {
+const el = <K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...kids: (Node | string)[]
+) => {
   const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) k === "text" ? (e.textContent = v) : e.setAttribute(k, v);
+  for (const [k, v] of Object.entries(attrs))
+    k === "text" ? (e.textContent = v) : e.setAttribute(k, v);
   e.append(...kids);
   return e;
 };
-const iso = (t: number | null) => (t === null || !isFinite(t) ? "-" : new Date(t * 1000).toISOString().replace(".000Z", "Z"));
+const iso = (t: number | null) =>
+  t === null || !isFinite(t) ? "-" : new Date(t * 1000).toISOString().replace(".000Z", "Z");
 const short = (a: string) => (a.length > 16 ? a.slice(0, 13) + "…" : a);
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
+const COLORS = [
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#9467bd",
+  "#ff7f0e",
+  "#17becf",
+  "#8c564b",
+  "#e377c2",
+];
 
 let worker: Worker | null = null;
 let plots: PlotInfo[] = [];
@@ -57,7 +76,10 @@ function open(files: { path: string; file: File }[]) {
   $("out").replaceChildren();
   $("progress").hidden = false;
   ($("bar") as HTMLProgressElement).value = 0;
-  const name = files.length === 1 ? files[0].path : files[0].path.split("/")[0] + "/ (" + files.length + " files)";
+  const name =
+    files.length === 1
+      ? files[0].path
+      : files[0].path.split("/")[0] + "/ (" + files.length + " files)";
   status(`reading ${name}…`);
   worker?.terminate();
   worker = newWorker();
@@ -68,7 +90,9 @@ function open(files: { path: string; file: File }[]) {
       const bar = $("bar") as HTMLProgressElement;
       bar.max = Math.max(1, m.total);
       bar.value = m.done;
-      status(`verifying ${name}: ${m.done.toLocaleString("en")} of ${m.total.toLocaleString("en")} messages (${m.engine === "core" ? "the core" : "WebCrypto Ed25519 after the core's rules"})`);
+      status(
+        `verifying ${name}: ${m.done.toLocaleString("en")} of ${m.total.toLocaleString("en")} messages (${m.engine === "core" ? "the core" : "WebCrypto Ed25519 after the core's rules"})`
+      );
     } else if (m.type === "error") {
       $("progress").hidden = true;
       status(`${name}: ${m.message}`, "bad");
@@ -93,15 +117,45 @@ function open(files: { path: string; file: File }[]) {
 
 function show(r: Result, name: string) {
   result = w.pigeonResult = r;
-  const s = r.summary, out = $("out");
+  const s = r.summary,
+    out = $("out");
   const losses = s.losses ?? [];
-  status(`${name}: ${s.messages.accepted.toLocaleString("en")} messages accepted, ${s.messages.refused} refused; blobs ${s.blobs.accepted} accepted, ${s.blobs.refused} refused` +
-    `${losses.length ? `; ${losses.length} losses (not read)` : ""} (${(r.ms.total / 1000).toFixed(1)} s, ${r.engine === "core" ? "verified by the core" : "the core's rules, then WebCrypto Ed25519"})`, s.messages.refused || s.blobs.refused || losses.length ? "warn" : "ok");
+  status(
+    `${name}: ${s.messages.accepted.toLocaleString("en")} messages accepted, ${s.messages.refused} refused; blobs ${s.blobs.accepted} accepted, ${s.blobs.refused} refused` +
+      `${losses.length ? `; ${losses.length} losses (not read)` : ""} (${(r.ms.total / 1000).toFixed(1)} s, ${r.engine === "core" ? "verified by the core" : "the core's rules, then WebCrypto Ed25519"})`,
+    s.messages.refused || s.blobs.refused || losses.length ? "warn" : "ok"
+  );
   ($("csv") as HTMLButtonElement).disabled = false;
   if (losses.length)
-    out.append(el("section", { class: "feed losses" }, el("h2", { text: "Not read: lost on the card or in the bundle" }), el("ul", { class: "refusals" }, ...losses.map((l) =>
-      el("li", {}, el("code", { text: `${l.file}${l.page !== null ? " page " + l.page : ""}` }), ` ${l.depths ? `depths ${l.depths[0]}..${l.depths[1] ?? "(the end)"}: ` : ""}`, el("b", { text: l.reason }))))));
-  if (r.unattributed.length) out.append(el("section", { class: "feed" }, el("h2", { text: "Refused, with no feed" }), refusalList(r.unattributed)));
+    out.append(
+      el(
+        "section",
+        { class: "feed losses" },
+        el("h2", { text: "Not read: lost on the card or in the bundle" }),
+        el(
+          "ul",
+          { class: "refusals" },
+          ...losses.map((l) =>
+            el(
+              "li",
+              {},
+              el("code", { text: `${l.file}${l.page !== null ? " page " + l.page : ""}` }),
+              ` ${l.depths ? `depths ${l.depths[0]}..${l.depths[1] ?? "(the end)"}: ` : ""}`,
+              el("b", { text: l.reason })
+            )
+          )
+        )
+      )
+    );
+  if (r.unattributed.length)
+    out.append(
+      el(
+        "section",
+        { class: "feed" },
+        el("h2", { text: "Refused, with no feed" }),
+        refusalList(r.unattributed)
+      )
+    );
   for (const [i, f] of r.feeds.entries()) {
     const pending: (() => void)[] = [];
     out.append(feedSection(f, i, pending));
@@ -111,13 +165,30 @@ function show(r: Result, name: string) {
   // what each plot holds: its points (a null between two of them is a gap in time, not a point)
   w.pigeonPlots = plots.map(({ author, key, plot }) => {
     const ys = Array.from(plot.data[1] as ArrayLike<number | null | undefined>);
-    return { author, key, points: ys.filter((y) => y !== null && y !== undefined).length, gaps: ys.filter((y) => y === null).length };
+    return {
+      author,
+      key,
+      points: ys.filter((y) => y !== null && y !== undefined).length,
+      gaps: ys.filter((y) => y === null).length,
+    };
   });
   w.pigeonSummary = s;
 }
 
 function refusalList(list: { depth: number | null; reason: string; file: string; line: number }[]) {
-  return el("ul", { class: "refusals" }, ...list.map((x) => el("li", {}, el("code", { text: `${x.file}${x.line ? ":" + x.line : ""}` }), ` ${x.depth !== null ? "depth " + x.depth + ": " : ""}`, el("b", { text: x.reason }))));
+  return el(
+    "ul",
+    { class: "refusals" },
+    ...list.map((x) =>
+      el(
+        "li",
+        {},
+        el("code", { text: `${x.file}${x.line ? ":" + x.line : ""}` }),
+        ` ${x.depth !== null ? "depth " + x.depth + ": " : ""}`,
+        el("b", { text: x.reason })
+      )
+    )
+  );
 }
 
 function feedSection(f: FeedResult, i: number, pending: (() => void)[]) {
@@ -125,20 +196,43 @@ function feedSection(f: FeedResult, i: number, pending: (() => void)[]) {
   const dl = el("dl");
   const row = (k: string, v: Node | string) => dl.append(el("dt", { text: k }), el("dd", {}, v));
   row("author", el("code", { text: f.author }));
-  row("depths", f.ranges.length ? f.ranges.map(([a, b]) => (a === b ? `${a}` : `${a} .. ${b}`)).join(", ") : "none held");
+  row(
+    "depths",
+    f.ranges.length
+      ? f.ranges.map(([a, b]) => (a === b ? `${a}` : `${a} .. ${b}`)).join(", ")
+      : "none held"
+  );
   row("readings", `${f.value.length.toLocaleString("en")}, ${iso(f.first)} .. ${iso(f.last)}`);
   row("messages", `${f.accepted.toLocaleString("en")} accepted, ${f.refused} refused`);
   row("forks", f.forks.length ? `${f.forks.length} kept as evidence` : "none");
   sec.append(el("h2", { text: `Feed ${i + 1}: ${short(f.author)}` }), dl);
   if (f.refusals.length) sec.append(el("h3", { text: "Refused" }), refusalList(f.refusals));
   if (f.forks.length)
-    sec.append(el("h3", { text: "Forks (kept as evidence)" }), el("ul", {}, ...f.forks.map((x) => el("li", {}, `depth ${x.depth}: `, el("code", { text: x.id }), el("details", {}, el("summary", { text: "text" }), el("pre", { text: x.text }))))));
+    sec.append(
+      el("h3", { text: "Forks (kept as evidence)" }),
+      el(
+        "ul",
+        {},
+        ...f.forks.map((x) =>
+          el(
+            "li",
+            {},
+            `depth ${x.depth}: `,
+            el("code", { text: x.id }),
+            el("details", {}, el("summary", { text: "text" }), el("pre", { text: x.text }))
+          )
+        )
+      )
+    );
   const grid = el("div", { class: "plots" });
   sec.append(grid);
   f.keys.forEach((key, ki) => {
     const pts: [number, number][] = [];
-    for (let j = 0; j < f.key.length; j++) if (f.key[j] === ki && isNumeric(f.value[j]) && isFinite(f.time[j])) pts.push([f.time[j], Number(f.value[j])]);
-    if (pts.length) pending.push(() => addPlot(grid, f.author, key, pts, COLORS[ki % COLORS.length]));
+    for (let j = 0; j < f.key.length; j++)
+      if (f.key[j] === ki && isNumeric(f.value[j]) && isFinite(f.time[j]))
+        pts.push([f.time[j], Number(f.value[j])]);
+    if (pts.length)
+      pending.push(() => addPlot(grid, f.author, key, pts, COLORS[ki % COLORS.length]));
   });
   return sec;
 }
@@ -146,7 +240,9 @@ function feedSection(f: FeedResult, i: number, pending: (() => void)[]) {
 /** x and y columns for uPlot, with a null between readings more than three usual steps apart: a gap stays a gap. */
 function columns(pts: [number, number][]): [number[], (number | null)[]] {
   pts.sort((a, b) => a[0] - b[0]);
-  const usual = usualStep(pts.map((p) => p[0])), xs: number[] = [], ys: (number | null)[] = [];
+  const usual = usualStep(pts.map((p) => p[0])),
+    xs: number[] = [],
+    ys: (number | null)[] = [];
   pts.forEach(([t, v], j) => {
     if (j && isGap(pts[j - 1][0], t, usual)) (xs.push((pts[j - 1][0] + t) / 2), ys.push(null));
     xs.push(t);
@@ -155,7 +251,13 @@ function columns(pts: [number, number][]): [number[], (number | null)[]] {
   return [xs, ys];
 }
 
-function addPlot(grid: HTMLElement, author: string, key: string, pts: [number, number][], color: string) {
+function addPlot(
+  grid: HTMLElement,
+  author: string,
+  key: string,
+  pts: [number, number][],
+  color: string
+) {
   const box = el("div", { class: "plot", "data-author": author, "data-key": key });
   grid.append(box);
   const data = columns(pts) as uPlot.AlignedData;
@@ -165,7 +267,16 @@ function addPlot(grid: HTMLElement, author: string, key: string, pts: [number, n
     height: 260,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     scales: { x: { time: true } },
-    series: [{ label: "time (UTC)" }, { label: key, stroke: color, width: 1.5, spanGaps: false, points: { show: pts.length < 200 } }],
+    series: [
+      { label: "time (UTC)" },
+      {
+        label: key,
+        stroke: color,
+        width: 1.5,
+        spanGaps: false,
+        points: { show: pts.length < 200 },
+      },
+    ],
     cursor: { drag: { x: true, y: false }, sync: { key: author } },
     plugins: [wheelAndPan()],
   };
@@ -178,27 +289,51 @@ function wheelAndPan(): uPlot.Plugin {
     hooks: {
       ready(u) {
         const over = u.over;
-        over.addEventListener("wheel", (e) => {
-          e.preventDefault();
-          const { min, max } = u.scales.x as { min: number; max: number }, at = u.posToVal(e.offsetX, "x");
-          const f = e.deltaY < 0 ? 0.75 : 1 / 0.75;
-          u.setScale("x", { min: at - (at - min) * f, max: at + (max - at) * f });
-        }, { passive: false });
-        over.addEventListener("mousedown", (e) => {
-          if (!e.shiftKey) return;
-          e.stopPropagation();
-          e.preventDefault();
-          const x0 = e.clientX, { min, max } = u.scales.x as { min: number; max: number }, perPx = (max - min) / over.clientWidth;
-          const move = (m: MouseEvent) => u.setScale("x", { min: min - (m.clientX - x0) * perPx, max: max - (m.clientX - x0) * perPx });
-          const up = () => (document.removeEventListener("mousemove", move), document.removeEventListener("mouseup", up));
-          document.addEventListener("mousemove", move);
-          document.addEventListener("mouseup", up);
-        }, true);
+        over.addEventListener(
+          "wheel",
+          (e) => {
+            e.preventDefault();
+            const { min, max } = u.scales.x as { min: number; max: number },
+              at = u.posToVal(e.offsetX, "x");
+            const f = e.deltaY < 0 ? 0.75 : 1 / 0.75;
+            u.setScale("x", { min: at - (at - min) * f, max: at + (max - at) * f });
+          },
+          { passive: false }
+        );
+        over.addEventListener(
+          "mousedown",
+          (e) => {
+            if (!e.shiftKey) return;
+            e.stopPropagation();
+            e.preventDefault();
+            const x0 = e.clientX,
+              { min, max } = u.scales.x as { min: number; max: number },
+              perPx = (max - min) / over.clientWidth;
+            const move = (m: MouseEvent) =>
+              u.setScale("x", {
+                min: min - (m.clientX - x0) * perPx,
+                max: max - (m.clientX - x0) * perPx,
+              });
+            const up = () => (
+              document.removeEventListener("mousemove", move),
+              document.removeEventListener("mouseup", up)
+            );
+            document.addEventListener("mousemove", move);
+            document.addEventListener("mouseup", up);
+          },
+          true
+        );
       },
       setScale(u, key) {
         if (key !== "x") return;
         const { min, max } = u.scales.x;
-        for (const p of plots) if (p.plot !== u && p.author === (u.root.parentElement as HTMLElement).dataset.author && (p.plot.scales.x.min !== min || p.plot.scales.x.max !== max)) p.plot.setScale("x", { min: min!, max: max! });
+        for (const p of plots)
+          if (
+            p.plot !== u &&
+            p.author === (u.root.parentElement as HTMLElement).dataset.author &&
+            (p.plot.scales.x.min !== min || p.plot.scales.x.max !== max)
+          )
+            p.plot.setScale("x", { min: min!, max: max! });
       },
     },
   };
@@ -208,19 +343,59 @@ const PAGE = 100;
 function tableSection(feeds: FeedResult[]) {
   const rows: [FeedResult, number][] = [];
   for (const f of feeds) for (let j = 0; j < f.value.length; j++) rows.push([f, j]);
-  const sec = el("section", { class: "table" }, el("h2", { text: `Readings (${rows.length.toLocaleString("en")})` }));
-  const tbody = el("tbody"), info = el("span"), prev = el("button", { text: "‹ previous" }), next = el("button", { text: "next ›" });
+  const sec = el(
+    "section",
+    { class: "table" },
+    el("h2", { text: `Readings (${rows.length.toLocaleString("en")})` })
+  );
+  const tbody = el("tbody"),
+    info = el("span"),
+    prev = el("button", { text: "‹ previous" }),
+    next = el("button", { text: "next ›" });
   let page = 0;
   const draw = () => {
-    const from = page * PAGE, to = Math.min(rows.length, from + PAGE);
-    tbody.replaceChildren(...rows.slice(from, to).map(([f, j]) => el("tr", {}, el("td", { title: f.author, text: short(f.author) }), el("td", { text: String(f.depth[j]) }), el("td", { text: iso(f.time[j]) }), el("td", { text: f.keys[f.key[j]] }), el("td", { text: f.value[j] }))));
-    info.textContent = rows.length ? ` rows ${from + 1}–${to} of ${rows.length.toLocaleString("en")} ` : " no readings ";
+    const from = page * PAGE,
+      to = Math.min(rows.length, from + PAGE);
+    tbody.replaceChildren(
+      ...rows
+        .slice(from, to)
+        .map(([f, j]) =>
+          el(
+            "tr",
+            {},
+            el("td", { title: f.author, text: short(f.author) }),
+            el("td", { text: String(f.depth[j]) }),
+            el("td", { text: iso(f.time[j]) }),
+            el("td", { text: f.keys[f.key[j]] }),
+            el("td", { text: f.value[j] })
+          )
+        )
+    );
+    info.textContent = rows.length
+      ? ` rows ${from + 1}–${to} of ${rows.length.toLocaleString("en")} `
+      : " no readings ";
     (prev as HTMLButtonElement).disabled = page === 0;
     (next as HTMLButtonElement).disabled = to >= rows.length;
   };
   prev.onclick = () => (page--, draw());
   next.onclick = () => (page++, draw());
-  sec.append(el("div", { class: "pager" }, prev, info, next), el("table", {}, el("thead", {}, el("tr", {}, ...["feed", "depth", "time (UTC)", "key", "value"].map((h) => el("th", { text: h })))), tbody));
+  sec.append(
+    el("div", { class: "pager" }, prev, info, next),
+    el(
+      "table",
+      {},
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          ...["feed", "depth", "time (UTC)", "key", "value"].map((h) => el("th", { text: h }))
+        )
+      ),
+      tbody
+    )
+  );
   draw();
   return sec;
 }
@@ -228,21 +403,34 @@ function tableSection(feeds: FeedResult[]) {
 /** The readings as `pigeon csv` writes them: feeds in order of their logs' names (their authors), messages in depth order. */
 function csv(r: Result): string {
   const parts = [CSV_HEADER];
-  for (const f of r.feeds) for (let j = 0; j < f.value.length; j++) parts.push(csvRow(f.author, f.depth[j], f.time[j], f.keys[f.key[j]], f.value[j]));
+  for (const f of r.feeds)
+    for (let j = 0; j < f.value.length; j++)
+      parts.push(csvRow(f.author, f.depth[j], f.time[j], f.keys[f.key[j]], f.value[j]));
   return parts.join("");
 }
 
 function saveCsv() {
   if (!result) return;
-  const a = el("a", { download: "readings.csv", href: URL.createObjectURL(new Blob([csv(result)], { type: "text/csv" })) });
+  const a = el("a", {
+    download: "readings.csv",
+    href: URL.createObjectURL(new Blob([csv(result)], { type: "text/csv" })),
+  });
   document.body.append(a);
   a.click();
   a.remove();
 }
 
 /** The files of a dropped directory, named "<dir>/<path>". */
-async function entryFiles(entry: FileSystemEntry, into: { path: string; file: File }[], prefix = "") {
-  if (entry.isFile) into.push({ path: prefix + entry.name, file: await new Promise<File>((ok, bad) => (entry as FileSystemFileEntry).file(ok, bad)) });
+async function entryFiles(
+  entry: FileSystemEntry,
+  into: { path: string; file: File }[],
+  prefix = ""
+) {
+  if (entry.isFile)
+    into.push({
+      path: prefix + entry.name,
+      file: await new Promise<File>((ok, bad) => (entry as FileSystemFileEntry).file(ok, bad)),
+    });
   else if (entry.isDirectory) {
     const reader = (entry as FileSystemDirectoryEntry).createReader();
     for (;;) {
@@ -254,24 +442,42 @@ async function entryFiles(entry: FileSystemEntry, into: { path: string; file: Fi
 }
 
 function init() {
-  const pickFile = $("file") as HTMLInputElement, pickDir = $("dir") as HTMLInputElement;
-  pickFile.onchange = () => open([...(pickFile.files ?? [])].map((file) => ({ path: file.name, file })));
-  pickDir.onchange = () => open([...(pickDir.files ?? [])].map((file) => ({ path: file.webkitRelativePath || file.name, file })));
+  const pickFile = $("file") as HTMLInputElement,
+    pickDir = $("dir") as HTMLInputElement;
+  pickFile.onchange = () =>
+    open([...(pickFile.files ?? [])].map((file) => ({ path: file.name, file })));
+  pickDir.onchange = () =>
+    open(
+      [...(pickDir.files ?? [])].map((file) => ({
+        path: file.webkitRelativePath || file.name,
+        file,
+      }))
+    );
   ($("csv") as HTMLButtonElement).onclick = saveCsv;
-  document.addEventListener("dragover", (e) => (e.preventDefault(), document.body.classList.add("drag")));
+  document.addEventListener(
+    "dragover",
+    (e) => (e.preventDefault(), document.body.classList.add("drag"))
+  );
   document.addEventListener("dragleave", () => document.body.classList.remove("drag"));
   document.addEventListener("drop", async (e) => {
     e.preventDefault();
     document.body.classList.remove("drag");
-    const items = [...(e.dataTransfer?.items ?? [])].map((i) => i.webkitGetAsEntry()).filter((x): x is FileSystemEntry => !!x);
+    const items = [...(e.dataTransfer?.items ?? [])]
+      .map((i) => i.webkitGetAsEntry())
+      .filter((x): x is FileSystemEntry => !!x);
     const files: { path: string; file: File }[] = [];
     for (const entry of items) await entryFiles(entry, files);
     // no entries (a drag made by a script): the plain files
-    if (!files.length) for (const file of e.dataTransfer?.files ?? []) files.push({ path: file.name, file });
+    if (!files.length)
+      for (const file of e.dataTransfer?.files ?? []) files.push({ path: file.name, file });
     open(files);
   });
   window.addEventListener("resize", () => {
-    for (const p of plots) p.plot.setSize({ width: Math.max(320, (p.plot.root.parentElement!.parentElement as HTMLElement).clientWidth), height: 260 });
+    for (const p of plots)
+      p.plot.setSize({
+        width: Math.max(320, (p.plot.root.parentElement!.parentElement as HTMLElement).clientWidth),
+        height: 260,
+      });
   });
   w.pigeonPlotRanges = () => plots.map((p) => [p.plot.scales.x.min!, p.plot.scales.x.max!]);
   w.pigeonState = "ready";
