@@ -1,14 +1,14 @@
 // Where a reading's instructions go on an emulated board (npm run emu --
 // --profile; not shipped): the logger firmware plus one reading done the way
-// src/ownfeed.ts append() does it, in steps, with peek8(n) between them for the
+// src/logger.ts append() does it, in steps, with peek8(n) between them for the
 // probe plugin to count. The steps' sum is checked against the firmware's own
 // reading by the caller, which also splits each step by firmware function
 // (interpreter, FatFs and SPI, the kernels, native hashes).
-import { append as cardAppend, record } from "../src/log";
+import { append as cardAppend, find, record } from "../src/log";
 import { signBytes as edSign } from "../src/ed25519";
-import { idBytes, identity } from "../src/index";
+import { id, idBytes, identity } from "../src/index";
 import { lipmaa } from "../src/lipmaa";
-import { appended, lipmaaId, readingBody } from "../src/ownfeed";
+import { readingBody } from "../src/ownfeed";
 import { at, parse, unsigned } from "../src/message";
 import { b32encode } from "../src/base32";
 import { enc, encode } from "../src/utf8";
@@ -20,6 +20,7 @@ declare var peek8: any, E: any, getTime: any;
 export var STEPS = [
   "sampling",
   "body",
+  "lipmaa find",
   "lipmaa id",
   "identity",
   "message text",
@@ -33,7 +34,7 @@ export var STEPS = [
 ];
 
 var sig = new Uint8Array(64);
-/** One reading, as append() in src/ownfeed.ts does it, marked step by step. */
+/** One reading, as append() in src/logger.ts does it, marked step by step. */
 export function reading() {
   var feed = state.feed!,
     c = state.config,
@@ -51,10 +52,12 @@ export function reading() {
   peek8(11);
   d = feed.log.next;
   l = lipmaa(d);
-  lip = l == null ? "NONE" : lipmaaId(feed, l, d); // kept in RAM, or read from the card once after a boot
+  t = l == null ? undefined : find(feed.log, feed.reader, l);
   peek8(12);
-  var who = identity(k);
+  lip = t == undefined ? "NONE" : id(t);
   peek8(13);
+  var who = identity(k);
+  peek8(14);
   t = unsigned(who, {
     kind: "reading",
     prev: d ? feed.last : "NONE",
@@ -62,23 +65,23 @@ export function reading() {
     lipmaa: lip,
     body: body,
   });
-  peek8(14);
+  peek8(15);
   n = encode(t);
   if (parse(enc.b, 0, n, true)) throw new Error("draft");
-  peek8(15);
-  edSign(k, enc.b, 0, n, sig);
   peek8(16);
-  t = t + "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
+  edSign(k, enc.b, 0, n, sig);
   peek8(17);
+  t = t + "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
+  peek8(18);
   n = encode(t);
   at.sig = at.unsigned + 10;
-  peek8(18);
-  len = record(enc.b, 0);
   peek8(19);
-  cardAppend(feed.log, len);
+  len = record(enc.b, 0);
   peek8(20);
-  appended(feed, d, idBytes(enc.b, 0, n));
+  cardAppend(feed.log, len);
   peek8(21);
+  feed.last = idBytes(enc.b, 0, n);
+  peek8(22);
   return t;
 }
 export { start, state, step };
