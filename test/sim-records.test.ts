@@ -187,11 +187,15 @@ describe("a power cut at every card write of the first boot", () => {
     // the cuts fell on every kind of sector the making writes
     expect([...outcomes.keys()].sort()).toEqual(expect.arrayContaining(["data", "fat", "root"]));
   }
-  for (const profile of ["pico", "bare"] as const)
-    for (const model of ["atomic", "torn"] as const)
-      it(`${profile}, ${model}, a 4 MiB log: after each cut the board boots again, makes its log and logs; the host reads the card with nothing lost`, async () => {
-        await cutFirstBoot(profile, model, "interval=600\nlog_mb=4\n", card, 1);
-      }, 600000);
+  // the Pico's both ways, the bare profile's torn (CI's time: the bare profile atomic adds little the others do not)
+  for (const [profile, model] of [
+    ["pico", "atomic"],
+    ["pico", "torn"],
+    ["bare", "torn"],
+  ] as const)
+    it(`${profile}, ${model}, a 4 MiB log: after each cut the board boots again, makes its log and logs; the host reads the card with nothing lost`, async () => {
+      await cutFirstBoot(profile, model, "interval=600\nlog_mb=4\n", card, 1);
+    }, 600000);
   // the default 64 MiB log takes about 200 writes to make on this card, the same steps over more FAT sectors: every
   // write here but the FAT's, and every 15th of those
   for (const model of ["atomic", "torn"] as const)
