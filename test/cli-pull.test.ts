@@ -105,4 +105,14 @@ describe("pigeon pull", () => {
       server.close();
     }
   }, 120_000);
+
+  it("tcp:// is a serial port on this computer only: another host is refused, no connection made, nothing stored", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "pigeon-pull-")), "store");
+    const r = await pigeon("pull", "--port", "tcp://192.0.2.1:23", "--store", store).then(
+      () => null,
+      (e) => e as { code: number; stderr: string }
+    );
+    expect(r?.code).not.toBe(0);
+    expect(r?.stderr).toMatch(/192\.0\.2\.1 is another host, and pigeon is offline only/);
+  });
 });

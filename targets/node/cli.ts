@@ -41,7 +41,7 @@ commands:
                            the threads that check signatures (default: every core)
   pull [--port P] [--latest N] [--set-clock] [--baud B] [--json]
                            what the store lacks of a logger's feed, over its console: P is a serial
-                           port (/dev/ttyACM0, COM3), tcp://host:port or ble:<address or name>;
+                           port (/dev/ttyACM0, COM3), tcp://localhost:port or ble:<address or name>;
                            verified and kept as an import of its card; a pull cut off resumes.
                            Reports the logger's clock against this computer's (kept in the store);
                            --set-clock sets it. Without --port: the loggers this computer can see

@@ -176,6 +176,11 @@ async function serialLine(path: string, baud: number): Promise<OpenLine> {
 export async function openLine(port: string, baud = 115200): Promise<OpenLine> {
   const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(port);
   if (tcp) {
+    // a serial line that an emulator or Espruino's tools serve on this computer: offline only, never another host
+    if (!/^(localhost|127(\.\d{1,3}){3}|\[?::1\]?)$/.test(tcp[1]))
+      throw new Error(
+        `${port}: tcp:// names a serial port on this computer (an emulator's, Espruino's tools'); ${tcp[1]} is another host, and pigeon is offline only`
+      );
     const s = connect({ host: tcp[1], port: Number(tcp[2] ?? 23) }); // Espruino's tools' default port: telnet's
     await new Promise<void>(
       (ok, bad) => (
