@@ -782,6 +782,17 @@ function image(log: Log, f: File, page: number): Uint8Array | null {
   return readPage(log, f, page) < 0 ? null : slot;
 }
 
+/** The loss of a record that ran on from startPage but stops before page. */
+function brokeOff(depth: number, startPage: number, page: number): string {
+  return (
+    "the record at depth " +
+    depth +
+    " begun on page " +
+    startPage +
+    " breaks off before page " +
+    page
+  );
+}
 /**
  * Gives fn(b, p, depth) every record from page on (its bytes at b[p..], valid
  * during the call), in order, until fn returns true; a record whose append was
@@ -843,15 +854,7 @@ function walk(
         whole.set(b.subarray(p + C_HEAD, p + C_HEAD + n), got);
         got += n;
       } else if (want) {
-        lose(
-          page,
-          "the record at depth " +
-            depth +
-            " begun on page " +
-            startPage +
-            " breaks off before page " +
-            page
-        );
+        lose(page, brokeOff(depth, startPage, page));
         want = 0;
       } else if (page > from)
         lose(page, "page " + page + " continues a record whose first pages are lost");
@@ -861,15 +864,7 @@ function walk(
         if (emit(whole, 0, depth, page)) return;
       }
     } else if (want) {
-      lose(
-        page,
-        "the record at depth " +
-          depth +
-          " begun on page " +
-          startPage +
-          " breaks off before page " +
-          page
-      );
+      lose(page, brokeOff(depth, startPage, page));
       want = 0;
     }
     for (i = 0; i < b[S_COUNT]; i++, p += len) {
