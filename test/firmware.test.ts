@@ -79,7 +79,7 @@ describe("firmware field behaviour", () => {
       seedBytes: SEED,
       config: "sensors=flaky\nwatchdog=30\n",
       before: hang,
-      cpuLimitMs: 200,
+      cpuLimitMs: 2000, // a hang is an endless loop: a long limit still catches it, and a loaded machine is not a hang
     });
     b.runFor(2 * 3600);
     expect(b.resets.map((r) => r.reason)).toContain("watchdog");
