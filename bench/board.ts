@@ -1,14 +1,14 @@
 // Where a reading's instructions go on an emulated board (npm run emu --
 // --profile; not shipped): the logger firmware plus one reading done the way
-// src/logger.ts append() does it, in steps, with peek8(n) between them for the
+// src/ownfeed.ts append() does it, in steps, with peek8(n) between them for the
 // probe plugin to count. The steps' sum is checked against the firmware's own
 // reading by the caller, which also splits each step by firmware function
 // (interpreter, FatFs and SPI, the kernels, native hashes).
-import { append as cardAppend, find, record } from "../src/log";
+import { append as cardAppend, record } from "../src/log";
 import { signBytes as edSign } from "../src/ed25519";
-import { id, idBytes, identity } from "../src/index";
+import { idBytes, identity } from "../src/index";
 import { lipmaa } from "../src/lipmaa";
-import { readingBody } from "../src/ownfeed";
+import { appended, lipmaaId, readingBody } from "../src/ownfeed";
 import { at, parse, unsigned } from "../src/message";
 import { b32encode } from "../src/base32";
 import { enc, encode } from "../src/utf8";
@@ -20,7 +20,6 @@ declare var peek8: any, E: any, getTime: any;
 export var STEPS = [
   "sampling",
   "body",
-  "lipmaa find",
   "lipmaa id",
   "identity",
   "message text",
@@ -34,7 +33,7 @@ export var STEPS = [
 ];
 
 var sig = new Uint8Array(64);
-/** One reading, as append() in src/logger.ts does it, marked step by step. */
+/** One reading, as append() in src/ownfeed.ts does it, marked step by step. */
 export function reading() {
   var feed = state.feed!,
     c = state.config,
@@ -52,12 +51,10 @@ export function reading() {
   peek8(11);
   d = feed.log.next;
   l = lipmaa(d);
-  t = l == null ? undefined : find(feed.log, feed.reader, l);
+  lip = l == null ? "NONE" : lipmaaId(feed, l, d); // kept in RAM, or read from the card once after a boot
   peek8(12);
-  lip = t == undefined ? "NONE" : id(t);
-  peek8(13);
   var who = identity(k);
-  peek8(14);
+  peek8(13);
   t = unsigned(who, {
     kind: "reading",
     prev: d ? feed.last : "NONE",
@@ -65,23 +62,23 @@ export function reading() {
     lipmaa: lip,
     body: body,
   });
-  peek8(15);
+  peek8(14);
   n = encode(t);
   if (parse(enc.b, 0, n, true)) throw new Error("draft");
-  peek8(16);
+  peek8(15);
   edSign(k, enc.b, 0, n, sig);
-  peek8(17);
+  peek8(16);
   t = t + "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
-  peek8(18);
+  peek8(17);
   n = encode(t);
   at.sig = at.unsigned + 10;
-  peek8(19);
+  peek8(18);
   len = record(enc.b, 0);
-  peek8(20);
+  peek8(19);
   cardAppend(feed.log, len);
+  peek8(20);
+  appended(feed, d, idBytes(enc.b, 0, n));
   peek8(21);
-  feed.last = idBytes(enc.b, 0, n);
-  peek8(22);
   return t;
 }
 export { start, state, step };

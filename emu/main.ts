@@ -4,7 +4,7 @@
 // process.memory() and the instructions a reading takes.
 //
 //   npm run emu -- [--board pico|wifi] [--readings N] [--native|--no-native] [--card FILE] [--config FILE]
-//   npm run emu -- --profile [--board ...] [--no-native]: where one reading's instructions go
+//   npm run emu -- --profile [--board ...] [--no-native] [--functions]: where one reading's instructions go (--functions: by firmware function too)
 //   npm run emu -- --cuts N [--seed S]: N power cuts while the board writes, each checked on the host
 //   npm run emu -- --figures: the deployment figures of both boards as JSON (npm run bench takes them)
 import { readFileSync } from "node:fs";
@@ -25,7 +25,7 @@ const opt = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const usage =
-  "usage: npm run emu -- [--board pico|wifi] [--readings N] [--native|--no-native] [--card FILE] [--config FILE] [--profile] [--cuts N [--seed S]] [--figures]";
+  "usage: npm run emu -- [--board pico|wifi] [--readings N] [--native|--no-native] [--card FILE] [--config FILE] [--profile [--functions]] [--cuts N [--seed S]] [--figures]";
 
 /** n instructions as time at 84 MHz, one instruction a cycle: the optimistic bound. */
 export const at84 = (n: number) =>
@@ -156,14 +156,33 @@ async function profile(kit: Toolkit, board: BoardName, native: boolean) {
     `one reading on an emulated ${board}, ${native ? "with" : "without"} the kernels, in steps (instructions; bench/board.ts):`
   );
   console.log(`${"step".padEnd(18)}${pad("total", 13)}${KINDS.map((k) => pad(k, 13)).join("")}`);
-  for (const s of p.steps)
+  for (const s of p.steps) {
     console.log(
       `${s.name.padEnd(18)}${pad(fmt(s.insns), 13)}${KINDS.map((k) => pad(fmt(s.by[k]), 13)).join("")}`
     );
+    // --functions: the firmware functions that ran most of each step
+    if (args.includes("--functions"))
+      console.log(
+        s.fns
+          .slice(0, 8)
+          .map(([f, n]) => `    ${f} ${fmt(n)}`)
+          .join("\n")
+      );
+  }
   const sum = p.steps.reduce((n, s) => n + s.insns, 0);
   console.log(
     `${"sum".padEnd(18)}${pad(fmt(sum), 13)}   (the firmware's own readings: ${p.readings.map(fmt).join(", ")})`
   );
+  console.log(
+    `${p.boot.name.padEnd(18)}${pad(fmt(p.boot.insns), 13)}${KINDS.map((k) => pad(fmt(p.boot.by[k]), 13)).join("")}`
+  );
+  if (args.includes("--functions"))
+    console.log(
+      p.boot.fns
+        .slice(0, 16)
+        .map(([f, n]) => `    ${f} ${fmt(n)}`)
+        .join("\n")
+    );
 }
 
 main().catch((e) => {

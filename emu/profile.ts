@@ -32,11 +32,15 @@ export interface Step {
   name: string;
   insns: number;
   by: Record<Kind, number>;
+  /** Instructions by firmware function (the blob's as "kernels"), most first. */
+  fns: [string, number][];
 }
 export interface Profile {
   /** The firmware's own readings (sensor call to append), for comparison with the steps' sum. */
   readings: number[];
   steps: Step[];
+  /** Power-on to the first "logging" (the default 64 MiB log made on a fresh card), split the same way. */
+  boot: Step;
 }
 
 /** Boots a board, logs `warm` readings, then one reading in marked steps; returns the steps of that reading. */
@@ -52,7 +56,7 @@ export async function profileReading(
   makeCard(card, 128);
   prepareFlash(kit, flash, {
     board,
-    config: `sd=${SD_PINS}\ninterval=1\nlog_mb=8\n`,
+    config: `sd=${SD_PINS}\ninterval=1\n`,
     readings: warm,
     native,
     code: readFileSync(join(root, "dist/board-bench.js"), "latin1"),
@@ -64,22 +68,30 @@ export async function profileReading(
     peek = syms.address("jswrap_io_peek");
   const blob = blobRange(flash, board);
   const steps: Step[] = [];
+  /** The instructions of the probe's spans that end in (from, to], by kind and by function. */
+  const split = (name: string, from: number, to: number): Step => {
+    const by = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>,
+      fns = new Map<string, number>();
+    // the spans between every probe event in the range (disk writes split them too)
+    for (const x of r.run.events) {
+      if (x.count <= from || x.count > to || !x.profile) continue;
+      for (const [pc, n] of x.profile) {
+        const inBlob = blob && pc >= blob[0] && pc < blob[1],
+          fn = inBlob ? "kernels" : (syms.at(pc) ?? "?");
+        by[inBlob ? "kernels" : kindOf(syms.at(pc))] += n;
+        fns.set(fn, (fns.get(fn) ?? 0) + n);
+      }
+    }
+    return { name, insns: to - from, by, fns: [...fns].sort((a, b) => b[1] - a[1]) };
+  };
   let from = -1;
   for (const e of r.run.events) {
     if (e.pc !== peek || e.r[0] < 9 || e.r[0] > 9 + STEPS.length) continue;
-    if (e.r[0] > 9 && from >= 0) {
-      const by = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
-      // the spans between every probe event since the last mark (disk writes split them too)
-      for (const x of r.run.events) {
-        if (x.count <= from || x.count > e.count || !x.profile) continue;
-        for (const [pc, n] of x.profile)
-          by[blob && pc >= blob[0] && pc < blob[1] ? "kernels" : kindOf(syms.at(pc))] += n;
-      }
-      steps.push({ name: STEPS[e.r[0] - 10], insns: e.count - from, by });
-    }
+    if (e.r[0] > 9 && from >= 0) steps.push(split(STEPS[e.r[0] - 10], from, e.count));
     from = e.count;
   }
-  return { readings: r.readings.map((x) => x.insns), steps };
+  if (r.boot === undefined) throw new Error("the profile run never said logging");
+  return { readings: r.readings.map((x) => x.insns), steps, boot: split("first boot", 0, r.boot) };
 }
 
 /** Where pigeon.bin lies in the board's flash (the firmware runs it in place), or undefined. */

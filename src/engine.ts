@@ -34,6 +34,18 @@ export function copy(d: Uint8Array, o: number, s: Uint8Array, p: number, n: numb
   for (var i = 0; i < n; i++) d[o + i] = s[p + i];
 }
 
+/** b[o ..) = the bytes of the byte string s (a file's or Storage's), in C on Espruino: a loop per byte there costs thousands of instructions. */
+export function bytesInto(s: string, b: Uint8Array, o: number) {
+  if (esp && esp.toUint8Array) b.set(esp.toUint8Array(s), o);
+  else for (var i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i);
+}
+
+/** b[p .. q) = v: the typed array's own fill, in C on Espruino, where the engine has it (Duktape has not). */
+export function fill(b: Uint8Array, v: number, p: number, q: number) {
+  if (b.fill) b.fill(v, p, q);
+  else for (; p < q; p++) b[p] = v;
+}
+
 /** A growable scratch buffer: allocates only when a larger size than ever before is asked for. */
 export function grow(buf: Uint8Array, n: number): Uint8Array {
   return buf.length >= n ? buf : new Uint8Array(n + 512);

@@ -26,10 +26,12 @@
 // I/O goes through Espruino's file API (E.openFile and its File objects),
 // which the board has and the simulator and the host tool reproduce.
 import { b32decode, b32encode } from "./base32";
-import { grow } from "./engine";
+import { bytesInto, fill, grow } from "./engine";
 import { at, decimal, parse } from "./message";
 import { sha256 } from "./sha256";
 import { decode } from "./utf8";
+
+declare var PIGEON_FIRMWARE: any; // set only in the firmware's build (scripts/build.mjs): the board never reads every page
 
 /** Espruino's File object, as E.openFile returns it. */
 export interface File {
@@ -117,10 +119,9 @@ function check(b: Uint8Array, write: boolean): boolean {
 }
 function readSector(f: File, n: number, into: Uint8Array): boolean {
   f.seek(n * SECTOR);
-  var s = f.read(SECTOR),
-    i;
+  var s = f.read(SECTOR);
   if (!s || s.length < SECTOR) return false;
-  for (i = 0; i < SECTOR; i++) into[i] = s.charCodeAt(i);
+  bytesInto(s, into, 0);
   return true;
 }
 
@@ -133,8 +134,7 @@ export function record(b: Uint8Array, p: number): number {
   var kindLen = at.kindEnd - at.kind,
     bodyLen = at.unsigned - 1 - (at.body - p),
     o = R_LINKS,
-    r,
-    i;
+    r;
   var len =
     R_LINKS + (at.prev > 0 ? 32 : 0) + (at.lipmaa > 0 ? 32 : 0) + 64 + 1 + kindLen + bodyLen;
   r = rec.b = grow(rec.b, len);
@@ -145,8 +145,8 @@ export function record(b: Uint8Array, p: number): number {
   if (at.lipmaa > 0) o += b32decode(b, at.lipmaa, 52, r.subarray(o));
   o += b32decode(b, at.sig, 103, r.subarray(o));
   r[o++] = kindLen;
-  for (i = 0; i < kindLen; i++) r[o++] = b[at.kind + i];
-  for (i = 0; i < bodyLen; i++) r[o++] = b[at.body + i];
+  r.set(b.subarray(at.kind, at.kind + kindLen), o);
+  r.set(b.subarray(at.body, at.body + bodyLen), o + kindLen);
   return (rec.n = len);
 }
 /** Whether the parts of the record at b[p..] fit its length (else it is damaged: the reader reports it). */
@@ -373,14 +373,14 @@ export function createLog(
   first?: number
 ): number {
   if (!is83(path)) throw new Error(path + ": not an 8.3 name");
-  var f: File, i, h, size, s;
+  var f: File, h, size, s;
   for (;;) {
     size = logSectors(pages) * SECTOR;
     f = disk.openFile(path, "w")!; // "w" truncates: a try that did not fit gives its clusters back
     // FatFs allocates the clusters on the seek; writing the last sector also
     // extends the file where a seek alone does not (Espruino's Linux build)
     f.seek(size - SECTOR);
-    for (i = 0; i < SECTOR; i++) sec[i] = 0;
+    fill(sec, 0, 0, SECTOR);
     try {
       f.write(sec);
     } catch (e) {
@@ -408,7 +408,8 @@ export function createLog(
     "\nfirst " +
     decimal(first || 0) +
     "\n";
-  for (i = 0; i < CHECK; i++) sec[i] = i < h.length ? h.charCodeAt(i) : 32;
+  fill(sec, 32, 0, CHECK);
+  bytesInto(h, sec, 0);
   check(sec, true);
   f = disk.openFile(path, "r+")!;
   f.write(sec);
@@ -449,13 +450,9 @@ export function number(t: string, max: number): number {
 }
 /** Whether t is an identity: @, 52 base32 characters (checked as the parser does), .ed25519. */
 function isIdentity(t: string): boolean {
-  for (var i = 0; i < t.length; i++) sec[i] = t.charCodeAt(i) & 255;
-  return (
-    t.length == 61 &&
-    t.charAt(0) == "@" &&
-    t.slice(53) == ".ed25519" &&
-    b32decode(sec, 1, 52, digest) == 32
-  );
+  if (t.length != 61) return false;
+  bytesInto(t, sec, 0);
+  return t.charAt(0) == "@" && t.slice(53) == ".ed25519" && b32decode(sec, 1, 52, digest) == 32;
 }
 
 /** The value of header line i when it reads "name value", else "". */
@@ -560,7 +557,7 @@ export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
     if (lo + mid >= log.held) break;
     lo += mid + 1;
   }
-  if (everyPage)
+  if (everyPage && typeof PIGEON_FIRMWARE == "undefined")
     for (mid = log.held; (mid = lastNamed(log, a, lo + 1, mid)) > lo;)
       if (live(log, a, mid)) {
         lo = mid + 1;
@@ -643,7 +640,7 @@ function dropLast(b: Uint8Array) {
     i,
     n = b[S_COUNT];
   for (i = 0; i < n - 1; i++) p += get(b, p + R_LEN, 2);
-  for (i = p; i < CHECK; i++) b[i] = 0;
+  fill(b, 0, p, CHECK);
   put(b, S_USED, p - S_DATA, 2);
   b[S_COUNT] = n - 1;
   b[S_FLAGS] &= ~RUNS_ON;
@@ -676,7 +673,6 @@ export function append(log: Log, len: number) {
     r = rec.b,
     o,
     n,
-    i,
     start,
     startSeq,
     depth = get(r, R_DEPTH, 7);
@@ -699,7 +695,8 @@ export function append(log: Log, len: number) {
   if (log.page + Math.ceil((len - n) / (PAGE_ROOM - C_HEAD)) >= log.held)
     fail(LOG_FULL, log.path + ": log full");
   // the record's start (or all of it) on the tail page, to its other slot: the slot it leaves keeps what was acknowledged
-  for (o = 0; o < n; o++) tail[S_DATA + log.used + o] = r[o];
+  tail.set(r.subarray(0, n), S_DATA + log.used);
+  o = n;
   log.used += n;
   log.count++;
   if (n < len) tail[S_FLAGS] |= RUNS_ON;
@@ -715,7 +712,8 @@ export function append(log: Log, len: number) {
     put(tail, S_DATA + C_SEQ, startSeq, 4);
     put(tail, S_DATA + C_DEPTH, depth, 7);
     put(tail, S_DATA + C_BYTES, n, 2);
-    for (i = 0; i < n; i++) tail[S_DATA + C_HEAD + i] = r[o++];
+    tail.set(r.subarray(o, o + n), S_DATA + C_HEAD);
+    o += n;
     log.used = C_HEAD + n;
     writeTail(log);
   }
@@ -734,7 +732,7 @@ function seal(log: Log) {
   log.index.push(Math.max(0, pageDepth(log.tail)), log.tail[S_COUNT]);
   log.page++;
   log.used = log.count = log.seq = 0;
-  for (var i = 0; i < SECTOR; i++) log.tail[i] = 0;
+  fill(log.tail, 0, 0, SECTOR);
 }
 /** Writes the tail page's next version: odd write counts to slot A, even ones to B, so the other slot keeps the last. */
 function writeTail(log: Log) {
@@ -759,7 +757,7 @@ function writeTail(log: Log) {
 function writeIndex(log: Log) {
   var n = log.indexed / INDEX_ENTRIES,
     i;
-  for (i = 0; i < SECTOR; i++) sec[i] = 0;
+  fill(sec, 0, 0, SECTOR);
   for (i = 0; i < INDEX_ENTRIES; i++) {
     put(sec, I_ENTRY * i, log.index[2 * i], 7);
     sec[I_ENTRY * i + 7] = log.index[2 * i + 1];
@@ -773,8 +771,9 @@ function writeIndex(log: Log) {
   log.indexed += INDEX_ENTRIES;
 }
 
-// A record that runs on is gathered here from its pages (grown to the longest seen).
-var whole: Uint8Array = new Uint8Array(PAGE_ROOM);
+// A record that runs on is gathered here from its pages (grown to the longest seen; made on first use: a board's
+// own readings never run on, and 500 bytes are about 40 of a Pico's 5,100 variables).
+var whole: Uint8Array = new Uint8Array(0);
 
 /** A page's image: the tail as the log holds it (a cut append's start dropped), else its newest valid slot; null when it has none. */
 function image(log: Log, f: File, page: number): Uint8Array | null {
@@ -1033,15 +1032,13 @@ export function putBlob(fs: Fs, bytes: Uint8Array): string {
 export function getBlob(fs: Fs, id: string): string | undefined {
   var b = id.slice(1, 53),
     s,
-    bytes,
-    i;
+    bytes;
   try {
     s = fs.readFileSync(blobPath(b)) || "";
   } catch (e) {
     return undefined;
   }
-  bytes = new Uint8Array(s.length);
-  for (i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  bytesInto(s, (bytes = new Uint8Array(s.length)), 0);
   sha256(bytes, 0, bytes.length, blobDigest, 0);
   return b32encode(blobDigest, 0, 32) == b ? s : undefined;
 }

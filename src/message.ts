@@ -5,6 +5,7 @@
 import { b32decode, b32encode } from "./base32";
 import { keypair, signBytes, verifySignature } from "./ed25519";
 import { lipmaa } from "./lipmaa";
+import { esp, mapInPlace } from "./engine";
 import { sha256 } from "./sha256";
 import { enc, encode } from "./utf8";
 
@@ -29,6 +30,35 @@ var keySpans = new Int32Array(128); // start and end of every body key so far
 
 var s: Uint8Array, pos: number, end: number, line: number;
 
+// Espruino runs a loop at thousands of instructions a byte: there the scans of runs of bytes run in C, through
+// E.mapInPlace with a class table (1: in the class; bytes of 128 and up are past the table: 0) and a typed
+// array's indexOf. Elsewhere (and for what is not plain ASCII) the loops below.
+var NAME = new Uint8Array(128),
+  PRINT = new Uint8Array(128),
+  cls = new Uint8Array(128),
+  ci;
+for (ci = 32; ci < 127; ci++) {
+  PRINT[ci] = 1;
+  if (
+    (ci >= 48 && ci <= 57) ||
+    (ci >= 64 && ci <= 90) ||
+    (ci >= 97 && ci <= 122) ||
+    ci == 45 ||
+    ci == 95 ||
+    ci == 46 ||
+    ci == 61 ||
+    ci == 38 ||
+    ci == 37
+  )
+    NAME[ci] = 1;
+}
+/** How many of the n <= 128 bytes at s[p..] are in the class t, from the first (Espruino: in C). */
+function run(t: Uint8Array, p: number, n: number): number {
+  mapInPlace(s.subarray(p, p + n), cls, t, 8);
+  var k = cls.subarray(0, n).indexOf(0);
+  return k < 0 ? n : k;
+}
+
 /** Refuses, naming the line, unless ok. (Espruino makes a string each time it meets a
  * literal: where a check runs per character or builds its message, the code tests first.) */
 function need(ok: any, why: string) {
@@ -40,7 +70,9 @@ function lit(t: string): boolean {
     b = s,
     p = pos; // locals: a module variable costs a search of a long scope per use on Espruino
   if (p + n > end) return false;
-  for (i = 0; i < n; i++) if (b[p + i] != t.charCodeAt(i)) return false;
+  if (esp) {
+    if (esp.toString(b.subarray(p, p + n)) != t) return false;
+  } else for (i = 0; i < n; i++) if (b[p + i] != t.charCodeAt(i)) return false;
   pos = p + n;
   return true;
 }
@@ -62,21 +94,12 @@ function name(what: string) {
     e = end,
     b = s,
     c;
-  for (; p < e; p++) {
-    c = b[p];
-    if (!(
-      (c >= 48 && c <= 57) ||
-      (c >= 64 && c <= 90) ||
-      (c >= 97 && c <= 122) ||
-      c == 45 ||
-      c == 95 ||
-      c == 46 ||
-      c == 61 ||
-      c == 38 ||
-      c == 37
-    ))
-      break;
-  }
+  if (mapInPlace) p += run(NAME, a, Math.min(e - a, 91));
+  else
+    for (; p < e; p++) {
+      c = b[p];
+      if (!(c < 128 && NAME[c])) break;
+    }
   pos = p;
   if (!(pos > a && pos - a <= 90))
     need(0, what + ": expected 1 to 90 of A-Z a-z 0-9 - _ . = @ & %");
@@ -97,6 +120,7 @@ function text(a: number, e: number) {
     hi,
     k,
     b = s;
+  if (mapInPlace && e > a && e - a <= 128 && run(PRINT, a, e - a) == e - a) return; // printable ASCII, 1 to 128 bytes
   while (a < e) {
     c = b[a++];
     n++;
@@ -171,7 +195,8 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
       need(lit(":"), "expected ':' after the key");
       c = pos < end ? s[pos] : -1; // never a byte past the message: the buffer may hold an older one
       if (c == 34) {
-        for (e = pos; e < end && b[e] != 10; e++);
+        if (mapInPlace) e = (e = s.subarray(pos, end).indexOf(10)) < 0 ? end : pos + e;
+        else for (e = pos; e < end && b[e] != 10; e++);
         need(e - pos > 1 && s[e - 1] == 34, "a string value must end with a quote");
         text(pos + 1, e - 1);
         pos = e;

@@ -1,7 +1,7 @@
 // The logger's step: sensor values become one signed message of kind
 // "reading" (spec/card.md, "Reading messages"), appended to the own feed's log.
 import { append as appendRecord, each, File, find, Log, record } from "./log";
-import { certificatePath, lipmaa } from "./lipmaa";
+import { certificatePath, linkedFrom, lipmaa } from "./lipmaa";
 import { Draft, id, idBytes, sign } from "./message";
 import { enc } from "./utf8";
 
@@ -34,12 +34,16 @@ export function readingBody(
   return body;
 }
 
-/** The own feed: its log, a reader on it, the key, and the id of the last message. */
+/** The own feed: its log, a reader on it, the key, the id of the last message and the ids later ones link to. */
 export interface OwnFeed {
   log: Log;
   reader: File;
   keys: Uint8Array;
   last: string; // id of the newest message, "" before the first
+  // The ids a later message will name by its lipmaa link: depth, the last depth that links it, id.
+  // Links never cross, so a few are live at a time (at most 14 below depth 3,000,000); kept, they
+  // spare each append a look-up on the card. Lost with a reboot: read from the card once when missed.
+  linked: (number | string)[];
 }
 
 /** The id of the message at depth d of the own feed ("" when it is not there). */
@@ -48,9 +52,25 @@ function idAt(feed: OwnFeed, d: number): string {
   return t == undefined ? "" : id(t);
 }
 
+/** Keeps the id of the message at depth d when a message after depth after links to it. */
+function keep(feed: OwnFeed, d: number, ident: string, after: number) {
+  var by = linkedFrom(d);
+  if (by.length && by[by.length - 1] > after) feed.linked.push(d, by[by.length - 1], ident);
+}
+
+/** The id the message at depth d names by its lipmaa link l: kept, or read from the card (once, after a reboot). */
+export function lipmaaId(feed: OwnFeed, l: number, d: number): string {
+  var k = feed.linked,
+    i,
+    t;
+  for (i = 0; i < k.length; i += 3) if (k[i] == l) return k[i + 2] as string;
+  if ((t = idAt(feed, l))) keep(feed, l, t, d);
+  return t;
+}
+
 /** Opens the own feed over its log: finds the newest message's id. */
 export function openFeed(log: Log, reader: File, keys: Uint8Array): OwnFeed {
-  var feed = { log: log, reader: reader, keys: keys, last: "" };
+  var feed = { log: log, reader: reader, keys: keys, last: "", linked: [] };
   if (log.next) feed.last = idAt(feed, log.next - 1);
   return feed;
 }
@@ -71,7 +91,7 @@ export function append(feed: OwnFeed, kind: string, body: string[][]): string {
     kind: kind,
     prev: d ? feed.last : "NONE",
     depth: d,
-    lipmaa: l == null ? "NONE" : idAt(feed, l),
+    lipmaa: l == null ? "NONE" : lipmaaId(feed, l, d),
     body: body,
   };
   try {
@@ -83,8 +103,17 @@ export function append(feed: OwnFeed, kind: string, body: string[][]): string {
     throw e;
   }
   appendRecord(feed.log, record(enc.b, 0));
-  feed.last = idBytes(enc.b, 0, enc.n);
+  appended(feed, d, idBytes(enc.b, 0, enc.n));
   return t;
+}
+
+/** After the message at depth d (of id ident) is on the card: it is the last, and the ids no later message links to go. */
+export function appended(feed: OwnFeed, d: number, ident: string) {
+  var k = feed.linked,
+    i;
+  feed.last = ident;
+  for (i = k.length - 3; i >= 0; i -= 3) if ((k[i + 1] as number) <= d) k.splice(i, 3);
+  keep(feed, d, ident, d); // this one stays when a later message will link to it
 }
 
 /**

@@ -3,6 +3,8 @@
 // way E.toUint8Array gives the bytes. Other engines hold UTF-16.
 import { esp, grow } from "./engine";
 
+declare var PIGEON_FIRMWARE: any; // set only in the firmware's build, which runs on Espruino alone (scripts/build.mjs)
+
 /** The last encode(): bytes in b[0..n), valid until the next call. */
 export var enc = { b: new Uint8Array(512) as Uint8Array, n: 0 };
 
@@ -13,7 +15,7 @@ export function encode(s: string): number {
     c,
     d,
     o;
-  if (esp && esp.toUint8Array) {
+  if (typeof PIGEON_FIRMWARE != "undefined" || (esp && esp.toUint8Array)) {
     var b = esp.toUint8Array(s);
     o = enc.b = grow(enc.b, b.length);
     o.set(b);
@@ -51,7 +53,7 @@ export function encode(s: string): number {
 
 /** Bytes [p, q) as a string: the raw bytes on Espruino (as its files give them), decoded UTF-8 elsewhere. Expects valid UTF-8. */
 export function decode(b: Uint8Array, p: number, q: number): string {
-  if (esp) return esp.toString(b.subarray(p, q));
+  if (typeof PIGEON_FIRMWARE != "undefined" || esp) return esp.toString(b.subarray(p, q));
   var u: number[] = [],
     c;
   while (p < q) {

@@ -148,6 +148,45 @@ describe("the logger's feed on a card log", () => {
     });
     expect(back[3]).toContain('\nt:"1764001800"\nboot:"1"\ntemp:"20.3"\n');
   });
+  it("reads the card back only for a lipmaa id it lost with a reboot, once each: the ids later messages link to are kept", async () => {
+    const { openFeed, append, readingBody } = await import("../src/ownfeed");
+    const disk = new MemDisk();
+    createLog(disk, "F.LOG", AUTHOR, 400, 77);
+    let reads = 0;
+    const reader = () => {
+      const f = disk.openFile("F.LOG", "r")!,
+        read = f.read.bind(f);
+      f.read = (n: number) => (reads++, read(n));
+      return f;
+    };
+    let feed = openFeed(openLog(disk, "F.LOG"), reader(), KEYS);
+    const texts: string[] = [],
+      readAt: number[] = [];
+    for (let d = 0; d < 300; d++) {
+      if (d === 130) feed = openFeed(openLog(disk, "F.LOG"), reader(), KEYS); // a reboot: what was kept is gone
+      reads = 0;
+      texts.push(
+        append(
+          feed,
+          "reading",
+          readingBody(1764000000 + 600 * d, d < 130 ? 1 : 2, 600, ["temp"], [[20 + d / 10]])
+        )
+      );
+      if (reads) readAt.push(d);
+      expect(feed.linked.length / 3).toBeLessThanOrEqual(8);
+    }
+    // after the reboot, the first message to link each depth below 130 reads it from the card; no other append reads
+    const lost = new Set<number>(),
+      want: number[] = [];
+    for (let d = 130; d < 300; d++) {
+      const l = Pigeon.lipmaa(d);
+      if (l !== null && l < 130 && !lost.has(l)) (lost.add(l), want.push(d));
+    }
+    expect(want.length).toBeGreaterThan(1);
+    expect(readAt).toEqual(want);
+    expect(all(disk, openLog(disk, "F.LOG"))).toEqual(texts);
+    texts.forEach((t) => expect(Pigeon.verify(t)).toBe(true));
+  });
   it("puts several readings in one message as name.i with dt", async () => {
     const { readingBody } = await import("../src/ownfeed");
     expect(

@@ -269,6 +269,43 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
     k.sq(o, a); // and the bound one does call the blob (the hook below counts it)
   });
 
+  it("a signing buffer grown when the variables are scattered is made again after E.defrag(), and the kernels sign", () => {
+    // the emulated Pico rebooted over a log of 1.2 KB messages: its first message's buffer came out in pieces
+    // an array first seen while the variables are scattered is in pieces (no address); one made before keeps its own
+    let scattered = false,
+      defrags = 0;
+    const seen = new WeakSet<object>(),
+      pieces = new WeakSet<object>();
+    const board = (defrag: boolean) =>
+      kernels(
+        {
+          ...E,
+          getAddressOf: (v: any, flat: boolean) => {
+            if (ArrayBuffer.isView(v) && !seen.has(v.buffer)) {
+              seen.add(v.buffer);
+              if (scattered && v.byteLength > 1000) pieces.add(v.buffer);
+            }
+            return ArrayBuffer.isView(v) && pieces.has(v.buffer) ? 0 : E.getAddressOf(v, flat);
+          },
+          ...(defrag ? { defrag: () => (defrags++, (scattered = false)) } : {}),
+        },
+        () => blob.toString("latin1")
+      );
+    const sig = new Uint8Array(64),
+      seed = rnd.bytes(32),
+      kp = keypair(seed),
+      m = rnd.bytes(1200);
+    const withDefrag = board(true);
+    expect(withDefrag.sign(kp, m, 0, 100, sig)).toBe(true);
+    scattered = true;
+    expect(withDefrag.sign(kp, m, 0, 1200, sig)).toBe(true);
+    expect(defrags).toBe(1);
+    expect(toHex(sig)).toBe(toHex(ed.sign(m, seed)));
+    // a firmware without E.defrag (built to save flash): the JavaScript way, as for any array that is not flat
+    scattered = true;
+    expect(board(false).sign(kp, m, 0, 1200, sig)).toBe(false);
+  });
+
   it("Ed25519 on the kernels: RFC 8032 section 7.1", () => {
     for (const v of RFC8032) {
       const kp = keypair(hex(v.secret)),

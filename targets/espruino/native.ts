@@ -4,7 +4,7 @@
 // E.getAddressOf(v, true); a buffer that is not flat (address 0) goes the
 // JavaScript way instead, so the kernels never see a bad address.
 import { b32decode, setDecode } from "../../src/base32";
-import { copy, grow } from "../../src/engine";
+import { copy } from "../../src/engine";
 import { setNative } from "../../src/ed25519";
 import { Gf, mul, setField } from "../../src/field";
 import { K } from "../../src/_sha2";
@@ -26,6 +26,20 @@ export var BLOB = "pigeon.bin";
 export function kernels(e: any, blob: () => string) {
   var ad = function (x: any): number {
     return e.getAddressOf(x, true);
+  };
+  /**
+   * n bytes, flat where the firmware can make them so. An array made late, when
+   * the variables are scattered (a board rebooted over its log makes its first
+   * message after a message's worth of readings), finds no contiguous run and
+   * comes out in pieces, without an address; E.defrag(), the firmware's own
+   * compaction, moves the variables together to make room for it.
+   */
+  var fresh = function (n: number): Uint8Array {
+    var b: Uint8Array | undefined = new Uint8Array(n);
+    if (ad(b) || !e.defrag) return b;
+    b = undefined;
+    e.defrag();
+    return new Uint8Array(n);
   };
   var at = 0,
     fm: any,
@@ -68,7 +82,7 @@ export function kernels(e: any, blob: () => string) {
     var t;
     if (!bind()) return 0;
     if (!tab) {
-      if (!(t = ad((tab = new Uint8Array(1536))))) return 0;
+      if (!(t = ad((tab = fresh(1536))))) return 0;
       cb(t);
     }
     return ad(tab);
@@ -85,8 +99,8 @@ export function kernels(e: any, blob: () => string) {
       b,
       c;
     if (!P) {
-      P = new Int32Array(80);
-      win = new Uint8Array(1920);
+      P = new Int32Array(fresh(320).buffer);
+      win = fresh(1920);
     }
     b = ad(P);
     c = ad(win);
@@ -129,7 +143,12 @@ export function kernels(e: any, blob: () => string) {
     sign: function (k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
       var t = table(),
         x = ad(K),
-        a = ad((sio = grow(sio, 160 + n)));
+        a;
+      if (sio.length < 160 + n) {
+        sio = undefined as any; // free to move
+        sio = fresh(n + 672);
+      }
+      a = ad(sio);
       if (!(t && x && a)) return false;
       sio.set(k);
       sio.set(m.subarray(p, p + n), 160);
