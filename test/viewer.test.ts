@@ -4,14 +4,14 @@
 // `pigeon csv` of a store that imported the same input, and the page makes no
 // network request. Screenshots go to test-artifacts/.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { b32encode } from "../src/base32";
-import { ensure } from "../scripts/debian.mjs";
+import { launchChromium } from "./chromium";
 import { damage, header, loggerCard, pcCard, run, where } from "./cards";
 import { Pigeon } from "./pigeon";
 import { VECTORS, vectors } from "./vectors";
@@ -48,27 +48,8 @@ function csvOf(path: string): string {
 
 let browser: Browser;
 beforeAll(async () => {
-  const missing = ensure(["chromium"]);
-  if (missing.length)
-    throw new Error("the viewer's tests need Debian's chromium: apt-get install chromium");
-  if (!existsSync(join(root, "dist/viewer.html")))
-    spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: spawnSync("sh", ["-c", "command -v chromium"], {
-      encoding: "utf8",
-    }).stdout.trim(),
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -18,6 +18,45 @@ export interface Line {
   now(): number;
 }
 
+/** A line that can be closed. */
+export type OpenLine = Line & { close(): Promise<void>; name: string };
+
+/** Bytes received, waiting for read(); read() waits for more, up to its time. */
+export class Inbox {
+  private chunks: string[] = [];
+  private wake: (() => void) | null = null;
+  closed = false;
+  put(s: string) {
+    this.chunks.push(s);
+    this.wake?.();
+  }
+  close() {
+    this.closed = true;
+    this.wake?.();
+  }
+  async read(ms: number): Promise<string | null> {
+    if (!this.chunks.length && !this.closed)
+      await new Promise<void>((ok) => {
+        const t = setTimeout(ok, ms);
+        this.wake = () => (clearTimeout(t), (this.wake = null), ok());
+      });
+    if (!this.chunks.length) return null;
+    const s = this.chunks.join("");
+    this.chunks = [];
+    return s;
+  }
+}
+
+/** Bluetooth LE's Nordic UART service, which Espruino's Puck.js, Bangle.js and MDBT42Q boards give their console. */
+export const NUS = "6e400001b5a3f393e0a9e50e24dcca9e",
+  NUS_TX = "6e400002b5a3f393e0a9e50e24dcca9e",
+  NUS_RX = "6e400003b5a3f393e0a9e50e24dcca9e";
+/** The smallest GATT write (20 bytes) that every central can make. */
+export const BLE_CHUNK = 20;
+
+/** Names Espruino boards advertise over Bluetooth LE. */
+export const ESPRUINO_NAMES = /^(Puck\.js|Bangle\.js|Pixl\.js|MDBT42Q|Espruino)/;
+
 /** What the host holds of feeds: depth ranges and ids (the store, or the viewer's memory). */
 export interface Held {
   ranges(author: string): [number, number][];

@@ -9,38 +9,20 @@
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { Verifier, type Report } from "../host/chain";
-import { pullFeed, type Line, type PullOptions, type Pulled } from "../host/pull";
+import {
+  BLE_CHUNK,
+  ESPRUINO_NAMES,
+  Inbox,
+  NUS,
+  NUS_RX,
+  NUS_TX,
+  pullFeed,
+  type OpenLine,
+  type PullOptions,
+  type Pulled,
+} from "../host/pull";
 import { idOf, nodeChecks } from "./checks";
 import type { Store } from "./store";
-
-/** A line that can be closed. */
-export type OpenLine = Line & { close(): Promise<void>; name: string };
-
-/** Bytes received, waiting for read(); read() waits for more, up to its time. */
-class Inbox {
-  private chunks: string[] = [];
-  private wake: (() => void) | null = null;
-  closed = false;
-  put(s: string) {
-    this.chunks.push(s);
-    this.wake?.();
-  }
-  close() {
-    this.closed = true;
-    this.wake?.();
-  }
-  async read(ms: number): Promise<string | null> {
-    if (!this.chunks.length && !this.closed)
-      await new Promise<void>((ok) => {
-        const t = setTimeout(ok, ms);
-        this.wake = () => (clearTimeout(t), (this.wake = null), ok());
-      });
-    if (!this.chunks.length) return null;
-    const s = this.chunks.join("");
-    this.chunks = [];
-    return s;
-  }
-}
 
 /** A line over a Node byte stream: a socket or a serial port. */
 export function streamLine(stream: Duplex, name: string): OpenLine {
@@ -62,13 +44,6 @@ export function streamLine(stream: Duplex, name: string): OpenLine {
       ),
   };
 }
-
-/** Bluetooth LE's Nordic UART service, which Espruino's Puck.js, Bangle.js and MDBT42Q boards give their console. */
-const NUS = "6e400001b5a3f393e0a9e50e24dcca9e",
-  NUS_TX = "6e400002b5a3f393e0a9e50e24dcca9e",
-  NUS_RX = "6e400003b5a3f393e0a9e50e24dcca9e";
-/** The smallest GATT write (20 bytes) that every central can make. */
-const BLE_CHUNK = 20;
 
 /** The parts of noble's peripheral API a line uses (a stand-in in tests). */
 export interface BlePeripheral {
@@ -143,7 +118,7 @@ async function scanBle(
     const name: string = p.advertisement?.localName ?? "",
       uuids: string[] = p.advertisement?.serviceUuids ?? [];
     if (
-      /^(Puck\.js|Bangle\.js|Pixl\.js|MDBT42Q|Espruino)/.test(name) ||
+      ESPRUINO_NAMES.test(name) ||
       uuids.includes(NUS) ||
       (want && (name === want || p.address === want.toLowerCase()))
     )

@@ -5,7 +5,10 @@
 // reset). After a load, window.pigeonSummary holds the result in the shape of
 // `pigeon verify --json`.
 import uPlot from "uplot";
+import { pullFeed, type Pulled } from "../host/pull";
 import { CSV_HEADER, csvRow, isGap, isNumeric, usualStep } from "../host/readings";
+import { id } from "../../src/message";
+import { chooseLine, transports } from "./connect";
 import type { Failure, FeedResult, Progress, Request, Result } from "./protocol";
 
 declare const WORKER_SOURCE_ID: string;
@@ -21,6 +24,8 @@ const w = window as unknown as {
   pigeonResult?: Result;
   pigeonPlots?: { author: string; key: string; points: number; gaps: number }[];
   pigeonTimes?: { verifiedMs: number; plottedMs: number };
+  /** The last pull from a logger: who it was, what came, the clock seen. */
+  pigeonPulled?: Pulled & { held: number };
   /** The time range each plot shows now (zoom and pan change it). */
   pigeonPlotRanges?: () => [number, number][];
 };
@@ -420,6 +425,81 @@ function saveCsv() {
   a.remove();
 }
 
+// The feed pulled from a logger, kept across pulls: a pull cut off resumes from what came.
+let pulledFrom = "",
+  pulled: string[] = [];
+/** messages.pgn of what was pulled, oldest first. */
+const pulledBundle = () => pulled.filter((t) => t !== undefined).join("\n\n") + "\n";
+
+/** Pulls what the page lacks of a logger's feed over the chosen link (spec/link.md), then opens it as a bundle. */
+async function connect() {
+  const button = $("connect") as HTMLButtonElement,
+    bar = $("bar") as HTMLProgressElement;
+  button.disabled = true;
+  w.pigeonState = "pulling";
+  let line;
+  try {
+    line = await chooseLine(($("via") as HTMLSelectElement).value);
+  } catch (e) {
+    status(`No logger connected: ${(e as Error).message}`, "bad");
+    w.pigeonState = "error";
+    button.disabled = false;
+    return;
+  }
+  $("progress").hidden = false;
+  status(`asking ${line.name} for its feed…`);
+  try {
+    const got = await pullFeed(line, {
+      held: {
+        // what came from this logger before: one run from its first depth (another logger: nothing)
+        ranges: (author) => {
+          if (author !== pulledFrom) ((pulled = []), (pulledFrom = author));
+          const first = pulled.findIndex((t) => t !== undefined);
+          return first < 0 ? [] : [[first, pulled.length - 1]];
+        },
+        idAt: (author, d) => (author === pulledFrom && pulled[d] ? id(pulled[d]) : undefined),
+      },
+      id,
+      take: (text, d) => void (pulled[d] = text),
+      timeoutMs: 2000,
+      retries: 4,
+      progress: (taken, wanted) => {
+        bar.max = Math.max(1, wanted);
+        bar.value = taken;
+        status(
+          `pulling from ${line.name}: ${taken.toLocaleString("en")} of ${wanted.toLocaleString("en")} messages`
+        );
+      },
+    });
+    w.pigeonPulled = { ...got, held: pulled.filter((t) => t !== undefined).length };
+    ($("bundle") as HTMLButtonElement).disabled = !pulled.length;
+    open([{ path: "messages.pgn", file: new File([pulledBundle()], "messages.pgn") }]);
+    const off = got.clock.offsetMs / 1000;
+    $("pulled").textContent =
+      `Pulled ${got.messages.toLocaleString("en")} new messages from ${line.name} (${w.pigeonPulled.held.toLocaleString("en")} held); the logger's clock is ${Math.abs(off).toFixed(1)} s ${off < 0 ? "behind" : "ahead of"} this computer's.`;
+  } catch (e) {
+    $("progress").hidden = true;
+    status(
+      `${line.name}: ${(e as Error).message}${pulled.length ? ` (${pulled.filter((t) => t !== undefined).length} messages kept: connect again to go on)` : ""}`,
+      "bad"
+    );
+    w.pigeonState = "error";
+  } finally {
+    await line.close();
+    button.disabled = false;
+  }
+}
+
+function saveBundle() {
+  const a = el("a", {
+    download: "messages.pgn",
+    href: URL.createObjectURL(new Blob([pulledBundle()], { type: "text/plain" })),
+  });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
 /** The files of a dropped directory, named "<dir>/<path>". */
 async function entryFiles(
   entry: FileSystemEntry,
@@ -454,6 +534,13 @@ function init() {
       }))
     );
   ($("csv") as HTMLButtonElement).onclick = saveCsv;
+  // Web Serial and Web Bluetooth where the browser has them (Chromium)
+  const via = $("via") as HTMLSelectElement,
+    names: Record<string, string> = { serial: "USB or serial", bluetooth: "Bluetooth" };
+  for (const t of transports()) via.append(el("option", { value: t, text: names[t] }));
+  $("link").hidden = !via.options.length;
+  ($("connect") as HTMLButtonElement).onclick = connect;
+  ($("bundle") as HTMLButtonElement).onclick = saveBundle;
   document.addEventListener(
     "dragover",
     (e) => (e.preventDefault(), document.body.classList.add("drag"))
