@@ -6,6 +6,7 @@
 // (espruino.com/Power+Consumption: 32 mA running, 0.02 mA in deep sleep,
 // "Stop"); the card's draw is an assumption, stated here and in the README.
 import { emulate, Emulated, SD_PINS } from "./board";
+import { emulatedPull } from "./pull";
 import { BoardName, Toolkit } from "./qemu";
 
 export const MHZ: Record<BoardName, number> = { pico: 84, wifi: 100 };
@@ -29,7 +30,7 @@ function writesPerAppend(r: Emulated): number {
 /**
  * One board: 100 readings with the kernels and 2 without (the default
  * PIGEON.CFG but for the emulator's wiring and interval: a 64 MiB log on a
- * 128 MiB card), from power-on.
+ * 128 MiB card), from power-on; and a pull of its feed over the console.
  */
 export async function boardFigures(
   kit: Toolkit,
@@ -81,5 +82,10 @@ export async function boardFigures(
   f[key("batteryDays")] = BATTERY_MAH / avg / 24;
   // and with the card switched off between readings (not what the firmware does: an upper bound)
   f[key("batteryDaysCardOff")] = BATTERY_MAH / (STOP_MA + (cpuMAs + cardMAs) / INTERVAL_S) / 24;
+  // a pull over the console (spec/link.md) of a card of 300 readings: the board's instructions per message it sends, and
+  // from them the CPU's bound on a year of 10-minute readings (the line's own at 115,200 baud is link.yearSecondsAt115200)
+  const pull = await emulatedPull(kit, { board, messages: 300, interval: 5 });
+  f[key("pullInsnsPerMessage")] = pull.insnsPerMessage;
+  f[key("pullYearSeconds")] = (365 * 144 * pull.insnsPerMessage) / hz;
   return f;
 }

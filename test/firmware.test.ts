@@ -128,6 +128,36 @@ describe("firmware field behaviour", () => {
     expect(b.load(`require("Storage").read("pigeon.q")`)).toBeUndefined(); // nothing kept for later
   });
 
+  it("the boot count only grows: a full count file starts again from the count reached, an older firmware's is carried on, and no room for it is said while logging goes on", async () => {
+    const b = loggerBoard({ profile: "pico", image: null, clock: 1764000000, seedBytes: SEED });
+    const boot = () => b.load("PigeonLogger.state.boot");
+    const write = (name: string, data: string, size?: number) =>
+      b.load(
+        `require("Storage").write(${JSON.stringify(name)}, ${JSON.stringify(data)}, 0${size ? `, ${size}` : ""})`
+      );
+    expect(boot()).toBe(1);
+    b.reboot("power-on");
+    expect(boot()).toBe(2);
+    write("pigeon.boots", "7," + "\0".repeat(254)); // 256 bytes: full after 254 boots from 7
+    b.reboot("power-on");
+    expect(boot()).toBe(262);
+    b.reboot("power-on");
+    expect(boot()).toBe(263);
+    write("pigeon.boots", "\0".repeat(10), 2048); // the older firmware's file: ten boots, no count before them
+    b.reboot("power-on");
+    expect(boot()).toBe(11);
+    b.reboot("power-on");
+    expect(boot()).toBe(12);
+    b.load(`require("Storage").erase("pigeon.boots"); require("Storage").compact()`);
+    write("filler", "x", (b.load(`require("Storage").getFree()`) as number) - 64);
+    b.reboot("power-on");
+    expect(boot()).toBe(0);
+    expect(b.output.join("\n")).toMatch(/pigeon: no boot count: /);
+    b.runFor(180);
+    expect(b.errors).toEqual([]);
+    expect(b.output.at(-1)).toMatch(/^pigeon: no card/);
+  });
+
   it("the queue in flash is bounded: readings beyond it are dropped, the ones kept are written in order", async () => {
     const b = loggerBoard({
       profile: "pico",

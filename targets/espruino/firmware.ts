@@ -26,7 +26,7 @@ declare var PIGEON_SENSORS: any;
 
 var SEED = "pigeon.seed",
   BOOTS = "pigeon.boots",
-  BOOT_ROOM = 2048;
+  BOOT_ROOM = 256;
 
 /** The 32-byte seed from internal flash, made from hardware noise on first boot. Never on the card. */
 function seed(S: any): Uint8Array {
@@ -42,21 +42,31 @@ function seed(S: any): Uint8Array {
   S.write(SEED, E.toString(b));
   return b;
 }
-/** Counts this boot in internal flash: one more byte of a file whose unwritten bytes are 0xFF. */
+/**
+ * Counts this boot in internal flash: one more byte of a file whose unwritten
+ * bytes are 0xFF, after the count its file began at ("<count>,"). Full, it is
+ * written again from the count reached, so the count only grows (the queue's
+ * (boot, t) order depends on it). 0 when Storage has no room for it: said,
+ * and the logger runs on.
+ */
 function countBoot(S: any): number {
-  var s = S.read(BOOTS),
-    n = 0;
-  if (!s) {
-    S.write(BOOTS, "\x00", 0, BOOT_ROOM);
-    return 1;
+  var s = S.read(BOOTS) || "",
+    c = s.indexOf(","),
+    base = c > 0 ? +s.slice(0, c) || 0 : 0,
+    n = c + 1;
+  try {
+    while (n < s.length && s.charCodeAt(n) != 255) n++;
+    if (c < 1 || n >= s.length) {
+      base += n - c - 1;
+      S.write(BOOTS, base + ",\x00", 0, BOOT_ROOM);
+      return base + 1;
+    }
+    S.write(BOOTS, "\x00", n);
+    return base + n - c;
+  } catch (e) {
+    print("pigeon: no boot count: " + (e as Error).message);
+    return 0;
   }
-  while (n < s.length && s.charCodeAt(n) != 255) n++;
-  if (n >= BOOT_ROOM) {
-    S.write(BOOTS, "\x00", 0, BOOT_ROOM); // full: start again (the count wraps)
-    return 1;
-  }
-  S.write(BOOTS, "\x00", n);
-  return n + 1;
 }
 
 /** A file's text, or undefined when it is missing (readFileSync throws then) or empty. */
@@ -279,7 +289,8 @@ var CODES: { [status: string]: number } = { logging: 1, "no card": 2, "card full
 // (flash bits only go from 1 to 0: appending never rewrites a byte). When a
 // card is back they become messages, in order, then the file is erased. After a
 // power cut between those two steps, readings already on the card are skipped
-// by their (boot, t), which only grow.
+// by their (boot, t), which only grow. The file takes 4 KiB, or what Storage
+// has left (a Pico with the kernels and the pull server keeps about 2 KB).
 var QUEUE = "pigeon.q",
   QUEUE_ROOM = 4096;
 function queued(S: any): string {
@@ -287,13 +298,15 @@ function queued(S: any): string {
     n = q.indexOf("\xff");
   return n < 0 ? q : q.slice(0, n);
 }
-/** Keeps one reading in flash; false when the queue is full (the reading is dropped). */
+/** Keeps one reading in flash; false when the queue is full, or Storage has no room for one (the reading is dropped). */
 function enqueue(t: number, row: (number | string)[]): boolean {
   var S = board("Storage"),
+    room = (S.read(QUEUE) || "").length,
     q = queued(S),
     line = state.boot + "," + Math.floor(t) + "," + row.join(",") + "\n";
-  if (q.length + line.length > QUEUE_ROOM) return false;
-  if (!q.length) S.write(QUEUE, line, 0, QUEUE_ROOM);
+  if (!room) room = Math.min(QUEUE_ROOM, S.getFree() - 128); // a file's header, and a little to spare
+  if (q.length + line.length > room) return false;
+  if (!q.length) S.write(QUEUE, line, 0, room);
   else S.write(QUEUE, line, q.length);
   return true;
 }

@@ -201,7 +201,13 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
       if (!a.length) return broken(); // garbled
       if (a[0] !== t) continue; // an answer to an earlier request, still under way
       out.frames++;
-      if (a[1] === "ERR") throw new Error(`the logger says: ${a.slice(2).join(" ")}`);
+      if (a[1] === "ERR") {
+        if (a.slice(2).join(" ") !== "not started")
+          throw new Error(`the logger says: ${a.slice(2).join(" ")}`);
+        // still starting (its card not mounted yet): a while, then ask again (spec/link.md)
+        while ((await nextLine()) !== null);
+        return null;
+      }
       if (a[1] === "AGAIN") {
         out.badFrames++;
         return null; // the request came garbled
