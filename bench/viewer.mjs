@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { launchChromium } from "../scripts/chromium.mjs";
 import { ensure } from "../scripts/debian.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -21,23 +22,7 @@ export async function viewerBench(image) {
   if (cli.status !== 0)
     throw new Error("viewer bench: pigeon verify refused the card: " + cli.stdout.slice(0, 500));
   if (ensure(["chromium"]).length) return r;
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: spawnSync("sh", ["-c", "command -v chromium"], {
-      encoding: "utf8",
-    }).stdout.trim(),
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    // (playwright gives every launch a fresh profile directory of its own)
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.goto(pathToFileURL(join(root, "dist/viewer.html")).href);
