@@ -116,9 +116,8 @@ export async function emulatedPull(
   let refused = 0,
     last = { messages: 0, bytes: 0, retried: 0 };
   try {
-    await new Promise((ok) => setTimeout(ok, 500)); // QEMU listening
     for (const at of [...(o.cutAt ?? []), Infinity]) {
-      const line = await openLine(`tcp://127.0.0.1:${port}`);
+      const line = await connect(`tcp://127.0.0.1:${port}`);
       try {
         const { pulled, report } = await pullInto(store, cutAfter(line, at), {
           timeoutMs: 5000,
@@ -176,6 +175,17 @@ export async function emulatedPull(
     refused,
     byFunction: [...fns].sort((a, b) => b[1] - a[1]),
   };
+}
+
+/** The line to QEMU's serial port, once it listens (a loaded machine starts QEMU slowly): 60 s at most. */
+async function connect(port: string): Promise<OpenLine> {
+  for (let tries = 0; ; tries++)
+    try {
+      return await openLine(port);
+    } catch (e) {
+      if (tries >= 300 || !/ECONNREFUSED/.test((e as Error).message)) throw e;
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
 }
 
 /** The line, taken out after `at` bytes came in: what comes later is not read, and the line closes. */
