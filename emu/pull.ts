@@ -120,8 +120,8 @@ export async function emulatedPull(
       const line = await connect(`tcp://127.0.0.1:${port}`);
       try {
         const { pulled, report } = await pullInto(store, cutAfter(line, at), {
-          timeoutMs: 5000,
-          retries: at === Infinity ? 8 : 1,
+          timeoutMs: 10000, // the emulator on a loaded machine is slow
+          retries: at === Infinity ? 8 : 2,
         });
         refused += report.refusals.length;
         last = { messages: pulled.messages, bytes: pulled.bytes, retried: pulled.retried };
