@@ -451,11 +451,13 @@ async function connect() {
   try {
     const got = await pullFeed(line, {
       held: {
-        // what came from this logger before: one run from its first depth (another logger: nothing)
+        // what came from this logger before: its first run of depths (another logger: nothing)
         ranges: (author) => {
           if (author !== pulledFrom) ((pulled = []), (pulledFrom = author));
           const first = pulled.findIndex((t) => t !== undefined);
-          return first < 0 ? [] : [[first, pulled.length - 1]];
+          let last = first;
+          while (last >= 0 && pulled[last + 1] !== undefined) last++;
+          return first < 0 ? [] : [[first, last]];
         },
         idAt: (author, d) => (author === pulledFrom && pulled[d] ? id(pulled[d]) : undefined),
       },
