@@ -6,7 +6,7 @@
 // counts (the cable pulled), and each pull after a cut resumes from what the
 // store holds. The host then checks the store against the card, byte for byte,
 // and the readings that fell due during the pull against their schedule.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openImage } from "../sim/card/image";
@@ -161,6 +161,7 @@ export async function emulatedPull(
   store.each(author, (t, d) => void (t !== messages[d] && differ.push(d)));
   const times = messages.map((t) => Number(JSON.parse(/\nt:(".*")/.exec(t)![1])));
   const gaps = times.slice(o.messages + 1).map((t, i) => t - times[o.messages + i]);
+  rmSync(dir, { recursive: true, force: true }); // the card and flash images: 64 MiB
   return {
     before: o.messages,
     after: messages.length,
