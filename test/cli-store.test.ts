@@ -8,7 +8,7 @@ import { loggerBoard } from "../sim/loggerboard";
 import { createImage } from "../sim/card/image";
 import { Pigeon } from "./pigeon";
 import { invalid, VECTORS, vectors } from "./vectors";
-import { makeFeed } from "./feed";
+import { makeFeed, signFeed } from "./feed";
 
 const root = resolve(__dirname, "..");
 const tmp = mkdtempSync(join(tmpdir(), "pigeon-store-"));
@@ -159,25 +159,10 @@ describe("the store", () => {
 
   it("shows a progress bar on a terminal and stays quiet when piped; a pipe gets all the output", () => {
     const f = join(tmp, "long.pgn"),
-      seed = new Uint8Array(32).fill(5),
-      ids: string[] = [],
-      texts: string[] = [];
-    for (let d = 0; d < 3000; d++) {
-      const l = Pigeon.lipmaa(d);
-      texts.push(
-        Pigeon.sign(seed, {
-          kind: "reading",
-          prev: d ? ids[d - 1] : "NONE",
-          depth: d,
-          lipmaa: l === null ? "NONE" : ids[l],
-          body: [
-            ["t", `"${1764000000 + 600 * d}"`],
-            ["temp", `"${d % 40}"`],
-          ],
-        })
-      );
-      ids.push(Pigeon.id(texts[d]));
-    }
+      { texts } = signFeed(3000, new Uint8Array(32).fill(5), (d) => [
+        ["t", `"${1764000000 + 600 * d}"`],
+        ["temp", `"${d % 40}"`],
+      ]);
     writeFileSync(f, texts.join("\n\n") + "\n");
     const piped = pigeon("import", f, "--store", join(tmp, "quiet"));
     expect(piped.code).toBe(0);
@@ -246,26 +231,11 @@ describe("identity, follows and plots", () => {
   it("plot draws one point per reading of the key, with a gap where readings stop", () => {
     const s = join(tmp, "plot"),
       f = join(tmp, "plot.pgn");
-    const seed = new Uint8Array(32).fill(3),
-      ids: string[] = [],
-      texts: string[] = [];
-    for (let d = 0; d < 20; d++) {
-      const l = Pigeon.lipmaa(d),
-        t = 1764000000 + 600 * d + (d >= 10 ? 86400 : 0); // a day without readings after the 10th
-      texts.push(
-        Pigeon.sign(seed, {
-          kind: "reading",
-          prev: d ? ids[d - 1] : "NONE",
-          depth: d,
-          lipmaa: l === null ? "NONE" : ids[l],
-          body: [
-            ["t", `"${t}"`],
-            ["temp", `"${20 + d / 10}"`],
-          ],
-        })
-      );
-      ids.push(Pigeon.id(texts[d]));
-    }
+    // a day without readings after the 10th
+    const { texts } = signFeed(20, new Uint8Array(32).fill(3), (d) => [
+      ["t", `"${1764000000 + 600 * d + (d >= 10 ? 86400 : 0)}"`],
+      ["temp", `"${20 + d / 10}"`],
+    ]);
     writeFileSync(f, texts.join("\n\n") + "\n");
     pigeon("import", f, "--store", s);
     const out = join(tmp, "temp.svg");

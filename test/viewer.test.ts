@@ -13,6 +13,7 @@ import type { Browser, Page } from "playwright-core";
 import { b32encode } from "../src/base32";
 import { launchChromium } from "./chromium";
 import { damage, header, loggerCard, pcCard, run, where } from "./cards";
+import { signFeed } from "./feed";
 import { Pigeon } from "./pigeon";
 import { VECTORS, vectors } from "./vectors";
 import { prng } from "../sim/prng";
@@ -175,24 +176,10 @@ describe("the card viewer (dist/viewer.html in headless Chromium)", () => {
 
   it("breaks a plot's line where readings stop for a while", async () => {
     const seed = new Uint8Array(32).fill(5),
-      texts: string[] = [],
-      ids: string[] = [];
-    for (let d = 0; d < 30; d++) {
-      const t = 1764000000 + 600 * d + (d >= 20 ? 86400 : 0),
-        l = Pigeon.lipmaa(d);
-      const text: string = Pigeon.sign(seed, {
-        kind: "reading",
-        prev: d ? ids[d - 1] : "NONE",
-        depth: d,
-        lipmaa: l === null ? "NONE" : ids[l],
-        body: [
-          ["t", `"${t}"`],
-          ["temp", `"${(20 + Math.sin(d)).toFixed(2)}"`],
-        ],
-      });
-      texts.push(text);
-      ids.push(Pigeon.id(text));
-    }
+      { texts } = signFeed(30, seed, (d) => [
+        ["t", `"${1764000000 + 600 * d + (d >= 20 ? 86400 : 0)}"`],
+        ["temp", `"${(20 + Math.sin(d)).toFixed(2)}"`],
+      ]);
     const f = join(tmp, "gap.pgn");
     writeFileSync(f, texts.join("\n\n") + "\n");
     const r = await load(f, "file");
