@@ -116,7 +116,7 @@ const identity = (pk) => `@${b32(pk)}.ed25519`;
 const messageId = (text) => `%${b32(sha256(utf8(text)))}.sha256`;
 const blobId = (bytes) => `&${b32(sha256(bytes))}.sha256`;
 /** Bundle path of a blob: six directories of 7 characters, then a 7.3 file name. */
-const blobPath = (id) => {
+export const blobPath = (id) => {
   const c = id.slice(1, 53);
   return (
     [0, 7, 14, 21, 28, 35].map((i) => c.slice(i, i + 7)).join("/") +

@@ -11,7 +11,8 @@ import { lipmaa } from "../src/lipmaa";
 import { formatHave, parseHave } from "../targets/host/have";
 import { readReceipt, receiptBodies } from "../targets/host/receipt";
 import { Pigeon } from "./pigeon";
-import { invalid, specBlobPath, VECTORS, vectors } from "./vectors";
+import { invalid, VECTORS, vectors } from "./vectors";
+import { blobPath as specBlobPath } from "../scripts/vectors.mjs";
 
 const require = createRequire(__filename);
 const { apgApi, apgLib } = require("apg-js");

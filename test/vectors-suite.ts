@@ -6,7 +6,8 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { b32encode } from "../src/base32";
 import { Pigeon } from "./pigeon";
-import { draftOf, hex, readVectors, specBlobPath } from "./vectors";
+import { draftOf, hex, readVectors } from "./vectors";
+import { blobPath as specBlobPath } from "../scripts/vectors.mjs";
 
 const root = resolve(__dirname, "..");
 const signatureLines = (pgn: string) =>

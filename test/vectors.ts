@@ -44,17 +44,6 @@ export const edgeMessages: { why: string; text: string; id: string }[] = JSON.pa
   readFileSync(resolve(VECTORS, "ed25519-edge.json"), "utf8")
 ).messages;
 
-/** A blob's path as the format states it (PIGEON-FORMAT.md): the id's 52 characters cut 7/7/7/7/7/7/7.3. */
-export function specBlobPath(id: string): string {
-  const c = id.slice(1, 53);
-  return (
-    [0, 7, 14, 21, 28, 35].map((i) => c.slice(i, i + 7)).join("/") +
-    "/" +
-    c.slice(42, 49) +
-    "." +
-    c.slice(49)
-  );
-}
 export const hex = (s: string) => Uint8Array.from(Buffer.from(s, "hex"));
 
 /** The draft a message text was signed from (a test-side reading, independent of the core's parser). */
