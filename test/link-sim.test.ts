@@ -12,6 +12,7 @@ import { loggerBoard } from "../sim/loggerboard";
 import { prng } from "../sim/prng";
 import { SimLine } from "../sim/serial";
 import { field } from "../targets/host/message";
+import { pullFeed } from "../targets/host/pull";
 import { pullInto } from "../targets/node/pull";
 import { Store } from "../targets/node/store";
 
@@ -110,6 +111,28 @@ describe("a pull over a simulated serial line", () => {
     // the last pull asked only for what the store lacked
     expect(pulled.messages).toBe(messages.length - 1 - last);
   }, 120_000);
+
+  it("a console that keeps printing other lines while no answer comes: the pull gives up, it does not wait for ever", async () => {
+    // a user's own code printing every 100 ms, and nothing of the link protocol
+    let t = 0,
+      writes = 0;
+    const chatty = {
+      write: async () => void writes++,
+      read: async (ms: number) => ((t += Math.min(ms, 100)), "debug: 21.5 C\n"),
+      now: () => t,
+    };
+    await expect(
+      pullFeed(chatty, {
+        held: { ranges: () => [], idAt: () => undefined },
+        id: () => "",
+        take: () => {},
+        timeoutMs: 500,
+        retries: 2,
+      })
+    ).rejects.toThrow(/stopped answering/);
+    expect(writes).toBe(3); // asked, then asked again twice
+    expect(t).toBeLessThan(3 * 500 + 3 * 300 + 1000);
+  });
 
   it("a logger flashed --no-link: the pull stops with the console's reason and stores nothing", async () => {
     const { board, store } = await logger(

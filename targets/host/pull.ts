@@ -137,8 +137,10 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
     bytes: 0,
   };
 
-  /** The next answer line of the line, or null when it stayed silent for ms. */
+  /** The next answer line of the line, or null when none came within ms. */
   const nextLine = async (ms = timeoutMs): Promise<string | null> => {
+    // within ms of now: a console that keeps printing other lines (a user's own code) is silence too
+    const until = line.now() + ms;
     for (;;) {
       const nl = pending.indexOf("\n");
       if (nl >= 0) {
@@ -152,7 +154,8 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
           );
         continue;
       }
-      const got = await line.read(ms);
+      const left = until - line.now(),
+        got = left > 0 ? await line.read(left) : null;
       if (got === null) return null;
       out.bytes += got.length;
       pending += got;
