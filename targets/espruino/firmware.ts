@@ -301,13 +301,14 @@ function queued(S: any): string {
 /** Keeps one reading in flash; false when the queue is full, or Storage has no room for one (the reading is dropped). */
 function enqueue(t: number, row: (number | string)[]): boolean {
   var S = board("Storage"),
-    room = (S.read(QUEUE) || "").length,
-    q = queued(S),
+    f = S.read(QUEUE) || "",
+    used = f.indexOf("\xff"),
+    room = f.length || Math.min(QUEUE_ROOM, S.getFree() - 128), // a file's header, and a little to spare
     line = state.boot + "," + Math.floor(t) + "," + row.join(",") + "\n";
-  if (!room) room = Math.min(QUEUE_ROOM, S.getFree() - 128); // a file's header, and a little to spare
-  if (q.length + line.length > room) return false;
-  if (!q.length) S.write(QUEUE, line, 0, room);
-  else S.write(QUEUE, line, q.length);
+  if (used < 0) used = f.length;
+  if (used + line.length > room) return false;
+  if (!used) S.write(QUEUE, line, 0, room);
+  else S.write(QUEUE, line, used);
   return true;
 }
 /** Writes the queued readings onto the card, oldest first, skipping any already there. */
