@@ -1,5 +1,5 @@
 // The logger on an emulated board: Espruino's real firmware with the logger in
-// its Storage as `npm run flash` leaves it (.bootcde = dist/firmware.js,
+// its Storage as `npm run flash` leaves it (.bootcde = dist/firmware.js tokenised,
 // PIGEON.CFG, the user's .boot0, pigeon.bin), a FAT16 card made by mkfs.fat on
 // SPI1, a number of readings, then the card and the flash back on the host.
 //
@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { bootCode } from "../scripts/pretokenise.mjs";
 import { readGeometry } from "../sim/card/device";
 import {
   BOARDS,
@@ -24,8 +25,6 @@ import {
 
 const root = resolve(__dirname, "..");
 export const FIRMWARE = join(root, "dist/firmware.js");
-/** The firmware without its pull server (npm run flash -- --no-link). */
-export const FIRMWARE_NOLINK = join(root, "dist/firmware-nolink.js");
 export const BLOB = join(root, "targets/espruino/native/kernels.bin");
 /** The emulator's SD wiring (SPI1: sck A5, mosi A7, miso A6; CS is not modelled, B1 as in the toolkit's README). */
 export const SD_PINS = "A5,A7,A6,B1";
@@ -99,14 +98,14 @@ export interface FlashOptions {
   /** See hooks(). */
   clock?: number;
   after?: string;
-  /** The boot code (default: dist/firmware.js). */
+  /** The boot code (default: dist/firmware.js), saved tokenised as npm run flash saves it. */
   code?: string;
 }
 
 /** Writes the board's flash image with the logger in Storage. */
 export function prepareFlash(kit: Toolkit, path: string, o: FlashOptions) {
   const files: [string, string | Uint8Array][] = [
-    [".bootcde", o.code ?? readFileSync(FIRMWARE, "latin1")],
+    [".bootcde", bootCode(o.code ?? readFileSync(FIRMWARE, "latin1"))],
     ["PIGEON.CFG", o.config],
     [
       ".boot0",

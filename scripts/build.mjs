@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import ts from "typescript";
 import { buildNative } from "./native.mjs";
 import { checkHoisted, hoistFunctions } from "./hoist.mjs";
+import { bootCode } from "./pretokenise.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -73,7 +74,9 @@ console.log(`dist/logger.js ${logger.length} bytes`);
 // the flashable firmware: saved as .bootcde, so every boot starts the logger
 const firmware = logger + "PigeonLogger.start();\n";
 writeFileSync(root + "dist/firmware.js", firmware);
-console.log(`dist/firmware.js ${firmware.length} bytes`);
+console.log(
+  `dist/firmware.js ${firmware.length} bytes (${bootCode(firmware).length} in a board's Storage, tokenised)`
+);
 // the same without the pull server (npm run flash -- --no-link): room in a Pico's Storage for a larger sensor driver
 const noLink =
   (await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", {

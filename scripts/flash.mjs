@@ -1,9 +1,9 @@
 // npm run flash -- --port <serial port> [--config PIGEON.CFG] [--sensors my-sensors.js]
 // npm run flash -- --board <BOARD or board.json> --out file.js [...]
 // Uploads the logger firmware (dist/firmware.js, or dist/firmware-nolink.js with --no-link) with the espruino CLI
-// (espruino-tools) and saves it to flash as the boot code (SAVE_ON_SEND=1:
-// .bootcde, run at every boot; functions parsed from flash keep their code
-// there). It sets the board's clock (-t), and can save a PIGEON.CFG and your
+// (espruino-tools), tokenised (scripts/pretokenise.mjs), into Storage as the boot code
+// (.bootcde, run at every boot; functions parsed from flash keep their code
+// there), then starts it (load()). It sets the board's clock (-t), and can save a PIGEON.CFG and your
 // own sensor functions (.boot0, run before the firmware, minified) into Storage.
 // It also saves the Thumb-2 kernels (pigeon.bin), which the firmware uses on
 // Cortex-M4 boards. --new-seed saves a seed made by this computer's CSPRNG (node:crypto) as the
@@ -13,7 +13,7 @@
 // would take the firmware version from the board file instead, and with none
 // there (a local file, or no internet to fetch espruino.com's) it uploads the
 // old way, by E.setBootCode, which saves nothing of a 28 KB firmware on a Pico
-// (found on the emulated Pico, npm run emu). For a serial or tcp:// port (and
+// (found on the emulated Pico, npm run emu); the firmware now goes as a Storage file, as the kernels do. For a serial or tcp:// port (and
 // --out) the CLI is told --no-ble, so that it does not look for D-Bus, which
 // a machine without Bluetooth lacks; a Bluetooth address keeps it.
 import { spawnSync } from "node:child_process";
@@ -22,6 +22,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { bootCode } from "./pretokenise.mjs";
 import { sensorCode } from "./sensors.mjs";
 
 const require = createRequire(import.meta.url);
@@ -63,6 +64,12 @@ const firmware = join(
 );
 if (!existsSync(firmware))
   spawnSync("node", [join(root, "scripts/build.mjs")], { stdio: "inherit" });
+// the boot code as a Storage file, and what the CLI then runs: reset() first (its default), load() last
+const sendDir = mkdtempSync(join(tmpdir(), "pigeon-flash-")),
+  bootFile = join(sendDir, "bootcde"),
+  loadFile = join(sendDir, "load.js");
+writeFileSync(bootFile, bootCode(readFileSync(firmware, "latin1")), "latin1");
+writeFileSync(loadFile, "load()\n");
 const cli = join(require.resolve("espruino/package.json"), "../bin/espruino-cli.js");
 const p = spawnSync(
   "node",
@@ -70,15 +77,15 @@ const p = spawnSync(
     cli,
     ...(out ? ["-n", "-o", out, "--board", board] : ["-p", port, "-t"]),
     ...(out || /^(\/dev\/|tcp:\/\/|COM\d)/i.test(port) ? ["--no-ble"] : []),
-    "--config",
-    "SAVE_ON_SEND=1",
     ...(config ? ["--storage", `PIGEON.CFG:${config}`] : []),
     ...(sensorsFile ? ["--storage", `.boot0:${sensorsFile}`] : []),
     ...(seedFile ? ["--storage", `pigeon.seed:${seedFile}`] : []),
     // the Thumb-2 kernels: the firmware binds them on Cortex-M4 boards (Pico, WiFi, nRF52) and leaves them alone elsewhere
     "--storage",
     `pigeon.bin:${join(root, "targets/espruino/native/kernels.bin")}`,
-    firmware,
+    "--storage",
+    `.bootcde:${bootFile}`,
+    loadFile,
   ],
   { stdio: "inherit" }
 );

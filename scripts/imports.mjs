@@ -19,7 +19,7 @@ export const LAYERS = [
   ["sim/card/", ["src/", "targets/host/", "sim/card/", "sim/prng.ts"]],
   ["sim/", ["src/", "targets/host/", "targets/node/!cli.ts", "sim/"]],
   ["bench/", ["src/", "targets/", "sim/", "bench/", "scripts/", "test/"]],
-  ["emu/", ["src/", "targets/", "sim/", "bench/", "emu/"]],
+  ["emu/", ["src/", "targets/", "sim/", "bench/", "scripts/", "emu/"]],
   ["scripts/", ["src/", "targets/", "sim/", "scripts/"]],
   ["test/", ["src/", "targets/", "sim/", "bench/", "scripts/", "emu/", "test/"]],
 ];

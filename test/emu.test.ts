@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensure } from "../scripts/debian.mjs";
+import { bootCode } from "../scripts/pretokenise.mjs";
 // @ts-ignore: a build script
 import { sensorCode } from "../scripts/sensors.mjs";
 import { loggerBoard } from "../sim/loggerboard";
@@ -23,7 +24,6 @@ import {
   emulate,
   Emulated,
   FIRMWARE,
-  FIRMWARE_NOLINK,
   fsck,
   hooks,
   makeCard,
@@ -184,9 +184,9 @@ describe.skipIf(!!absent)("the logger on Espruino's own Pico and WiFi firmware, 
   );
 
   it(
-    "pico: a user's sensor module of realistic size (a 140-line BME280 driver) fits in Storage beside the firmware flashed --no-link, and runs alongside for 100 readings without running out of memory",
+    "pico: a user's sensor module of realistic size (a 140-line BME280 driver) fits in Storage beside the firmware as npm run flash saves it (tokenised, with its pull server), and runs alongside for 100 readings without running out of memory",
     async () => {
-      // as npm run flash -- --no-link saves it: the driver minified (scripts/sensors.mjs); with the pull server, firmware, kernels and driver pass the Pico's 48 KB
+      // as npm run flash saves it: the driver minified (scripts/sensors.mjs); before the firmware went tokenised, only --no-link left room for it
       const driver = sensorCode(
         BUS + readFileSync(join(__dirname, "fixtures/bme280.js"), "latin1")
       );
@@ -196,7 +196,6 @@ describe.skipIf(!!absent)("the logger on Espruino's own Pico and WiFi firmware, 
         readings: 100,
         native: true,
         sensors: driver,
-        code: readFileSync(FIRMWARE_NOLINK, "latin1"),
         timeout: 900,
       });
       expect(r.run.done, r.run.console.slice(-1500)).toBe(true);
@@ -301,7 +300,9 @@ describe.skipIf(!!absent)("power cuts on the emulated Pico, and the CLI path", (
       stop();
       await q;
       expect(storageFile(flash, "pico", "pigeon.seed"), cli.stdout).toBeDefined();
-      expect(storageFile(flash, "pico", ".bootcde")).toEqual(readFileSync(FIRMWARE));
+      expect(storageFile(flash, "pico", ".bootcde")).toEqual(
+        Buffer.from(bootCode(readFileSync(FIRMWARE, "latin1")), "latin1")
+      );
       expect(storageFile(flash, "pico", "pigeon.bin")).toEqual(readFileSync(BLOB));
       expect(storageFile(flash, "pico", "PIGEON.CFG")!.toString("latin1")).toBe(config());
       expect(storageFile(flash, "pico", ".boot0")!.toString("latin1")).toBe(

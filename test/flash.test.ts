@@ -9,8 +9,26 @@ import { Board } from "../sim/espruino";
 import { readCard } from "../sim/card/read";
 import { createImage } from "../sim/card/image";
 import { Pigeon } from "./pigeon";
+import { bootCode } from "../scripts/pretokenise.mjs";
 
 const root = resolve(__dirname, "..");
+
+const stored = (b: Board, name: string) =>
+  Buffer.from(b.load(`require("Storage").read(${JSON.stringify(name)})`) as string, "latin1");
+/**
+ * What the board does with what npm run flash sent (--out): the Storage files, then load(), which
+ * boots from .bootcde. That is the firmware tokenised (test/pretokenise.test.ts); the simulator
+ * boots its source text instead, as Node cannot read the tokens.
+ */
+function receive(b: Board, out: string) {
+  const sent = readFileSync(out, "latin1"),
+    firmware = readFileSync(join(root, "dist/firmware.js"), "latin1");
+  expect(sent).toMatch(/\nload\(\)\n$/);
+  b.load(sent.replace(/load\(\)\n$/, ""));
+  expect(stored(b, ".bootcde").toString("latin1")).toBe(bootCode(firmware));
+  b.setBootCode(firmware);
+  b.reboot();
+}
 
 describe("npm run flash", () => {
   it("sends the firmware, PIGEON.CFG and the user's sensors; what it sends logs on a simulated Pico", async () => {
@@ -37,21 +55,16 @@ describe("npm run flash", () => {
       { encoding: "utf8" }
     );
     expect(p.status, p.stderr + p.stdout).toBe(0);
-    const sent = readFileSync(out, "utf8");
-    expect(sent).toContain(
-      readFileSync(join(root, "dist/firmware.js"), "utf8").trim().slice(0, 200)
-    );
     const img = await createImage(join(tmp, "card.img"), 32 << 20);
     const b = new Board({ profile: "pico", image: img, clock: 1764000000 });
-    b.load(sent);
+    receive(b, out);
     // the kernels' blob, byte for byte, for the firmware to bind on Cortex-M4 boards
     expect(
-      Buffer.from(b.load(`require("Storage").read("pigeon.bin")`) as string, "latin1").equals(
+      stored(b, "pigeon.bin").equals(
         readFileSync(join(root, "targets/espruino/native/kernels.bin"))
       )
     ).toBe(true);
-    // what SAVE_ON_SEND does on the board: the code becomes the boot code; after a reset .boot0 (the sensors) runs first
-    b.setBootCode(readFileSync(join(root, "dist/firmware.js"), "utf8"));
+    // load() booted it, .boot0 (the sensors) first; it logs on across resets
     b.reboot();
     b.runFor(3600);
     b.reboot();
@@ -81,12 +94,12 @@ describe("npm run flash", () => {
     expect(p.status, p.stderr + p.stdout).toBe(0);
     const img = await createImage(join(tmp, "card.img"), 32 << 20);
     const b = new Board({ profile: "esp32", image: img, clock: 1764000000 });
-    b.load(readFileSync(out, "utf8"));
-    const seed = b.load(`require("Storage").read("pigeon.seed")`) as string;
+    receive(b, out);
+    const seed = stored(b, "pigeon.seed");
     expect(seed.length).toBe(32);
     b.runFor(600);
     const [feed] = readCard(img);
-    expect(feed.author).toBe(Pigeon.identity(Uint8Array.from(Buffer.from(seed, "latin1"))));
+    expect(feed.author).toBe(Pigeon.identity(Uint8Array.from(seed)));
   });
   it("refuses to run without a board and a port or --out", () => {
     const p = spawnSync("node", [join(root, "scripts/flash.mjs")], { encoding: "utf8" });
