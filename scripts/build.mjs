@@ -2,63 +2,32 @@
 // Pigeon). esbuild bundles the TypeScript as one flat module, TypeScript 5.9
 // lowers it to ES5 (esbuild cannot lower let/const/classes that far), and
 // esbuild minifies. The entry's exports become the global object's members.
-import { build, transform } from "esbuild";
+import { build } from "esbuild";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
-import ts from "typescript";
 import { buildNative } from "./native.mjs";
-import { checkHoisted, hoistFunctions } from "./hoist.mjs";
+import { bundleES5, countFirmwareLookups, keptLookups, LOOKUPS, NODE_BUNDLE } from "./bundle.mjs";
 import { bootCode } from "./pretokenise.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
 /**
- * Bundles an entry of src/ or targets/ to one ES5 script defining the global `name`. With firmware, code
- * under `typeof PIGEON_FIRMWARE == "undefined"` is left out: the logger runs only on Espruino (a board, the
- * Linux build, the simulator's shim), and a Pico's 48 KB of Storage holds it with the kernels and the user's code.
- * Without link, the firmware's pull server (spec/link.md) is left out too (dist/firmware-nolink.js).
+ * The firmware's lookups (scripts/scope.mjs): counted again where the kernels can run, and kept in
+ * targets/espruino/lookups.json when they changed; elsewhere as last kept there.
  */
-export async function bundleES5(entry, name, { firmware = false, link = true } = {}) {
-  const bundled = await build({
-    entryPoints: [root + entry],
-    bundle: true,
-    write: false,
-    format: "esm",
-    target: "es2015",
-    platform: "neutral",
-    legalComments: "none",
-    define: firmware
-      ? { PIGEON_FIRMWARE: "true", PIGEON_LINK: String(link) }
-      : { PIGEON_LINK: String(link) },
-    minifySyntax: !!firmware, // drops the branches the define decides
-  });
-  let code = bundled.outputFiles[0].text;
-  const m = /\nexport \{([^}]*)\};\s*$/.exec(code);
-  if (!m) throw new Error(`${entry}: expected one export list at the end of the bundle`);
-  const members = m[1]
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => {
-      const [local, as] = s.split(/\s+as\s+/);
-      return `${as || local}: ${local}`;
-    });
-  code = `var ${name} = (function () {\n${code.slice(0, m.index)}\nreturn { ${members.join(", ")} };\n})();\n`;
-  if (/__require/.test(code)) throw new Error(`${entry}: require() must not be bundled`);
-  const es5 = ts.transpileModule(code, {
-    compilerOptions: {
-      target: ts.ScriptTarget.ES5,
-      module: ts.ModuleKind.None,
-      removeComments: true,
-    },
-    transformers: { after: [hoistFunctions] },
-  }).outputText;
-  const min = (
-    await transform(es5, { minify: true, target: "es5", legalComments: "none" })
-  ).code.trim();
-  checkHoisted(min, entry);
-  return min + `\nif(typeof module!="undefined")module.exports=${name};\n`;
+async function firmwareLookups() {
+  const kept = keptLookups(),
+    counted = await countFirmwareLookups();
+  if (counted.startsWith("{")) {
+    if (counted !== kept) writeFileSync(LOOKUPS, counted);
+    console.log(
+      `targets/espruino/lookups.json ${counted === kept ? "counted again, the same" : "updated"}`
+    );
+    return JSON.parse(counted);
+  }
+  console.log(`targets/espruino/lookups.json kept (${counted})`);
+  return JSON.parse(kept);
 }
 
 mkdirSync(root + "dist", { recursive: true });
@@ -67,8 +36,12 @@ buildNative();
 const core = await bundleES5("src/index.ts", "Pigeon");
 writeFileSync(root + "dist/pigeon.js", core);
 console.log(`dist/pigeon.js ${core.length} bytes`);
-// the logger: core + card store + the sampling loop, as a board (or the simulator) runs it
-const logger = await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", { firmware: true });
+// the logger: core + card store + the sampling loop, as a board (or the simulator) runs it, its names made hottest first
+const lookups = await firmwareLookups();
+const logger = await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", {
+  firmware: true,
+  lookups,
+});
 writeFileSync(root + "dist/logger.js", logger);
 console.log(`dist/logger.js ${logger.length} bytes`);
 // the flashable firmware: saved as .bootcde, so every boot starts the logger
@@ -82,19 +55,19 @@ const noLink =
   (await bundleES5("targets/espruino/firmware.ts", "PigeonLogger", {
     firmware: true,
     link: false,
+    lookups,
   })) + "PigeonLogger.start();\n";
 writeFileSync(root + "dist/firmware-nolink.js", noLink);
 console.log(`dist/firmware-nolink.js ${noLink.length} bytes`);
 // a reading in marked steps, for npm run emu -- --profile (not shipped): the firmware with bench/board.ts
 writeFileSync(
   root + "dist/board-bench.js",
-  (await bundleES5("bench/board.ts", "PigeonLogger", { firmware: true })) +
+  (await bundleES5("bench/board.ts", "PigeonLogger", { firmware: true, lookups })) +
     "PigeonLogger.start();\n"
 );
 // the store timed under duk by the benchmark (not shipped)
 writeFileSync(root + "dist/card-duk.js", await bundleES5("bench/card-duk.ts", "CardBench"));
-// the simulator and host tools, for Node (npm start runs dist/sim.mjs); the
-// banner gives the ES module what the sources use: require and __dirname
+// the simulator and host tools, for Node (npm start runs dist/sim.mjs)
 for (const [entry, out] of [
   ["sim/main.ts", "dist/sim.mjs"],
   ["bench/card.ts", "dist/card-bench.mjs"],
@@ -105,21 +78,7 @@ for (const [entry, out] of [
   ["targets/node/checker.ts", "dist/pigeon-checker.mjs"],
   ["emu/main.ts", "dist/emu.mjs"],
 ])
-  await build({
-    entryPoints: [root + entry],
-    outfile: root + out,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    logLevel: "warning",
-    banner: {
-      js:
-        'import{createRequire as __cr}from"node:module";import{fileURLToPath as __fu}from"node:url";import{dirname as __dn}from"node:path";' +
-        "const require=__cr(import.meta.url);const __filename=__fu(import.meta.url);const __dirname=__dn(__filename);",
-    },
-  });
+  await build({ entryPoints: [root + entry], outfile: root + out, ...NODE_BUNDLE });
 
 // the card viewer (targets/web/): one HTML file with its styles, the page's
 // script, and the worker's (the core dist/pigeon.js, then the worker) in a

@@ -49,7 +49,8 @@ function earlyUses(st) {
       ts.isIdentifier(node) &&
       at.has(node.text) &&
       !shadow.has(node.text) &&
-      !isPropertyName(node)
+      !isPropertyName(node) &&
+      !(ts.isVariableDeclaration(node.parent) && node.parent.name === node) // declared, not used (scripts/scope.mjs lists them first)
     )
       out.add(node.text);
     ts.forEachChild(node, (c) => void refs(c, out, shadow));

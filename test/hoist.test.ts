@@ -45,7 +45,8 @@ describe("function declarations for Espruino", () => {
         "t"
       )
     ).toThrow(/function b is used before/);
-    // a later function that init code never reaches stays where it is; a property or a local of the same name is not it
+    // a later function that init code never reaches stays where it is; a property, a local or a declaration
+    // without a value (scripts/scope.mjs lists the names first) of the same name is not it
     expect(() =>
       checkHoisted(
         "var L = (function () { function a() { return b(); } var x = 1; function b() { return 1; } return a; })();",
@@ -55,6 +56,12 @@ describe("function declarations for Espruino", () => {
     expect(() =>
       checkHoisted(
         "var L = (function () { var o = { b: 1 }, p = o.b, f = (function (b) { return b; })(2); function b() { return 1; } return o; })();",
+        "t"
+      )
+    ).not.toThrow();
+    expect(() =>
+      checkHoisted(
+        "var L = (function () { var b, x; x = 1; function b() { return 1; } return b; })();",
         "t"
       )
     ).not.toThrow();
