@@ -6,24 +6,23 @@
 // (interpreter, FatFs and SPI, the kernels, native hashes).
 import { append as cardAppend, record } from "../src/log";
 import { signBytes as edSign } from "../src/ed25519";
-import { idBytes, identity } from "../src/index";
+import { idBytes } from "../src/index";
 import { lipmaa } from "../src/lipmaa";
 import { appended, lipmaaId, readingBody } from "../src/ownfeed";
-import { at, parse, unsigned } from "../src/message";
+import { at, draftRefusal, unsigned } from "../src/message";
 import { b32encode } from "../src/base32";
 import { enc, encode } from "../src/utf8";
 import { start, state, step } from "../targets/espruino/firmware";
 
 declare var peek8: any, E: any, getTime: any;
 
-/** The steps, in order: peek8(10 + i) ends step i (sign() in index.ts is identity to signature text and encode). */
+/** The steps, in order: peek8(10 + i) ends step i (sign() in src/message.ts is message text to encode). */
 export var STEPS = [
   "sampling",
   "body",
   "lipmaa id",
-  "identity",
   "message text",
-  "parse",
+  "draft check",
   "sign",
   "signature text",
   "encode",
@@ -53,32 +52,32 @@ export function reading() {
   l = lipmaa(d);
   lip = l == null ? "NONE" : lipmaaId(feed, l, d); // kept in RAM, or read from the card once after a boot
   peek8(12);
-  var who = identity(k);
-  peek8(13);
-  t = unsigned(who, {
+  var who = feed.log.author; // the key's identity, checked when the feed was opened
+  var draft = {
     kind: "reading",
     prev: d ? feed.last : "NONE",
     depth: d,
     lipmaa: lip,
     body: body,
-  });
-  peek8(14);
+  };
+  t = unsigned(who, draft);
+  peek8(13);
   n = encode(t);
-  if (parse(enc.b, 0, n, true)) throw new Error("draft");
-  peek8(15);
+  if (draftRefusal(who, draft, n)) throw new Error("draft");
+  peek8(14);
   edSign(k, enc.b, 0, n, sig);
-  peek8(16);
+  peek8(15);
   t = t + "signature " + b32encode(sig, 0, 64) + ".sig.ed25519";
-  peek8(17);
+  peek8(16);
   n = encode(t);
   at.sig = at.unsigned + 10;
-  peek8(18);
+  peek8(17);
   len = record(enc.b, 0);
-  peek8(19);
+  peek8(18);
   cardAppend(feed.log, len);
-  peek8(20);
+  peek8(19);
   appended(feed, d, idBytes(enc.b, 0, n));
-  peek8(21);
+  peek8(20);
   return t;
 }
 export { start, state, step };

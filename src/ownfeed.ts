@@ -2,7 +2,7 @@
 // "reading" (spec/card.md, "Reading messages"), appended to the own feed's log.
 import { append as appendRecord, each, File, find, Log, record } from "./log";
 import { certificatePath, linkedFrom, lipmaa } from "./lipmaa";
-import { Draft, id, idBytes, sign } from "./message";
+import { Draft, id, idBytes, identity, sign } from "./message";
 import { enc } from "./utf8";
 
 /** A value in wire form: numbers to at most 3 decimals, strings as they are. */
@@ -68,9 +68,22 @@ export function lipmaaId(feed: OwnFeed, l: number, d: number): string {
   return t;
 }
 
-/** Opens the own feed over its log: finds the newest message's id. */
+/** The code of the error openFeed() throws for a log of another key. */
+export var OTHER_AUTHOR = "OTHER_AUTHOR";
+
+/**
+ * Opens the own feed over its log: finds the newest message's id. The log
+ * keeps its author once (spec/card.md), the author every message it rebuilds
+ * names: a log of another key (one whose id begins the same) is refused.
+ */
 export function openFeed(log: Log, reader: File, keys: Uint8Array): OwnFeed {
-  var feed = { log: log, reader: reader, keys: keys, last: "", linked: [] };
+  var feed = { log: log, reader: reader, keys: keys, last: "", linked: [] },
+    e;
+  if (log.author != identity(keys)) {
+    e = new Error(log.path + " is the log of " + log.author + ", not of this key");
+    (e as any).code = OTHER_AUTHOR;
+    throw e;
+  }
   if (log.next) feed.last = idAt(feed, log.next - 1);
   return feed;
 }
@@ -95,7 +108,7 @@ export function append(feed: OwnFeed, kind: string, body: string[][]): string {
     body: body,
   };
   try {
-    t = sign(feed.keys, draft);
+    t = sign(feed.keys, draft, feed.log.author); // openFeed() checked it is the key's
   } catch (x) {
     // a value the format cannot hold (a user sensor's string, say): this message can never be stored
     var e = new Error("a reading the message format refuses: " + (x as Error).message);

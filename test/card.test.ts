@@ -121,6 +121,19 @@ describe("card log with non-ASCII text", () => {
 });
 
 describe("the logger's feed on a card log", () => {
+  it("refuses to open the log of another key: its messages would be rebuilt with that author", async () => {
+    const { openFeed, OTHER_AUTHOR } = await import("../src/ownfeed");
+    const disk = new MemDisk();
+    createLog(disk, "F.LOG", Pigeon.identity(Pigeon.keys(new Uint8Array(32).fill(8))), 400, 77);
+    let e: any;
+    try {
+      openFeed(openLog(disk, "F.LOG"), disk.openFile("F.LOG", "r")!, KEYS);
+    } catch (x) {
+      e = x;
+    }
+    expect(e?.code).toBe(OTHER_AUTHOR);
+    expect(e.message).toMatch(/^F\.LOG is the log of @.*, not of this key$/);
+  });
   it("signs readings with prev and lipmaa ids read back from the card, across a remount", async () => {
     const { openFeed, append, readingBody } = await import("../src/ownfeed");
     const disk = new MemDisk();
