@@ -101,12 +101,26 @@ var slot = new Uint8Array(SECTOR),
   sec = new Uint8Array(SECTOR),
   digest = new Uint8Array(32);
 
+// Little-endian fields of 2, 4 and 7 bytes (a depth: up to 2^53), in straight lines: on Espruino each turn
+// of a byte loop costs a few statements, and Math.floor a search for Math through the whole scope.
 function put(b: Uint8Array, p: number, v: number, n: number) {
-  for (var i = 0; i < n; i++, v = Math.floor(v / 256)) b[p + i] = v;
+  b[p] = v;
+  b[p + 1] = v >> 8;
+  if (n == 2) return;
+  b[p + 2] = v >> 16;
+  b[p + 3] = v >>> 24;
+  if (n == 7) {
+    v = (v - (v >>> 0)) / 4294967296;
+    b[p + 4] = v;
+    b[p + 5] = v >> 8;
+    b[p + 6] = v >> 16;
+  }
 }
 function get(b: Uint8Array, p: number, n: number) {
-  for (var v = 0, i = n - 1; i >= 0; i--) v = v * 256 + b[p + i];
-  return v;
+  var v = b[p] | (b[p + 1] << 8);
+  if (n == 2) return v;
+  v += b[p + 2] * 65536 + b[p + 3] * 16777216;
+  return n == 7 ? v + (b[p + 4] + b[p + 5] * 256 + b[p + 6] * 65536) * 4294967296 : v;
 }
 /** Seals a sector (write) or tells whether its check matches. */
 function check(b: Uint8Array, write: boolean): boolean {

@@ -54,6 +54,29 @@ describe("card log records", () => {
         expect(text(rec.b, 0, f.author)).toBe(m.text);
       }
   });
+  it("keeps depths up to 2^53 - 1 and page fields up to 2^32 - 1 exactly", () => {
+    const id = Pigeon.id(FEED[0]);
+    for (const depth of [255, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 3, 9007199254740991]) {
+      const t = Pigeon.sign(KEYS, {
+        kind: "reading",
+        prev: id,
+        depth,
+        lipmaa: Pigeon.lipmaa(depth) === null ? "NONE" : id,
+        body: [["t", '"1"']],
+      });
+      const n = encode(t);
+      expect(parse(enc.b, 0, n)).toBe("");
+      record(enc.b, 0);
+      expect(text(rec.b, 0, AUTHOR)).toBe(t);
+    }
+    // an epoch of 32 bits set and a log's pages: mounted again, all of it back
+    const disk = new MemDisk();
+    createLog(disk, "E.LOG", AUTHOR, 50, 0xffffffff);
+    const log = openLog(disk, "E.LOG");
+    for (const t of FEED.slice(0, 30)) appendText(log, t);
+    expect(openLog(disk, "E.LOG").epoch).toBe(0xffffffff);
+    expect(all(disk, openLog(disk, "E.LOG"))).toEqual(FEED.slice(0, 30));
+  });
 });
 
 describe("card log", () => {
