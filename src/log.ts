@@ -125,11 +125,9 @@ function get(b: Uint8Array, p: number, n: number) {
 /** Seals a sector (write) or tells whether its check matches. */
 function check(b: Uint8Array, write: boolean): boolean {
   sha256(b, 0, CHECK, digest, 0);
-  for (var i = 0, ok = true; i < 8; i++) {
-    if (write) b[CHECK + i] = digest[i];
-    else if (b[CHECK + i] != digest[i]) ok = false;
-  }
-  return ok;
+  if (write) b.set(digest.subarray(0, 8), CHECK); // in C: the loop below is some 30 statements on Espruino
+  else for (var i = 0; i < 8; i++) if (b[CHECK + i] != digest[i]) return false;
+  return true;
 }
 function readSector(f: File, n: number, into: Uint8Array): boolean {
   f.seek(n * SECTOR);

@@ -141,24 +141,26 @@ function text(a: number, e: number) {
 
 /** The body from pos on (M1, M2): its entries, up to the empty line that ends it; sets at.entries. */
 function entries(b: Uint8Array) {
-  var c, a, e, i, j, k;
+  var c, a, e, i, j, k, n;
+  // each entry costs a board some 600,000 instructions: the checks that pass call nothing here
   for (k = 0; pos >= end || s[pos] != 10; k++) {
-    need(k < 64, "more than 64 body entries");
+    if (k >= 64) need(0, "more than 64 body entries");
     a = pos;
     name("key");
+    n = pos - a;
     keySpans[2 * k] = a;
     keySpans[2 * k + 1] = pos;
     for (i = 0; i < k; i++)
-      if (keySpans[2 * i + 1] - keySpans[2 * i] == pos - a) {
-        for (j = 0; j < pos - a && s[keySpans[2 * i] + j] == s[a + j]; j++);
-        need(j < pos - a, "duplicate key"); // M2
+      if (keySpans[2 * i + 1] - keySpans[2 * i] == n) {
+        for (j = 0; j < n && s[keySpans[2 * i] + j] == s[a + j]; j++);
+        if (j == n) need(0, "duplicate key"); // M2
       }
-    need(lit(":"), "expected ':' after the key");
-    c = pos < end ? s[pos] : -1; // never a byte past the message: the buffer may hold an older one
+    if (!(pos < end && s[pos] == 58)) need(0, "expected ':' after the key");
+    c = ++pos < end ? s[pos] : -1; // never a byte past the message: the buffer may hold an older one
     if (c == 34) {
       if (mapInPlace) e = (e = s.subarray(pos, end).indexOf(10)) < 0 ? end : pos + e;
       else for (e = pos; e < end && b[e] != 10; e++);
-      need(e - pos > 1 && s[e - 1] == 34, "a string value must end with a quote");
+      if (!(e - pos > 1 && s[e - 1] == 34)) need(0, "a string value must end with a quote");
       text(pos + 1, e - 1);
       pos = e;
     } else
@@ -170,7 +172,9 @@ function entries(b: Uint8Array) {
             : lit("NONE"),
         'value must be "string", an id or NONE'
       );
-    eol();
+    if (!(pos < end && s[pos] == 10)) need(0, "expected end of line");
+    pos++;
+    line++;
   }
   need(k, "empty body");
   eol();
@@ -242,6 +246,7 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
 /** Decimal digits of a depth: exact where Espruino's number printing is not. */
 export function decimal(n: number): string {
   var t = "";
+  if (n >= 0 && n < 2147483648 && n % 1 == 0) return "" + (n | 0); // an integer Espruino prints exactly
   if (!(n >= 0 && n <= 9007199254740991)) return "" + n; // not a depth: the parser says why
   do {
     t = (n % 10) + t;
