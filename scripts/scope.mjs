@@ -110,14 +110,33 @@ export function countedLookups(code) {
   return { code: `var __lookups=[${names.map(() => 0)}];` + s.toString(), names };
 }
 
-/** The bundle making its names (those counted: name to lookups) most looked-up first, the rest after as before. */
+/** Globals every engine has and no code replaces: a reading's uses of them go through a name of the bundle's own. */
+const CONSTANT_GLOBALS = ["Math"];
+
+/**
+ * The bundle making its names (those counted: name to lookups) most looked-up
+ * first, the rest after as before. A constant global looked up (Math: a search
+ * past all the bundle's names, then the global ones) is used through $Name,
+ * made among them as its count places it.
+ */
 export function hotFirst(code, lookups) {
-  const { body, names } = bundleScope(code);
+  const { body, names, uses } = bundleScope(code);
+  const s = new MagicString(code),
+    count = { ...lookups },
+    made = {};
+  for (const g of CONSTANT_GLOBALS) {
+    const alias = "$" + g;
+    if (!(lookups["global:" + g] > 0) || names.includes(alias)) continue;
+    for (const u of uses)
+      if (u.name === "global:" + g) s.overwrite(u.node.start, u.node.end, alias);
+    count[alias] = lookups["global:" + g];
+    made[alias] = `${alias}=${g}`;
+    names.push(alias);
+  }
   const hot = names
-    .filter((n) => lookups[n] > 0)
-    .sort((a, b) => lookups[b] - lookups[a] || names.indexOf(a) - names.indexOf(b));
+    .filter((n) => count[n] > 0)
+    .sort((a, b) => count[b] - count[a] || names.indexOf(a) - names.indexOf(b));
   if (!hot.length) return code;
-  const s = new MagicString(code);
-  s.appendLeft(body.body.start + 1, `var ${hot.join(",")};`);
+  s.appendLeft(body.body.start + 1, `var ${hot.map((n) => made[n] || n).join(",")};`);
   return s.toString();
 }

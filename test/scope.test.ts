@@ -38,9 +38,16 @@ describe("the bundle's scope in lookup order", () => {
     // init: f and g once; g(): y twice, Q, f; f(3): x and Math three times
     expect(by).toEqual({ x: 3, "global:Math": 3, y: 2, "global:Q": 1, f: 2, g: 1 });
   });
-  it("makes the counted names most looked-up first, and the code means the same", () => {
-    const hot = hotFirst(LIB, { f: 2, x: 3, g: 1, "global:Math": 9 });
-    expect(bundleScope(hot).names).toEqual(["x", "f", "g", "y"]);
+  it("makes the counted names most looked-up first, Math through a name of its own, and the code means the same", () => {
+    const hot = hotFirst(LIB, { f: 2, x: 3, g: 1, "global:Math": 9, "global:Q": 5 });
+    expect(bundleScope(hot).names).toEqual(["$Math", "x", "f", "g", "y"]);
+    expect(hot).toMatch(/^var Lib = \(function \(\) \{var \$Math=Math,x,f,g;/);
+    expect(
+      bundleScope(hot).uses.filter((u: { name: string }) => u.name.startsWith("global:"))
+    ).toEqual([
+      expect.objectContaining({ name: "global:Math" }), // the alias's own value
+      expect.objectContaining({ name: "global:Q" }),
+    ]);
     expect(run(hot, "[Lib.f(4), Lib.g()]")).toEqual(run(LIB, "[Lib.f(4), Lib.g()]"));
     expect(hotFirst(LIB, {})).toBe(LIB);
   });
