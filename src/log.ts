@@ -125,7 +125,8 @@ function get(b: Uint8Array, p: number, n: number) {
 /** Seals a sector (write) or tells whether its check matches. */
 function check(b: Uint8Array, write: boolean): boolean {
   sha256(b, 0, CHECK, digest, 0);
-  if (write) b.set(digest.subarray(0, 8), CHECK); // in C: the loop below is some 30 statements on Espruino
+  if (write)
+    b.set(digest.subarray(0, 8), CHECK); // in C: the loop below is some 30 statements on Espruino
   else for (var i = 0; i < 8; i++) if (b[CHECK + i] != digest[i]) return false;
   return true;
 }
