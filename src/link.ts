@@ -86,102 +86,6 @@ export function request(tag: number, have: string, from: number, max: number): s
 }
 
 // ---- the board's answer ----
-var say: (t: string) => void,
-  frame = "",
-  inFrame = 0,
-  frames = 0,
-  over = false,
-  started = 0,
-  clockMs: () => number;
-// what the host holds (the have-line's depths; none: hf > hl), and what this answer sent: a run of depths and the path's
-var hf = 0,
-  hl = -1,
-  runFrom = 0,
-  expected = 0,
-  sentPath: number[] = [],
-  shape = "";
-
-function known(t: number): boolean {
-  return (t >= hf && t <= hl) || (t >= runFrom && t < expected) || sentPath.indexOf(t) >= 0;
-}
-/** b[p .. p+n) as a byte string. */
-function bytes(b: Uint8Array, p: number, n: number): string {
-  return esp
-    ? esp.toString(b.subarray(p, p + n))
-    : String.fromCharCode.apply(null, b.subarray(p, p + n) as any);
-}
-function varint(d: number): string {
-  var s = "";
-  for (; d >= 128; d = Math.floor(d / 128)) s += String.fromCharCode(128 + (d % 128));
-  return s + String.fromCharCode(d);
-}
-/** The wire record (a byte string) of the card record at r[p..], the message at depth d. */
-function wire(r: Uint8Array, p: number, d: number): string {
-  parts(r, p);
-  var s = bytes(r, p, part.end - p),
-    b = part.body - p,
-    head = 0,
-    links = "",
-    l = lipmaa(d),
-    lines,
-    i,
-    c,
-    v,
-    q,
-    sh,
-    values = "",
-    same;
-  if (part.prev >= 0 && !known(d - 1)) {
-    head |= W_PREV;
-    links += s.substr(part.prev - p, 32);
-  }
-  if (part.lipmaa >= 0 && !known(l!)) {
-    head |= W_LIPMAA;
-    links += s.substr(part.lipmaa - p, 32);
-  }
-  // the shape: the kind, then each key, marked when its value is a string; values: each value (a string's content) and LF
-  sh = s.substring(part.kind - p, b);
-  lines = s.substring(b).split("\n");
-  for (i = 0; i < lines.length - 1; i++) {
-    c = lines[i].indexOf(":");
-    v = lines[i].substr(c + 1);
-    q = v.charAt(0) == '"';
-    sh += "\n" + lines[i].substr(0, c) + (q ? '"' : "");
-    values += (q ? v.substr(1, v.length - 2) : v) + "\n";
-  }
-  same = sh == shape;
-  shape = sh;
-  if (d != expected) {
-    head |= W_DEPTH;
-    runFrom = d;
-  }
-  expected = d + 1;
-  return (
-    String.fromCharCode(head | (same ? W_SAME : 0)) +
-    (head & W_DEPTH ? varint(d) : "") +
-    links +
-    s.substr(part.sig - p, 64) +
-    (same
-      ? values
-      : String.fromCharCode(b - (part.kind - p)) +
-        s.substring(part.kind - p, b) +
-        String.fromCharCode((s.length - b) & 255, (s.length - b) >> 8) +
-        s.substring(b))
-  );
-}
-function flush() {
-  if (!inFrame) return;
-  say("M " + frames++ + " " + inFrame + " " + btoa(frame));
-  frame = "";
-  inFrame = 0;
-  over = clockMs() - started > BUDGET_MS;
-}
-function add(w: string) {
-  frame += w;
-  inFrame++;
-  if (frame.length >= FRAME) flush();
-}
-
 /**
  * Answers a request (see request()) with lines given to print: HI (identity,
  * the log's first and next depth, the board's clock in ms since 1970), then
@@ -213,10 +117,102 @@ export function serve(
     lost = function (page: number, why: string) {
       say("LOST " + page + " " + why);
     };
-  say = function (t) {
+  // the answer's state and its helpers live as long as the answer: a board holds none of it between pulls
+  var frame = "",
+    inFrame = 0,
+    frames = 0,
+    over = false,
+    started = 0;
+  // what the host holds (the have-line's depths; none: hf > hl), and what this answer sent: a run of depths and the path's
+  var hf = 0,
+    hl = -1,
+    runFrom = 0,
+    expected = 0,
+    sentPath: number[] = [],
+    shape = "";
+  function say(t: string) {
     print(checked(MAGIC + tag + " " + t));
-  };
-  clockMs = clock;
+  }
+  function known(t: number): boolean {
+    return (t >= hf && t <= hl) || (t >= runFrom && t < expected) || sentPath.indexOf(t) >= 0;
+  }
+  /** b[p .. p+n) as a byte string. */
+  function bytes(b: Uint8Array, p: number, n: number): string {
+    return esp
+      ? esp.toString(b.subarray(p, p + n))
+      : String.fromCharCode.apply(null, b.subarray(p, p + n) as any);
+  }
+  function varint(d: number): string {
+    var s = "";
+    for (; d >= 128; d = Math.floor(d / 128)) s += String.fromCharCode(128 + (d % 128));
+    return s + String.fromCharCode(d);
+  }
+  /** The wire record (a byte string) of the card record at r[p..], the message at depth d. */
+  function wire(r: Uint8Array, p: number, d: number): string {
+    parts(r, p);
+    var s = bytes(r, p, part.end - p),
+      b = part.body - p,
+      head = 0,
+      links = "",
+      l = lipmaa(d),
+      lines,
+      i,
+      c,
+      v,
+      q,
+      sh,
+      values = "",
+      same;
+    if (part.prev >= 0 && !known(d - 1)) {
+      head |= W_PREV;
+      links += s.substr(part.prev - p, 32);
+    }
+    if (part.lipmaa >= 0 && !known(l!)) {
+      head |= W_LIPMAA;
+      links += s.substr(part.lipmaa - p, 32);
+    }
+    // the shape: the kind, then each key, marked when its value is a string; values: each value (a string's content) and LF
+    sh = s.substring(part.kind - p, b);
+    lines = s.substring(b).split("\n");
+    for (i = 0; i < lines.length - 1; i++) {
+      c = lines[i].indexOf(":");
+      v = lines[i].substr(c + 1);
+      q = v.charAt(0) == '"';
+      sh += "\n" + lines[i].substr(0, c) + (q ? '"' : "");
+      values += (q ? v.substr(1, v.length - 2) : v) + "\n";
+    }
+    same = sh == shape;
+    shape = sh;
+    if (d != expected) {
+      head |= W_DEPTH;
+      runFrom = d;
+    }
+    expected = d + 1;
+    return (
+      String.fromCharCode(head | (same ? W_SAME : 0)) +
+      (head & W_DEPTH ? varint(d) : "") +
+      links +
+      s.substr(part.sig - p, 64) +
+      (same
+        ? values
+        : String.fromCharCode(b - (part.kind - p)) +
+          s.substring(part.kind - p, b) +
+          String.fromCharCode((s.length - b) & 255, (s.length - b) >> 8) +
+          s.substring(b))
+    );
+  }
+  function flush() {
+    if (!inFrame) return;
+    say("M " + frames++ + " " + inFrame + " " + btoa(frame));
+    frame = "";
+    inFrame = 0;
+    over = clock() - started > BUDGET_MS;
+  }
+  function add(w: string) {
+    frame += w;
+    inFrame++;
+    if (frame.length >= FRAME) flush();
+  }
   if (check != hex8(crc32(requestText(tag, have, from, max))))
     return say("AGAIN the request was garbled: its check does not match");
   if (!log) return say("ERR " + why);
