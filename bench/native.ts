@@ -109,11 +109,12 @@ async function main() {
   console.log(JSON.stringify(r));
 }
 
-import { gf, mul } from "../src/field";
+import { gf, makeField, mul } from "../src/field";
 /** One fe_mul through the binding. */
 function useNativeMul(_: Uint8Array) {
   const a = gf([1, 2, 3]),
     o = gf();
+  makeField();
   mul(o, a, a);
 }
 

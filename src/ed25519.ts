@@ -6,7 +6,7 @@
 // Verification is public: [S]B - [k]A in one Horner loop that shares its 252
 // doublings between 4-bit windows of A and the same comb.
 import { convolve, copy } from "./engine";
-import { add, gf, Gf, mul, pack, pow, sqr, sub, unpack, unroll } from "./field";
+import { add, gf, Gf, makeField, mul, pack, pow, sqr, sub, unpack, unroll } from "./field";
 import { sha512 } from "./sha512";
 
 type Pt = Gf[];
@@ -30,6 +30,7 @@ function js() {
   return way || (way = jsWay());
 }
 function jsWay() {
+  makeField();
   function pt(): Pt {
     return [gf(), gf(), gf(), gf()];
   }

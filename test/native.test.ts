@@ -17,7 +17,7 @@ import { addressOf, machineFor, NativeMachine, nativeCallAt, nativeMissing } fro
 import { kernels, useNative } from "../targets/espruino/native";
 import { b32decode, b32encode } from "../src/base32";
 import { baseMul, comb, keypair, signBytes, verifySignature } from "../src/ed25519";
-import { gf, mul, sqr } from "../src/field";
+import { gf, jsMul, makeField, mul, sqr } from "../src/field";
 import { sha512 } from "../src/sha512";
 import { keys, sign as signMessage, verify as verifyMessage } from "../src/index";
 import { loggerBoard } from "../sim/loggerboard";
@@ -100,9 +100,9 @@ describe("the blob", () => {
 
 describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's binding", () => {
   let k: ReturnType<typeof kernels>;
-  const jsMul = mul,
-    jsDecode = b32decode; // the core's own, before binding
+  const jsDecode = b32decode; // the core's own, before binding
   beforeAll(() => {
+    makeField(); // the field's JavaScript product (jsMul) to compare with; bound below
     k = kernels(E, () => blob.toString("latin1"));
     expect(useNative(E, Storage, "ESP32")).toBe(false); // only Cortex-M4 boards
     expect(useNative(E, Storage, "PICO_R1_3")).toBe(true);
