@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ts from "typescript";
 import { checkHoisted, hoistFunctions } from "./hoist.mjs";
-import { countedLookups, hotFirst } from "./scope.mjs";
+import { countedLookups, hotFirst, inlineConstants } from "./scope.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 /** esbuild's options for a Node program of the project; the banner gives the ES module what the sources use: require and __dirname. */
@@ -75,7 +75,7 @@ export async function es5Bundle(entry, name, { firmware = false, link = true } =
  * With lookups (name: how often a reading looks it up), the bundle makes its names in that order (scripts/scope.mjs).
  */
 export async function bundleES5(entry, name, { lookups, ...options } = {}) {
-  let es5 = await es5Bundle(entry, name, options);
+  let es5 = inlineConstants(await es5Bundle(entry, name, options));
   if (lookups) es5 = hotFirst(es5, lookups);
   const min = (
     await transform(es5, { minify: true, target: "es5", legalComments: "none" })

@@ -110,6 +110,56 @@ export function countedLookups(code) {
   return { code: `var __lookups=[${names.map(() => 0)}];` + s.toString(), names };
 }
 
+/**
+ * The bundle with its numeric constants written where they are used: a name its
+ * body declares once, with a number, and never assigns. Each was a variable of
+ * the bundle's scope (a board's memory) and a search of it at every use.
+ */
+export function inlineConstants(code) {
+  const { body, uses } = bundleScope(code);
+  const declarators = new Map(),
+    assigned = new Set();
+  for (const st of body.body.body)
+    if (st.type === "VariableDeclaration")
+      for (const d of st.declarations)
+        declarators.set(d.id.name, [...(declarators.get(d.id.name) || []), d]);
+    else if (st.type === "FunctionDeclaration") declarators.set(st.id.name, [st, st]); // never a constant
+  for (const u of uses)
+    if (
+      (u.parent.type === "AssignmentExpression" && u.key === "left") ||
+      u.parent.type === "UpdateExpression" ||
+      (u.parent.type === "ForInStatement" && u.key === "left")
+    )
+      assigned.add(u.name);
+  const value = new Map();
+  for (const [name, ds] of declarators) {
+    const init = ds[0].init;
+    if (
+      ds.length === 1 &&
+      !assigned.has(name) &&
+      init?.type === "Literal" &&
+      typeof init.value === "number"
+    )
+      value.set(name, init.raw);
+  }
+  if (!value.size) return code;
+  // the uses first, then (parsed again) the declarations
+  const s = new MagicString(code);
+  for (const u of uses)
+    if (value.has(u.name)) s.overwrite(u.node.start, u.node.end, value.get(u.name));
+  const used = s.toString(),
+    t = new MagicString(used);
+  for (const st of bundleScope(used).body.body.body) {
+    if (st.type !== "VariableDeclaration" || !st.declarations.some((d) => value.has(d.id.name)))
+      continue;
+    const kept = st.declarations
+      .filter((d) => !value.has(d.id.name))
+      .map((d) => used.slice(d.start, d.end));
+    t.overwrite(st.start, st.end, kept.length ? `var ${kept.join(", ")};` : "");
+  }
+  return t.toString();
+}
+
 /** Globals every engine has and no code replaces: a reading's uses of them go through a name of the bundle's own. */
 const CONSTANT_GLOBALS = ["Math"];
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { countFirmwareLookups, keptLookups } from "../scripts/bundle.mjs";
-import { bundleScope, countedLookups, hotFirst } from "../scripts/scope.mjs";
+import { bundleScope, countedLookups, hotFirst, inlineConstants } from "../scripts/scope.mjs";
 import { nativeMissing } from "../sim/native";
 import { espruinoInterpreter, noEspruino } from "./engines";
 
@@ -50,6 +50,21 @@ describe("the bundle's scope in lookup order", () => {
     ]);
     expect(run(hot, "[Lib.f(4), Lib.g()]")).toEqual(run(LIB, "[Lib.f(4), Lib.g()]"));
     expect(hotFirst(LIB, {})).toBe(LIB);
+  });
+  it("writes numeric constants where they are used: declared once with a number, never assigned, not shadowed", () => {
+    const lib = `var Lib = (function () {
+  var K = 504, S = 1, T = 2, U = "u";
+  var V = 7;
+  function f(K) { return K + T + V; }
+  function g() { S++; return T * 0x10 + U; }
+  return { f: f, g: g, T: T };
+})();
+`;
+    const out = inlineConstants(lib);
+    expect(bundleScope(out).names).toEqual(["S", "U", "f", "g"]);
+    expect(out).toContain("return K + 2 + 7;"); // f's own K stays its parameter
+    expect(out).toContain("return 2 * 0x10 + U;");
+    expect(run(out, "[Lib.f(1), Lib.g(), Lib.T]")).toEqual(run(lib, "[Lib.f(1), Lib.g(), Lib.T]"));
   });
   const espruino = espruinoInterpreter();
   if (!espruino) console.log(noEspruino("the scope order on Espruino"));
