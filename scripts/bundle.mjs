@@ -1,7 +1,7 @@
 // The bundles the build makes: the device code as one ES5 script, and the
 // project's Node programs (scripts/build.mjs writes them; tests use them too).
 import { build, transform } from "esbuild";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ts from "typescript";
@@ -102,11 +102,13 @@ export async function countFirmwareLookups() {
   const { code, names } = countedLookups(
     await es5Bundle("targets/espruino/firmware.ts", "PigeonLogger", { firmware: true })
   );
-  const counts = await countLookups(
-    code + "PigeonLogger.start();\n",
-    names,
-    mkdtempSync(join(tmpdir(), "pigeon-lookups-"))
-  );
+  const dir = mkdtempSync(join(tmpdir(), "pigeon-lookups-")); // the simulated card, removed after
+  let counts;
+  try {
+    counts = await countLookups(code + "PigeonLogger.start();\n", names, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   if (typeof counts == "string") return counts;
   return (
     JSON.stringify(

@@ -18,7 +18,7 @@
 // a machine without Bluetooth lacks; a Bluetooth address keeps it.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -90,4 +90,5 @@ const p = spawnSync(
   { stdio: "inherit" }
 );
 if (seedFile) writeFileSync(seedFile, Buffer.alloc(32)); // overwrite the copy on this computer
+rmSync(sendDir, { recursive: true, force: true });
 process.exit(p.status ?? 1);
