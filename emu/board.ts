@@ -102,6 +102,20 @@ export interface FlashOptions {
   code?: string;
 }
 
+/** Emulator runs' directories (a card and a flash image, up to 128 MiB each). */
+const scratch: string[] = [];
+/** Removes them: when the process ends, and when a test suite is done (vitest ends its workers without an exit). */
+export function removeScratch() {
+  for (const d of scratch.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+process.on("exit", removeScratch);
+/** A directory for one run's images, removed by removeScratch (a card kept with --card lies elsewhere). */
+export function scratchDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(d);
+  return d;
+}
+
 /** Writes the board's flash image with the logger in Storage. */
 export function prepareFlash(kit: Toolkit, path: string, o: FlashOptions) {
   const files: [string, string | Uint8Array][] = [
@@ -253,7 +267,7 @@ export async function emulate(
     profile?: boolean;
   }
 ): Promise<Emulated> {
-  const dir = mkdtempSync(join(tmpdir(), "pigeon-emu-")),
+  const dir = scratchDir("pigeon-emu-"),
     card = o.card ?? join(dir, "card.img"),
     flash = join(dir, "flash.img");
   if (o.cardFrom) copyFileSync(o.cardFrom, card);

@@ -3,10 +3,9 @@
 // (dist/board-bench.js as the boot code), each step's instructions split by
 // what ran them: the interpreter, FatFs and the SPI driver, the kernels'
 // blob, the firmware's SHA-256 and E.convolve.
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { makeCard, prepareFlash, runLogger, SD_PINS } from "./board";
+import { makeCard, prepareFlash, runLogger, scratchDir, SD_PINS } from "./board";
 import { STEPS } from "../bench/board";
 import { BOARDS, BoardName, storageOf, Symbols, Toolkit } from "./qemu";
 
@@ -50,7 +49,7 @@ export async function profileReading(
   native: boolean,
   warm = 3
 ): Promise<Profile> {
-  const tmp = mkdtempSync(join(tmpdir(), "pigeon-prof-")),
+  const tmp = scratchDir("pigeon-prof-"),
     flash = join(tmp, "flash.img"),
     card = join(tmp, "card.img");
   makeCard(card, 128);

@@ -4,11 +4,10 @@
 // SPI1; the host reads the card back. Skipped, saying why, where the toolkit is
 // absent. Runs are deterministic (no console input), so counts and bytes repeat.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensure } from "../scripts/debian.mjs";
 import { bootCode } from "../scripts/pretokenise.mjs";
 // @ts-ignore: a build script
@@ -28,6 +27,8 @@ import {
   hooks,
   makeCard,
   notShortNames,
+  removeScratch,
+  scratchDir,
   SD_PINS,
   STEADY_SENSORS,
   storageFile,
@@ -50,6 +51,7 @@ const config = (extra = "") => `sd=${SD_PINS}\ninterval=1\nlog_mb=4\n${extra}`;
 beforeAll(() => {
   expect(ensure(["fsck.fat", "mkfs.fat"])).toEqual([]);
 });
+afterAll(removeScratch); // the runs' card and flash images
 
 /** The board's own complaints: anything it printed but logging (and the emulator's missing watchdog). */
 const complaints = (r: Emulated) =>
@@ -97,7 +99,7 @@ describe.skipIf(!!absent)("the logger on Espruino's own Pico and WiFi firmware, 
     async () => {
       // the log's epoch is E.hwRand's at its making: read from the real card, it is given to the simulated board's E.hwRand;
       // the clock is the hooks' (a 10-minute logger's times at any speed), the sensor values STEADY_SENSORS'
-      const pristine = join(mkdtempSync(join(tmpdir(), "pigeon-emu-")), "pristine.img");
+      const pristine = join(scratchDir("pigeon-emu-"), "pristine.img");
       makeCard(pristine, 128);
       const r = await emulate(K, {
         board: "pico",
@@ -257,7 +259,7 @@ describe.skipIf(!!absent)("power cuts on the emulated Pico, and the CLI path", (
   it(
     "npm run flash over the emulated serial port (the espruino CLI) saves the Storage files these tests put there, and the board logs from them",
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), "pigeon-cli-")),
+      const dir = scratchDir("pigeon-cli-"),
         flash = join(dir, "flash.img"),
         card = join(dir, "card.img");
       writeFileSync(flash, flashImage(K.firmware("pico").image, "pico", []));
