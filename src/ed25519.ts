@@ -397,16 +397,8 @@ function jsWay() {
   }
 
   var hv: Uint8Array, rv: Uint8Array;
-  /** Whether sig[q..q+64) is A[r..r+32)'s signature of m[p..p+n) (spec/pigeon.md 2.3). */
-  function verify(
-    A: Uint8Array,
-    r: number,
-    m: Uint8Array,
-    p: number,
-    n: number,
-    sig: Uint8Array,
-    q: number
-  ): boolean {
+  /** verifySignature, the JavaScript way (the kernels' double product where they are bound). */
+  var verify: typeof verifySignature = function (A, r, m, p, n, sig, q) {
     var i, w, B;
     if (!sBelowL(sig, q)) return false;
     if (!loadKey(A, r)) return false;
@@ -431,7 +423,7 @@ function jsWay() {
     }
     for (i = 0; i < 32; i++) if (rv[i] != sig[q + i]) return false;
     return true;
-  }
+  };
 
   // the state, made with the way
   D = gf();
