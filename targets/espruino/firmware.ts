@@ -211,6 +211,16 @@ function mount(): boolean {
 }
 
 /**
+ * Kicks the watchdog every ms from a timer of its own. Made out here: a closure keeps
+ * the whole scope it was made in, and start()'s holds PIGEON.CFG's text and Storage.
+ */
+function kickEvery(ms: number) {
+  setInterval(function () {
+    E.kickWatchdog();
+  }, ms);
+}
+
+/**
  * Boots the logger: configuration, seed, card; then samples every interval.
  * The configuration comes from PIGEON.CFG in Storage (saved when flashing),
  * else from the card (read with the default SD pins). A bad configuration
@@ -243,9 +253,7 @@ export function start() {
   if ((w = state.config.watchdog)) {
     try {
       E.enableWatchdog(w, false);
-      setInterval(function () {
-        E.kickWatchdog();
-      }, w * 500);
+      kickEvery(w * 500);
     } catch (e) {
       // a watchdog that cannot start (an STM32 without its LSI clock: "Timeout on LSI ready") is said, and logging goes on
       print("pigeon: no watchdog: " + (e as Error).message);
