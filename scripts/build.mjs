@@ -18,16 +18,16 @@ const root = new URL("..", import.meta.url).pathname;
  */
 async function firmwareLookups() {
   const kept = keptLookups(),
-    counted = await countFirmwareLookups();
-  if (counted.startsWith("{")) {
-    if (counted !== kept) writeFileSync(LOOKUPS, counted);
-    console.log(
-      `targets/espruino/lookups.json ${counted === kept ? "counted again, the same" : "updated"}`
-    );
-    return JSON.parse(counted);
+    { text, missing } = await countFirmwareLookups();
+  if (missing) {
+    console.log(`targets/espruino/lookups.json kept (${missing})`);
+    return JSON.parse(kept);
   }
-  console.log(`targets/espruino/lookups.json kept (${counted})`);
-  return JSON.parse(kept);
+  if (text !== kept) writeFileSync(LOOKUPS, text);
+  console.log(
+    `targets/espruino/lookups.json ${text === kept ? "counted again, the same" : "updated"}`
+  );
+  return JSON.parse(text);
 }
 
 mkdirSync(root + "dist", { recursive: true });

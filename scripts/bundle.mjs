@@ -24,12 +24,7 @@ export const NODE_BUNDLE = {
   },
 };
 
-/**
- * Bundles an entry of src/ or targets/ to one ES5 script defining the global `name`. With firmware, code
- * under `typeof PIGEON_FIRMWARE == "undefined"` is left out: the logger runs only on Espruino (a board, the
- * Linux build, the simulator's shim), and a Pico's 48 KB of Storage holds it with the kernels and the user's code.
- * Without link, the firmware's pull server (spec/link.md) is left out too (dist/firmware-nolink.js).
- */
+/** bundleES5's script before its constants are written in place, its names ordered and it is minified. */
 export async function es5Bundle(entry, name, { firmware = false, link = true } = {}) {
   const bundled = await build({
     entryPoints: [root + entry],
@@ -89,8 +84,8 @@ export const LOOKUPS = root + "targets/espruino/lookups.json";
 /** The lookups kept, as the file holds them (its text, "" when there is none). */
 export const keptLookups = () => (existsSync(LOOKUPS) ? readFileSync(LOOKUPS, "utf8") : "");
 /**
- * How often the firmware's readings look up each of its names, as the text kept in LOOKUPS
- * (most looked-up first), counted in the simulator; or why they cannot be counted here.
+ * How often the firmware's readings look up each of its names, counted in the simulator: { text }, as
+ * LOOKUPS keeps it (most looked-up first), or { missing }: why they cannot be counted here.
  */
 export async function countFirmwareLookups() {
   await build({
@@ -100,7 +95,9 @@ export async function countFirmwareLookups() {
   });
   const { countLookups } = await import(join(root, "dist/lookups.mjs"));
   const { code, names } = countedLookups(
-    await es5Bundle("targets/espruino/firmware.ts", "PigeonLogger", { firmware: true })
+    inlineConstants(
+      await es5Bundle("targets/espruino/firmware.ts", "PigeonLogger", { firmware: true })
+    )
   );
   const dir = mkdtempSync(join(tmpdir(), "pigeon-lookups-")); // the simulated card, removed after
   let counts;
@@ -109,12 +106,7 @@ export async function countFirmwareLookups() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  if (typeof counts == "string") return counts;
-  return (
-    JSON.stringify(
-      Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1])),
-      null,
-      1
-    ) + "\n"
-  );
+  if (typeof counts == "string") return { missing: counts };
+  const sorted = Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]));
+  return { text: JSON.stringify(sorted, null, 1) + "\n" };
 }

@@ -7,7 +7,7 @@ import { PROFILES } from "./espruino";
 import { loggerBoard } from "./loggerboard";
 import { nativeMissing } from "./native";
 
-export const READINGS = 20;
+const READINGS = 20;
 
 /**
  * Lookups of each name (those of `names`, as `counted` numbers them) over

@@ -122,7 +122,7 @@ export function serve(
     inFrame = 0,
     frames = 0,
     over = false,
-    started = 0;
+    started: number;
   // what the host holds (the have-line's depths; none: hf > hl), and what this answer sent: a run of depths and the path's
   var hf = 0,
     hl = -1,
@@ -238,12 +238,7 @@ export function serve(
       " " +
       decimal(Math.floor(clock()))
   );
-  frame = "";
-  inFrame = frames = 0;
-  over = false;
   started = clock();
-  sentPath = [];
-  shape = "";
   from = Math.min(Math.max(from, log.first), log.next);
   runFrom = expected = next = from;
   // below from: what the host holds, else the log's first depth; the path from there up to from comes first

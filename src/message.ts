@@ -327,15 +327,13 @@ function vouched(ident: string, m: Draft, n: number): boolean {
     name("kind");
     at.kindEnd = pos;
     if (pos - at.kind != m.kind.length) return false;
-    at.prev = o = pos + 6;
+    o = pos + 6; // "\nprev "
     if (!vouchedLink(m.prev, o)) return false;
-    if (m.prev == "NONE") at.prev = -1;
-    else at.prev++;
+    at.prev = m.prev == "NONE" ? -1 : o + 1;
     at.depth = d;
-    at.lipmaa = o = o + m.prev.length + 7 + decimal(d).length + 8; // "\ndepth ", "\nlipmaa "
+    o += m.prev.length + 7 + decimal(d).length + 8; // "\ndepth ", "\nlipmaa "
     if (!vouchedLink(m.lipmaa, o)) return false;
-    if (m.lipmaa == "NONE") at.lipmaa = -1;
-    else at.lipmaa++;
+    at.lipmaa = m.lipmaa == "NONE" ? -1 : o + 1;
     pos = at.body = o + m.lipmaa.length + 2;
     line = 7;
     entries(b);

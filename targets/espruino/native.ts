@@ -12,8 +12,12 @@ import { blocks, H, setBlocks } from "../../src/sha512";
 
 /** Boards whose CPU runs the blob: STM32F4 (Pico, WiFi) and nRF52 (Puck.js, Pixl.js, Bangle.js, MDBT42Q, Jolt.js). */
 export var CORTEX_M4 = /^(PICO|ESPRUINOWIFI|PUCKJS|PIXLJS|BANGLEJS|MDBT42Q|JOLTJS|NRF52)/;
-/** The core's own base32 decoder, before the binding replaces it: with the field's JavaScript product (jsMul), the way back for arrays that are not flat. */
-var jsDecode = b32decode;
+/** The core's own base32 decoder, before the binding replaces it, and the field's JavaScript product: the way back for arrays that are not flat. */
+var jsDecode = b32decode,
+  jsProduct = function (o: Gf, a: Gf, b: Gf) {
+    makeField();
+    jsMul(o, a, b);
+  };
 /** The blob's Storage file (saved by npm run flash). */
 export var BLOB = "pigeon.bin";
 
@@ -112,13 +116,13 @@ export function kernels(e: any, blob: () => string) {
         y = ad(a),
         z = ad(b);
       if (bind() && x && y && z) fm(x, y, z);
-      else (makeField(), jsMul(o, a, b));
+      else jsProduct(o, a, b);
     },
     sq: function (o: Gf, a: Gf) {
       var x = ad(o),
         y = ad(a);
       if (bind() && x && y) fs(x, y);
-      else (makeField(), jsMul(o, a, a));
+      else jsProduct(o, a, a);
     },
     /** SHA-512's block function: the whole blocks of m[p .. p+n) into H. */
     blocks: function (m: Uint8Array, p: number, n: number) {
