@@ -26,7 +26,7 @@
 // I/O goes through Espruino's file API (E.openFile and its File objects),
 // which the board has and the simulator and the host tool reproduce.
 import { b32decode, b32encode } from "./base32";
-import { bytesInto, fill, grow } from "./engine";
+import { bytesInto, copy, fill, grow } from "./engine";
 import { at, decimal, parse } from "./message";
 import { sha256 } from "./sha256";
 import { decode } from "./utf8";
@@ -258,7 +258,8 @@ export interface Log {
   seq: number; // writes to it so far
   next: number; // depth of the next record
   first: number; // the depth this log starts at
-  index: number[]; // first depth and count of sealed pages not yet in an index sector
+  index: Uint8Array; // the entries (as an index sector holds them) of the sealed pages not yet in one: bytes, not numbers, as a Pico's variables are scarce
+  waiting: number; // how many
   indexed: number; // pages covered by index sectors on the card
   dirty: boolean; // the card's version of the tail page also holds the start of a record whose append was cut (mount dropped it from tail)
   broken: string; // why the log can be read but not appended to (its end cannot be found), or ""
@@ -524,7 +525,8 @@ export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
     seq: 0,
     next: 0,
     first: h[4] ? number(headerField(h, 4, "first"), 9007199254740991) : 0, // version 1 logs of the own feed had no first line
-    index: [],
+    index: new Uint8Array(I_EPOCH),
+    waiting: 0,
     indexed: 0,
     dirty: false,
     broken: "",
@@ -582,7 +584,7 @@ export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
   // sealed pages since the last index sector, for the next one (a page the card garbled counts empty)
   for (mid = first; mid < log.page; mid++) {
     i = readPage(log, a, mid) >= 0;
-    log.index.push(i ? Math.max(0, pageDepth(slot)) : 0, i ? slot[S_COUNT] : 0);
+    waitIndex(log, i ? Math.max(0, pageDepth(slot)) : 0, i ? slot[S_COUNT] : 0);
   }
   log.next = nextDepth(log);
   log.b = disk.openFile(path, "r+")!;
@@ -732,7 +734,7 @@ export function append(log: Log, len: number) {
   }
   log.next = depth + 1;
   // whole index sectors, oldest first, and only now: one never covers a page of a record not yet whole
-  while (log.index.length >= 2 * INDEX_ENTRIES) writeIndex(log);
+  while (log.waiting >= INDEX_ENTRIES) writeIndex(log);
 }
 /** Pages a record of len bytes is written to when it begins with room bytes on the first; more than any when room is too small to begin one. */
 function pagesFrom(room: number, len: number): number {
@@ -742,7 +744,7 @@ function pagesFrom(room: number, len: number): number {
 function seal(log: Log) {
   // the card's version of this page still holds a cut append's start: this one goes first, or that append's pages would be the log's
   if (log.dirty) writeTail(log);
-  log.index.push(Math.max(0, pageDepth(log.tail)), log.tail[S_COUNT]);
+  waitIndex(log, Math.max(0, pageDepth(log.tail)), log.tail[S_COUNT]);
   log.page++;
   log.used = log.count = log.seq = 0;
   fill(log.tail, 0, 0, SECTOR);
@@ -766,21 +768,34 @@ function writeTail(log: Log) {
   log.dirty = false;
 }
 
+/**
+ * A sealed page's entry for the next index sector: its first depth and the records that begin on it.
+ * More than one sector's worth wait only while a record runs on over many pages: then the entries grow.
+ */
+function waitIndex(log: Log, depth: number, count: number) {
+  var o = I_ENTRY * log.waiting,
+    more;
+  if (o == log.index.length) {
+    more = new Uint8Array(o + I_EPOCH);
+    more.set(log.index);
+    log.index = more;
+  }
+  put(log.index, o, depth, 7);
+  log.index[o + 7] = count;
+  log.waiting++;
+}
 /** Writes the index sector for the next 60 sealed pages, once and whole. */
 function writeIndex(log: Log) {
-  var n = log.indexed / INDEX_ENTRIES,
-    i;
-  fill(sec, 0, 0, SECTOR);
-  for (i = 0; i < INDEX_ENTRIES; i++) {
-    put(sec, I_ENTRY * i, log.index[2 * i], 7);
-    sec[I_ENTRY * i + 7] = log.index[2 * i + 1];
-  }
+  var n = log.indexed / INDEX_ENTRIES;
+  fill(sec, 0, I_EPOCH, SECTOR);
+  sec.set(log.index.subarray(0, I_EPOCH));
   put(sec, I_EPOCH, log.epoch, 4);
   put(sec, I_NUMBER, n, 4);
   check(sec, true);
   log.a.seek((1 + n) * SECTOR);
   log.a.write(sec);
-  log.index.splice(0, 2 * INDEX_ENTRIES);
+  log.waiting -= INDEX_ENTRIES;
+  copy(log.index, 0, log.index, I_EPOCH, I_ENTRY * log.waiting);
   log.indexed += INDEX_ENTRIES;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLog, each, LOG_FULL, openLog, rec, record, text, type Log } from "../src/log";
+import { createLog, each, find, LOG_FULL, openLog, rec, record, text, type Log } from "../src/log";
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
 import { Pigeon } from "./pigeon";
@@ -7,6 +7,7 @@ import { MemDisk } from "../sim/card/memdisk";
 import { prng } from "../sim/prng";
 import { vectors } from "./vectors";
 import { appendText, appendUntilCut } from "./cuts";
+import { signFeed } from "./feed";
 
 const SEED = new Uint8Array(32).fill(7);
 const KEYS = Pigeon.keys(SEED);
@@ -327,6 +328,46 @@ describe("card log index", () => {
     const again = openLog(disk, "K.LOG");
     expect(again.indexed).toBe(120);
     expect(all(disk, again)).toEqual(FEED);
+  });
+  it("keeps more than a sector's worth of pages waiting while one record runs on over them", () => {
+    // depth 150 is about as long as a message can be (64 entries of 90-character keys and 128 4-byte
+    // characters: 39 KB, some 80 pages), sealed while the 50 pages before it wait
+    const big = (d: number) =>
+      d === 150
+        ? Array.from({ length: 64 }, (_, i) => [
+            `k${i}`.padEnd(90, "_"),
+            `"${"\u{1F426}".repeat(128)}"`,
+          ])
+        : [["temp_c", `"${d}"`]];
+    const { texts } = signFeed(300, new Uint8Array(32).fill(3), big);
+    const disk = new MemDisk();
+    createLog(disk, "B.LOG", texts[0].slice(7, 68), 500, 5);
+    let log = openLog(disk, "B.LOG");
+    for (const t of texts.slice(0, 151)) appendText(log, t);
+    expect(log.indexed).toBe(120); // both written once the record was whole
+    // their entries (spec/card.md): each page's depth, little-endian in 7 bytes, and the records begun on it
+    const file = disk.files.get("B.LOG")!,
+      entries: number[][] = [];
+    for (let o = 512; o < 3 * 512; o += 512)
+      for (let e = o; e < o + 480; e += 8)
+        entries.push([file.readUIntLE(e, 6) + 2 ** 48 * file[e + 6], file[e + 7]]);
+    const begins = entries.findIndex(([d]) => d === 150);
+    expect(entries[0][0]).toBe(0);
+    for (let i = 1; i < 120; i++) {
+      expect(entries[i][0]).toBeGreaterThanOrEqual(entries[i - 1][0]);
+      expect(entries[i][0]).toBeLessThanOrEqual(entries[i - 1][0] + entries[i - 1][1]);
+    }
+    // the long record began on a page before the first sector was due and runs past the second
+    expect(begins).toBeGreaterThan(40);
+    expect(begins).toBeLessThan(60);
+    expect(entries.slice(begins + 1)).toEqual(entries.slice(begins + 1).map(() => [150, 0]));
+    for (const t of texts.slice(151)) appendText(log, t);
+    expect(log.indexed).toBe(log.page - (log.page % 60));
+    log = openLog(disk, "B.LOG");
+    expect(log.indexed).toBe(log.page - (log.page % 60));
+    const f = disk.openFile("B.LOG", "r")!;
+    for (const d of [0, 40, 149, 150, 151, 200, 299]) expect(find(log, f, d)).toBe(texts[d]);
+    expect(all(disk, log)).toEqual(texts);
   });
 });
 
