@@ -17,7 +17,7 @@ export const LAYERS = [
   ["targets/node/cli.ts", ["src/", "targets/host/", "targets/node/"]],
   ["targets/node/", ["src/", "targets/host/", "targets/node/!cli.ts"]],
   ["sim/card/", ["src/", "targets/host/", "sim/card/", "sim/prng.ts"]],
-  ["sim/", ["src/", "targets/host/", "targets/node/!cli.ts", "sim/"]],
+  ["sim/", ["src/", "targets/host/", "targets/node/!cli.ts", "sim/", "scripts/pretokenise.mjs"]],
   ["bench/", ["src/", "targets/", "sim/", "bench/", "scripts/", "test/"]],
   ["emu/", ["src/", "targets/", "sim/", "bench/", "scripts/", "emu/"]],
   ["scripts/", ["src/", "targets/", "sim/", "scripts/"]],

@@ -94,3 +94,35 @@ export function bootCode(js) {
     pretokenise(js)
   );
 }
+
+/**
+ * Tokenised code back to source text, as Espruino's lexer reads it: each token's
+ * text with a space either side, raw strings and integers written out again, and
+ * what stands as text (names, numbers, strings kept quoted) as it stands.
+ */
+export function detokenise(tok) {
+  const out = [];
+  for (let i = 0; i < tok.length;) {
+    const c = tok.charCodeAt(i++);
+    if (c === 34 || c === 39) {
+      // a string left quoted (it holds characters past latin1): to its closing quote, escapes kept
+      let j = i;
+      while (j < tok.length && tok.charCodeAt(j) !== c) j += tok.charCodeAt(j) === 92 ? 2 : 1;
+      out.push(tok.slice(i - 1, j + 1));
+      i = j + 1;
+    } else if (c === RAW_STRING8 || c === RAW_STRING16) {
+      let n = tok.charCodeAt(i++);
+      if (c === RAW_STRING16) n |= tok.charCodeAt(i++) << 8;
+      out.push(` ${JSON.stringify(tok.slice(i, i + n))} `);
+      i += n;
+    } else if (c === RAW_INT0) out.push(" 0 ");
+    else if (c === RAW_INT8) out.push(` ${(tok.charCodeAt(i++) << 24) >> 24} `);
+    else if (c === RAW_INT16) {
+      out.push(` ${((tok.charCodeAt(i) | (tok.charCodeAt(i + 1) << 8)) << 16) >> 16} `);
+      i += 2;
+    } else if (c >= TOKEN_BASE && c < TOKEN_BASE + TOKENS.length)
+      out.push(` ${TOKENS[c - TOKEN_BASE]} `);
+    else out.push(tok[i - 1]);
+  }
+  return out.join("");
+}

@@ -23,6 +23,8 @@ import { PowerCut } from "./card/fault";
 import type { FatImage } from "./card/image";
 import { prng } from "./prng";
 import { addressOf, machineFor, nativeCallAt } from "./native";
+// @ts-ignore: a build script
+import { bootCode, detokenise } from "../scripts/pretokenise.mjs";
 
 // ---- profiles -------------------------------------------------------------------
 
@@ -422,8 +424,9 @@ export function is83(name: string): boolean {
  * a Storage flash and a virtual clock.
  *
  * - `load(code)` runs an ES5 script now (as the IDE uploads to RAM); its errors throw.
- * - `setBootCode(code)` writes `.bootcde` to Storage, run at every boot (then `onInit()`
- *   and `E.on("init")` handlers), as espruino-cli's SAVE_ON_SEND=1 does.
+ * - `setBootCode(code)` writes `.bootcde` to Storage, tokenised as `npm run flash` sends it
+ *   (so that it takes the room it takes on a board), run at every boot (then `onInit()`
+ *   and `E.on("init")` handlers).
  * - `run(until)` runs timers in time order up to getTime() == until (seconds);
  *   `runFor(seconds)` likewise. Timer errors are printed as on a board ("Uncaught ...").
  * - `reboot()`: a hardware reset (watchdog, reset button): fresh context, RAM lost,
@@ -433,6 +436,19 @@ export function is83(name: string): boolean {
  *   write: the file call throws PowerCut through the device code, `load`/`run` catch
  *   it and leave the board off (`board.off`, `board.cut`).
  */
+// The last code tokenised and read back (boards of one run boot the same firmware, often).
+const memo = { code: "", tok: "", read: "", source: "" };
+/** Code as a board's .bootcde holds it (scripts/pretokenise.mjs bootCode). */
+function tokenised(code: string): string {
+  if (memo.code !== code) memo.tok = bootCode((memo.code = code));
+  return memo.tok;
+}
+/** Tokenised code as Espruino's lexer reads it: Node reads the source text the tokens stand for. */
+function sourceOf(tok: string): string {
+  if (memo.read !== tok) memo.source = detokenise((memo.read = tok));
+  return memo.source;
+}
+
 export class Board {
   readonly profile: Profile;
   readonly flash: Flash;
@@ -532,7 +548,7 @@ export class Board {
 
   /** Writes `.bootcde` into Storage: the code every boot runs. */
   setBootCode(code: string): void {
-    this.storageWrite(".bootcde", code, 0, 0);
+    this.storageWrite(".bootcde", tokenised(code), 0, 0);
   }
 
   /** Runs timers (and the watchdog) up to getTime() == until. */
@@ -613,7 +629,8 @@ export class Board {
       this.guard(() => {
         for (const f of [".boot0", ".boot1", ".boot2", ".boot3", ".bootcde"]) {
           const code = this.storageRead(f);
-          if (code !== undefined) this.uncaught(() => this.exec(code, f));
+          if (code !== undefined)
+            this.uncaught(() => this.exec(f === ".bootcde" ? sourceOf(code) : code, f));
         }
         const onInit = this.g.onInit;
         if (typeof onInit === "function") this.uncaught(() => this.call(onInit, []));

@@ -17,8 +17,8 @@ const stored = (b: Board, name: string) =>
   Buffer.from(b.load(`require("Storage").read(${JSON.stringify(name)})`) as string, "latin1");
 /**
  * What the board does with what npm run flash sent (--out): the Storage files, then load(), which
- * boots from .bootcde. That is the firmware tokenised (test/pretokenise.test.ts); the simulator
- * boots its source text instead, as Node cannot read the tokens.
+ * boots from .bootcde: the firmware tokenised (test/pretokenise.test.ts), which the simulator
+ * reads back as Espruino's lexer does.
  */
 function receive(b: Board, out: string) {
   const sent = readFileSync(out, "latin1"),
@@ -26,7 +26,6 @@ function receive(b: Board, out: string) {
   expect(sent).toMatch(/\nload\(\)\n$/);
   b.load(sent.replace(/load\(\)\n$/, ""));
   expect(stored(b, ".bootcde").toString("latin1")).toBe(bootCode(firmware));
-  b.setBootCode(firmware);
   b.reboot();
 }
 

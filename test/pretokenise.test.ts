@@ -7,6 +7,7 @@ import * as acorn from "acorn";
 import { describe, expect, it } from "vitest";
 import {
   bootCode,
+  detokenise,
   MIN_VERSION,
   pretokenise,
   RAW_INT0,
@@ -18,27 +19,6 @@ import {
   TOKENS,
 } from "../scripts/pretokenise.mjs";
 
-/** Tokenised text back to source, a space around each token: what Espruino's lexer reads. */
-function detokenise(tok: string): string {
-  const out: string[] = [];
-  for (let i = 0; i < tok.length;) {
-    const c = tok.charCodeAt(i++);
-    if (c === RAW_STRING8 || c === RAW_STRING16) {
-      let n = tok.charCodeAt(i++);
-      if (c === RAW_STRING16) n |= tok.charCodeAt(i++) << 8;
-      out.push(` ${JSON.stringify(tok.slice(i, i + n))} `);
-      i += n;
-    } else if (c === RAW_INT0) out.push(" 0 ");
-    else if (c === RAW_INT8) out.push(` ${(tok.charCodeAt(i++) << 24) >> 24} `);
-    else if (c === RAW_INT16) {
-      out.push(` ${((tok.charCodeAt(i) | (tok.charCodeAt(i + 1) << 8)) << 16) >> 16} `);
-      i += 2;
-    } else if (c >= TOKEN_BASE && c < TOKEN_BASE + TOKENS.length)
-      out.push(` ${TOKENS[c - TOKEN_BASE]} `);
-    else out.push(tok[i - 1]);
-  }
-  return out.join("");
-}
 const tree = (code: string) =>
   JSON.stringify(acorn.parse(code, { ecmaVersion: 5 }), (k, v) =>
     k === "start" || k === "end" || k === "raw" ? undefined : v
@@ -83,6 +63,12 @@ describe("pretokenise", () => {
     expect(pretokenise("a = [0, 1, 127, 128, 32767, 32768, 0x10, 1e3]")).toBe(
       "a=[\xd3,\xd4\x01,\xd4\x7f,\xd5\x80\x00,\xd5\xff\x7f,32768,\xd4\x10,1e3]"
     );
+  });
+  it("reads back a string left quoted as it stands, bytes a token would have included", () => {
+    // a degree sign (0xB0, a token's byte outside a string) beside a character past latin1: the string stays quoted
+    const js = 's = "\u00b0C \u0100" + "x" + 1';
+    expect(pretokenise(js)).toContain('"\u00b0C \u0100"');
+    expect(tree(detokenise(pretokenise(js)))).toBe(tree(js));
   });
   it(`the boot code stops an Espruino older than ${MIN_VERSION} with a message`, () => {
     const guard = bootCode("x()").split("\n")[0];
