@@ -3,7 +3,9 @@
 // the compiler that made it (kernels.json). `npm run build` rebuilds it where
 // arm-none-eabi-gcc is installed and fails if the bytes differ; it also builds
 // the ARM Linux test harness (dist/native/harness) that runs the blob under
-// qemu-arm, where arm-linux-gnueabihf-gcc is installed.
+// qemu-arm, where arm-linux-gnueabihf-gcc is installed. The base point table
+// the blob carries (basetable.h) is made here from noble's curve.
+import * as ed from "@noble/ed25519";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -39,12 +41,45 @@ export const ENTRIES = {
   ed_base: 12,
   ed_dsm: 16,
   ed_sign: 20,
-  ed_comb: 24,
-  b32_decode: 28,
+  b32_decode: 24,
 };
+export const BASE_TABLE = join(NATIVE, "basetable.h");
 
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");
+
+/**
+ * The words of the kernels' base point table: entry m (0..15) is the sum over
+ * the set bits j of m of 2^(64j) B, affine, in niels form (y + x, y - x,
+ * 2dxy, each reduced modulo p), 8 little-endian 32-bit words a coordinate.
+ */
+export function baseTableWords() {
+  const { p, d } = ed.Point.CURVE(),
+    mod = (v) => ((v % p) + p) % p,
+    teeth = [0n, 64n, 128n, 192n].map((e) => ed.Point.BASE.multiply(2n ** e)),
+    words = [];
+  for (let m = 0; m < 16; m++) {
+    let e = ed.Point.ZERO;
+    for (let j = 0; j < 4; j++) if (m & (1 << j)) e = e.add(teeth[j]);
+    const { x, y } = e.toAffine();
+    for (const v of [mod(y + x), mod(y - x), mod(2n * d * x * y)])
+      for (let l = 0n; l < 8n; l++) words.push(Number((v >> (32n * l)) & 0xffffffffn));
+  }
+  return words;
+}
+/** basetable.h: the table as assembler words, for kernels.c's base_table. */
+export function baseTableHeader() {
+  const words = baseTableWords().map((w) => "0x" + w.toString(16).padStart(8, "0")),
+    lines = [];
+  for (let i = 0; i < words.length; i += 8)
+    lines.push(`  ".word ${words.slice(i, i + 8).join(", ")}\\n"`);
+  return `/* Made by scripts/native.mjs (node scripts/native.mjs --update) from @noble/ed25519's base point B:
+   entry m = 0..15 is the sum over the set bits j of m of 2^(64j) B, affine, as niels (y + x, y - x,
+   2dxy, each reduced modulo p), 8 little-endian words a coordinate: 24 words an entry. */
+#define BASE_TABLE \\
+${lines.join(" \\\n")}
+`;
+}
 
 /** Checks a compiled object for anything that would not run as a flat blob at any address. */
 export function checkObject(obj) {
@@ -83,6 +118,10 @@ export function compileBlob(outDir = join(root, "dist/native")) {
 /** Rebuilds the blob where the toolchain is (failing on different bytes), then the harness where its compiler is. */
 export function buildNative({ log = console.log } = {}) {
   const meta = JSON.parse(readFileSync(join(NATIVE, "kernels.json"), "utf8"));
+  if (readFileSync(BASE_TABLE, "utf8") !== baseTableHeader())
+    throw new Error(
+      `${BASE_TABLE} is not the table of the curve's base point: run node scripts/native.mjs --update and commit it with the blob`
+    );
   const committed = readFileSync(BLOB);
   if (sha256(committed) !== meta.sha256 || committed.length !== meta.bytes)
     throw new Error(
@@ -120,6 +159,7 @@ export function buildNative({ log = console.log } = {}) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.argv.includes("--update")) {
     // after a change to kernels.c: the new blob and its record
+    writeFileSync(BASE_TABLE, baseTableHeader());
     const { bytes, version } = compileBlob();
     writeFileSync(BLOB, bytes);
     writeFileSync(

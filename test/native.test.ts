@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 // @ts-ignore: a build script
-import { BLOB, checkObject, compileBlob, ENTRIES } from "../scripts/native.mjs";
+import { baseTableWords, BLOB, checkObject, compileBlob, ENTRIES } from "../scripts/native.mjs";
 import { addressOf, machineFor, NativeMachine, nativeCallAt, nativeMissing } from "../sim/native";
 import { kernels, useNative } from "../targets/espruino/native";
 import { b32decode, b32encode } from "../src/base32";
@@ -72,6 +72,12 @@ describe("the blob", () => {
       throw new Error("rebuilding the blob needs: apt-get install gcc-arm-none-eabi");
     const { bytes } = compileBlob(mkdtempSync(join(tmpdir(), "pigeon-blob-")));
     expect(Buffer.compare(bytes, blob)).toBe(0);
+  });
+  it("carries the base point table of noble's curve in its code, once", () => {
+    const table = Buffer.from(new Uint32Array(baseTableWords()).buffer); // little-endian, as the Cortex-M4
+    expect(table.length).toBe(1536);
+    expect(blob.indexOf(table)).toBeGreaterThan(0);
+    expect(blob.indexOf(table, blob.indexOf(table) + 1)).toBe(-1);
   });
   it("the relocation check refuses an object that needs one", () => {
     // a checker that never fails would pass the test above too
@@ -210,13 +216,13 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
     }
   });
 
-  it("signing on the kernels makes the kernels' table only: the core's comb (6 KB) and its JavaScript state are never made", () => {
+  it("signing on the kernels never makes the core's comb (6 KB) or its JavaScript state", () => {
     // the tests above signed and multiplied by the base point through the binding alone
     expect(comb).toBeUndefined();
     const sig = new Uint8Array(64),
       kp = keypair(rnd.bytes(32));
     signBytes(kp, kp, 0, 96, sig);
-    expect(verifySignature(kp, 64, kp, 0, 96, sig, 0)).toBe(true); // verifying makes the state, but not the comb: ed_dsm takes the kernels' table
+    expect(verifySignature(kp, 64, kp, 0, 96, sig, 0)).toBe(true); // verifying makes the state, but not the comb: ed_dsm has the blob's table
     expect(comb).toBeUndefined();
   });
 
@@ -269,7 +275,7 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
     k.sq(o, a); // and the bound one does call the blob (the hook below counts it)
   });
 
-  it("a signing buffer grown when the variables are scattered is made again after E.defrag(), and the kernels sign", () => {
+  it("a message in pieces (its buffer grown while the variables were scattered) is signed from a copy made after E.defrag()", () => {
     // the emulated Pico rebooted over a log of 1.2 KB messages: its first message's buffer came out in pieces
     // an array first seen while the variables are scattered is in pieces (no address); one made before keeps its own
     let scattered = false,
@@ -296,14 +302,19 @@ describe.skipIf(!!missing)("kernels under qemu-arm, through the firmware's bindi
       kp = keypair(seed),
       m = rnd.bytes(1200);
     const withDefrag = board(true);
-    expect(withDefrag.sign(kp, m, 0, 100, sig)).toBe(true);
+    expect(withDefrag.sign(kp, m, 0, 100, sig)).toBe(true); // m is flat: signed in place
+    expect(defrags).toBe(0);
     scattered = true;
-    expect(withDefrag.sign(kp, m, 0, 1200, sig)).toBe(true);
+    const late = rnd.bytes(1200);
+    expect(withDefrag.sign(kp, late, 0, 1200, sig)).toBe(true);
     expect(defrags).toBe(1);
-    expect(toHex(sig)).toBe(toHex(ed.sign(m, seed)));
+    expect(toHex(sig)).toBe(toHex(ed.sign(late, seed)));
+    expect(withDefrag.sign(kp, late, 100, 900, sig)).toBe(true); // the copy is kept
+    expect(defrags).toBe(1);
+    expect(toHex(sig)).toBe(toHex(ed.sign(late.subarray(100, 1000), seed)));
     // a firmware without E.defrag (built to save flash): the JavaScript way, as for any array that is not flat
     scattered = true;
-    expect(board(false).sign(kp, m, 0, 1200, sig)).toBe(false);
+    expect(board(false).sign(kp, rnd.bytes(1200), 0, 1200, sig)).toBe(false);
   });
 
   it("Ed25519 on the kernels: RFC 8032 section 7.1", () => {

@@ -51,9 +51,7 @@ export function kernels(e: any, blob: () => string) {
     eb: any,
     ed: any,
     sg: any,
-    cb: any,
-    bd: any,
-    tab: Uint8Array | undefined;
+    bd: any;
   /**
    * The blob's address, with the kernels bound at it: E.nativeCall at an
    * address runs the code in flash in place (given the string as data it would
@@ -72,33 +70,19 @@ export function kernels(e: any, blob: () => string) {
       eb = f(12, 3);
       ed = f(16, 4);
       sg = f(20, 4);
-      cb = f(24, 1);
-      bd = e.nativeCall(a + 29, "int(int,int,int)");
+      bd = e.nativeCall(a + 25, "int(int,int,int)");
     }
     return a;
   };
-  /**
-   * The address of the kernels' base point table (1.5 KB: ed_comb makes it on
-   * first use, a quarter of the core's), or 0 when it is not flat or the blob is gone.
-   */
-  var table = function (): number {
-    var t;
-    if (!bind()) return 0;
-    if (!tab) {
-      if (!(t = ad((tab = fresh(1536))))) return 0;
-      cb(t);
-    }
-    return ad(tab);
-  };
-  // scratch for the kernels; verification's (P, win: 2 KB) only once something is verified
-  var io = new Uint8Array(64),
+  // scratch for the kernels: io holds a key and a signature, or two scalars and a point;
+  // verification's (P, win: 2 KB) only once something is verified
+  var io = new Uint8Array(160),
     P: Int32Array,
     win: Uint8Array,
-    sio: Uint8Array = new Uint8Array(576);
-  /** Addresses of the kernel's scratch arrays and the table, or 0 when one is not flat or the blob is gone. */
+    whole: Uint8Array | undefined;
+  /** Addresses of the kernel's scratch arrays, or 0 when one is not flat or the blob is gone. */
   var scratch = function (): any {
-    var t = table(),
-      a = ad(io),
+    var a = ad(io),
       b,
       c;
     if (!P) {
@@ -107,7 +91,7 @@ export function kernels(e: any, blob: () => string) {
     }
     b = ad(P);
     c = ad(win);
-    return t && a && b && c ? [a, t, b, c] : 0;
+    return bind() && a && b && c ? [a, b, c] : 0;
   };
   return {
     /** o = a * b on the core's limbs. */
@@ -134,29 +118,33 @@ export function kernels(e: any, blob: () => string) {
     },
     /** o[p..p+32) = encoding of [k]B (k: 32 bytes, secret); false when it did not run. */
     base: function (o: Uint8Array, p: number, k: Uint8Array) {
-      var t = table(),
-        a = ad(io);
-      if (!(t && a)) return false;
+      var a = ad(io);
+      if (!(bind() && a)) return false;
       io.set(k.subarray(0, 32), 32);
-      eb(a, a + 32, t);
+      eb(a, a + 32);
       o.set(io.subarray(0, 32), p);
       return true;
     },
     /** sig[0..64) = the signature of m[p..p+n) under the expanded key k (96 bytes); false when it did not run. */
     sign: function (k: Uint8Array, m: Uint8Array, p: number, n: number, sig: Uint8Array) {
-      var t = table(),
-        x = ad(K),
-        a;
-      if (sio.length < 160 + n) {
-        sio = undefined as any; // free to move
-        sio = fresh(n + 672);
+      var a = ad(io),
+        x = ad(m),
+        y = ad(K);
+      if (!x) {
+        // a message in pieces (its buffer grown while the variables were scattered: a board
+        // rebooted over a log of long messages) is signed from a copy made flat
+        if (!whole || whole.length < n) {
+          whole = undefined; // free to move
+          whole = fresh(n + 512);
+        }
+        whole.set(m.subarray(p, p + n));
+        x = ad(whole);
+        p = 0;
       }
-      a = ad(sio);
-      if (!(t && x && a)) return false;
-      sio.set(k);
-      sio.set(m.subarray(p, p + n), 160);
-      sg(a, n, t, x);
-      sig.set(sio.subarray(96, 160));
+      if (!(bind() && a && x && y)) return false;
+      io.set(k);
+      sg(a, x + p, n, y);
+      sig.set(io.subarray(96, 160));
       return true;
     },
     /** The core's b32decode, in C. */
@@ -174,7 +162,7 @@ export function kernels(e: any, blob: () => string) {
       copy(io, 32, sig, q, 32);
       for (i = 0; i < 4; i++) P.set(Q[i], 16 * i);
       P.set(D2, 64);
-      ed(s[0], s[2], s[1], s[3]);
+      ed(s[0], s[1], s[2]);
       copy(rv, 0, io, 0, 32);
       return true;
     },

@@ -3,9 +3,10 @@
  * JavaScript through E.nativeCall. One position-independent blob: no libc, no
  * global or static data, no calls the compiler makes on its own (memset,
  * memcpy, 64-bit division); scripts/native.mjs checks the object for that.
- * Constants the code needs (SHA-512's round constants, the base point table,
- * 2d) come from the caller's typed arrays. No branch and no memory index
- * depends on secret data: table entries are picked by masks.
+ * The base point table lies in the code (basetable.h); the other constants
+ * the code needs (SHA-512's round constants, 2d) come from the caller's typed
+ * arrays. No branch and no memory index depends on secret data: table
+ * entries are picked by masks.
  *
  * Inside, field elements are 8 words of 32 bits (radix 2^32), kept below
  * 2^256 and reduced modulo 2^256 - 38 = 2p; the JavaScript core's layout (16
@@ -17,14 +18,12 @@
  *   4  fe_sq(o, a)                o = a * a
  *   8  sha512_blocks(H, m, n, K)  n 128-byte blocks at m into H (Int32Array(16), high then low half of each word);
  *                                 K: Int32Array(176) as in src/sha512.ts (round constants from K[16])
- *   12 ed_base(out, k, tab)       out[0..32) = encoding of [k]B; k: 32 bytes; tab: the base point table of ed_comb
- *   16 ed_dsm(io, A, tab, tmp)    io[0..32) = encoding of [h]A' + [S]B, io = h | S (32 + 32 bytes);
- *                                 A: Int32Array(80) = X, Y, Z, T of A' (already negated), then 2d; tmp: 2048 bytes
- *   20 ed_sign(io, n, tab, K)     io[96..160) = Ed25519 signature of the n bytes at io[160..) under the expanded
+ *   12 ed_base(out, k)            out[0..32) = encoding of [k]B; k: 32 bytes
+ *   16 ed_dsm(io, A, tmp)         io[0..32) = encoding of [h]A' + [S]B, io = h | S (32 + 32 bytes);
+ *                                 A: Int32Array(80) = X, Y, Z, T of A' (already negated), then 2d; tmp: 1920 bytes
+ *   20 ed_sign(io, m, n, K)       io[96..160) = Ed25519 signature of the n bytes at m under the expanded
  *                                 key io[0..96) (a | prefix | A, as src/ed25519.ts keypair makes it): its sign whole
- *   24 ed_comb(tab)               tab (1536 bytes) = the base point table the others take: one comb of 4
- *                                 teeth, 16 niels points (not the core's 4 combs: a quarter of its size)
- *   28 b32_decode(out, s, n)      returns the bytes of the n base32 characters at s written to out, or -1
+ *   24 b32_decode(out, s, n)      returns the bytes of the n base32 characters at s written to out, or -1
  *                                 when they are not canonical (src/base32.ts b32decode)
  */
 #include <stdint.h>
@@ -44,10 +43,9 @@ typedef u32 fe[8];
 ENTRY_POINT void fe_mul(s32 *o, const s32 *a, const s32 *b);
 ENTRY_POINT void fe_sq(s32 *o, const s32 *a);
 ENTRY_POINT void sha512_blocks(s32 *H, const uint8_t *m, int n, const s32 *K);
-ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const u32 *tab);
-ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const u32 *tab, u32 *win);
-ENTRY_POINT void ed_sign(uint8_t *io, int n, const u32 *tab, const s32 *K);
-ENTRY_POINT void ed_comb(u32 *tab);
+ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k);
+ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, u32 *win);
+ENTRY_POINT void ed_sign(uint8_t *io, const uint8_t *m, int n, const s32 *K);
 ENTRY_POINT int b32_decode(uint8_t *out, const uint8_t *s, int n);
 __attribute__((naked, used)) static void entry(void) {
   __asm__ volatile(
@@ -57,7 +55,6 @@ __attribute__((naked, used)) static void entry(void) {
       "b.w ed_base\n"
       "b.w ed_dsm\n"
       "b.w ed_sign\n"
-      "b.w ed_comb\n"
       "b.w b32_decode\n");
 }
 
@@ -187,8 +184,8 @@ K_NOINLINE void fsqn(u32 *o, const u32 *a, int n) {
   while (--n > 0) fsq(o, o);
 }
 
-/* o = z^(p-2) = 1/z (inverse) or z^((p-5)/8); the chain of src/field.ts's pow */
-K_NOINLINE void fpow(u32 *o, const u32 *z, int inverse) {
+/* o = z^(p-2) = 1/z; the chain of src/field.ts's pow */
+K_NOINLINE void finv(u32 *o, const u32 *z) {
   fe a, b, t, t2, t3;
   fsq(a, z);           /* 2 */
   fsqn(t, a, 2);       /* 8 */
@@ -210,8 +207,8 @@ K_NOINLINE void fpow(u32 *o, const u32 *z, int inverse) {
   fmul(t3, t, t2);     /* 2^200 - 1 */
   fsqn(t, t3, 50);
   fmul(t3, t, b);      /* 2^250 - 1 */
-  fsqn(t, t3, inverse ? 5 : 2);
-  fmul(o, t, inverse ? a : z); /* 2^255 - 21 or 2^252 - 3 */
+  fsqn(t, t3, 5);
+  fmul(o, t, a); /* 2^255 - 21 */
 }
 
 /* 32 canonical little-endian bytes of a (fully reduced modulo p) */
@@ -308,7 +305,7 @@ K_NOINLINE void pzero(pt *p) {
 }
 K_NOINLINE void pencode(uint8_t *o, pt *p, tmps *w) {
   uint8_t xb[32];
-  fpow(w->h, p->z, 1);
+  finv(w->h, p->z);
   fmul(w->a, p->x, w->h);
   fmul(w->b, p->y, w->h);
   fpack(o, w->b);
@@ -316,9 +313,17 @@ K_NOINLINE void pencode(uint8_t *o, pt *p, tmps *w) {
   o[31] ^= (uint8_t)((xb[0] & 1) << 7);
 }
 
-/* The base point table (built by ed_comb, kept by the caller): entry m = sum over set bits j of m of
-   2^(64j) B, m = 0..15, as niels (y + x, y - x, 2dxy), 24 words each: one comb of 4 teeth, 1.5 KB. */
-#define NTAB_WORDS (16 * 24)
+/* The base point table (basetable.h: entry m = sum over set bits j of m of 2^(64j) B, m = 0..15, as
+   niels (y + x, y - x, 2dxy), 24 words each: one comb of 4 teeth, 1.5 KB). The blob has no data
+   section, so it lies in the code, right after the two instructions that return its address: in
+   flash on a board, where the variables a table in RAM would take are scarce. */
+#include "basetable.h"
+__attribute__((naked, noinline, used)) static const u32 *base_table(void) {
+  __asm__ volatile("adr.w r0, 1f\n"
+                   "bx lr\n"
+                   ".p2align 2\n"
+                   "1:\n" BASE_TABLE);
+}
 /* Entry m (secret) into q: every entry is read, the one wanted kept by a mask. */
 K_NOINLINE void pick(u32 *q, const u32 *tab, u32 m) {
   for (int l = 0; l < 24; l++) q[l] = 0;
@@ -352,7 +357,8 @@ ENTRY_POINT void fe_sq(s32 *o, const s32 *a) {
 }
 
 /* out[0..32) = encoding of [k]B, k secret: 63 doublings and 64 mixed additions on the table */
-K_NOINLINE void basemul(uint8_t *out, const uint8_t *k, const u32 *tab) {
+K_NOINLINE void basemul(uint8_t *out, const uint8_t *k) {
+  const u32 *tab = base_table();
   pt R;
   tmps w;
   pzero(&R);
@@ -362,11 +368,12 @@ K_NOINLINE void basemul(uint8_t *out, const uint8_t *k, const u32 *tab) {
   }
   pencode(out, &R, &w);
 }
-ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k, const u32 *tab) {
-  basemul(out, k, tab);
+ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k) {
+  basemul(out, k);
 }
 
-ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, const u32 *tab, u32 *win) {
+ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, u32 *win) {
+  const u32 *tab = base_table();
   pt R;
   tmps w;
   fe d2;
@@ -559,9 +566,8 @@ K_NOINLINE void mulAdd(uint8_t *r, const uint8_t *k, const uint8_t *a) {
   modL(r, X);
 }
 
-/* RFC 8032 signing of m = io[160..160+n) with the expanded key io[0..96) = a | prefix | A; R | S to io[96..160) */
-ENTRY_POINT void ed_sign(uint8_t *io, int n, const u32 *tab, const s32 *K) {
-  const uint8_t *m = io + 160;
+/* RFC 8032 signing of m[0..n) with the expanded key io[0..96) = a | prefix | A; R | S to io[96..160) */
+ENTRY_POINT void ed_sign(uint8_t *io, const uint8_t *m, int n, const s32 *K) {
   sha c;
   uint8_t h[64], r[32];
   sha_init(&c, K);
@@ -569,7 +575,7 @@ ENTRY_POINT void ed_sign(uint8_t *io, int n, const u32 *tab, const s32 *K) {
   sha_add(&c, m, (u32)n, K);
   sha_end(&c, h, K);
   reduce(r, h);
-  basemul(io + 96, r, tab); /* R = [r]B */
+  basemul(io + 96, r); /* R = [r]B */
   sha_init(&c, K);
   sha_add(&c, io + 96, 32, K);
   sha_add(&c, io + 64, 32, K);
@@ -578,98 +584,6 @@ ENTRY_POINT void ed_sign(uint8_t *io, int n, const u32 *tab, const s32 *K) {
   reduce(h, h); /* k = H(R | A | M) mod L */
   mulAdd(r, h, io); /* S = r + k a */
   for (int i = 0; i < 32; i++) io[128 + i] = r[i];
-}
-
-/* ---- the base point table: d, 2d, sqrt(-1), B, then 16 niels points ---- */
-
-K_NOINLINE void fsmall(u32 *o, u32 v) {
-  for (int i = 0; i < 8; i++) o[i] = i ? 0 : v;
-}
-K_NOINLINE int feq(const u32 *a, const u32 *b) {
-  uint8_t x[32], y[32];
-  int d = 0;
-  fpack(x, a);
-  fpack(y, b);
-  for (int i = 0; i < 32; i++) d |= x[i] ^ y[i];
-  return !d;
-}
-ENTRY_POINT void ed_comb(u32 *tab) {
-  fe d, d2, sqrtm1, t, zero, one, u, v, v3, x;
-  pt B, base[4], e;
-  tmps w;
-  uint8_t xb[32];
-  int j, m, l, i;
-  fsmall(zero, 0);
-  fsmall(one, 1);
-  /* d = -121665 / 121666, 2d, sqrt(-1) = 2^((p-1)/4) */
-  fsmall(t, 121666);
-  fpow(d, t, 1);
-  fsmall(t, 121665);
-  fmul(d, d, t);
-  fsub(d, zero, d);
-  fadd(d2, d, d);
-  fsmall(t, 2);
-  fpow(sqrtm1, t, 0);
-  fsq(sqrtm1, sqrtm1);
-  fadd(sqrtm1, sqrtm1, sqrtm1);
-  /* B: y = 4/5, x even (decode of 0x58 0x66 ... 0x66) */
-  fsmall(t, 5);
-  fpow(B.y, t, 1);
-  fsmall(t, 4);
-  fmul(B.y, B.y, t);
-  fsq(u, B.y); /* u = y^2 - 1, v = d y^2 + 1 */
-  fmul(v, u, d);
-  fsub(u, u, one);
-  fadd(v, v, one);
-  fsq(v3, v);
-  fmul(v3, v3, v);
-  fsq(x, v3);
-  fmul(x, x, v);
-  fmul(x, x, u); /* u v^7 */
-  fpow(x, x, 0);
-  fmul(x, x, v3);
-  fmul(x, x, u); /* u v^3 (u v^7)^((p-5)/8) */
-  fsq(t, x);
-  fmul(t, t, v);
-  if (!feq(t, u)) fmul(x, x, sqrtm1); /* public: the base point */
-  fpack(xb, x);
-  if (xb[0] & 1) fsub(x, zero, x);
-  fcopy(B.x, x);
-  fsmall(B.z, 1);
-  fmul(B.t, x, B.y);
-  /* base[j] = 2^(64j) B */
-  for (j = 0; j < 4; j++) {
-    fcopy(base[j].x, B.x);
-    fcopy(base[j].y, B.y);
-    fcopy(base[j].z, B.z);
-    fcopy(base[j].t, B.t);
-    for (i = 0; i < 64; i++) pdbl(&B, &w);
-  }
-  for (m = 0; m < 16; m++) {
-    u32 *q = tab + 24 * m;
-    pzero(&e);
-    for (j = 0; j < 4; j++)
-      if (m & (1 << j)) { /* public: the table is built from B alone */
-        u32 c[32];
-        fadd(c, base[j].y, base[j].x);
-        fsub(c + 8, base[j].y, base[j].x);
-        fmul(c + 16, base[j].t, d2);
-        fadd(c + 24, base[j].z, base[j].z);
-        padd(&e, c, c + 8, c + 16, c + 24, &w);
-      }
-    /* niels form of the affine point: y + x, y - x, 2dxy, each fully reduced */
-    fpow(t, e.z, 1);
-    fmul(u, e.x, t);
-    fmul(v, e.y, t);
-    fadd(w.c, v, u);
-    fsub(w.d, v, u);
-    fmul(w.e, u, v);
-    fmul(w.e, w.e, d2);
-    for (j = 0; j < 3; j++) {
-      fpack(xb, j == 0 ? w.c : j == 1 ? w.d : w.e);
-      for (l = 0; l < 8; l++) q[8 * j + l] = xb[4 * l] | ((u32)xb[4 * l + 1] << 8) | ((u32)xb[4 * l + 2] << 16) | ((u32)xb[4 * l + 3] << 24);
-    }
-  }
 }
 
 /* ---- base32 (Crockford, strict: src/base32.ts) ---- */
