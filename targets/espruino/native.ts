@@ -67,8 +67,8 @@ export function kernels(e: any, blob: () => string) {
       fm = f(0, 3);
       fs = f(4, 2);
       sb = f(8, 4);
-      eb = f(12, 3);
-      ed = f(16, 4);
+      eb = f(12, 2);
+      ed = f(16, 3);
       sg = f(20, 4);
       bd = e.nativeCall(a + 25, "int(int,int,int)");
     }
