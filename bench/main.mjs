@@ -322,10 +322,11 @@ if (want("import")) {
     return (Number(f[11]) + Number(f[12])) / 100; // utime and stime, in the kernel's 100 ticks a second
   };
   /**
-   * `pigeon import` of a bundle into a store (on every core, or on `cores`): its messages per
-   * second, the peak resident memory, and the CPU it got: the cores it used on average (fewer
-   * than it has on a loaded machine) and its main thread's CPU time a message (what the worker
-   * threads cannot take over: reading, the chain rules, the store's writes).
+   * `pigeon import` of a bundle into a store (on every core, or on `cores`), as a user runs it
+   * (bin/pigeon.mjs, which starts the CLI in a node of its own): its messages per second, the
+   * CLI's peak resident memory, and the CPU it got: the cores it used on average (fewer than it
+   * has on a loaded machine) and its main thread's CPU time a message (what the worker threads
+   * cannot take over: reading, the chain rules, the store's writes).
    */
   const timedImport = async (b, store, cores) => {
     const t0 = performance.now();
@@ -336,7 +337,7 @@ if (want("import")) {
       const p = spawn(
         "node",
         [
-          join(root, "dist/pigeon-cli.mjs"),
+          join(root, "bin/pigeon.mjs"),
           "import",
           b.path,
           "--store",
@@ -345,12 +346,16 @@ if (want("import")) {
         ],
         { stdio: "ignore" }
       );
+      let cli = 0; // the launcher's child, once it has started it
       const poll = setInterval(() => {
         try {
-          const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
+          if (!cli)
+            cli = Number(readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, "utf8").trim()) || 0;
+          if (!cli) return;
+          const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${cli}/status`, "utf8"));
           if (m) peak = Math.max(peak, Number(m[1]));
-          cpu = cpuSeconds(`/proc/${p.pid}/stat`);
-          main = cpuSeconds(`/proc/${p.pid}/task/${p.pid}/stat`);
+          cpu = cpuSeconds(`/proc/${cli}/stat`);
+          main = cpuSeconds(`/proc/${cli}/task/${cli}/stat`);
         } catch {}
       }, 20);
       p.on("close", (c) => (clearInterval(poll), done(c)));

@@ -14,7 +14,7 @@ const root = new URL("..", import.meta.url).pathname;
 export async function viewerBench(image) {
   const r = { "viewer.htmlBytes": statSync(join(root, "dist/viewer.html")).size };
   const v0 = performance.now();
-  const cli = spawnSync("node", [join(root, "dist/pigeon-cli.mjs"), "verify", image, "--json"], {
+  const cli = spawnSync("node", [join(root, "bin/pigeon.mjs"), "verify", image, "--json"], {
     encoding: "utf8",
     maxBuffer: 1 << 26,
   });

@@ -1,6 +1,5 @@
 // The collector's tool: `pigeon <command>`.
 import { writeFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
 import { formatHave, formatRanges, mergeHave } from "../host/have";
 import { checkReceipts, readReceipt, receiptDepths, type Receipt } from "../host/receipt";
 import { progress } from "./progress";
@@ -518,9 +517,6 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-// A small young generation: an import makes much short-lived garbage and keeps little, and
-// V8's default (16 MB semi-spaces) would hold about 40 MB more for no gain in speed.
-setFlagsFromString("--max-semi-space-size=2");
 // Output to a pipe is written at once, as to a file: a million CSV rows are not queued in memory,
 // and none is lost at exit. (Node's own streams do this for files and terminals; for pipes it
 // needs the handle's setBlocking.)

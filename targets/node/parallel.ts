@@ -125,7 +125,7 @@ export class ParallelChecks implements Checks {
       for (let k = 0; k < this.cores; k++) {
         const { port1, port2 } = new MessageChannel();
         const data: CheckerData = { port: port2, signal: this.signal };
-        // a small young generation, as the main thread has (cli.ts): a checker keeps nothing between batches
+        // a small young generation (a thread's is sized when it starts): a checker keeps nothing between batches
         const worker = new Worker(join(projectRoot(), "dist", "pigeon-checker.mjs"), {
           workerData: data,
           transferList: [port2],
