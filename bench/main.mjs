@@ -332,7 +332,8 @@ if (want("import")) {
     const t0 = performance.now();
     let peak = 0,
       cpu = 0,
-      main = 0;
+      main = 0,
+      cli = 0; // the launcher's child (the CLI's node), once it has started it
     const code = await new Promise((done) => {
       const p = spawn(
         "node",
@@ -346,7 +347,6 @@ if (want("import")) {
         ],
         { stdio: "ignore" }
       );
-      let cli = 0; // the launcher's child, once it has started it
       const poll = setInterval(() => {
         try {
           if (!cli)
@@ -361,6 +361,8 @@ if (want("import")) {
       p.on("close", (c) => (clearInterval(poll), done(c)));
     });
     if (code !== 0) throw new Error(`import bench: the import of ${b.path} failed`);
+    if (!cli)
+      throw new Error("import bench: no figures: the CLI's node was never seen under the launcher");
     const seconds = (performance.now() - t0) / 1000;
     return {
       perSec: b.messages / seconds,
