@@ -339,9 +339,9 @@ describe("card log index", () => {
             `"${"\u{1F426}".repeat(128)}"`,
           ])
         : [["temp_c", `"${d}"`]];
-    const { texts } = signFeed(300, new Uint8Array(32).fill(3), big);
+    const { author, texts } = signFeed(300, new Uint8Array(32).fill(3), big);
     const disk = new MemDisk();
-    createLog(disk, "B.LOG", texts[0].slice(7, 68), 500, 5);
+    createLog(disk, "B.LOG", author, 500, 5);
     let log = openLog(disk, "B.LOG");
     for (const t of texts.slice(0, 151)) appendText(log, t);
     expect(log.indexed).toBe(120); // both written once the record was whole
