@@ -10,7 +10,7 @@ import { createImage } from "../sim/card/image";
 import { readCard } from "../sim/card/read";
 import { loggerBoard } from "../sim/loggerboard";
 import { SimLine } from "../sim/serial";
-import { answer, rebuild } from "../src/link";
+import { answer, frameBytes, rebuild } from "../src/link";
 import { memoryHolder, Verifier } from "../targets/host/chain";
 import { depthRanges } from "../targets/host/have";
 import { pullFeed } from "../targets/host/pull";
@@ -47,7 +47,7 @@ async function main() {
     const got = await read(ms),
       lines = (part + (got ?? "")).split("\r\n");
     part = lines.pop()!;
-    for (const l of lines) if (answer(l)?.[1] === "M") frames.push(answer(l)![4]);
+    for (const l of lines) if (answer(l)?.[1] === "B") frames.push(frameBytes(answer(l)!)!);
     return got;
   };
   const t0 = board.elapsed;
@@ -66,7 +66,7 @@ async function main() {
     throw new Error(
       `link bench: pulled ${pulled.messages} of ${texts.length}, ${v.report.refusals.length} refused`
     );
-  const recordBytes = frames.reduce((s, f) => s + Buffer.from(f, "base64").length, 0);
+  const recordBytes = frames.reduce((s, f) => s + f.length, 0);
   // the host's side alone: rebuilding the frames' messages (no verifying)
   const author = pulled.identity,
     ids = new Map<number, string>();

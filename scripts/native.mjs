@@ -42,6 +42,8 @@ export const ENTRIES = {
   ed_dsm: 16,
   ed_sign: 20,
   b32_decode: 24,
+  wire_page: 28,
+  frame_escape: 32,
 };
 export const BASE_TABLE = join(NATIVE, "basetable.h");
 

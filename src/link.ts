@@ -15,9 +15,9 @@
 // the texts (rebuild). On Espruino the byte work is native: E.toString, btoa,
 // E.CRC32, and String split/indexOf/substr.
 import { b32decode } from "./base32";
-import { esp } from "./engine";
 import { certificatePath, lipmaa } from "./lipmaa";
 import { compose, File, Log, number, part, parts, rec, records, text } from "./log";
+import { bytesInto, esp } from "./engine";
 import { decimal } from "./message";
 
 declare var btoa: (s: string) => string, atob: (s: string) => string;
@@ -29,8 +29,36 @@ var W_PREV = 1,
   W_LIPMAA = 2,
   W_SAME = 4,
   W_DEPTH = 8;
-var FRAME = 480; // bytes of wire records a frame holds before it is sent (640 characters of base64)
+var FRAME = 600; // bytes of wire records a frame holds at most (a longer record has a frame of its own)
+var ESCAPE_ROOM = 80; // room after them for the kernel to escape in place (more escapes: escape() does it)
 var BUDGET_MS = 500; // an answer ends after the frame that passes this, so the board's timers run between answers
+var SHAPE_MAX = 255; // the longest shape kept for the record after (a longer one: that record is sent whole)
+// the state wire() shares with the kernel (kernels.c wire_page): the words of io, and the shape of the record before
+var IO_AT = 0,
+  IO_END = 1,
+  IO_COUNT = 2,
+  IO_FROM = 3,
+  IO_LEFT = 4,
+  IO_LEN = 5,
+  IO_CAP = 6,
+  IO_HF = 7,
+  IO_HL = 8,
+  IO_RUN = 9,
+  IO_NEXT = 10;
+var KERNEL_DEPTHS = 1073741824; // 2^30: the kernel takes logs whose depths are all below this
+/** The bytes a frame escapes (the escape first), each sent as ESC and the byte XOR 0x40: line ends, XON/XOFF, NUL. */
+var ESCAPED = "\x1b\x00\n\r\x11\x13";
+
+/** Kernels that make frames (kernels.c), where the board has them: a page's wire records as wire() makes them, and a frame's escapes as escape() makes them (-1: no room). */
+export interface FrameKernels {
+  wire(io: Int32Array, b: Uint8Array, out: Uint8Array, shape: Uint8Array): number;
+  escape(b: Uint8Array, n: number): number;
+}
+var kernels: FrameKernels | null = null;
+/** Binds the kernels (null: JavaScript alone, as where there are none). */
+export function setFrameKernels(k: FrameKernels | null) {
+  kernels = k;
+}
 
 // ---- checks ----
 var table: Int32Array | null = null;
@@ -57,6 +85,27 @@ function hex8(n: number): string {
 /** A line with its check: the text, a space, and the CRC-32 of the text in 8 lower-case hex digits. */
 export function checked(t: string): string {
   return t + " " + hex8(crc32(t));
+}
+
+/** A frame's bytes (a byte string) made fit for a console line: each byte of ESCAPED becomes ESC and it XOR 0x40. */
+export function escape(s: string): string {
+  for (var i = 0, c; i < ESCAPED.length; i++)
+    if (s.indexOf((c = ESCAPED.charAt(i))) >= 0)
+      s = s.split(c).join("\x1b" + String.fromCharCode(c.charCodeAt(0) ^ 64));
+  return s;
+}
+/** The bytes of an escaped frame, or null when an ESC is not followed by what escape() makes. */
+export function unescape(s: string): string | null {
+  var p = s.split("\x1b"),
+    out = p[0],
+    i,
+    c;
+  for (i = 1; i < p.length; i++) {
+    c = String.fromCharCode(p[i].charCodeAt(0) ^ 64);
+    if (!p[i] || ESCAPED.indexOf(c) < 0) return null;
+    out += c + p[i].substring(1);
+  }
+  return out;
 }
 
 // ---- the request ----
@@ -112,29 +161,31 @@ export function serve(
     base,
     path: number[],
     i: number,
-    count = 0,
-    next,
     lost = function (page: number, why: string) {
       say("LOST " + page + " " + why);
     };
-  // the answer's state and its helpers live as long as the answer: a board holds none of it between pulls
-  var frame = "",
+  // the answer's state lives as long as the answer: a board holds none of it between pulls. The frame
+  // being filled (len bytes, inFrame records), what the host holds (hf..hl; none: hf > hl), this answer's
+  // run of depths (runFrom..expected), the shape of the record before, and the records left to send
+  var out = new Uint8Array(FRAME + ESCAPE_ROOM),
+    len = 0,
     inFrame = 0,
     frames = 0,
     over = false,
-    started: number;
-  // what the host holds (the have-line's depths; none: hf > hl), and what this answer sent: a run of depths and the path's
-  var hf = 0,
+    started: number,
+    hf = 0,
     hl = -1,
     runFrom = 0,
     expected = 0,
-    sentPath: number[] = [],
-    shape = "";
+    shape = new Uint8Array(SHAPE_MAX + 1),
+    left = 0,
+    io: Int32Array;
   function say(t: string) {
     print(checked(MAGIC + tag + " " + t));
   }
+  // spec/link.md L2: a link is left out only when the host holds its message or this run sent it
   function known(t: number): boolean {
-    return (t >= hf && t <= hl) || (t >= runFrom && t < expected) || sentPath.indexOf(t) >= 0;
+    return (t >= hf && t <= hl) || (t >= runFrom && t < expected);
   }
   /** b[p .. p+n) as a byte string. */
   function bytes(b: Uint8Array, p: number, n: number): string {
@@ -147,33 +198,24 @@ export function serve(
     for (; d >= 128; d = Math.floor(d / 128)) s += String.fromCharCode(128 + (d % 128));
     return s + String.fromCharCode(d);
   }
-  /** The wire record (a byte string) of the card record at r[p..], the message at depth d. */
-  function wire(r: Uint8Array, p: number, d: number): string {
+  /**
+   * The wire record of the card record at r[p..], the message at depth d, into the frame (kernels.c
+   * wire_page makes the same bytes). When the frame is full it is sent first; then, if the answer is
+   * past its time and mayStop, the record is not taken and this returns true.
+   */
+  function wire(r: Uint8Array, p: number, d: number, mayStop: boolean): boolean | void {
     parts(r, p);
-    var s = bytes(r, p, part.end - p),
-      b = part.body - p,
+    var s = bytes(r, part.kind, part.end - part.kind),
+      k = part.body - part.kind,
       head = 0,
-      links = "",
-      l = lipmaa(d),
-      lines,
+      lines = s.substring(k).split("\n"),
       i,
       c,
       v,
       q,
-      sh,
-      values = "",
-      same;
-    if (part.prev >= 0 && !known(d - 1)) {
-      head |= W_PREV;
-      links += s.substr(part.prev - p, 32);
-    }
-    if (part.lipmaa >= 0 && !known(l!)) {
-      head |= W_LIPMAA;
-      links += s.substr(part.lipmaa - p, 32);
-    }
-    // the shape: the kind, then each key, marked when its value is a string; values: each value (a string's content) and LF
-    sh = s.substring(part.kind - p, b);
-    lines = s.substring(b).split("\n");
+      w,
+      sh = s.substring(0, k), // the shape: the kind, then LF, each key and a quote when its value is a string
+      values = ""; // each value (a string's without its quotes) and LF
     for (i = 0; i < lines.length - 1; i++) {
       c = lines[i].indexOf(":");
       v = lines[i].substr(c + 1);
@@ -181,43 +223,82 @@ export function serve(
       sh += "\n" + lines[i].substr(0, c) + (q ? '"' : "");
       values += (q ? v.substr(1, v.length - 2) : v) + "\n";
     }
-    same = sh == shape;
-    shape = sh;
-    if (d != expected) {
-      head |= W_DEPTH;
-      runFrom = d;
-    }
-    expected = d + 1;
-    return (
-      String.fromCharCode(head | (same ? W_SAME : 0)) +
+    if (sh.length > SHAPE_MAX) sh = "";
+    if (sh && sh.length == shape[0] && sh == bytes(shape, 1, shape[0])) head = W_SAME;
+    if (part.prev >= 0 && !known(d - 1)) head |= W_PREV;
+    if (part.lipmaa >= 0 && !known(lipmaa(d)!)) head |= W_LIPMAA;
+    if (d != expected) head |= W_DEPTH;
+    w =
+      String.fromCharCode(head) +
       (head & W_DEPTH ? varint(d) : "") +
-      links +
-      s.substr(part.sig - p, 64) +
-      (same
+      (head & W_PREV ? bytes(r, part.prev, 32) : "") +
+      (head & W_LIPMAA ? bytes(r, part.lipmaa, 32) : "") +
+      bytes(r, part.sig, 64) +
+      (head & W_SAME
         ? values
-        : String.fromCharCode(b - (part.kind - p)) +
-          s.substring(part.kind - p, b) +
-          String.fromCharCode((s.length - b) & 255, (s.length - b) >> 8) +
-          s.substring(b))
-    );
+        : String.fromCharCode(k) +
+          s.substring(0, k) +
+          String.fromCharCode((s.length - k) & 255, (s.length - k) >> 8) +
+          s.substring(k));
+    if (len + w.length > FRAME) {
+      flush();
+      if (over && mayStop) return true;
+      if (w.length > out.length) out = new Uint8Array(w.length);
+    }
+    bytesInto(w, out, len);
+    len += w.length;
+    inFrame++;
+    if (head & W_DEPTH) runFrom = d;
+    expected = d + 1;
+    shape[0] = sh.length;
+    bytesInto(sh, shape, 1);
+  }
+  /**
+   * walk()'s batch where the kernel is: the records of page b from at on (at.i of n) into frames as
+   * wire() would, the frame sent each time it is full; the kernel leaves a record it does not take to wire().
+   */
+  function batch(b: Uint8Array, at: { p: number; i: number }, e: number, n: number): boolean {
+    var r;
+    io[IO_AT] = at.p;
+    io[IO_END] = e;
+    io[IO_COUNT] = n - at.i;
+    io[IO_LEFT] = left;
+    io[IO_LEN] = len;
+    io[IO_RUN] = runFrom;
+    io[IO_NEXT] = expected;
+    for (;;) {
+      r = kernels!.wire(io, b, out, shape);
+      inFrame += left - io[IO_LEFT];
+      left = io[IO_LEFT];
+      len = io[IO_LEN];
+      runFrom = io[IO_RUN];
+      expected = io[IO_NEXT];
+      if (r != 1) break;
+      flush();
+      if (over) return true;
+      io[IO_LEN] = 0;
+    }
+    at.p = io[IO_AT];
+    at.i = n - io[IO_COUNT];
+    return r == 2;
   }
   function flush() {
     if (!inFrame) return;
-    say("M " + frames++ + " " + inFrame + " " + btoa(frame));
-    frame = "";
-    inFrame = 0;
+    var n = kernels ? kernels.escape(out, len) : -1;
+    say(
+      "B " +
+        frames++ +
+        " " +
+        inFrame +
+        " " +
+        (n < 0 ? escape(bytes(out, 0, len)) : bytes(out, 0, n))
+    );
+    len = inFrame = 0;
     over = clock() - started > BUDGET_MS;
-  }
-  function add(w: string) {
-    frame += w;
-    inFrame++;
-    if (frame.length >= FRAME) flush();
   }
   if (check != hex8(crc32(requestText(tag, have, from, max))))
     return say("AGAIN the request was garbled: its check does not match");
   if (!log) return say("ERR " + why);
-  hf = 0;
-  hl = -1;
   if (
     f.length &&
     (f.length != 3 ||
@@ -240,7 +321,7 @@ export function serve(
   );
   started = clock();
   from = Math.min(Math.max(from, log.first), log.next);
-  runFrom = expected = next = from;
+  runFrom = expected = from;
   // below from: what the host holds, else the log's first depth; the path from there up to from comes first
   base = hl >= hf ? hl : log.first - 1;
   if (from > base + 1 && from < log.next) {
@@ -252,29 +333,34 @@ export function serve(
           reader,
           path[i],
           function (r, p, d) {
-            if (d == path[i]) {
-              add(wire(r, p, d));
-              sentPath.push(d);
-            }
+            if (d == path[i]) wire(r, p, d, false);
             return true;
           },
           lost
         );
   }
-  if (max > 0 && from < log.next)
+  left = Math.min(max, 1e9);
+  if (kernels && log.next <= KERNEL_DEPTHS) {
+    // the kernel's words: depths below 2^30, what the host holds clipped to them
+    io = new Int32Array(11);
+    io[IO_CAP] = FRAME;
+    io[IO_FROM] = from;
+    io[IO_HF] = Math.min(hf, KERNEL_DEPTHS);
+    io[IO_HL] = Math.min(hl, KERNEL_DEPTHS);
+  }
+  if (left > 0 && from < log.next)
     records(
       log,
       reader,
       from,
       function (r, p, d) {
-        add(wire(r, p, d));
-        next = d + 1;
-        return ++count >= max || over;
+        return wire(r, p, d, true) || --left <= 0;
       },
-      lost
+      lost,
+      io! && batch
     );
   flush();
-  say("END " + frames + " " + decimal(next));
+  say("END " + frames + " " + decimal(left < Math.min(max, 1e9) ? expected : from));
 }
 
 // ---- the host: answer lines and wire records ----
@@ -361,18 +447,30 @@ function fill(
   return { body: new Uint8Array(out), end: o };
 }
 /**
- * Rebuilds the messages of a frame's wire records (the bytes of its base64,
- * b64) and gives each text and depth to put, in order, before the next is
- * read (so put can note its id for the links of the records after it).
- * Returns "" or why the frame cannot be read.
+ * The bytes (a byte string) of the frame in an answer line's words (answer()):
+ * B's escaped bytes, or M's base64 (boards before the B frame); null when they
+ * cannot be read.
+ */
+export function frameBytes(a: string[]): string | null {
+  if (a[1] == "B") return unescape(a.slice(4).join(" "));
+  try {
+    return atob(a[4]);
+  } catch (e) {
+    return null;
+  }
+}
+/**
+ * Rebuilds the messages of a frame's wire records (its bytes, s: frameBytes())
+ * and gives each text and depth to put, in order, before the next is read (so
+ * put can note its id for the links of the records after it). Returns "" or
+ * why the frame cannot be read.
  */
 export function rebuild(
   st: Rebuilding,
-  b64: string,
+  s: string,
   put: (text: string, depth: number) => void
 ): string {
-  var s,
-    b,
+  var b,
     n,
     o = 0,
     head,
@@ -386,11 +484,6 @@ export function rebuild(
     kind,
     body,
     f;
-  try {
-    s = atob(b64);
-  } catch (e) {
-    return "its base64 is not valid";
-  }
   n = s.length;
   b = new Uint8Array(n);
   for (o = 0; o < n; o++) b[o] = s.charCodeAt(o);

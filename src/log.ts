@@ -809,6 +809,10 @@ function image(log: Log, f: File, page: number): Uint8Array | null {
   return readPage(log, f, page) < 0 ? null : slot;
 }
 
+/** walk()'s way to take a page's records many at a time; at is where it is on the page. */
+export type Batch = (b: Uint8Array, at: { p: number; i: number }, e: number, n: number) => boolean;
+var cursor = { p: 0, i: 0 }; // batch's place on a page
+
 /** The loss of a record that ran on from startPage but stops before page. */
 function brokeOff(depth: number, startPage: number, page: number): string {
   return (
@@ -825,14 +829,18 @@ function brokeOff(depth: number, startPage: number, page: number): string {
  * during the call), in order, until fn returns true; a record whose append was
  * cut never appears. What the card lost since it was written goes to
  * lose(page, why), and the records around it are read: a garbled page, a
- * damaged record, a record whose pages broke, a file cut short.
+ * damaged record, a record whose pages broke, a file cut short. batch, where
+ * given, may take records of a page as fn would, many at a time (a kernel):
+ * batch(b, at, e, n) gets the page's records from at.p on (the at.i-th of n;
+ * the data ends at e), moves at past those it took, and returns true to stop.
  */
 function walk(
   log: Log,
   f: File,
   page: number,
   fn: (b: Uint8Array, p: number, depth: number) => boolean | void,
-  lose: (page: number, why: string) => void
+  lose: (page: number, why: string) => void,
+  batch?: Batch
 ) {
   // declared first: Espruino does not hoist a function declared in a function body
   function emit(r: Uint8Array, p: number, d: number, at: number) {
@@ -895,6 +903,13 @@ function walk(
       want = 0;
     }
     for (i = 0; i < b[S_COUNT]; i++, p += len) {
+      if (batch) {
+        cursor.p = p;
+        cursor.i = i;
+        if (batch(b, cursor, e, b[S_COUNT])) return;
+        p = cursor.p;
+        if ((i = cursor.i) >= b[S_COUNT]) break;
+      }
       len = get(b, p + R_LEN, 2);
       if (len >= R_MIN && p + len <= e) {
         if (emit(b, p, get(b, p + R_DEPTH, 7), page)) return;
@@ -958,12 +973,50 @@ export function appendMessage(log: Log, b: Uint8Array, n: number): string {
   return "";
 }
 
-/** The last page whose depth (spec/card.md) is at most d (depths ascending), by bisection. */
-function pageOf(log: Log, f: File, d: number): number {
+/** The last of n index entries at b[0..] whose depth is at most d (the first's is), by bisection. */
+function lastEntry(b: Uint8Array, n: number, d: number): number {
   var lo = 0,
-    hi = log.page,
+    hi = n - 1,
+    mid;
+  while (lo < hi) {
+    mid = (lo + hi + 1) >> 1;
+    if (get(b, I_ENTRY * mid, 7) > d) hi = mid - 1;
+    else lo = mid;
+  }
+  return lo;
+}
+/**
+ * The last page whose depth (spec/card.md) is at most d (depths ascending).
+ * The index gives it without reading pages: the tail and the entries waiting
+ * in memory, else the index sectors, bisected (one sector read each, where a
+ * page costs two). A page whose index entry is missing or garbled leaves it
+ * to a bisection of the pages.
+ */
+function pageOf(log: Log, f: File, d: number, byPages?: boolean): number {
+  var lo = 0,
+    hi,
     mid,
     k;
+  if (!byPages && !log.broken && log.indexed + log.waiting == log.page) {
+    k = pageDepth(log.tail);
+    if (k >= 0 && k <= d) return log.page;
+    if (log.waiting && get(log.index, 0, 7) <= d)
+      return log.indexed + lastEntry(log.index, log.waiting, d);
+    hi = log.indexed / INDEX_ENTRIES - 1;
+    if (hi >= 0 && readIndex(log, 0) && get(sec, 0, 7) <= d) {
+      for (k = 0; lo < hi;) {
+        mid = (lo + hi + 1) >> 1;
+        if (!readIndex(log, (k = mid))) break;
+        if (get(sec, 0, 7) > d) hi = mid - 1;
+        else lo = mid;
+      }
+      // sec holds index sector k, read last
+      if (lo == hi && (k == lo || readIndex(log, lo)))
+        return lo * INDEX_ENTRIES + lastEntry(sec, INDEX_ENTRIES, d);
+    }
+  }
+  lo = 0;
+  hi = log.page;
   while (lo < hi) {
     mid = (lo + hi + 1) >> 1;
     k = readPage(log, f, mid) < 0 ? -1 : pageDepth(slot);
@@ -1003,13 +1056,15 @@ export function find(log: Log, f: File, d: number): string | undefined {
  * The records of the log from depth from on, as they lie on the card: fn(b, p,
  * depth) gets each one's bytes at b[p..] (valid during the call) until it
  * returns true. What the card lost goes to bad(page, why), as with each().
+ * batch (walk's) takes records as fn would, passing over those below from.
  */
 export function records(
   log: Log,
   f: File,
   from: number,
   fn: (b: Uint8Array, p: number, depth: number) => boolean | void,
-  bad: (page: number, why: string) => void
+  bad: (page: number, why: string) => void,
+  batch?: Batch
 ) {
   walk(
     log,
@@ -1018,7 +1073,8 @@ export function records(
     function (r, p, d) {
       if (d >= from) return fn(r, p, d);
     },
-    bad
+    bad,
+    batch
   );
 }
 

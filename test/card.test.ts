@@ -329,6 +329,32 @@ describe("card log index", () => {
     expect(again.indexed).toBe(120);
     expect(all(disk, again)).toEqual(FEED);
   });
+  it("finds a depth's page from the index: one sector read a step, not two pages; a garbled index sector or entry leaves it to the pages", () => {
+    const disk = new MemDisk();
+    createLog(disk, "K.LOG", AUTHOR, 500, 5);
+    const log = openLog(disk, "K.LOG");
+    for (const t of FEED) appendText(log, t);
+    expect(log.indexed).toBe(120); // two index sectors, and pages waiting in memory
+    expect(log.waiting).toBeGreaterThan(0);
+    const f = disk.openFile("K.LOG", "r")!;
+    // every depth, from the log as appended and as mounted (its waiting entries read from the pages)
+    for (const l of [log, openLog(disk, "K.LOG")]) {
+      const reads = disk.reads;
+      for (let d = 0; d < FEED.length; d++) expect(find(l, f, d), `depth ${d}`).toBe(FEED[d]);
+      // the page and the walk from it read 4 to 6 sectors; a bisection of the pages alone read 18 a find
+      expect((disk.reads - reads) / FEED.length).toBeLessThan(8);
+    }
+    // index sector 1 garbled: the depths it covers are found by the pages
+    const at = 512 * 2 + 100;
+    disk.files.get("K.LOG")![at] ^= 1;
+    for (let d = 0; d < FEED.length; d += 7) expect(find(log, f, d), `depth ${d}`).toBe(FEED[d]);
+    disk.files.get("K.LOG")![at] ^= 1;
+    // an entry in memory that names a page past its depth (as if the card changed under it)
+    const depth = log.index[0];
+    log.index[0] = 255;
+    for (let d = 0; d < FEED.length; d += 7) expect(find(log, f, d), `depth ${d}`).toBe(FEED[d]);
+    log.index[0] = depth;
+  });
   it("keeps more than a sector's worth of pages waiting while one record runs on over them", () => {
     // depth 150 is about as long as a message can be (64 entries of 90-character keys and 128 4-byte
     // characters: 39 KB, some 80 pages), sealed while the 50 pages before it wait

@@ -8,6 +8,7 @@ import { copy } from "../../src/engine";
 import { setNative } from "../../src/ed25519";
 import { Gf, jsMul, makeField, setField } from "../../src/field";
 import { K } from "../../src/_sha2";
+import { setFrameKernels } from "../../src/link";
 import { blocks, H, setBlocks } from "../../src/sha512";
 
 /** Boards whose CPU runs the blob: STM32F4 (Pico, WiFi) and nRF52 (Puck.js, Pixl.js, Bangle.js, MDBT42Q, Jolt.js). */
@@ -51,7 +52,9 @@ export function kernels(e: any, blob: () => string) {
     eb: any,
     ed: any,
     sg: any,
-    bd: any;
+    bd: any,
+    wp: any,
+    fe: any;
   /**
    * The blob's address, with the kernels bound at it: E.nativeCall at an
    * address runs the code in flash in place (given the string as data it would
@@ -71,6 +74,8 @@ export function kernels(e: any, blob: () => string) {
       ed = f(16, 3);
       sg = f(20, 4);
       bd = e.nativeCall(a + 25, "int(int,int,int)");
+      wp = e.nativeCall(a + 29, "int(int,int,int,int)");
+      fe = e.nativeCall(a + 33, "int(int,int,int)");
     }
     return a;
   };
@@ -153,6 +158,19 @@ export function kernels(e: any, blob: () => string) {
         y = ad(s);
       return bind() && x && y ? bd(x, y + p, n) : jsDecode(s, p, n, out);
     },
+    /** src/link.ts's wire records of a page's card records (kernels.c wire_page); 3, the JavaScript way, when an array is not flat. */
+    wire: function (io: Int32Array, b: Uint8Array, out: Uint8Array, shape: Uint8Array) {
+      var w = ad(io),
+        x = ad(b),
+        y = ad(out),
+        z = ad(shape);
+      return bind() && w && x && y && z ? wp(w, x, y, z) : 3;
+    },
+    /** src/link.ts's escapes of b[0..n), in place (kernels.c frame_escape): the new length, or -1 (no room, or not flat). */
+    escape: function (b: Uint8Array, n: number) {
+      var x = ad(b);
+      return bind() && x ? fe(x, n, b.length) : -1;
+    },
     /** rv = encoding of [h]Q + [S]B, Q (extended, Z = 1) and 2d in the core's limbs, S at sig[q..q+32). */
     dsm: function (rv: Uint8Array, h: Uint8Array, sig: Uint8Array, q: number, Q: Gf[], D2: Gf) {
       var s = scratch(),
@@ -191,5 +209,6 @@ export function useNative(e: any, S: any, boardName: string): boolean {
   setBlocks(k.blocks);
   setDecode(k.decode);
   setNative(k);
+  setFrameKernels(k);
   return true;
 }

@@ -6,7 +6,7 @@
 // or garbled, or an answer that stops, is asked for again from the first
 // depth the host lacks. No Node APIs: the line is given (a serial port, a TCP
 // socket, Web Serial, a simulated board).
-import { answer, rebuild, request, type Rebuilding } from "../../src/link";
+import { answer, frameBytes, rebuild, request, type Rebuilding } from "../../src/link";
 
 /** A line to a board's console. */
 export interface Line {
@@ -226,9 +226,14 @@ export async function pullFeed(line: Line, o: PullOptions): Promise<Pulled> {
         out.first = Number(a[3]);
         out.next = Number(a[4]);
         hello?.(a, sent, line.now());
-      } else if (a[1] === "M") {
+      } else if (a[1] === "B" || a[1] === "M") {
         if (Number(a[2]) !== seq++) return broken(); // a frame was lost before this one
-        const why = rebuild(st, a[4], (text, d) => {
+        const bytes = frameBytes(a);
+        if (bytes === null)
+          throw new Error(
+            `the board sent a frame the host cannot read: its ${a[1] === "B" ? "escapes" : "base64"} are not valid`
+          );
+        const why = rebuild(st, bytes, (text, d) => {
           ids.set(d, o.id(text));
           out.messages++;
           o.take(text, d);

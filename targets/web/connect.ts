@@ -39,8 +39,17 @@ export function transports(): string[] {
   return (["serial", "bluetooth"] as const).filter((t) => !!nav[t]);
 }
 
-const latin1 = new TextDecoder("latin1");
-/** A byte string's bytes (the link's text is ASCII). */
+/**
+ * Bytes as a byte string, each byte one character of the same code: the link's frames carry bytes
+ * above 0x7F. (TextDecoder's "latin1" is windows-1252, which turns 0x80..0x9F into other characters.)
+ */
+function byteString(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 4096)
+    s += String.fromCharCode.apply(null, b.subarray(i, i + 4096) as unknown as number[]);
+  return s;
+}
+/** A byte string's bytes. */
 function bytes(s: string): Uint8Array {
   const b = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
@@ -64,7 +73,7 @@ export async function serialLine(
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        if (value) inbox.put(latin1.decode(value));
+        if (value) inbox.put(byteString(value));
       }
     } catch {
       // the cable was pulled: reads come back empty, and the pull says the logger stopped answering
@@ -109,7 +118,7 @@ export async function bluetoothLine(bt: BluetoothLike): Promise<OpenLine> {
     inbox = new Inbox();
   rx.addEventListener("characteristicvaluechanged", () => {
     const v = rx.value;
-    if (v) inbox.put(latin1.decode(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)));
+    if (v) inbox.put(byteString(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)));
   });
   await rx.startNotifications();
   return {

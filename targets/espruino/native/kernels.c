@@ -25,6 +25,10 @@
  *                                 key io[0..96) (a | prefix | A, as src/ed25519.ts keypair makes it): its sign whole
  *   24 b32_decode(out, s, n)      returns the bytes of the n base32 characters at s written to out, or -1
  *                                 when they are not canonical (src/base32.ts b32decode)
+ *   28 wire_page(io, b, out, shape) the wire records (spec/link.md) of a page's card records (spec/card.md)
+ *                                 into a frame: src/link.ts wire() for a page at a time; see there
+ *   32 frame_escape(b, n, cap)    b[0..n) escaped in place as src/link.ts escape() does; returns the new
+ *                                 length, or -1 when it would pass cap
  */
 #include <stdint.h>
 
@@ -47,6 +51,8 @@ ENTRY_POINT void ed_base(uint8_t *out, const uint8_t *k);
 ENTRY_POINT void ed_dsm(uint8_t *io, const s32 *A, u32 *win);
 ENTRY_POINT void ed_sign(uint8_t *io, const uint8_t *m, int n, const s32 *K);
 ENTRY_POINT int b32_decode(uint8_t *out, const uint8_t *s, int n);
+ENTRY_POINT int wire_page(s32 *io, const uint8_t *b, uint8_t *out, uint8_t *shape);
+ENTRY_POINT int frame_escape(uint8_t *b, int n, int cap);
 __attribute__((naked, used)) static void entry(void) {
   __asm__ volatile(
       "b.w fe_mul\n"
@@ -55,7 +61,9 @@ __attribute__((naked, used)) static void entry(void) {
       "b.w ed_base\n"
       "b.w ed_dsm\n"
       "b.w ed_sign\n"
-      "b.w b32_decode\n");
+      "b.w b32_decode\n"
+      "b.w wire_page\n"
+      "b.w frame_escape\n");
 }
 
 /* ---- field arithmetic, radix 2^32 ---- */
@@ -605,4 +613,155 @@ ENTRY_POINT int b32_decode(uint8_t *out, const uint8_t *s, int n) {
   }
   /* leftover bits must be fewer than one character's worth, and all zero */
   return bits >= 5 || (acc & ((1u << bits) - 1)) ? -1 : k;
+}
+
+/* ---- wire records (spec/link.md) from the card log's records (spec/card.md) ----
+ * src/link.ts wire() record by record, here for the records of a page at a time: the same bytes and the
+ * same state (io and shape are shared with it). Depths below 2^30 only (u32 arithmetic, no 64-bit division):
+ * the caller binds this only to such logs. A record this does not take (damaged, running on into the next
+ * page, a line without a colon, a lipmaa flag its depth does not have) is left to wire(): it returns 3. */
+enum { IO_AT, IO_END, IO_COUNT, IO_FROM, IO_LEFT, IO_LEN, IO_CAP, IO_HF, IO_HL, IO_RUN, IO_NEXT };
+#define R_MIN 82 /* src/log.ts R_MIN */
+#define SHAPE_MAX 255
+
+/* src/lipmaa.ts lipmaa, for 0 <= n < 2^30 (3^20 fits a word); -1 for none */
+__attribute__((optimize("Os"))) static s32 lipmaa32(u32 n) {
+  u32 m = 1, po3 = 3, x = n;
+  if (n < 1) return -1;
+  while (m < n) {
+    po3 *= 3;
+    m = (po3 - 1) / 2;
+  }
+  po3 /= 3;
+  if (m != n) {
+    while (x != 0) {
+      m = (po3 - 1) / 2;
+      po3 /= 3;
+      x %= m;
+    }
+    if (m != po3) po3 = m;
+  }
+  return n - po3 == n - 1 ? -1 : (s32)(n - po3);
+}
+/* whether the host holds the message at depth t or was sent it in this answer's run (spec/link.md L2) */
+K_INLINE int known(const s32 *io, s32 t) {
+  return (t >= io[IO_HF] && t <= io[IO_HL]) || (t >= io[IO_RUN] && t < io[IO_NEXT]);
+}
+/* returns w + n: the bytes are written */
+__attribute__((optimize("Os"))) K_NOINLINE uint8_t *put(uint8_t *w, const uint8_t *s, u32 n) {
+  for (u32 i = 0; i < n; i++) w[i] = s[i];
+  return w + n;
+}
+
+/* The body's lines (each ending in LF; what follows the last LF is none): with sh, its shape after the kind (LF,
+ * the key, a quote when the value is a string) at sh[*n..] while it fits SHAPE_MAX, else *n = 0; with w, the
+ * values (a string's without its quotes), each and LF, at w. Returns the values' length, or -1 for a line without
+ * a colon (wire() sends such a record whole). */
+__attribute__((optimize("Os"))) K_NOINLINE s32 lines(const uint8_t *p, const uint8_t *end, uint8_t *sh, u32 *n,
+                                                     uint8_t *w) {
+  const uint8_t *c, *e;
+  u32 q, k, vn = 0;
+  for (; p < end; p = e + 1) {
+    for (e = p; e < end && *e != 10; e++);
+    if (e == end) break;
+    for (c = p; c < e && *c != 58; c++);
+    if (c == e) return -1;
+    q = c + 1 < e && c[1] == 34;
+    k = (u32)(e - c - 1);
+    k = q ? (k >= 2 ? k - 2 : 0) : k;
+    if (w) *(w = put(w, c + 1 + q, k)) = 10, w++;
+    vn += k + 1;
+    if (!sh || !*n) continue;
+    if (*n + 1 + (u32)(c - p) + q > SHAPE_MAX) *n = 0;
+    else {
+      sh[(*n)++] = 10;
+      *n = (u32)(put(sh + *n, p, (u32)(c - p)) - sh);
+      if (q) sh[(*n)++] = 34;
+    }
+  }
+  return (s32)vn;
+}
+
+/* io: IO_AT the record's offset in b, IO_END the page's data end, IO_COUNT records left on the page from IO_AT,
+ * IO_FROM records below it are passed over, IO_LEFT records still to send, IO_LEN bytes in out, IO_CAP out's size,
+ * IO_HF..IO_HL what the host holds, IO_RUN..IO_NEXT this answer's run; shape: the record before's shape (shape[0]
+ * its length, 0 for none). Returns 0 when the page's records are done, 1 when the next record does not fit in out,
+ * 2 when IO_LEFT is 0, 3 when the record at IO_AT is left to wire(). */
+__attribute__((optimize("Os"))) ENTRY_POINT int wire_page(s32 *io, const uint8_t *b, uint8_t *out, uint8_t *shape) {
+  uint8_t sh[SHAPE_MAX];
+  for (; io[IO_COUNT] > 0; io[IO_COUNT]--, io[IO_AT] += b[io[IO_AT]] | b[io[IO_AT] + 1] << 8) {
+    const uint8_t *r = b + io[IO_AT], *kind, *body, *end;
+    u32 len = r[0] | (u32)r[1] << 8, f = r[9], o = 10 + (f & 1 ? 32 : 0) + (f & 2 ? 32 : 0);
+    u32 d = r[2] | (u32)r[3] << 8 | (u32)r[4] << 16 | (u32)r[5] << 24, head = 0, shn, size, v;
+    s32 l, vn;
+    uint8_t *w;
+    if (io[IO_LEFT] <= 0) return 2;
+    /* src/log.ts walk and fits: a record it would not give as whole is its to report */
+    if (len < R_MIN || io[IO_AT] + (s32)len > io[IO_END] || f > 3 || o + 65 > len || !r[o + 64] ||
+        o + 65 + r[o + 64] >= len)
+      return 3;
+    if (r[6] | r[7] | r[8] || d >= (1u << 30)) return 3;
+    if ((s32)d < io[IO_FROM]) continue;
+    l = lipmaa32(d);
+    kind = r + o + 65;
+    body = kind + r[o + 64];
+    end = r + len;
+    shn = (u32)(body - kind);
+    put(sh, kind, shn);
+    if ((f & 2 && l < 0) || (vn = lines(body, end, sh, &shn, 0)) < 0) return 3;
+    if (shn && shape[0] == shn) {
+      head = 4; /* W_SAME */
+      for (u32 i = 0; i < shn; i++)
+        if (shape[1 + i] != sh[i]) head = 0;
+    }
+    if (f & 1 && !known(io, (s32)d - 1)) head |= 1;
+    if (f & 2 && !known(io, l)) head |= 2;
+    if ((s32)d != io[IO_NEXT]) head |= 8;
+    size = 1 + (head & 1 ? 32 : 0) + (head & 2 ? 32 : 0) + 64 + (head & 4 ? (u32)vn : 3 + (u32)(end - kind));
+    if (head & 8)
+      for (v = d, size++; v >= 128; v >>= 7) size++;
+    if (io[IO_LEN] + (s32)size > io[IO_CAP]) return 1;
+    w = out + io[IO_LEN];
+    *w++ = (uint8_t)head;
+    if (head & 8) {
+      for (v = d; v >= 128; v >>= 7) *w++ = (uint8_t)(128 | (v & 127));
+      *w++ = (uint8_t)v;
+      io[IO_RUN] = (s32)d;
+    }
+    if (head & 1) w = put(w, r + 10, 32);
+    if (head & 2) w = put(w, r + o - 32, 32);
+    w = put(w, r + o, 64);
+    if (head & 4) lines(body, end, 0, 0, w);
+    else {
+      *w++ = (uint8_t)(body - kind);
+      w = put(w, kind, (u32)(body - kind));
+      *w++ = (uint8_t)(end - body);
+      *w++ = (uint8_t)((end - body) >> 8);
+      put(w, body, (u32)(end - body));
+    }
+    io[IO_NEXT] = (s32)d + 1;
+    io[IO_LEFT]--;
+    io[IO_LEN] += (s32)size;
+    shape[0] = (uint8_t)shn;
+    put(shape + 1, sh, shn);
+  }
+  return 0;
+}
+
+/* src/link.ts ESCAPED: ESC, NUL, LF, CR, XON, XOFF */
+K_INLINE int escaped(u32 c) {
+  return c == 27 || c == 0 || c == 10 || c == 13 || c == 17 || c == 19;
+}
+__attribute__((optimize("Os"))) ENTRY_POINT int frame_escape(uint8_t *b, int n, int cap) {
+  int k = 0, i, j;
+  for (i = 0; i < n; i++) k += escaped(b[i]);
+  if (n + k > cap) return -1;
+  for (i = n - 1, j = n + k - 1; i >= 0; i--) {
+    u32 c = b[i];
+    if (escaped(c)) {
+      b[j--] = (uint8_t)(c ^ 64);
+      b[j--] = 27;
+    } else b[j--] = (uint8_t)c;
+  }
+  return n + k;
 }
