@@ -11,6 +11,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { bootCode } from "../scripts/pretokenise.mjs";
+// @ts-ignore: a build script
+import { sensorCode } from "../scripts/sensors.mjs";
 import { readGeometry } from "../sim/card/device";
 import {
   BOARDS,
@@ -121,9 +123,12 @@ export function prepareFlash(kit: Toolkit, path: string, o: FlashOptions) {
   const files: [string, string | Uint8Array][] = [
     [".bootcde", bootCode(o.code ?? readFileSync(FIRMWARE, "latin1"))],
     ["PIGEON.CFG", o.config],
+    // the hooks are this harness's, not the user's: minified as npm run flash minifies sensor code, so
+    // that they take as little of the Storage a user's code would have
     [
       ".boot0",
-      (o.sensors ?? "") + hooks(o.readings, { marks: true, clock: o.clock, after: o.after }),
+      (o.sensors ?? "") +
+        sensorCode(hooks(o.readings, { marks: true, clock: o.clock, after: o.after })),
     ],
   ];
   if (o.native) files.push(["pigeon.bin", readFileSync(BLOB)]);

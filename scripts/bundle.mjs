@@ -63,6 +63,19 @@ export async function es5Bundle(entry, name, { firmware = false, link = true } =
 }
 
 /**
+ * The firmware's own properties that the minifier renames to short names: each use costs a Pico's Storage
+ * (and the interpreter's lookups) its whole name. Only names no built-in object, configuration key
+ * (PIGEON.CFG's keys are read by name), user hook or test reads: the card log's fields (src/log.ts Log,
+ * part), a parsed message's (src/message.ts at), a feed's, the logger's state but for what tests read
+ * (status, feed, native, boot), and the code of the errors the core throws.
+ */
+const FIRMWARE_PROPERTIES = new RegExp(
+  "^(author|body|broken|code|config|count|depth|dirty|end|epoch|first|halted|held|ident|index|indexed|" +
+    "indexSectors|kind|kindEnd|last|linked|lipmaa|log|next|page|pages|path|prev|reader|rows|seq|sig|tail|" +
+    "timer|unsigned|used|version|waiting)$"
+);
+
+/**
  * Bundles an entry of src/ or targets/ to one ES5 script defining the global `name`, minified. With firmware, code
  * under `typeof PIGEON_FIRMWARE == "undefined"` is left out: the logger runs only on Espruino (a board, the
  * Linux build, the simulator's shim), and a Pico's 48 KB of Storage holds it with the kernels and the user's code.
@@ -73,7 +86,12 @@ export async function bundleES5(entry, name, { lookups, ...options } = {}) {
   let es5 = inlineConstants(await es5Bundle(entry, name, options));
   if (lookups) es5 = hotFirst(es5, lookups);
   const min = (
-    await transform(es5, { minify: true, target: "es5", legalComments: "none" })
+    await transform(es5, {
+      minify: true,
+      target: "es5",
+      legalComments: "none",
+      ...(options.firmware ? { mangleProps: FIRMWARE_PROPERTIES } : {}),
+    })
   ).code.trim();
   checkHoisted(min, entry);
   return min + `\nif(typeof module!="undefined")module.exports=${name};\n`;

@@ -16,6 +16,7 @@
 // What a profile lacks is absent (typeof ... == "undefined"), never a stub.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { crc32 } from "node:zlib";
 import vm from "node:vm";
 import * as FatFsLib from "js-fatfs";
 import { frName } from "./card/fatfs";
@@ -1103,6 +1104,16 @@ export class Board {
       if (a.length === 1 && typeof a[0] === "string") return cropBytes(a[0]);
       return Buffer.from(flatten(a)).toString("latin1");
     });
+    // a string's bytes as an ArrayBuffer: on a board a view of them, here a copy (the firmware never writes
+    // through it to the string)
+    E.toArrayBuffer = host((s: unknown) => {
+      const b = Buffer.from(cropBytes(String(s)), "latin1"),
+        a = new g.ArrayBuffer(b.length);
+      new g.Uint8Array(a).set(b);
+      return a;
+    });
+    // every board has it (the firmware's link relies on it): zip's CRC-32 of the bytes
+    E.CRC32 = host((...a: unknown[]) => crc32(Buffer.from(flatten(a))));
     if (P.convolve) {
       // Typed arrays take a path compiled inside the board's own context, so the
       // device's field arithmetic calls it without crossing realms (several times

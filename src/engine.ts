@@ -3,6 +3,7 @@
 // engine gets the pure-JS paths, and both give identical bytes.
 declare var E: any;
 
+declare var PIGEON_FIRMWARE: any; // set only in the firmware's build, which runs on Espruino alone (scripts/build.mjs)
 export var esp: any = typeof E != "undefined" ? E : null;
 
 /** Espruino's own modules ("crypto", "Storage", "fs"), by indirect eval so that no bundler rewrites require. */
@@ -38,8 +39,18 @@ export function copy(d: Uint8Array, o: number, s: Uint8Array, p: number, n: numb
 export function bytesInto(s: string, b: Uint8Array, o: number) {
   // E.toArrayBuffer views the string's own bytes: no copy, and no flat block to find (a search that
   // costs a garbage collection when the variables are scattered, as E.toUint8Array's copy does)
-  if (esp && esp.toArrayBuffer) b.set(new Uint8Array(esp.toArrayBuffer(s)), o);
+  if (typeof PIGEON_FIRMWARE != "undefined" || (esp && esp.toArrayBuffer))
+    b.set(new Uint8Array(esp.toArrayBuffer(s)), o);
   else for (var i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i);
+}
+
+/** The bytes of a byte string (a file's): on Espruino a view of the string's own bytes, no copy; elsewhere a copy. */
+export function bytesOf(s: string): Uint8Array {
+  if (typeof PIGEON_FIRMWARE != "undefined" || (esp && esp.toArrayBuffer))
+    return new Uint8Array(esp.toArrayBuffer(s));
+  var b = new Uint8Array(s.length);
+  bytesInto(s, b, 0);
+  return b;
 }
 
 /** b[p .. q) = v: the typed array's own fill, in C on Espruino, where the engine has it (Duktape has not). */

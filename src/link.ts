@@ -20,6 +20,7 @@ import { compose, File, Log, number, part, parts, rec, records, text } from "./l
 import { bytesInto, esp } from "./engine";
 import { decimal } from "./message";
 
+declare var PIGEON_FIRMWARE: any; // set only in the firmware's build (scripts/build.mjs)
 declare var btoa: (s: string) => string, atob: (s: string) => string;
 
 /** What every answer line starts with. */
@@ -30,7 +31,7 @@ var W_PREV = 1,
   W_SAME = 4,
   W_DEPTH = 8;
 var FRAME = 600; // bytes of wire records a frame holds at most (a longer record has a frame of its own)
-var ESCAPE_ROOM = 80; // room after them for the kernel to escape in place (more escapes: escape() does it)
+var ESCAPE_ROOM = 80; // room after them for the kernel to escape in place (a frame with more goes as base64)
 var BUDGET_MS = 500; // an answer ends after the frame that passes this, so the board's timers run between answers
 var SHAPE_MAX = 255; // the longest shape kept for the record after (a longer one: that record is sent whole)
 // the state wire() shares with the kernel (kernels.c wire_page): the words of io, and the shape of the record before
@@ -46,10 +47,10 @@ var IO_AT = 0,
   IO_RUN = 9,
   IO_NEXT = 10;
 var KERNEL_DEPTHS = 1073741824; // 2^30: the kernel takes logs whose depths are all below this
-/** The bytes a frame escapes (the escape first), each sent as ESC and the byte XOR 0x40: line ends, XON/XOFF, NUL. */
+/** The bytes a B frame escapes (kernels.c frame_escape), each sent as ESC and the byte XOR 0x40: line ends, XON/XOFF, NUL. */
 var ESCAPED = "\x1b\x00\n\r\x11\x13";
 
-/** Kernels that make frames (kernels.c), where the board has them: a page's wire records as wire() makes them, and a frame's escapes as escape() makes them (-1: no room). */
+/** Kernels that make frames (kernels.c), where the board has them: a page's wire records as wire() makes them, and a B frame's escapes (-1: no room). */
 export interface FrameKernels {
   wire(io: Int32Array, b: Uint8Array, out: Uint8Array, shape: Uint8Array): number;
   escape(b: Uint8Array, n: number): number;
@@ -68,7 +69,8 @@ export function crc32(s: string): number {
     i,
     j,
     t;
-  if (esp && esp.CRC32) return esp.CRC32(s);
+  // Espruino has it on every board: the firmware's build leaves the table out
+  if (typeof PIGEON_FIRMWARE != "undefined" || (esp && esp.CRC32)) return esp.CRC32(s);
   if (!table) {
     table = new Int32Array(256);
     for (i = 0; i < 256; i++) {
@@ -87,14 +89,7 @@ export function checked(t: string): string {
   return t + " " + hex8(crc32(t));
 }
 
-/** A frame's bytes (a byte string) made fit for a console line: each byte of ESCAPED becomes ESC and it XOR 0x40. */
-export function escape(s: string): string {
-  for (var i = 0, c; i < ESCAPED.length; i++)
-    if (s.indexOf((c = ESCAPED.charAt(i))) >= 0)
-      s = s.split(c).join("\x1b" + String.fromCharCode(c.charCodeAt(0) ^ 64));
-  return s;
-}
-/** The bytes of an escaped frame, or null when an ESC is not followed by what escape() makes. */
+/** The bytes of an escaped frame, or null when an ESC is not followed by an escaped byte XOR 0x40. */
 export function unescape(s: string): string | null {
   var p = s.split("\x1b"),
     out = p[0],
@@ -189,7 +184,7 @@ export function serve(
   }
   /** b[p .. p+n) as a byte string. */
   function bytes(b: Uint8Array, p: number, n: number): string {
-    return esp
+    return typeof PIGEON_FIRMWARE != "undefined" || esp
       ? esp.toString(b.subarray(p, p + n))
       : String.fromCharCode.apply(null, b.subarray(p, p + n) as any);
   }
@@ -284,14 +279,15 @@ export function serve(
   }
   function flush() {
     if (!inFrame) return;
+    // escaped by the kernel; where there is none (or too many bytes to escape for its room), base64
     var n = kernels ? kernels.escape(out, len) : -1;
     say(
-      "B " +
+      (n < 0 ? "M " : "B ") +
         frames++ +
         " " +
         inFrame +
         " " +
-        (n < 0 ? escape(bytes(out, 0, len)) : bytes(out, 0, n))
+        (n < 0 ? btoa(bytes(out, 0, len)) : bytes(out, 0, n))
     );
     len = inFrame = 0;
     over = clock() - started > BUDGET_MS;
@@ -448,7 +444,7 @@ function fill(
 }
 /**
  * The bytes (a byte string) of the frame in an answer line's words (answer()):
- * B's escaped bytes, or M's base64 (boards before the B frame); null when they
+ * B's escaped bytes, or M's base64 (boards without the kernels, or older); null when they
  * cannot be read.
  */
 export function frameBytes(a: string[]): string | null {

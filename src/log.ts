@@ -26,7 +26,7 @@
 // I/O goes through Espruino's file API (E.openFile and its File objects),
 // which the board has and the simulator and the host tool reproduce.
 import { b32decode, b32encode } from "./base32";
-import { bytesInto, copy, fill, grow } from "./engine";
+import { bytesInto, bytesOf, copy, fill, grow } from "./engine";
 import { at, decimal, parse } from "./message";
 import { sha256 } from "./sha256";
 import { decode } from "./utf8";
@@ -97,7 +97,9 @@ function fail(code: string, why: string): never {
   throw e;
 }
 
-var slot = new Uint8Array(SECTOR),
+// slot: the page image readPage() chose, a view of what the file gave (it is not copied: on Espruino a
+// copy of 512 bytes costs as much as reading them)
+var slot: Uint8Array = new Uint8Array(SECTOR),
   sec = new Uint8Array(SECTOR),
   digest = new Uint8Array(32);
 
@@ -271,25 +273,40 @@ export interface Log {
 function pageSector(log: Log, page: number, s: number) {
   return 1 + log.indexSectors + 2 * page + s;
 }
-/** The newer valid slot of a page into slot[], or -1 when neither is valid (never written, torn, garbled, or past the file's end). */
+/** The next sector of f as bytes, or null at the file's end. */
+function readSlot(f: File): Uint8Array | null {
+  var s = f.read(SECTOR);
+  return s && s.length == SECTOR ? bytesOf(s) : null;
+}
+/** Whether b is a valid slot of the page: its check matches, and its numbers are the page's and agree. */
+function validSlot(log: Log, b: Uint8Array | null, page: number): boolean {
+  return (
+    !!b &&
+    check(b, false) &&
+    get(b, S_EPOCH, 4) == log.epoch &&
+    get(b, S_PAGE, 4) == page &&
+    slotSane(log, b)
+  );
+}
+/**
+ * The newer valid slot of a page as slot (0: A, 1: B), or -1 when neither is
+ * valid (never written, torn, garbled, or past the file's end). The newer by
+ * its write count is checked first, the other only when that one is not valid
+ * (torn by a cut, or garbled): a check is a SHA-256 of the sector.
+ */
 function readPage(log: Log, f: File, page: number): number {
-  var best = -1,
-    bestSeq = -1,
-    s,
-    q;
+  var a, b, s;
   if (page >= log.held) return -1;
-  for (s = 0; s < 2; s++) {
-    if (!readSector(f, pageSector(log, page, s), sec) || !check(sec, false)) continue;
-    if (get(sec, S_EPOCH, 4) != log.epoch || get(sec, S_PAGE, 4) != page || !slotSane(log, sec))
-      continue;
-    q = get(sec, S_SEQ, 4);
-    if (q > bestSeq) {
-      bestSeq = q;
-      best = s;
-      slot.set(sec);
-    }
-  }
-  return best;
+  // the slots lie side by side: one seek, and a read each (a read of both would be one multiple-block
+  // read of the card, which the emulated card does not answer)
+  f.seek(pageSector(log, page, 0) * SECTOR);
+  a = readSlot(f);
+  b = readSlot(f);
+  s = b && (!a || get(b, S_SEQ, 4) > get(a, S_SEQ, 4)) ? 1 : 0;
+  if (validSlot(log, s ? b : a, page)) slot = (s ? b : a)!;
+  else if (validSlot(log, s ? a : b, page)) slot = (s = 1 - s) ? b! : a!;
+  else return -1;
+  return s;
 }
 /** Whether a checked slot's own numbers agree (a card can hold sectors made to pass the check). */
 function slotSane(log: Log, b: Uint8Array): boolean {
@@ -973,14 +990,13 @@ export function appendMessage(log: Log, b: Uint8Array, n: number): string {
   return "";
 }
 
-/** The last of n index entries at b[0..] whose depth is at most d (the first's is), by bisection. */
-function lastEntry(b: Uint8Array, n: number, d: number): number {
-  var lo = 0,
-    hi = n - 1,
-    mid;
+/** The last i in [lo, hi] whose depth(i) is at most d (depth(lo)'s is), by bisection; depth -1: unknown, taken as past d. */
+function lastAtMost(lo: number, hi: number, d: number, depth: (i: number) => number): number {
+  var mid, k;
   while (lo < hi) {
     mid = (lo + hi + 1) >> 1;
-    if (get(b, I_ENTRY * mid, 7) > d) hi = mid - 1;
+    k = depth(mid);
+    if (k < 0 || k > d) hi = mid - 1;
     else lo = mid;
   }
   return lo;
@@ -989,41 +1005,37 @@ function lastEntry(b: Uint8Array, n: number, d: number): number {
  * The last page whose depth (spec/card.md) is at most d (depths ascending).
  * The index gives it without reading pages: the tail and the entries waiting
  * in memory, else the index sectors, bisected (one sector read each, where a
- * page costs two). A page whose index entry is missing or garbled leaves it
- * to a bisection of the pages.
+ * page costs two; a garbled one counts as past d). Without an index, or when
+ * byPages, a bisection of the pages.
  */
 function pageOf(log: Log, f: File, d: number, byPages?: boolean): number {
-  var lo = 0,
-    hi,
-    mid,
-    k;
+  var k = pageDepth(log.tail),
+    n = log.indexed / INDEX_ENTRIES;
   if (!byPages && !log.broken && log.indexed + log.waiting == log.page) {
-    k = pageDepth(log.tail);
     if (k >= 0 && k <= d) return log.page;
     if (log.waiting && get(log.index, 0, 7) <= d)
-      return log.indexed + lastEntry(log.index, log.waiting, d);
-    hi = log.indexed / INDEX_ENTRIES - 1;
-    if (hi >= 0 && readIndex(log, 0) && get(sec, 0, 7) <= d) {
-      for (k = 0; lo < hi;) {
-        mid = (lo + hi + 1) >> 1;
-        if (!readIndex(log, (k = mid))) break;
-        if (get(sec, 0, 7) > d) hi = mid - 1;
-        else lo = mid;
-      }
-      // sec holds index sector k, read last
-      if (lo == hi && (k == lo || readIndex(log, lo)))
-        return lo * INDEX_ENTRIES + lastEntry(sec, INDEX_ENTRIES, d);
+      return (
+        log.indexed +
+        lastAtMost(0, log.waiting - 1, d, function (i) {
+          return get(log.index, I_ENTRY * i, 7);
+        })
+      );
+    if (n && readIndex(log, 0) && get(sec, 0, 7) <= d) {
+      k = lastAtMost(0, n - 1, d, function (i) {
+        return readIndex(log, i) ? get(sec, 0, 7) : -1;
+      });
+      if (readIndex(log, k))
+        return (
+          k * INDEX_ENTRIES +
+          lastAtMost(0, INDEX_ENTRIES - 1, d, function (i) {
+            return get(sec, I_ENTRY * i, 7);
+          })
+        );
     }
   }
-  lo = 0;
-  hi = log.page;
-  while (lo < hi) {
-    mid = (lo + hi + 1) >> 1;
-    k = readPage(log, f, mid) < 0 ? -1 : pageDepth(slot);
-    if (k < 0 || k > d) hi = mid - 1;
-    else lo = mid;
-  }
-  return lo;
+  return lastAtMost(0, log.page, d, function (i) {
+    return readPage(log, f, i) < 0 ? -1 : pageDepth(slot);
+  });
 }
 
 /** The page the record at depth d begins on, if the log holds it (depths ascending). */

@@ -26,7 +26,7 @@ declare var PIGEON_SENSORS: any;
 
 var SEED = "pigeon.seed",
   BOOTS = "pigeon.boots",
-  BOOT_ROOM = 256;
+  BOOT_ROOM = 128; // written again every 120 boots or so: a Pico's Storage is kept for the user's sensor code
 
 /** The 32-byte seed from internal flash, made from hardware noise on first boot. Never on the card. */
 function seed(S: any): Uint8Array {
