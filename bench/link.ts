@@ -1,6 +1,7 @@
 // Link figures for npm run bench (spec/link.md), printed as one JSON object:
-// a simulated logger with LINK_MESSAGES 10-minute readings pulled over a
-// simulated serial line at 115,200 baud, without faults: bytes a message on
+// a simulated Pico (with its kernels under qemu-arm where they can run) with
+// LINK_MESSAGES 10-minute readings pulled over a simulated serial line at
+// 115,200 baud, without faults: bytes a message on
 // the line against its text and its card record, messages a second and the
 // time a year of readings takes at that speed (the line's time: the board's
 // own work is not counted, the simulator does not time it), and how fast the
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { createImage } from "../sim/card/image";
 import { readCard } from "../sim/card/read";
 import { loggerBoard } from "../sim/loggerboard";
+import { nativeMissing } from "../sim/native";
 import { SimLine } from "../sim/serial";
 import { answer, frameBytes, rebuild } from "../src/link";
 import { memoryHolder, Verifier } from "../targets/host/chain";
@@ -25,8 +27,11 @@ async function main() {
     join(process.env.TMPDIR || "/tmp", "pigeon-bench-link.img"),
     16 << 20
   );
+  // a Pico with its kernels where they can run here (qemu-arm): B frames, escaped by the kernel; else base64 (M)
+  const native = !nativeMissing();
   const board = loggerBoard({
-    profile: "bare",
+    profile: "pico",
+    native,
     image: img,
     clock: 1764000000,
     seedBytes: Array.from({ length: 32 }, (_, i) => i),
@@ -47,7 +52,8 @@ async function main() {
     const got = await read(ms),
       lines = (part + (got ?? "")).split("\r\n");
     part = lines.pop()!;
-    for (const l of lines) if (answer(l)?.[1] === "B") frames.push(frameBytes(answer(l)!)!);
+    for (const l of lines)
+      if (answer(l)?.[1] === "B" || answer(l)?.[1] === "M") frames.push(frameBytes(answer(l)!)!);
     return got;
   };
   const t0 = board.elapsed;
@@ -80,6 +86,7 @@ async function main() {
   const textBytes = texts.reduce((s, t) => s + Buffer.byteLength(t) + 2, 0);
   const figures = {
     "link.messages": texts.length,
+    "link.boardKernels": native,
     "link.lineBytesPerMessage": pulled.bytes / texts.length,
     "link.wireRecordBytesPerMessage": recordBytes / texts.length,
     "link.textBytesPerMessage": textBytes / texts.length,

@@ -15,8 +15,9 @@ if (absent) console.log(`emulated-board pull skipped: ${absent}`);
 
 describe.skipIf(!!absent)("a pull from the emulated Pico over its serial port as TCP", () => {
   it("1,000 messages while it logs on, cut at 20 random points: the store ends with the card's feed byte for byte, once; every reading that fell due is on time", async () => {
+    // a reading every 2 s: the pull takes some 20 s of the board's time, and readings must fall due during it
     const messages = 1000,
-      interval = 5,
+      interval = 2,
       rnd = prng(20);
     // each pull's line cut after 1,000 to 8,000 bytes (about 150 bytes a message): about half the feed comes in cut pulls
     const cutAt = Array.from({ length: 20 }, () => 1000 + rnd.int(7000));
