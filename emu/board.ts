@@ -124,11 +124,19 @@ export function prepareFlash(kit: Toolkit, path: string, o: FlashOptions) {
     [".bootcde", bootCode(o.code ?? readFileSync(FIRMWARE, "latin1"))],
     ["PIGEON.CFG", o.config],
     // the hooks are this harness's, not the user's: minified as npm run flash minifies sensor code, so
-    // that they take as little of the Storage a user's code would have
+    // that they take as little of the Storage a user's code would have; the code to run after the
+    // readings stays as it is given (the minifier writes some names as escapes Espruino cannot read)
     [
       ".boot0",
       (o.sensors ?? "") +
-        sensorCode(hooks(o.readings, { marks: true, clock: o.clock, after: o.after })),
+        sensorCode(
+          hooks(o.readings, {
+            marks: true,
+            clock: o.clock,
+            after: o.after ? "PIGEON_AFTER()" : undefined,
+          })
+        ) +
+        (o.after ? `\nfunction PIGEON_AFTER() {\n${o.after};\n}\n` : ""),
     ],
   ];
   if (o.native) files.push(["pigeon.bin", readFileSync(BLOB)]);

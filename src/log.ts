@@ -98,9 +98,10 @@ function fail(code: string, why: string): never {
 }
 
 // slot: the page image readPage() chose, a view of what the file gave (it is not copied: on Espruino a
-// copy of 512 bytes costs as much as reading them)
-var slot: Uint8Array = new Uint8Array(SECTOR),
-  sec = new Uint8Array(SECTOR),
+// copy of 512 bytes costs as much as reading them); let go (slot = sec) once a mount or a walk is done,
+// so that a board between pulls keeps no page in its variables
+var sec: Uint8Array = new Uint8Array(SECTOR),
+  slot = sec,
   digest = new Uint8Array(32);
 
 // Little-endian fields of 2, 4 and 7 bytes (a depth: up to 2^53), in straight lines: on Espruino each turn
@@ -273,21 +274,6 @@ export interface Log {
 function pageSector(log: Log, page: number, s: number) {
   return 1 + log.indexSectors + 2 * page + s;
 }
-/** The next sector of f as bytes, or null at the file's end. */
-function readSlot(f: File): Uint8Array | null {
-  var s = f.read(SECTOR);
-  return s && s.length == SECTOR ? bytesOf(s) : null;
-}
-/** Whether b is a valid slot of the page: its check matches, and its numbers are the page's and agree. */
-function validSlot(log: Log, b: Uint8Array | null, page: number): boolean {
-  return (
-    !!b &&
-    check(b, false) &&
-    get(b, S_EPOCH, 4) == log.epoch &&
-    get(b, S_PAGE, 4) == page &&
-    slotSane(log, b)
-  );
-}
 /**
  * The newer valid slot of a page as slot (0: A, 1: B), or -1 when neither is
  * valid (never written, torn, garbled, or past the file's end). The newer by
@@ -295,18 +281,31 @@ function validSlot(log: Log, b: Uint8Array | null, page: number): boolean {
  * (torn by a cut, or garbled): a check is a SHA-256 of the sector.
  */
 function readPage(log: Log, f: File, page: number): number {
-  var a, b, s;
+  var v: (Uint8Array | null)[] = [],
+    i,
+    s,
+    q;
   if (page >= log.held) return -1;
   // the slots lie side by side: one seek, and a read each (a read of both would be one multiple-block
   // read of the card, which the emulated card does not answer)
   f.seek(pageSector(log, page, 0) * SECTOR);
-  a = readSlot(f);
-  b = readSlot(f);
-  s = b && (!a || get(b, S_SEQ, 4) > get(a, S_SEQ, 4)) ? 1 : 0;
-  if (validSlot(log, s ? b : a, page)) slot = (s ? b : a)!;
-  else if (validSlot(log, s ? a : b, page)) slot = (s = 1 - s) ? b! : a!;
-  else return -1;
-  return s;
+  for (i = 0; i < 2; i++) {
+    s = f.read(SECTOR);
+    v[i] = s && s.length == SECTOR ? bytesOf(s) : null;
+  }
+  s = v[1] && (!v[0] || get(v[1]!, S_SEQ, 4) > get(v[0], S_SEQ, 4)) ? 1 : 0;
+  for (i = 0; i < 2; i++, s = 1 - s)
+    if (
+      (q = v[s]) &&
+      check(q, false) &&
+      get(q, S_EPOCH, 4) == log.epoch &&
+      get(q, S_PAGE, 4) == page &&
+      slotSane(log, q)
+    ) {
+      slot = q;
+      return s;
+    }
+  return -1;
 }
 /** Whether a checked slot's own numbers agree (a card can hold sectors made to pass the check). */
 function slotSane(log: Log, b: Uint8Array): boolean {
@@ -605,6 +604,7 @@ export function openLog(disk: Disk, path: string, everyPage?: boolean): Log {
   }
   log.next = nextDepth(log);
   log.b = disk.openFile(path, "r+")!;
+  slot = sec;
   return log;
 }
 /**
@@ -979,6 +979,7 @@ export function each(
       if (bad) bad(page, why);
     }
   );
+  slot = sec;
 }
 
 /** Parses message text bytes b[0..n) and appends it to the log; returns "" or why it was refused. */
@@ -1061,6 +1062,7 @@ export function find(log: Log, f: File, d: number): string | undefined {
     },
     function () {}
   );
+  slot = sec;
   return found;
 }
 
@@ -1088,6 +1090,7 @@ export function records(
     bad,
     batch
   );
+  slot = sec;
 }
 
 // ---- blobs: B/ then the bundle path of the blob's id ----
