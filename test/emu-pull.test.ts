@@ -19,8 +19,10 @@ describe.skipIf(!!absent)("a pull from the emulated Pico over its serial port as
     const messages = 1000,
       interval = 2,
       rnd = prng(20);
-    // each pull's line cut after 1,000 to 8,000 bytes (about 150 bytes a message): about half the feed comes in cut pulls
-    const cutAt = Array.from({ length: 20 }, () => 1000 + rnd.int(7000));
+    // each pull's line cut after 4,000 to 9,000 bytes (about 100 bytes a message): about half the feed comes
+    // in cut pulls. A cut pull first meets what the board still sent of the answer cut before it (up to half
+    // a second of frames, some 4 KB), so fewer bytes would often bring nothing new
+    const cutAt = Array.from({ length: 20 }, () => 4000 + rnd.int(5000));
     const r = await emulatedPull(kit as Toolkit, { board: "pico", messages, interval, cutAt });
     expect(r.refused).toBe(0);
     expect(r.held).toEqual([[0, r.after - 1]]); // the whole feed, one run: nothing skipped, nothing twice
