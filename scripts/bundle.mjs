@@ -70,9 +70,9 @@ export async function es5Bundle(entry, name, { firmware = false, link = true } =
  * (status, feed, native, boot), and the code of the errors the core throws.
  */
 const FIRMWARE_PROPERTIES = new RegExp(
-  "^(author|body|broken|code|config|count|depth|dirty|end|epoch|first|halted|held|ident|index|indexed|" +
-    "indexSectors|kind|kindEnd|last|linked|lipmaa|log|next|page|pages|path|prev|reader|rows|seq|sig|tail|" +
-    "timer|unsigned|used|version|waiting)$"
+  "^(author|body|broken|code|config|count|depth|dirty|end|epoch|escape|first|frames|halted|held|ident|" +
+    "index|indexed|indexSectors|kind|kindEnd|last|linked|lipmaa|log|next|page|pages|path|prev|reader|rows|" +
+    "seq|sig|tail|timer|unsigned|used|version|waiting|wire)$"
 );
 
 /**

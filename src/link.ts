@@ -50,10 +50,18 @@ var KERNEL_DEPTHS = 1073741824; // 2^30: the kernel takes logs whose depths are 
 /** The bytes a B frame escapes (kernels.c frame_escape), each sent as ESC and the byte XOR 0x40: line ends, XON/XOFF, NUL. */
 var ESCAPED = "\x1b\x00\n\r\x11\x13";
 
-/** Kernels that make frames (kernels.c), where the board has them: a page's wire records as wire() makes them, and a B frame's escapes (-1: no room). */
+/**
+ * Kernels that make frames (kernels.c), where the board has them, bound to one answer's arrays (io,
+ * the frame out, shape; null when they cannot be: an array not flat): wire(b) makes the wire records of
+ * page b as wire() does, escape(n) a B frame's escapes of out[0..n) (-1: no room). Bound once an
+ * answer: nothing writes Storage while it runs, so the blob stays where it is.
+ */
 export interface FrameKernels {
-  wire(io: Int32Array, b: Uint8Array, out: Uint8Array, shape: Uint8Array): number;
-  escape(b: Uint8Array, n: number): number;
+  frames(
+    io: Int32Array,
+    out: Uint8Array,
+    shape: Uint8Array
+  ): { wire(b: Uint8Array): number; escape(n: number): number } | null;
 }
 var kernels: FrameKernels | null = null;
 /** Binds the kernels (null: JavaScript alone, as where there are none). */
@@ -174,7 +182,8 @@ export function serve(
     expected = 0,
     shape = new Uint8Array(SHAPE_MAX + 1),
     left = 0,
-    io: Int32Array;
+    io = new Int32Array(11),
+    bound = kernels ? kernels.frames(io, out, shape) : null;
   function say(t: string) {
     print(checked(MAGIC + tag + " " + t));
   }
@@ -238,7 +247,10 @@ export function serve(
     if (len + w.length > FRAME) {
       flush();
       if (over && mayStop) return true;
-      if (w.length > out.length) out = new Uint8Array(w.length);
+      if (w.length > out.length) {
+        out = new Uint8Array(w.length);
+        if (kernels) bound = kernels.frames(io, out, shape);
+      }
     }
     bytesInto(w, out, len);
     len += w.length;
@@ -262,7 +274,7 @@ export function serve(
     io[IO_RUN] = runFrom;
     io[IO_NEXT] = expected;
     for (;;) {
-      r = kernels!.wire(io, b, out, shape);
+      r = bound!.wire(b);
       inFrame += left - io[IO_LEFT];
       left = io[IO_LEFT];
       len = io[IO_LEN];
@@ -280,7 +292,7 @@ export function serve(
   function flush() {
     if (!inFrame) return;
     // escaped by the kernel; where there is none (or too many bytes to escape for its room), base64
-    var n = kernels ? kernels.escape(out, len) : -1;
+    var n = bound ? bound.escape(len) : -1;
     say(
       (n < 0 ? "M " : "B ") +
         frames++ +
@@ -336,9 +348,8 @@ export function serve(
         );
   }
   left = Math.min(max, 1e9);
-  if (kernels && log.next <= KERNEL_DEPTHS) {
+  if (bound && log.next <= KERNEL_DEPTHS) {
     // the kernel's words: depths below 2^30, what the host holds clipped to them
-    io = new Int32Array(11);
     io[IO_CAP] = FRAME;
     io[IO_FROM] = from;
     io[IO_HF] = Math.min(hf, KERNEL_DEPTHS);
@@ -353,7 +364,7 @@ export function serve(
         return wire(r, p, d, true) || --left <= 0;
       },
       lost,
-      io! && batch
+      io[IO_CAP] ? batch : undefined
     );
   flush();
   say("END " + frames + " " + decimal(left < Math.min(max, 1e9) ? expected : from));

@@ -482,16 +482,21 @@ describe.skipIf(!!missing)(
         setFrameKernels(null);
         const js = answerTo(h, from, max, step);
         setFrameKernels({
-          wire: (io, b, out, shape) => {
-            const left = io[4],
-              r = k.wire(io, b, out, shape);
-            taken += left - io[4];
-            return r;
-          },
-          escape: (b, n) => {
-            const r = k.escape(b, n);
-            if (r >= 0) escaped++;
-            return r;
+          frames: (io, out, shape) => {
+            const f = k.frames(io, out, shape)!;
+            return {
+              wire: (b: Uint8Array) => {
+                const left = io[4],
+                  r = f.wire(b);
+                taken += left - io[4];
+                return r;
+              },
+              escape: (n: number) => {
+                const r = f.escape(n);
+                if (r >= 0) escaped++;
+                return r;
+              },
+            };
           },
         });
         const native = answerTo(h, from, max, step);

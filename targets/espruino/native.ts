@@ -158,18 +158,25 @@ export function kernels(e: any, blob: () => string) {
         y = ad(s);
       return bind() && x && y ? bd(x, y + p, n) : jsDecode(s, p, n, out);
     },
-    /** src/link.ts's wire records of a page's card records (kernels.c wire_page); 3, the JavaScript way, when an array is not flat. */
-    wire: function (io: Int32Array, b: Uint8Array, out: Uint8Array, shape: Uint8Array) {
+    /**
+     * src/link.ts's frame kernels bound to one answer's arrays (kernels.c wire_page, frame_escape):
+     * null when one is not flat or the blob is gone; a page that is not flat takes the JavaScript way (3).
+     */
+    frames: function (io: Int32Array, out: Uint8Array, shape: Uint8Array) {
       var w = ad(io),
-        x = ad(b),
         y = ad(out),
         z = ad(shape);
-      return bind() && w && x && y && z ? wp(w, x, y, z) : 3;
-    },
-    /** src/link.ts's escapes of b[0..n), in place (kernels.c frame_escape): the new length, or -1 (no room, or not flat). */
-    escape: function (b: Uint8Array, n: number) {
-      var x = ad(b);
-      return bind() && x ? fe(x, n, b.length) : -1;
+      return bind() && w && y && z
+        ? {
+            wire: function (b: Uint8Array) {
+              var x = ad(b);
+              return x ? wp(w, x, y, z) : 3;
+            },
+            escape: function (n: number) {
+              return fe(y, n, out.length);
+            },
+          }
+        : null;
     },
     /** rv = encoding of [h]Q + [S]B, Q (extended, Z = 1) and 2d in the core's limbs, S at sig[q..q+32). */
     dsm: function (rv: Uint8Array, h: Uint8Array, sig: Uint8Array, q: number, Q: Gf[], D2: Gf) {
