@@ -263,6 +263,8 @@ export function serve(
   /**
    * walk()'s batch where the kernel is: the records of page b from at on (at.i of n) into frames as
    * wire() would, the frame sent each time it is full; the kernel leaves a record it does not take to wire().
+   * A record whole on a page (at most 488 bytes there) always fits an empty frame (FRAME bytes), so a
+   * full frame is never an empty one.
    */
   function batch(b: Uint8Array, at: { p: number; i: number }, e: number, n: number): boolean {
     var r;
