@@ -286,8 +286,8 @@ function readPage(log: Log, f: File, page: number): number {
     s,
     q;
   if (page >= log.held) return -1;
-  // the slots lie side by side: one seek, and a read each (a read of both would be one multiple-block
-  // read of the card, which the emulated card does not answer)
+  // the slots lie side by side: one seek, and a read each (one read of both failed with DISK_ERR while
+  // the emulated Pico mounted a log, though reads of 1,024 bytes elsewhere in the file work: not found why)
   f.seek(pageSector(log, page, 0) * SECTOR);
   for (i = 0; i < 2; i++) {
     s = f.read(SECTOR);
