@@ -286,8 +286,9 @@ function readPage(log: Log, f: File, page: number): number {
     s,
     q;
   if (page >= log.held) return -1;
-  // the slots lie side by side: one seek, and a read each (one read of both failed with DISK_ERR while
-  // the emulated Pico mounted a log, though reads of 1,024 bytes elsewhere in the file work: not found why)
+  // the slots lie side by side: one seek, and a read each (one read of both failed with DISK_ERR when the
+  // emulated Pico mounted a log the simulator had written, though on a log it made itself such reads
+  // work anywhere in the file: not found why)
   f.seek(pageSector(log, page, 0) * SECTOR);
   for (i = 0; i < 2; i++) {
     s = f.read(SECTOR);
