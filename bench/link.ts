@@ -52,8 +52,8 @@ async function main() {
     const got = await read(ms),
       lines = (part + (got ?? "")).split("\r\n");
     part = lines.pop()!;
-    for (const l of lines)
-      if (answer(l)?.[1] === "B" || answer(l)?.[1] === "M") frames.push(frameBytes(answer(l)!)!);
+    for (const a of lines.map(answer))
+      if (a?.[1] === "B" || a?.[1] === "M") frames.push(frameBytes(a)!);
     return got;
   };
   const t0 = board.elapsed;

@@ -1012,7 +1012,8 @@ function lastAtMost(lo: number, hi: number, d: number, depth: (i: number) => num
  */
 function pageOf(log: Log, f: File, d: number, byPages?: boolean): number {
   var k = pageDepth(log.tail),
-    n = log.indexed / INDEX_ENTRIES;
+    n = log.indexed / INDEX_ENTRIES,
+    at: number;
   if (!byPages && !log.broken && log.indexed + log.waiting == log.page) {
     if (k >= 0 && k <= d) return log.page;
     if (log.waiting && get(log.index, 0, 7) <= d)
@@ -1023,10 +1024,13 @@ function pageOf(log: Log, f: File, d: number, byPages?: boolean): number {
         })
       );
     if (n && readIndex(log, 0) && get(sec, 0, 7) <= d) {
+      // at: the index sector sec holds (-1: none), so that the one found is not read again
+      at = 0;
       k = lastAtMost(0, n - 1, d, function (i) {
-        return readIndex(log, i) ? get(sec, 0, 7) : -1;
+        at = readIndex(log, i) ? i : -1;
+        return at < 0 ? -1 : get(sec, 0, 7);
       });
-      if (readIndex(log, k))
+      if (k == at || readIndex(log, k))
         return (
           k * INDEX_ENTRIES +
           lastAtMost(0, INDEX_ENTRIES - 1, d, function (i) {
