@@ -18,7 +18,7 @@ export const HARNESS = join(root, "dist/native/harness");
 export const CFLAGS = [
   "-mcpu=cortex-m4",
   "-mthumb",
-  "-O2",
+  "-Os",
   "-fno-toplevel-reorder",
   "-ffreestanding",
   "-fno-builtin",

@@ -625,7 +625,7 @@ enum { IO_AT, IO_END, IO_COUNT, IO_FROM, IO_LEFT, IO_LEN, IO_CAP, IO_HF, IO_HL, 
 #define SHAPE_MAX 255
 
 /* src/lipmaa.ts lipmaa, for 0 <= n < 2^30 (3^20 fits a word); -1 for none */
-__attribute__((optimize("Os"))) static s32 lipmaa32(u32 n) {
+static s32 lipmaa32(u32 n) {
   u32 m = 1, po3 = 3, x = n;
   if (n < 1) return -1;
   while (m < n) {
@@ -648,7 +648,7 @@ K_INLINE int known(const s32 *io, s32 t) {
   return (t >= io[IO_HF] && t <= io[IO_HL]) || (t >= io[IO_RUN] && t < io[IO_NEXT]);
 }
 /* returns w + n: the bytes are written */
-__attribute__((optimize("Os"))) K_NOINLINE uint8_t *put(uint8_t *w, const uint8_t *s, u32 n) {
+K_NOINLINE uint8_t *put(uint8_t *w, const uint8_t *s, u32 n) {
   for (u32 i = 0; i < n; i++) w[i] = s[i];
   return w + n;
 }
@@ -657,8 +657,7 @@ __attribute__((optimize("Os"))) K_NOINLINE uint8_t *put(uint8_t *w, const uint8_
  * the key, a quote when the value is a string) at sh[*n..] while it fits SHAPE_MAX, else *n = 0; with w, the
  * values (a string's without its quotes), each and LF, at w. Returns the values' length, or -1 for a line without
  * a colon (wire() sends such a record whole). */
-__attribute__((optimize("Os"))) K_NOINLINE s32 lines(const uint8_t *p, const uint8_t *end, uint8_t *sh, u32 *n,
-                                                     uint8_t *w) {
+K_NOINLINE s32 lines(const uint8_t *p, const uint8_t *end, uint8_t *sh, u32 *n, uint8_t *w) {
   const uint8_t *c, *e;
   u32 q, k, vn = 0;
   for (; p < end; p = e + 1) {
@@ -687,7 +686,7 @@ __attribute__((optimize("Os"))) K_NOINLINE s32 lines(const uint8_t *p, const uin
  * IO_HF..IO_HL what the host holds, IO_RUN..IO_NEXT this answer's run; shape: the record before's shape (shape[0]
  * its length, 0 for none). Returns 0 when the page's records are done, 1 when the next record does not fit in out,
  * 2 when IO_LEFT is 0, 3 when the record at IO_AT is left to wire(). */
-__attribute__((optimize("Os"))) ENTRY_POINT int wire_page(s32 *io, const uint8_t *b, uint8_t *out, uint8_t *shape) {
+ENTRY_POINT int wire_page(s32 *io, const uint8_t *b, uint8_t *out, uint8_t *shape) {
   uint8_t sh[SHAPE_MAX];
   for (; io[IO_COUNT] > 0; io[IO_COUNT]--, io[IO_AT] += b[io[IO_AT]] | b[io[IO_AT] + 1] << 8) {
     const uint8_t *r = b + io[IO_AT], *kind, *body, *end;
@@ -752,7 +751,7 @@ __attribute__((optimize("Os"))) ENTRY_POINT int wire_page(s32 *io, const uint8_t
 K_INLINE int escaped(u32 c) {
   return c == 27 || c == 0 || c == 10 || c == 13 || c == 17 || c == 19;
 }
-__attribute__((optimize("Os"))) ENTRY_POINT int frame_escape(uint8_t *b, int n, int cap) {
+ENTRY_POINT int frame_escape(uint8_t *b, int n, int cap) {
   int k = 0, i, j;
   for (i = 0; i < n; i++) k += escaped(b[i]);
   if (n + k > cap) return -1;
