@@ -938,6 +938,20 @@ export class Board {
     });
     g.console = vm.runInContext("({})", ctx);
     g.console.log = g.print;
+    // the serial devices' write (src/jswrap_serial.c): bytes as they are onto the device, no CR added and the
+    // input line left where it is; only the console's line is modelled, writes to another device go nowhere
+    for (const name of ["USB", "Serial1", "Bluetooth"]) {
+      g[name] = vm.runInContext("({})", ctx);
+      g[name].write = host((...a: unknown[]) => {
+        this.alive();
+        if (this.consoleDevice !== name) return;
+        const bytes =
+          a.length === 1 && typeof a[0] === "string"
+            ? cropBytes(a[0])
+            : Buffer.from(flatten(a)).toString("latin1");
+        this.send(bytes);
+      });
+    }
 
     // ---- time ----
     g.getTime = host(() => (this.alive(), this.time));

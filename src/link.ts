@@ -139,7 +139,8 @@ export function request(tag: number, have: string, from: number, max: number): s
 
 // ---- the board's answer ----
 /**
- * Answers a request (see request()) with lines given to print: HI (identity,
+ * Answers a request (see request()) with lines given to write (the console's bytes as they are: each
+ * line ends in LF, a frame's line may come in pieces): HI (identity,
  * the log's first and next depth, the board's clock in ms since 1970), then
  * the certificate path from `from` down to what the host holds (or to the
  * log's first depth), ascending, then the messages from `from` on, at most max
@@ -157,7 +158,7 @@ export function serve(
   from: number,
   max: number,
   check: string,
-  print: (line: string) => void,
+  write: (bytes: string) => void,
   clock: () => number
 ) {
   var f = have ? ("" + have).split(" ") : [],
@@ -169,7 +170,8 @@ export function serve(
     };
   // the answer's state lives as long as the answer: a board holds none of it between pulls. The frame
   // being filled (len bytes, inFrame records), what the host holds (hf..hl; none: hf > hl), this answer's
-  // run of depths (runFrom..expected), the shape of the record before, and the records left to send
+  // run of depths (runFrom..expected), the shape of the record before, the records left to send, and the
+  // line of the frame before, of which sent bytes are written
   var out = new Uint8Array(FRAME + ESCAPE_ROOM),
     len = 0,
     inFrame = 0,
@@ -183,9 +185,38 @@ export function serve(
     shape = new Uint8Array(SHAPE_MAX + 1),
     left = 0,
     io = new Int32Array(11),
-    bound = kernels ? kernels.frames(io, out, shape) : null;
+    bound = kernels ? kernels.frames(io, out, shape) : null,
+    // A frame's line goes out in pieces while the board works on the next frame, each what the console's
+    // transmit buffer has room for (Espruino's holds 127 bytes on a Pico, and a write that finds it full
+    // waits for the line), as the board reckons it for a line of 115,200 baud: a whole line written at once
+    // would stop the work until all but 127 bytes were on the line. A faster line (USB) gets smaller pieces.
+    room = 127,
+    rate = 11.52, // bytes a millisecond at 115,200 baud (10 bit times a byte)
+    ms = Date.now, // here, not looked up through the bundle's names at each turn
+    lineAt = 0, // when the line will have sent what was written (ms)
+    pending = "",
+    sent = 0;
+  function send(b: string, now: number) {
+    write(b);
+    lineAt = (lineAt > now ? lineAt : now) + b.length / rate;
+  }
+  /** The piece of the frame line before that the transmit buffer has room for now (a turn in the work on the next frame). */
+  function drain() {
+    if (!pending) return;
+    var now = ms(),
+      n = lineAt > now ? (room - (lineAt - now) * rate) | 0 : room;
+    if (n <= 0) return;
+    send(pending.substr(sent, n), now);
+    if ((sent += n) >= pending.length) pending = "";
+  }
+  /** The rest of the frame line before, so that lines stay whole and in order. */
+  function finish() {
+    if (pending) send(pending.substr(sent), ms());
+    pending = "";
+  }
   function say(t: string) {
-    print(checked(MAGIC + tag + " " + t));
+    finish();
+    send(checked(MAGIC + tag + " " + t) + "\n", ms());
   }
   // spec/link.md L2: a link is left out only when the host holds its message or this run sent it
   function known(t: number): boolean {
@@ -208,6 +239,8 @@ export function serve(
    * past its time and mayStop, the record is not taken and this returns true.
    */
   function wire(r: Uint8Array, p: number, d: number, mayStop: boolean): boolean | void {
+    if (over && mayStop) return true; // a frame sent early (see records' turn below) passed the time
+    drain();
     parts(r, p);
     var s = bytes(r, part.kind, part.end - part.kind),
       k = part.body - part.kind,
@@ -268,6 +301,8 @@ export function serve(
    */
   function batch(b: Uint8Array, at: { p: number; i: number }, e: number, n: number): boolean {
     var r;
+    if (over) return true;
+    drain();
     io[IO_AT] = at.p;
     io[IO_END] = e;
     io[IO_COUNT] = n - at.i;
@@ -295,14 +330,20 @@ export function serve(
     if (!inFrame) return;
     // escaped by the kernel; where there is none (or too many bytes to escape for its room), base64
     var n = bound ? bound.escape(len) : -1;
-    say(
-      (n < 0 ? "M " : "B ") +
-        frames++ +
-        " " +
-        inFrame +
-        " " +
-        (n < 0 ? btoa(bytes(out, 0, len)) : bytes(out, 0, n))
-    );
+    finish();
+    sent = 0;
+    pending =
+      checked(
+        MAGIC +
+          tag +
+          " " +
+          (n < 0 ? "M " : "B ") +
+          frames++ +
+          " " +
+          inFrame +
+          " " +
+          (n < 0 ? btoa(bytes(out, 0, len)) : bytes(out, 0, n))
+      ) + "\n";
     len = inFrame = 0;
     over = clock() - started > BUDGET_MS;
   }
@@ -366,7 +407,13 @@ export function serve(
         return wire(r, p, d, true) || --left <= 0;
       },
       lost,
-      io[IO_CAP] ? batch : undefined
+      io[IO_CAP] ? batch : undefined,
+      function (read) {
+        drain();
+        // before a page's reads, the line has nothing left to send: the frame goes as it is rather than
+        // leave the line idle while the board reads on
+        if (!read && !pending && inFrame) flush();
+      }
     );
   flush();
   say("END " + frames + " " + decimal(left < Math.min(max, 1e9) ? expected : from));

@@ -102,7 +102,8 @@ function fail(code: string, why: string): never {
 // so that a board between pulls keeps no page in its variables
 var sec: Uint8Array = new Uint8Array(SECTOR),
   slot = sec,
-  digest = new Uint8Array(32);
+  digest = new Uint8Array(32),
+  digestWords = new DataView(digest.buffer);
 
 // Little-endian fields of 2, 4 and 7 bytes (a depth: up to 2^53), in straight lines: on Espruino each turn
 // of a byte loop costs a few statements, and Math.floor a search for Math through the whole scope.
@@ -129,8 +130,15 @@ function get(b: Uint8Array, p: number, n: number) {
 function check(b: Uint8Array, write: boolean): boolean {
   sha256(b, 0, CHECK, digest, 0);
   if (write)
-    b.set(digest.subarray(0, 8), CHECK); // in C: the loop below is some 30 statements on Espruino
-  else for (var i = 0; i < 8; i++) if (b[CHECK + i] != digest[i]) return false;
+    b.set(digest.subarray(0, 8), CHECK); // in C: a loop of 8 bytes is some 30 statements on Espruino
+  else {
+    // as two words: a DataView's read is native, where a byte loop costs about 150 K instructions on a Pico
+    var w = new DataView(b.buffer, b.byteOffset, SECTOR);
+    return (
+      w.getInt32(CHECK) == digestWords.getInt32(0) &&
+      w.getInt32(CHECK + 4) == digestWords.getInt32(4)
+    );
+  }
   return true;
 }
 function readSector(f: File, n: number, into: Uint8Array): boolean {
@@ -286,12 +294,14 @@ function readPage(log: Log, f: File, page: number): number {
     s,
     q;
   if (page >= log.held) return -1;
+  if (between) between(false);
   // the slots lie side by side: one seek, and a read each (one read of both failed with DISK_ERR when the
   // emulated Pico mounted a log the simulator had written, though on a log it made itself such reads
   // work anywhere in the file: not found why)
   f.seek(pageSector(log, page, 0) * SECTOR);
   for (i = 0; i < 2; i++) {
     s = f.read(SECTOR);
+    if (i && between) between(true);
     v[i] = s && s.length == SECTOR ? bytesOf(s) : null;
   }
   s = v[1] && (!v[0] || get(v[1]!, S_SEQ, 4) > get(v[0], S_SEQ, 4)) ? 1 : 0;
@@ -304,6 +314,7 @@ function readPage(log: Log, f: File, page: number): number {
       slotSane(log, q)
     ) {
       slot = q;
+      slotPage = page;
       return s;
     }
   return -1;
@@ -830,6 +841,15 @@ function image(log: Log, f: File, page: number): Uint8Array | null {
 /** walk()'s way to take a page's records many at a time; at is where it is on the page. */
 export type Batch = (b: Uint8Array, at: { p: number; i: number }, e: number, n: number) => boolean;
 var cursor = { p: 0, i: 0 }; // batch's place on a page
+// the page readPage() left in slot, and the one startOf() read for the walk from it to take without a
+// second read (a page costs a Pico some 12 ms); numbers, as comparing two typed arrays on Espruino
+// compares their contents (some 1.8 M instructions for two pages)
+var slotPage = -1,
+  startSlot = -1;
+// records()'s turns for the caller's own work: before a page's reads (false), and between them and its check
+// (true); a pull writes the next piece of its line there, as the reads and the check together outlast
+// what a console's transmit buffer holds
+var between: ((read: boolean) => void) | undefined;
 
 /** The loss of a record that ran on from startPage but stops before page. */
 function brokeOff(depth: number, startPage: number, page: number): string {
@@ -878,7 +898,8 @@ function walk(
     startSeq = 0,
     depth = 0;
   for (; page <= log.page; page++) {
-    b = image(log, f, page);
+    b = page == startSlot ? slot : image(log, f, page);
+    startSlot = -1;
     if (!b) {
       if (want)
         lose(
@@ -1047,7 +1068,10 @@ function pageOf(log: Log, f: File, d: number, byPages?: boolean): number {
 /** The page the record at depth d begins on, if the log holds it (depths ascending). */
 function startOf(log: Log, f: File, d: number): number {
   var page = pageOf(log, f, d),
-    b = image(log, f, page);
+    b;
+  slotPage = -1;
+  b = image(log, f, page);
+  startSlot = slotPage;
   // a record that runs on into this page began on the page its head names
   if (b && b[S_FLAGS] & RUNS_IN && get(b, S_DATA + C_DEPTH, 7) == d)
     page = get(b, S_DATA + C_PAGE, 4);
@@ -1075,7 +1099,9 @@ export function find(log: Log, f: File, d: number): string | undefined {
  * The records of the log from depth from on, as they lie on the card: fn(b, p,
  * depth) gets each one's bytes at b[p..] (valid during the call) until it
  * returns true. What the card lost goes to bad(page, why), as with each().
- * batch (walk's) takes records as fn would, passing over those below from.
+ * batch (walk's) takes records as fn would, passing over those below from;
+ * turn, where given, is called before each page's reads (false) and after them,
+ * before its check (true).
  */
 export function records(
   log: Log,
@@ -1083,19 +1109,25 @@ export function records(
   from: number,
   fn: (b: Uint8Array, p: number, depth: number) => boolean | void,
   bad: (page: number, why: string) => void,
-  batch?: Batch
+  batch?: Batch,
+  turn?: (read: boolean) => void
 ) {
-  walk(
-    log,
-    f,
-    startOf(log, f, from),
-    function (r, p, d) {
-      if (d >= from) return fn(r, p, d);
-    },
-    bad,
-    batch
-  );
-  slot = sec;
+  between = turn;
+  try {
+    walk(
+      log,
+      f,
+      startOf(log, f, from),
+      function (r, p, d) {
+        if (d >= from) return fn(r, p, d);
+      },
+      bad,
+      batch
+    );
+  } finally {
+    between = undefined;
+    slot = sec;
+  }
 }
 
 // ---- blobs: B/ then the bundle path of the blob's id ----

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 // @ts-ignore: a build script
 import { baseTableWords, BLOB, checkObject, compileBlob, ENTRIES } from "../scripts/native.mjs";
 import { addressOf, machineFor, NativeMachine, nativeCallAt, nativeMissing } from "../sim/native";
@@ -434,12 +434,22 @@ describe.skipIf(!!missing)(
     }
     const reader = disk.openFile("W.LOG", "r")!;
     const have = (a: number, b: number) => `${feed.author} ${a} ${b}`;
-    /** The lines of the answer to one request; clockStep: ms the clock moves at each reading of it. */
-    const answerTo = (h: string, from: number, max: number, clockStep = 0) => {
-      const lines: string[] = [],
-        tag = 7,
+    let writes: string[] = []; // the last answer's writes
+    /**
+     * The lines of the answer to one request; clockStep: ms the clock moves at each reading of it, lineStep:
+     * the same for the clock the board paces its line by.
+     */
+    const answerTo = (h: string, from: number, max: number, clockStep = 0, lineStep = 0) => {
+      let bytes = "";
+      writes = [];
+      const tag = 7,
         check = crc32(`${tag} ${from} ${max} ${h}`).toString(16).padStart(8, "0");
       let now = 1764000000000;
+      // the line's clock stands still: the board writes what its transmit buffer has room for once, then
+      // each frame's line whole, so that both ways frame alike (with the line draining, the frames depend
+      // on how long the board takes: test/link-sim.test.ts and the emulated pulls)
+      let lineNow = now;
+      const lineClock = vi.spyOn(Date, "now").mockImplementation(() => (lineNow += lineStep));
       serve(
         log,
         reader,
@@ -450,10 +460,12 @@ describe.skipIf(!!missing)(
         from,
         max,
         check,
-        (l) => lines.push(l),
+        (b) => (writes.push(b), (bytes += b)),
         () => (now += clockStep)
       );
-      return lines;
+      lineClock.mockRestore();
+      expect(bytes.endsWith("\n")).toBe(true);
+      return bytes.slice(0, -1).split("\n");
     };
     /** An answer's lines with each frame as its bytes: B (escaped by the kernel) and M (base64, without it) alike. */
     const framesAsBytes = (lines: string[]) =>
@@ -507,12 +519,12 @@ describe.skipIf(!!missing)(
       expect(taken).toBeGreaterThan(500); // the kernels made most of the records, and escaped most frames
       expect(escaped).toBeGreaterThan(50);
     });
-    it("the frames rebuild every message of the log byte for byte", () => {
-      setFrameKernels(k);
+    /** The messages the frames of an answer's lines rebuild. */
+    const rebuilt = (lines: string[]) => {
       const texts: string[] = [],
         ids = new Map<number, string>(),
         st = { author: feed.author, expected: 0, linkId: (d: number) => ids.get(d) };
-      for (const l of answerTo("", 0, 1e6)) {
+      for (const l of lines) {
         const a = answer(l)!;
         expect(a.length).toBeGreaterThan(0);
         if (a[1] !== "B" && a[1] !== "M") continue;
@@ -523,7 +535,22 @@ describe.skipIf(!!missing)(
           })
         ).toBe("");
       }
-      expect(texts).toEqual(feed.texts);
+      return texts;
+    };
+    it("the frames rebuild every message of the log byte for byte", () => {
+      setFrameKernels(k);
+      expect(rebuilt(answerTo("", 0, 1e6))).toEqual(feed.texts);
+    });
+    it("with the line draining, a frame's line goes in pieces the transmit buffer has room for, frames go early rather than leave the line idle, and every message arrives", () => {
+      setFrameKernels(k);
+      const still = answerTo("", 0, 1e6).filter((l) => / B \d+ /.test(l)).length;
+      // the line's clock moves 10 ms at each reading: 115 bytes drain meanwhile at 115,200 baud
+      const lines = answerTo("", 0, 1e6, 0, 10),
+        pieces = writes.filter((w) => !w.endsWith("\n"));
+      expect(pieces.length).toBeGreaterThan(50);
+      expect(Math.max(...pieces.map((p) => p.length))).toBeLessThanOrEqual(127);
+      expect(lines.filter((l) => / B \d+ /.test(l)).length).toBeGreaterThan(still);
+      expect(rebuilt(lines)).toEqual(feed.texts);
     });
   }
 );

@@ -21,7 +21,7 @@ import { useNative } from "./native";
 
 /** false in dist/firmware-nolink.js (npm run flash -- --no-link): on a Pico, Storage for a larger sensor driver in place of the pull server (spec/link.md) */
 declare var PIGEON_LINK: boolean;
-declare var E: any, getTime: any, setInterval: any, analogRead: any, print: any;
+declare var E: any, getTime: any, setInterval: any, analogRead: any, print: any, global: any;
 declare var PIGEON_SENSORS: any;
 
 var SEED = "pigeon.seed",
@@ -407,7 +407,8 @@ export function step() {
  * meanwhile is taken when it returns.
  */
 export function pull(tag: number, have: string, from: number, max: number, check: string) {
-  var feed = state.feed;
+  var feed = state.feed,
+    con = global[E.getConsole()]; // the console's device (USB, Serial1, Bluetooth): its write sends bytes as they are
   // without the server, the console's "Uncaught Error: ..." line is the answer (spec/link.md)
   if (PIGEON_LINK)
     serve(
@@ -420,7 +421,9 @@ export function pull(tag: number, have: string, from: number, max: number, check
       from,
       max,
       check,
-      print,
+      function (b) {
+        con.write(b);
+      },
       function () {
         return Date.now();
       }
