@@ -17,19 +17,24 @@ import { openLine, pullInto } from "../targets/node/pull";
 import { Store } from "../targets/node/store";
 import { makeCard, prepareFlash, SD_PINS } from "./board";
 import { BoardName, runQemu, Symbols, Toolkit } from "./qemu";
+import type { AnsweredTrace } from "./uart";
 
-// peek8 marks around each answer of the board (emu/board.ts has 1 and 2)
+// peek8 marks around each answer of the board (emu/board.ts has 1 and 2), and at each console write of
+// n bytes, WROTE + n (an address in the flash's alias at 0: reading it is harmless)
 const AT_PULL = 3,
-  PULLED = 4;
+  PULLED = 4,
+  WROTE = 1024;
 /**
  * The user code the board gets in .boot0 besides the hooks: once the logger
  * runs, PigeonLogger.pull (what the host's request line calls) is wrapped in
- * two marks, so that the probe counts the instructions of each answer.
+ * two marks, so that the probe counts the instructions of each answer, and the
+ * console device's write (what the answer goes out by) in a mark of its length.
  */
 const MARK_PULLS = `setTimeout(function wrap() {
   if (typeof PigeonLogger == "undefined" || !PigeonLogger.state.feed) return setTimeout(wrap, 200);
-  var pull = PigeonLogger.pull;
+  var pull = PigeonLogger.pull, con = global[E.getConsole()], write = con.write;
   PigeonLogger.pull = function (a, b, c, d, e) { peek8(${AT_PULL}); try { pull(a, b, c, d, e); } finally { peek8(${PULLED}); } };
+  con.write = function (s) { peek8(${WROTE} + s.length); write.call(con, s); };
 }, 200);
 `;
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => (i * 13 + 7) & 255);
@@ -56,6 +61,9 @@ export interface EmulatedPull {
   refused: number;
   /** With profile: the answers' instructions by the firmware's C function, most first. */
   byFunction: [string, number][];
+  /** The answers of the last pull (its instructions and console writes) and the bytes of each one's request: emu/uart.ts. */
+  answers: AnsweredTrace[];
+  requestBytes: number[];
 }
 
 /**
@@ -112,12 +120,24 @@ export async function emulatedPull(
   });
   const t0 = performance.now(),
     store = new Store(join(dir, "store")),
-    cut: number[] = [];
+    cut: number[] = [],
+    requestBytes: number[] = [];
   let refused = 0,
     last = { messages: 0, bytes: 0, retried: 0 };
   try {
     for (const at of [...(o.cutAt ?? []), Infinity]) {
-      const line = await connect(`tcp://127.0.0.1:${port}`);
+      const open = await connect(`tcp://127.0.0.1:${port}`),
+        // the last pull's requests, for the line's model (emu/uart.ts)
+        line: OpenLine =
+          at === Infinity
+            ? {
+                ...open,
+                write: (t: string) => (
+                  t.includes("PigeonLogger.pull(") && requestBytes.push(t.length),
+                  open.write(t)
+                ),
+              }
+            : open;
       try {
         const { pulled, report } = await pullInto(store, cutAfter(line, at), {
           timeoutMs: 10000, // the emulator on a loaded machine is slow
@@ -131,7 +151,7 @@ export async function emulatedPull(
         const a = store.authors();
         cut.push(a.length ? store.ranges(a[0]).reduce((n, [x, y]) => n + y - x + 1, 0) : 0);
       } finally {
-        await line.close();
+        await open.close();
       }
     }
   } finally {
@@ -143,9 +163,14 @@ export async function emulatedPull(
   // the span since the event before it
   const syms = new Symbols(kit.firmware(o.board).syms),
     fns = new Map<string, number>();
+  const answers: AnsweredTrace[] = [];
   let inside = 0,
     from = -1;
   for (const e of r.events) {
+    if (e.r[0] === AT_PULL) answers.push({ start: e.count, writes: [], end: e.count });
+    else if (e.r[0] === PULLED && answers.length) answers[answers.length - 1].end = e.count;
+    else if (e.r[0] >= WROTE && from >= 0)
+      answers[answers.length - 1].writes.push({ at: e.count, bytes: e.r[0] - WROTE });
     if (from >= 0 && e.profile)
       for (const [pc, n] of e.profile) {
         const f = syms.at(pc) ?? "?";
@@ -175,6 +200,10 @@ export async function emulatedPull(
     gaps,
     refused,
     byFunction: [...fns].sort((a, b) => b[1] - a[1]),
+    // the last pull's answers, each with its request (a request before the marks were set, answered
+    // "not started", has none)
+    answers: answers.slice(-Math.min(answers.length, requestBytes.length)),
+    requestBytes: requestBytes.slice(-Math.min(answers.length, requestBytes.length)),
   };
 }
 
