@@ -89,6 +89,7 @@ export async function boardFigures(
   const pull = await emulatedPull(kit, { board, messages: 300, interval: 5 }),
     pulled = pull.lastPull.messages;
   f[key("pullInsnsPerMessage")] = pull.insnsPerMessage;
+  f[key("pullMarkInsns")] = pull.markInsns; // what the harness's mark adds to each console write: left out here
   f[key("pullYearSeconds")] = (365 * 144 * pull.insnsPerMessage) / hz;
   // the board's work and a 115,200-baud UART together, as its 127-byte transmit buffer lets them overlap (emu/uart.ts)
   f[key("pullYearSecondsAt115200")] =
@@ -99,6 +100,7 @@ export async function boardFigures(
         baud: 115200,
         buffer: 127,
         requestBytes: pull.requestBytes,
+        markInsns: pull.markInsns,
       })) /
     pulled;
   return f;

@@ -23,7 +23,8 @@ import type { AnsweredTrace } from "./uart";
 // n bytes, WROTE + n (an address in the flash's alias at 0: reading it is harmless)
 const AT_PULL = 3,
   PULLED = 4,
-  WROTE = 1024;
+  WROTE = 1024,
+  CALIBRATE = [5, 6, 7]; // around 20 writes of nothing, before and after the console's write is wrapped
 /**
  * The user code the board gets in .boot0 besides the hooks: once the logger
  * runs, PigeonLogger.pull (what the host's request line calls) is wrapped in
@@ -32,9 +33,12 @@ const AT_PULL = 3,
  */
 const MARK_PULLS = `setTimeout(function wrap() {
   if (typeof PigeonLogger == "undefined" || !PigeonLogger.state.feed) return setTimeout(wrap, 200);
-  var pull = PigeonLogger.pull, con = global[E.getConsole()], write = con.write;
+  var pull = PigeonLogger.pull, con = global[E.getConsole()], write = con.write, i;
   PigeonLogger.pull = function (a, b, c, d, e) { peek8(${AT_PULL}); try { pull(a, b, c, d, e); } finally { peek8(${PULLED}); } };
+  peek8(${CALIBRATE[0]}); for (i = 0; i < 20; i++) con.write("");
   con.write = function (s) { peek8(${WROTE} + s.length); write.call(con, s); };
+  peek8(${CALIBRATE[1]}); for (i = 0; i < 20; i++) con.write("");
+  peek8(${CALIBRATE[2]});
 }, 200);
 `;
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => (i * 13 + 7) & 255);
@@ -64,6 +68,8 @@ export interface EmulatedPull {
   /** The answers of the last pull (its instructions and console writes) and the bytes of each one's request: emu/uart.ts. */
   answers: AnsweredTrace[];
   requestBytes: number[];
+  /** Instructions the mark around a console write adds to it (not the board's: left out of the figures above). */
+  markInsns: number;
 }
 
 /**
@@ -163,14 +169,19 @@ export async function emulatedPull(
   // the span since the event before it
   const syms = new Symbols(kit.firmware(o.board).syms),
     fns = new Map<string, number>();
-  const answers: AnsweredTrace[] = [];
+  const answers: AnsweredTrace[] = [],
+    cal: number[] = [];
   let inside = 0,
-    from = -1;
+    from = -1,
+    wrote = 0;
   for (const e of r.events) {
+    if (CALIBRATE.includes(e.r[0]) && cal.length < 3) cal.push(e.count);
     if (e.r[0] === AT_PULL) answers.push({ start: e.count, writes: [], end: e.count });
     else if (e.r[0] === PULLED && answers.length) answers[answers.length - 1].end = e.count;
-    else if (e.r[0] >= WROTE && from >= 0)
+    else if (e.r[0] >= WROTE && from >= 0) {
       answers[answers.length - 1].writes.push({ at: e.count, bytes: e.r[0] - WROTE });
+      wrote++;
+    }
     if (from >= 0 && e.profile)
       for (const [pc, n] of e.profile) {
         const f = syms.at(pc) ?? "?";
@@ -179,6 +190,9 @@ export async function emulatedPull(
     if (e.r[0] === AT_PULL) from = e.count;
     else if (e.r[0] === PULLED && from >= 0) ((inside += e.count - from), (from = -1));
   }
+  if (cal.length < 3)
+    throw new Error("the board did not run the calibration of its console's marks");
+  const markInsns = Math.max(0, (cal[2] - cal[1] - (cal[1] - cal[0])) / 20);
   const messages = readCard(await openImage(card))[0].messages,
     author = store.authors()[0],
     held = store.ranges(author),
@@ -195,7 +209,7 @@ export async function emulatedPull(
     cut,
     lastPull: last,
     seconds,
-    insnsPerMessage: inside / held.reduce((n, [a, b]) => n + b - a + 1, 0),
+    insnsPerMessage: (inside - wrote * markInsns) / held.reduce((n, [a, b]) => n + b - a + 1, 0),
     during: messages.length - o.messages,
     gaps,
     refused,
@@ -204,6 +218,7 @@ export async function emulatedPull(
     // "not started", has none)
     answers: answers.slice(-Math.min(answers.length, requestBytes.length)),
     requestBytes: requestBytes.slice(-Math.min(answers.length, requestBytes.length)),
+    markInsns,
   };
 }
 

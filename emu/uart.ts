@@ -23,6 +23,8 @@ export interface UartOptions {
   buffer: number;
   /** The bytes of the request that started each answer (the host's line to the board). */
   requestBytes: number[];
+  /** Instructions the trace's mark adds to each write (not the board's work): left out. */
+  markInsns?: number;
 }
 
 /** Seconds from the first request to the last byte of the last answer on the line. */
@@ -35,7 +37,7 @@ export function uartSeconds(answers: AnsweredTrace[], o: UartOptions): number {
     t = Math.max(t, lineFree + (o.requestBytes[k] ?? 0) * byte);
     let at = a.start;
     for (const w of a.writes) {
-      t += (w.at - at) / o.hz;
+      t += Math.max(0, w.at - at - (o.markInsns ?? 0)) / o.hz;
       at = w.at;
       lineFree = Math.max(lineFree, t) + w.bytes * byte;
       t = Math.max(t, lineFree - o.buffer * byte); // the write returns once the rest fits the buffer

@@ -92,9 +92,12 @@ export function crc32(s: string): number {
 function hex8(n: number): string {
   return ("0000000" + n.toString(16)).slice(-8);
 }
-/** A line with its check: the text, a space, and the CRC-32 of the text in 8 lower-case hex digits. */
-export function checked(t: string): string {
-  return t + " " + hex8(crc32(t));
+/**
+ * An answer line: the text, a space, the CRC-32 of the text in 8 lower-case hex digits, and LF. The
+ * text is copied once: on Espruino each + that a long string stands left of copies it.
+ */
+export function answerLine(t: string): string {
+  return t + (" " + hex8(crc32(t)) + "\n");
 }
 
 /** The bytes of an escaped frame, or null when an ESC is not followed by an escaped byte XOR 0x40. */
@@ -216,7 +219,7 @@ export function serve(
   }
   function say(t: string) {
     finish();
-    send(checked(MAGIC + tag + " " + t) + "\n", ms());
+    send(answerLine(MAGIC + tag + " " + t), ms());
   }
   // spec/link.md L2: a link is left out only when the host holds its message or this run sent it
   function known(t: number): boolean {
@@ -332,18 +335,17 @@ export function serve(
     var n = bound ? bound.escape(len) : -1;
     finish();
     sent = 0;
-    pending =
-      checked(
-        MAGIC +
-          tag +
-          " " +
-          (n < 0 ? "M " : "B ") +
-          frames++ +
-          " " +
-          inFrame +
-          " " +
-          (n < 0 ? btoa(bytes(out, 0, len)) : bytes(out, 0, n))
-      ) + "\n";
+    pending = answerLine(
+      MAGIC +
+        tag +
+        " " +
+        (n < 0 ? "M " : "B ") +
+        frames++ +
+        " " +
+        inFrame +
+        " " +
+        (n < 0 ? btoa(bytes(out, 0, len)) : bytes(out, 0, n))
+    );
     len = inFrame = 0;
     over = clock() - started > BUDGET_MS;
   }

@@ -13,6 +13,11 @@ describe("the UART model of a pull", () => {
     // 10 writes of 10 bytes, 50 ms of work apart
     const writes = Array.from({ length: 10 }, (_, i) => ({ at: (i + 1) * 50000, bytes: 10 }));
     expect(uartSeconds([{ start: 0, writes, end: 520000 }], o)).toBeCloseTo(0.52, 9);
+    // the trace's mark at each write (1 ms of it) is not the board's work
+    expect(uartSeconds([{ start: 0, writes, end: 520000 }], { ...o, markInsns: 1000 })).toBeCloseTo(
+      0.51,
+      9
+    );
   });
   it("a whole line written at once: the board waits until all but the buffer is on the line, and works on while it drains", () => {
     // 1,000 bytes at the start, then 50 ms of work: the write returns after 900 ms, the line ends at 1 s
