@@ -1065,12 +1065,21 @@ function pageOf(log: Log, f: File, d: number, byPages?: boolean): number {
   });
 }
 
-/** The page the record at depth d begins on, if the log holds it (depths ascending). */
-function startOf(log: Log, f: File, d: number): number {
-  var page = pageOf(log, f, d),
-    b;
+/**
+ * The page the record at depth d begins on, if the log holds it (depths ascending), or one before it.
+ * near: a page to try first (-1: none), taken when its depth is at most d.
+ */
+function startOf(log: Log, f: File, d: number, near?: number): number {
+  var page = near! >= 0 ? near! : pageOf(log, f, d),
+    b,
+    k;
   slotPage = -1;
   b = image(log, f, page);
+  if (page === near && !(b && (k = pageDepth(b)) >= 0 && k <= d)) {
+    page = pageOf(log, f, d);
+    slotPage = -1;
+    b = image(log, f, page);
+  }
   startSlot = slotPage;
   // a record that runs on into this page began on the page its head names
   if (b && b[S_FLAGS] & RUNS_IN && get(b, S_DATA + C_DEPTH, 7) == d)
@@ -1101,7 +1110,9 @@ export function find(log: Log, f: File, d: number): string | undefined {
  * returns true. What the card lost goes to bad(page, why), as with each().
  * batch (walk's) takes records as fn would, passing over those below from;
  * turn, where given, is called before each page's reads (false) and after them,
- * before its check (true).
+ * before its check (true); near, a page to start from if its depth is at most
+ * from (what this returned to the walk before, that stopped where from is).
+ * Returns the last page it read from the card.
  */
 export function records(
   log: Log,
@@ -1110,14 +1121,15 @@ export function records(
   fn: (b: Uint8Array, p: number, depth: number) => boolean | void,
   bad: (page: number, why: string) => void,
   batch?: Batch,
-  turn?: (read: boolean) => void
-) {
+  turn?: (read: boolean) => void,
+  near?: number
+): number {
   between = turn;
   try {
     walk(
       log,
       f,
-      startOf(log, f, from),
+      startOf(log, f, from, near),
       function (r, p, d) {
         if (d >= from) return fn(r, p, d);
       },
@@ -1128,6 +1140,7 @@ export function records(
     between = undefined;
     slot = sec;
   }
+  return slotPage;
 }
 
 // ---- blobs: B/ then the bundle path of the blob's id ----

@@ -247,11 +247,12 @@ export function parse(b: Uint8Array, p: number, n: number, unsignedOnly?: boolea
 export function decimal(n: number): string {
   var t = "";
   if (n >= 0 && n < 2147483648 && n % 1 == 0) return "" + (n | 0); // an integer Espruino prints exactly
-  if (!(n >= 0 && n <= 9007199254740991 && n % 1 == 0)) return "" + n; // not a depth: the parser says why
-  // two integers Espruino prints exactly (a loop by digit costs a Pico some 40 K instructions a digit)
-  var low = (n % 1e9) | 0;
-  t = "" + low;
-  return "" + (((n - low) / 1e9) | 0) + "000000000".slice(t.length) + t;
+  if (!(n >= 0 && n <= 9007199254740991)) return "" + n; // not a depth: the parser says why
+  do {
+    t = (n % 10) + t;
+    n = Math.floor(n / 10);
+  } while (n > 0);
+  return t;
 }
 
 export interface Draft {

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { createLog, each, find, LOG_FULL, openLog, rec, record, text, type Log } from "../src/log";
+import {
+  createLog,
+  each,
+  find,
+  LOG_FULL,
+  openLog,
+  rec,
+  record,
+  records,
+  text,
+  type Log,
+} from "../src/log";
 import { parse } from "../src/message";
 import { enc, encode } from "../src/utf8";
 import { Pigeon } from "./pigeon";
@@ -354,6 +365,39 @@ describe("card log index", () => {
     log.index[0] = 255;
     for (let d = 0; d < FEED.length; d += 7) expect(find(log, f, d), `depth ${d}`).toBe(FEED[d]);
     log.index[0] = depth;
+  });
+  it("records() from a page it is given (where the walk before stopped) when that page's depth is at most from, else from the index; the same records either way", () => {
+    const disk = new MemDisk();
+    createLog(disk, "K.LOG", AUTHOR, 500, 5);
+    const log = openLog(disk, "K.LOG");
+    for (const t of FEED) appendText(log, t);
+    const f = disk.openFile("K.LOG", "r")!;
+    const depthsFrom = (from: number, near?: number, stop = Infinity) => {
+      const got: number[] = [];
+      const last = records(
+        log,
+        f,
+        from,
+        (_b, _p, d) => (got.push(d), d >= stop),
+        () => {},
+        undefined,
+        undefined,
+        near
+      );
+      return { got, last };
+    };
+    const pages = log.page + 1;
+    for (const from of [0, 1, 57, 200, FEED.length - 1]) {
+      const plain = depthsFrom(from);
+      expect(plain.got).toEqual(FEED.map((_, d) => d).slice(from));
+      // the first page, one before the middle, the middle, the last, past the log's end, none
+      for (const near of [0, (pages >> 1) - 1, pages >> 1, pages - 1, pages + 5, -1])
+        expect(depthsFrom(from, near).got, `from ${from} near ${near}`).toEqual(plain.got);
+    }
+    // a walk that stopped at depth 199 returns the last page it read; the next walk starts there
+    const { last } = depthsFrom(150, -1, 199);
+    expect(last).toBeGreaterThan(0);
+    expect(depthsFrom(200, last, 230).got).toEqual(FEED.map((_, d) => d).slice(200, 231));
   });
   it("keeps more than a sector's worth of pages waiting while one record runs on over them", () => {
     // depth 150 is about as long as a message can be (64 entries of 90-character keys and 128 4-byte
