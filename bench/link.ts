@@ -50,7 +50,7 @@ async function main() {
   let part = "";
   line.read = async (ms) => {
     const got = await read(ms),
-      lines = (part + (got ?? "")).split("\r\n");
+      lines = (part + (got ?? "")).split("\n"); // a CR before the LF (Espruino's print) is not in a frame's line
     part = lines.pop()!;
     for (const a of lines.map(answer))
       if (a?.[1] === "B" || a?.[1] === "M") frames.push(frameBytes(a)!);
@@ -72,6 +72,7 @@ async function main() {
     throw new Error(
       `link bench: pulled ${pulled.messages} of ${texts.length}, ${v.report.refusals.length} refused`
     );
+  if (!frames.length) throw new Error("link bench: no frame lines were read from the line");
   const recordBytes = frames.reduce((s, f) => s + f.length, 0);
   // the host's side alone: rebuilding the frames' messages (no verifying)
   const author = pulled.identity,
