@@ -944,12 +944,7 @@ export class Board {
       g[name] = vm.runInContext("({})", ctx);
       g[name].write = host((...a: unknown[]) => {
         this.alive();
-        if (this.consoleDevice !== name) return;
-        const bytes =
-          a.length === 1 && typeof a[0] === "string"
-            ? cropBytes(a[0])
-            : Buffer.from(flatten(a)).toString("latin1");
-        this.send(bytes);
+        if (this.consoleDevice === name) this.send(byteString(...a));
       });
     }
 
@@ -1114,10 +1109,7 @@ export class Board {
       for (let i = 0; i < b.length; i++) u[i] = b[i];
       return u;
     });
-    E.toString = host((...a: unknown[]) => {
-      if (a.length === 1 && typeof a[0] === "string") return cropBytes(a[0]);
-      return Buffer.from(flatten(a)).toString("latin1");
-    });
+    E.toString = host(byteString);
     // a string's bytes as an ArrayBuffer: on a board a view of them, here a copy (the firmware never writes
     // through it to the string)
     E.toArrayBuffer = host((s: unknown) => {
@@ -1752,6 +1744,11 @@ const byteOf = (x: unknown): number => {
   return isFinite(n) ? Math.trunc(n) & 255 : 0;
 };
 
+/** E.toString's bytes of its arguments (a string cropped to bytes, else the arguments flattened): what a serial write sends too. */
+function byteString(...a: unknown[]): string {
+  if (a.length === 1 && typeof a[0] === "string") return cropBytes(a[0]);
+  return Buffer.from(flatten(a)).toString("latin1");
+}
 /**
  * The bytes of E.toUint8Array / E.toString / File.write arguments (jsvIterateCallback):
  * strings byte by byte, numbers as one byte, arrays and typed arrays element by element,
